@@ -1,0 +1,56 @@
+//! The error type of the `datasets` crate.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong with specs, the lake and the generator.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: line {line}: {message}")]
+    Spec {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("unknown dataset `{name}` (known: {known})")]
+    UnknownDataset { name: String, known: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a dangan lake (no lake.toml); create one with `dangan init --lake {path}`")]
+    NotALake { path: PathBuf },
+    #[error("lake config {path}: {message}")]
+    LakeConfig { path: PathBuf, message: String },
+    #[error("table `{table}`: {source}")]
+    Delta {
+        table: String,
+        #[source]
+        source: deltalake::DeltaTableError,
+    },
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("writing {path}: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn delta(table: &str, source: deltalake::DeltaTableError) -> Self {
+        Error::Delta {
+            table: table.to_string(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

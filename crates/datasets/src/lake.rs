@@ -1,0 +1,303 @@
+//! The lake: a directory (or object-store prefix) of Delta tables, one per dataset, plus the
+//! internal tables, with `lake.toml` saying where the tables live.
+//!
+//! Layout: `lake.toml`, `datasets/` (user specs), `tables/<dataset>/` and `system/<table>/`
+//! (Delta tables). Table data goes through deltalake's object stores; only the small config
+//! files are read with `std::fs`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{DataType as DeltaType, Transaction};
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+use crate::system::SystemTable;
+
+/// `lake.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeConfig {
+    /// Layout version of the lake.
+    pub format: u32,
+    /// Where the Delta tables live; default: next to `lake.toml`. An `s3://…` (or other
+    /// object-store) URL moves the tables there without touching anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_url: Option<String>,
+    /// Options handed to the object store (credentials, endpoint, region, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_options: BTreeMap<String, String>,
+}
+
+/// An open lake.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    dir: PathBuf,
+    tables_root: Url,
+    config: LakeConfig,
+    registry: Arc<Registry>,
+}
+
+/// What `init` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    pub path: PathBuf,
+    pub created_tables: Vec<String>,
+    pub existing_tables: Vec<String>,
+}
+
+/// Options of one write: its Delta `txn` actions (idempotency markers) and commit info.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Replace the table's rows instead of appending.
+    pub overwrite: bool,
+    /// `(app_id, version)` pairs written as `txn` actions in the same commit as the data.
+    pub transactions: Vec<(String, i64)>,
+    /// Extra `commitInfo` entries (run id, files, who).
+    pub commit_info: Vec<(String, serde_json::Value)>,
+}
+
+/// What a table looks like right now.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableStatus {
+    pub name: String,
+    pub url: String,
+    pub version: Option<i64>,
+    pub files: usize,
+}
+
+pub const LAKE_FILE: &str = "lake.toml";
+const FORMAT: u32 = 1;
+
+impl Lake {
+    /// Create the lake at `dir` (or complete a partly created one): `lake.toml`, `datasets/`,
+    /// and an empty Delta table for every dataset and internal table that is missing.
+    pub async fn init(dir: &Path) -> Result<(Lake, InitReport)> {
+        std::fs::create_dir_all(dir.join("datasets")).map_err(|e| Error::io(dir, e))?;
+        let cfg_path = dir.join(LAKE_FILE);
+        if !cfg_path.exists() {
+            let cfg = LakeConfig {
+                format: FORMAT,
+                storage_url: None,
+                storage_options: BTreeMap::new(),
+            };
+            let text = format!(
+                "# dangan lake. `storage_url = \"s3://bucket/prefix\"` (+ [storage_options]) puts the tables on object storage.\n{}",
+                toml::to_string(&cfg).map_err(|e| Error::Invalid(e.to_string()))?
+            );
+            std::fs::write(&cfg_path, text).map_err(|e| Error::io(&cfg_path, e))?;
+        }
+        let lake = Lake::open(dir)?;
+        let mut report = InitReport {
+            path: lake.dir.clone(),
+            created_tables: Vec::new(),
+            existing_tables: Vec::new(),
+        };
+        let mut wanted: Vec<(String, SchemaRef)> = lake
+            .registry
+            .iter()
+            .map(|s| (s.name.clone(), s.arrow_schema()))
+            .collect();
+        wanted.extend(SystemTable::ALL.iter().map(|t| (t.table_name(), t.schema())));
+        for (name, schema) in wanted {
+            if lake.ensure_table(&name, &schema).await? {
+                report.created_tables.push(name);
+            } else {
+                report.existing_tables.push(name);
+            }
+        }
+        Ok((lake, report))
+    }
+
+    /// Open an existing lake (reads `lake.toml` and the user's dataset specs).
+    pub fn open(dir: &Path) -> Result<Lake> {
+        let cfg_path = dir.join(LAKE_FILE);
+        if !cfg_path.exists() {
+            return Err(Error::NotALake {
+                path: dir.to_path_buf(),
+            });
+        }
+        let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
+        let config: LakeConfig = toml::from_str(&text).map_err(|e| Error::LakeConfig {
+            path: cfg_path.clone(),
+            message: e.to_string(),
+        })?;
+        if config.format != FORMAT {
+            return Err(Error::LakeConfig {
+                path: cfg_path,
+                message: format!("format {} is not supported (this build reads {FORMAT})", config.format),
+            });
+        }
+        let dir = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
+        let tables_root = match &config.storage_url {
+            Some(u) => {
+                let u = if u.ends_with('/') { u.clone() } else { format!("{u}/") };
+                Url::parse(&u).map_err(|e| Error::LakeConfig {
+                    path: cfg_path.clone(),
+                    message: format!("storage_url `{u}`: {e}"),
+                })?
+            }
+            None => Url::from_directory_path(&dir)
+                .map_err(|_| Error::Invalid(format!("{} is not an absolute path", dir.display())))?,
+        };
+        let registry = Arc::new(Registry::load(Some(&dir.join("datasets")))?);
+        Ok(Lake {
+            dir,
+            tables_root,
+            config,
+            registry,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    pub fn config(&self) -> &LakeConfig {
+        &self.config
+    }
+
+    /// The URL of a table: `tables/<dataset>/` or, for internal tables, `system/<name>/`.
+    pub fn table_url(&self, name: &str) -> Url {
+        let sub = match SystemTable::from_table_name(name) {
+            Some(t) => format!("system/{}/", t.short_name()),
+            None => format!("tables/{name}/"),
+        };
+        self.tables_root.join(&sub).expect("table path joins a directory URL")
+    }
+
+    fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
+        let url = self.table_url(name);
+        let mut b = DeltaTableBuilder::from_url(url).map_err(|e| Error::delta(name, e))?;
+        if !self.config.storage_options.is_empty() {
+            b = b.with_storage_options(self.config.storage_options.clone().into_iter().collect());
+        }
+        Ok(b)
+    }
+
+    /// Open a table at its latest version. A table that was never created is an error.
+    pub async fn open_table(&self, name: &str) -> Result<DeltaTable> {
+        let mut t = self.builder(name)?.build().map_err(|e| Error::delta(name, e))?;
+        t.load().await.map_err(|e| Error::delta(name, e))?;
+        Ok(t)
+    }
+
+    /// Open a table, or an uncreated handle (version `None`) when it does not exist yet.
+    async fn open_or_new(&self, name: &str) -> Result<DeltaTable> {
+        if let Some(path) = self.local_path(name) {
+            std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        let mut t = self.builder(name)?.build().map_err(|e| Error::delta(name, e))?;
+        match t.load().await {
+            Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(t),
+            Err(e) => Err(Error::delta(name, e)),
+        }
+    }
+
+    fn local_path(&self, name: &str) -> Option<PathBuf> {
+        self.table_url(name).to_file_path().ok()
+    }
+
+    /// Create the table with `schema` if it does not exist. Returns whether it was created.
+    pub async fn ensure_table(&self, name: &str, schema: &SchemaRef) -> Result<bool> {
+        let table = self.open_or_new(name).await?;
+        if table.version().is_some() {
+            return Ok(false);
+        }
+        let mut create = table.create().with_table_name(name).with_save_mode(SaveMode::Ignore);
+        for f in schema.fields() {
+            create = create.with_column(f.name(), delta_type(f.data_type())?, f.is_nullable(), None);
+        }
+        let props = CommitProperties::default().with_metadata([(
+            "dangan.operation".to_string(),
+            serde_json::Value::from("init"),
+        )]);
+        create
+            .with_commit_properties(props)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(true)
+    }
+
+    /// Write `batches` to the table as **one** Delta commit carrying `opts.transactions` as
+    /// `txn` actions. Either everything (data + markers) is visible afterwards, or nothing.
+    /// Returns the new table version.
+    pub async fn write(&self, name: &str, batches: Vec<RecordBatch>, opts: WriteOptions) -> Result<i64> {
+        let table = self.open_or_new(name).await?;
+        let mut props = CommitProperties::default().with_metadata(opts.commit_info);
+        if !opts.transactions.is_empty() {
+            props = props.with_application_transactions(
+                opts.transactions
+                    .into_iter()
+                    .map(|(app, v)| Transaction::new(app, v))
+                    .collect(),
+            );
+        }
+        let mode = if opts.overwrite { SaveMode::Overwrite } else { SaveMode::Append };
+        let t = table
+            .write(batches)
+            .with_save_mode(mode)
+            .with_commit_properties(props)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(t.version().unwrap_or(0) as i64)
+    }
+
+    /// The version of `app_id`'s last `txn` action in the table, if any.
+    pub async fn transaction_version(&self, table: &DeltaTable, app_id: &str) -> Result<Option<i64>> {
+        let name = table.table_url().to_string();
+        let snapshot = table.snapshot().map_err(|e| Error::delta(&name, e))?;
+        snapshot
+            .transaction_version(table.log_store().as_ref(), app_id)
+            .await
+            .map_err(|e| Error::delta(&name, e))
+    }
+
+    /// Version and file count of every table in the lake.
+    pub async fn status(&self) -> Result<Vec<TableStatus>> {
+        let mut names = self.registry.names();
+        names.extend(SystemTable::ALL.iter().map(|t| t.table_name()));
+        let mut out = Vec::new();
+        for name in names {
+            let table = self.open_or_new(&name).await?;
+            let files = match table.snapshot() {
+                Ok(s) => s.log_data().num_files(),
+                Err(_) => 0,
+            };
+            out.push(TableStatus {
+                url: self.table_url(&name).to_string(),
+                version: table.version().map(|v| v as i64),
+                files,
+                name,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn delta_type(dt: &arrow::datatypes::DataType) -> Result<DeltaType> {
+    use arrow::datatypes::{DataType as A, TimeUnit};
+    Ok(match dt {
+        A::Utf8 => DeltaType::STRING,
+        A::Int64 => DeltaType::LONG,
+        A::Int32 => DeltaType::INTEGER,
+        A::Float64 => DeltaType::DOUBLE,
+        A::Boolean => DeltaType::BOOLEAN,
+        A::Date32 => DeltaType::DATE,
+        A::Timestamp(TimeUnit::Microsecond, None) => DeltaType::TIMESTAMP_NTZ,
+        A::Timestamp(TimeUnit::Microsecond, Some(_)) => DeltaType::TIMESTAMP,
+        other => return Err(Error::Invalid(format!("no Delta type for Arrow {other}"))),
+    })
+}

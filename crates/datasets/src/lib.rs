@@ -1,0 +1,21 @@
+//! Dataset specs, the lake and its Delta tables, and the synthetic archive generator: the
+//! bottom of the stack that every other crate builds on.
+
+mod error;
+pub mod generate;
+mod lake;
+mod registry;
+mod spec;
+mod system;
+
+pub use error::{Error, Result};
+pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableStatus, WriteOptions};
+pub use registry::{BUILTIN_SPECS, Registry};
+pub use spec::{
+    Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Reference, header_forms,
+};
+pub use system::SystemTable;
+
+/// Re-exported so that every crate writes against the one Arrow and deltalake of the lake.
+pub use arrow;
+pub use deltalake;
