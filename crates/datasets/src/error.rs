@@ -19,7 +19,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a dangan lake (no lake.toml); create one with `dangan init --lake {path}`")]
+    #[error(
+        "{path} is not a dangan lake (no lake.toml); create one with `dangan init --lake {path}`"
+    )]
     NotALake { path: PathBuf },
     #[error("lake config {path}: {message}")]
     LakeConfig { path: PathBuf, message: String },
@@ -29,6 +31,8 @@ pub enum Error {
         #[source]
         source: deltalake::DeltaTableError,
     },
+    #[error("query: {0}")]
+    DataFusion(#[from] deltalake::datafusion::error::DataFusionError),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     #[error("writing {path}: {message}")]

@@ -106,7 +106,11 @@ impl Lake {
             .iter()
             .map(|s| (s.name.clone(), s.arrow_schema()))
             .collect();
-        wanted.extend(SystemTable::ALL.iter().map(|t| (t.table_name(), t.schema())));
+        wanted.extend(
+            SystemTable::ALL
+                .iter()
+                .map(|t| (t.table_name(), t.schema())),
+        );
         for (name, schema) in wanted {
             if lake.ensure_table(&name, &schema).await? {
                 report.created_tables.push(name);
@@ -133,20 +137,28 @@ impl Lake {
         if config.format != FORMAT {
             return Err(Error::LakeConfig {
                 path: cfg_path,
-                message: format!("format {} is not supported (this build reads {FORMAT})", config.format),
+                message: format!(
+                    "format {} is not supported (this build reads {FORMAT})",
+                    config.format
+                ),
             });
         }
         let dir = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
         let tables_root = match &config.storage_url {
             Some(u) => {
-                let u = if u.ends_with('/') { u.clone() } else { format!("{u}/") };
+                let u = if u.ends_with('/') {
+                    u.clone()
+                } else {
+                    format!("{u}/")
+                };
                 Url::parse(&u).map_err(|e| Error::LakeConfig {
                     path: cfg_path.clone(),
                     message: format!("storage_url `{u}`: {e}"),
                 })?
             }
-            None => Url::from_directory_path(&dir)
-                .map_err(|_| Error::Invalid(format!("{} is not an absolute path", dir.display())))?,
+            None => Url::from_directory_path(&dir).map_err(|_| {
+                Error::Invalid(format!("{} is not an absolute path", dir.display()))
+            })?,
         };
         let registry = Arc::new(Registry::load(Some(&dir.join("datasets")))?);
         Ok(Lake {
@@ -175,7 +187,9 @@ impl Lake {
             Some(t) => format!("system/{}/", t.short_name()),
             None => format!("tables/{name}/"),
         };
-        self.tables_root.join(&sub).expect("table path joins a directory URL")
+        self.tables_root
+            .join(&sub)
+            .expect("table path joins a directory URL")
     }
 
     fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
@@ -189,7 +203,10 @@ impl Lake {
 
     /// Open a table at its latest version. A table that was never created is an error.
     pub async fn open_table(&self, name: &str) -> Result<DeltaTable> {
-        let mut t = self.builder(name)?.build().map_err(|e| Error::delta(name, e))?;
+        let mut t = self
+            .builder(name)?
+            .build()
+            .map_err(|e| Error::delta(name, e))?;
         t.load().await.map_err(|e| Error::delta(name, e))?;
         Ok(t)
     }
@@ -199,7 +216,10 @@ impl Lake {
         if let Some(path) = self.local_path(name) {
             std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
         }
-        let mut t = self.builder(name)?.build().map_err(|e| Error::delta(name, e))?;
+        let mut t = self
+            .builder(name)?
+            .build()
+            .map_err(|e| Error::delta(name, e))?;
         match t.load().await {
             Ok(()) | Err(deltalake::DeltaTableError::NotATable(_)) => Ok(t),
             Err(e) => Err(Error::delta(name, e)),
@@ -216,9 +236,13 @@ impl Lake {
         if table.version().is_some() {
             return Ok(false);
         }
-        let mut create = table.create().with_table_name(name).with_save_mode(SaveMode::Ignore);
+        let mut create = table
+            .create()
+            .with_table_name(name)
+            .with_save_mode(SaveMode::Ignore);
         for f in schema.fields() {
-            create = create.with_column(f.name(), delta_type(f.data_type())?, f.is_nullable(), None);
+            create =
+                create.with_column(f.name(), delta_type(f.data_type())?, f.is_nullable(), None);
         }
         let props = CommitProperties::default().with_metadata([(
             "dangan.operation".to_string(),
@@ -234,7 +258,12 @@ impl Lake {
     /// Write `batches` to the table as **one** Delta commit carrying `opts.transactions` as
     /// `txn` actions. Either everything (data + markers) is visible afterwards, or nothing.
     /// Returns the new table version.
-    pub async fn write(&self, name: &str, batches: Vec<RecordBatch>, opts: WriteOptions) -> Result<i64> {
+    pub async fn write(
+        &self,
+        name: &str,
+        batches: Vec<RecordBatch>,
+        opts: WriteOptions,
+    ) -> Result<i64> {
         let table = self.open_or_new(name).await?;
         let mut props = CommitProperties::default().with_metadata(opts.commit_info);
         if !opts.transactions.is_empty() {
@@ -245,7 +274,11 @@ impl Lake {
                     .collect(),
             );
         }
-        let mode = if opts.overwrite { SaveMode::Overwrite } else { SaveMode::Append };
+        let mode = if opts.overwrite {
+            SaveMode::Overwrite
+        } else {
+            SaveMode::Append
+        };
         let t = table
             .write(batches)
             .with_save_mode(mode)
@@ -256,13 +289,30 @@ impl Lake {
     }
 
     /// The version of `app_id`'s last `txn` action in the table, if any.
-    pub async fn transaction_version(&self, table: &DeltaTable, app_id: &str) -> Result<Option<i64>> {
+    pub async fn transaction_version(
+        &self,
+        table: &DeltaTable,
+        app_id: &str,
+    ) -> Result<Option<i64>> {
         let name = table.table_url().to_string();
         let snapshot = table.snapshot().map_err(|e| Error::delta(&name, e))?;
         snapshot
             .transaction_version(table.log_store().as_ref(), app_id)
             .await
             .map_err(|e| Error::delta(&name, e))
+    }
+
+    /// Read some columns of a table at its latest version (for lookups such as org names).
+    pub async fn scan(&self, name: &str, columns: &[&str]) -> Result<Vec<RecordBatch>> {
+        use deltalake::datafusion::prelude::SessionContext;
+        let table = self.open_table(name).await?;
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(|e| Error::delta(name, e))?;
+        let provider = table.table_provider().await?;
+        let df = ctx.read_table(provider)?.select_columns(columns)?;
+        Ok(df.collect().await?)
     }
 
     /// Version and file count of every table in the lake.

@@ -3,6 +3,7 @@
 
 mod error;
 pub mod generate;
+pub mod idcard;
 mod lake;
 mod registry;
 mod spec;
@@ -11,9 +12,7 @@ mod system;
 pub use error::{Error, Result};
 pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableStatus, WriteOptions};
 pub use registry::{BUILTIN_SPECS, Registry};
-pub use spec::{
-    Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Reference, header_forms,
-};
+pub use spec::{Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Reference, header_forms};
 pub use system::SystemTable;
 
 /// Re-exported so that every crate writes against the one Arrow and deltalake of the lake.

@@ -10,17 +10,38 @@ use crate::spec::{self, ColumnFile, CommonFile, DatasetSpec, Draft, SpecFile};
 /// The built-in spec files, embedded in the binary: (file name, contents).
 pub const BUILTIN_SPECS: &[(&str, &str)] = &[
     ("_common.toml", include_str!("../specs/_common.toml")),
-    ("organizations.toml", include_str!("../specs/organizations.toml")),
+    (
+        "organizations.toml",
+        include_str!("../specs/organizations.toml"),
+    ),
     ("members.toml", include_str!("../specs/members.toml")),
     ("appraisals.toml", include_str!("../specs/appraisals.toml")),
-    ("growth_records.toml", include_str!("../specs/growth_records.toml")),
-    ("development.toml", include_str!("../specs/development.toml")),
-    ("cadre_changes.toml", include_str!("../specs/cadre_changes.toml")),
-    ("survey_responses.toml", include_str!("../specs/survey_responses.toml")),
+    (
+        "growth_records.toml",
+        include_str!("../specs/growth_records.toml"),
+    ),
+    (
+        "development.toml",
+        include_str!("../specs/development.toml"),
+    ),
+    (
+        "cadre_changes.toml",
+        include_str!("../specs/cadre_changes.toml"),
+    ),
+    (
+        "survey_responses.toml",
+        include_str!("../specs/survey_responses.toml"),
+    ),
     ("feedback.toml", include_str!("../specs/feedback.toml")),
-    ("engagement_events.toml", include_str!("../specs/engagement_events.toml")),
+    (
+        "engagement_events.toml",
+        include_str!("../specs/engagement_events.toml"),
+    ),
     ("meetings.toml", include_str!("../specs/meetings.toml")),
-    ("publications.toml", include_str!("../specs/publications.toml")),
+    (
+        "publications.toml",
+        include_str!("../specs/publications.toml"),
+    ),
 ];
 
 /// Every dataset spec, resolved. Cheap to clone.
@@ -32,7 +53,11 @@ pub struct Registry {
 impl Registry {
     /// Only the embedded specs.
     pub fn builtin() -> Result<Self> {
-        Self::from_sources(BUILTIN_SPECS.iter().map(|(n, s)| (format!("builtin:{n}"), s.to_string())))
+        Self::from_sources(
+            BUILTIN_SPECS
+                .iter()
+                .map(|(n, s)| (format!("builtin:{n}"), s.to_string())),
+        )
     }
 
     /// The embedded specs plus every `*.toml` in `user_dir` (in file-name order). A user file
@@ -66,7 +91,10 @@ impl Registry {
             if base == "_common.toml" {
                 let parsed: CommonFile = spec::parse(&file, &src)?;
                 for col in parsed.columns {
-                    match common.iter_mut().find(|c| c.name.get_ref() == col.name.get_ref()) {
+                    match common
+                        .iter_mut()
+                        .find(|c| c.name.get_ref() == col.name.get_ref())
+                    {
                         Some(existing) => {
                             let mut d = Draft::new("_common");
                             d.columns.push((existing.clone(), located(&file)));
@@ -122,10 +150,12 @@ impl Registry {
 
     /// The named dataset, or an error listing the known ones.
     pub fn get(&self, name: &str) -> Result<&Arc<DatasetSpec>> {
-        self.datasets.get(name).ok_or_else(|| Error::UnknownDataset {
-            name: name.to_string(),
-            known: self.names().join(", "),
-        })
+        self.datasets
+            .get(name)
+            .ok_or_else(|| Error::UnknownDataset {
+                name: name.to_string(),
+                known: self.names().join(", "),
+            })
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -189,17 +219,34 @@ mod tests {
             assert!(c.aliases.contains(&"党员编号".to_string()), "{d}");
             assert!(c.aliases.contains(&"人员编号".to_string()), "{d}");
         }
-        let org = reg.get("members").unwrap().column("org_id").unwrap().clone();
+        let org = reg
+            .get("members")
+            .unwrap()
+            .column("org_id")
+            .unwrap()
+            .clone();
         assert!(org.aliases.contains(&"所在党支部".to_string()));
         assert_eq!(org.references.unwrap().dataset, "organizations");
-        assert!(reg.get("organizations").unwrap().column("org_id").unwrap().references.is_none());
+        assert!(
+            reg.get("organizations")
+                .unwrap()
+                .column("org_id")
+                .unwrap()
+                .references
+                .is_none()
+        );
         assert!(reg.get("feedback").unwrap().column("content").unwrap().text);
     }
 
     #[test]
     fn date_aliases_accept_both_forms() {
         let reg = Registry::builtin().unwrap();
-        let c = reg.get("members").unwrap().column("join_date").unwrap().clone();
+        let c = reg
+            .get("members")
+            .unwrap()
+            .column("join_date")
+            .unwrap()
+            .clone();
         let forms = spec::header_forms(&c);
         assert!(forms.contains(&"入党时间".to_string()));
         assert!(forms.contains(&"入党日期".to_string()));
@@ -224,7 +271,12 @@ mod tests {
         assert!(phone.aliases.contains(&"手机号码".to_string()));
         assert!(phone.personal);
         let v = reg.get("visits").unwrap();
-        assert!(v.column("member_id").unwrap().aliases.contains(&"党员编号".to_string()));
+        assert!(
+            v.column("member_id")
+                .unwrap()
+                .aliases
+                .contains(&"党员编号".to_string())
+        );
     }
 
     #[test]

@@ -315,7 +315,10 @@ impl Draft {
     pub fn resolve(&self, common: &[ColumnFile]) -> Result<DatasetSpec> {
         let mut columns = Vec::with_capacity(self.columns.len());
         for (col, loc) in &self.columns {
-            let mut merged = match common.iter().find(|c| c.name.get_ref() == col.name.get_ref()) {
+            let mut merged = match common
+                .iter()
+                .find(|c| c.name.get_ref() == col.name.get_ref())
+            {
                 Some(base) => {
                     let mut m = base.clone();
                     merge_column(&mut m, col.clone());
@@ -390,7 +393,20 @@ fn merge_column(into: &mut ColumnFile, from: ColumnFile) {
     macro_rules! take {
         ($($f:ident),*) => { $( if from.$f.is_some() { into.$f = from.$f; } )* };
     }
-    take!(ty, label, required, text, personal, check, values, variants, references, min, max, description);
+    take!(
+        ty,
+        label,
+        required,
+        text,
+        personal,
+        check,
+        values,
+        variants,
+        references,
+        min,
+        max,
+        description
+    );
     for a in from.aliases {
         if !into.aliases.contains(&a) {
             into.aliases.push(a);
@@ -423,7 +439,9 @@ fn resolve_column(dataset: &str, c: ColumnFile, loc: &Located) -> Result<ColumnS
         }
     }
     if c.check.is_some() && ty != ColumnType::String {
-        return Err(loc.error(format!("column `{name}`: checks apply to string columns only")));
+        return Err(loc.error(format!(
+            "column `{name}`: checks apply to string columns only"
+        )));
     }
     let references = match c.references.as_deref() {
         None | Some("") => None,

@@ -1,1 +1,19 @@
-//! placeholder
+//! The importer: readers for every file format branches send, header mapping, value
+//! normalizers and checks, wide survey exports, quarantine, and the atomic commit of a run.
+
+mod convert;
+mod error;
+mod header;
+mod import;
+pub mod reader;
+mod records;
+pub mod survey;
+pub mod value;
+
+pub use convert::{QuarantineEntry, ReferenceIndex};
+pub use error::{Error, Result};
+pub use header::{AliasMap, HeaderMatch, find_header};
+pub use import::{
+    FileReport, FileStatus, ImportOptions, ImportReport, collect_files, file_marker, import,
+};
+pub use reader::{RawCell, RawSheet, ReadOptions, read_sheet, supported_extensions};

@@ -1,0 +1,36 @@
+//! The error type of the `ingest` crate. Problems with single values are not errors: they send
+//! the row to quarantine. Errors stop a file (or the run) and name the file.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("{path}: unsupported file type (supported: {supported})")]
+    UnsupportedFormat { path: PathBuf, supported: String },
+    #[error("{path}: no header row found in the first rows; expected headers such as {expected}")]
+    NoHeader { path: PathBuf, expected: String },
+    #[error("{path}: missing required column(s) {missing}; the file's headers are {found}")]
+    MissingColumns {
+        path: PathBuf,
+        missing: String,
+        found: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("mapping file {path}: {message}")]
+    Mapping { path: PathBuf, message: String },
+    #[error("no files to import in {0}")]
+    NoFiles(String),
+    #[error(transparent)]
+    Lake(#[from] dangan_datasets::Error),
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,153 @@
+//! Finding the header row (even below a title row) and matching its cells to spec columns by
+//! name or alias, after trimming and full-width folding.
+
+use std::collections::HashMap;
+
+use dangan_datasets::{DatasetSpec, header_forms};
+use dangan_text::normalize_header;
+
+use crate::reader::RawSheet;
+
+/// How many rows from the top are searched for the header.
+const HEADER_SEARCH_ROWS: usize = 30;
+
+/// Normalized header → spec column index, for one dataset (plus `--mapping` additions).
+#[derive(Debug, Clone)]
+pub struct AliasMap {
+    map: HashMap<String, usize>,
+}
+
+impl AliasMap {
+    pub fn new(spec: &DatasetSpec, extra: &[(String, String)]) -> Result<Self, String> {
+        let mut map = HashMap::new();
+        for (i, col) in spec.columns.iter().enumerate() {
+            for form in header_forms(col) {
+                map.entry(form).or_insert(i);
+            }
+        }
+        // `--mapping` entries win over the spec.
+        for (header, column) in extra {
+            let i = spec.column_index(column).ok_or_else(|| {
+                format!(
+                    "mapping names column `{column}`, which dataset `{}` does not have",
+                    spec.name
+                )
+            })?;
+            map.insert(normalize_header(header), i);
+        }
+        Ok(AliasMap { map })
+    }
+
+    pub fn lookup(&self, header: &str) -> Option<usize> {
+        self.map.get(&normalize_header(header)).copied()
+    }
+}
+
+/// The header row of a sheet and what each of its columns maps to.
+#[derive(Debug, Clone)]
+pub struct HeaderMatch {
+    /// 0-based index of the header row in the sheet.
+    pub row: usize,
+    /// For each sheet column: the spec column it feeds, if any.
+    pub columns: Vec<Option<usize>>,
+    /// Headers that match no column (reported once, kept out).
+    pub unknown: Vec<String>,
+    /// Headers that repeat a column already matched (the first one wins).
+    pub duplicates: Vec<String>,
+}
+
+/// Pick the row among the first rows whose cells match the most spec columns.
+pub fn find_header(sheet: &RawSheet, aliases: &AliasMap) -> Option<HeaderMatch> {
+    let mut best: Option<(usize, usize)> = None;
+    for (r, row) in sheet.rows.iter().take(HEADER_SEARCH_ROWS).enumerate() {
+        let mut seen = std::collections::HashSet::new();
+        for cell in row {
+            if let Some(i) = aliases.lookup(&cell.display()) {
+                seen.insert(i);
+            }
+        }
+        let hits = seen.len();
+        if hits > 0 && best.is_none_or(|(_, b)| hits > b) {
+            best = Some((r, hits));
+        }
+    }
+    let (row, _) = best?;
+    let mut columns = Vec::new();
+    let mut unknown = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for cell in &sheet.rows[row] {
+        let text = cell.display();
+        match aliases.lookup(&text) {
+            Some(i) if taken.insert(i) => columns.push(Some(i)),
+            Some(_) => {
+                duplicates.push(text);
+                columns.push(None);
+            }
+            None => {
+                if !dangan_text::is_blank(&text) {
+                    unknown.push(text);
+                }
+                columns.push(None);
+            }
+        }
+    }
+    Some(HeaderMatch {
+        row,
+        columns,
+        unknown,
+        duplicates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::RawCell;
+    use dangan_datasets::Registry;
+
+    fn t(s: &str) -> RawCell {
+        RawCell::Text(s.into())
+    }
+
+    #[test]
+    fn header_below_a_title_row_with_aliases_and_full_width() {
+        let reg = Registry::builtin().unwrap();
+        let spec = reg.get("members").unwrap();
+        let aliases = AliasMap::new(spec, &[]).unwrap();
+        let sheet = RawSheet {
+            name: "s".into(),
+            rows: vec![
+                vec![t("第一党支部党员花名册"), RawCell::Empty],
+                vec![
+                    t("人员编号"),
+                    t(" 姓　名 "),
+                    t("公民身份号码"),
+                    t("入党日期"),
+                    t("备注"),
+                    t("所在党支部"),
+                ],
+                vec![t("M1"), t("张伟"), t("x"), t("2020-01-01"), t(""), t("O1")],
+            ],
+        };
+        let m = find_header(&sheet, &aliases).unwrap();
+        assert_eq!(m.row, 1);
+        let names: Vec<Option<&str>> = m
+            .columns
+            .iter()
+            .map(|c| c.map(|i| spec.columns[i].name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                Some("member_id"),
+                Some("name"),
+                Some("id_number"),
+                Some("join_date"),
+                None,
+                Some("org_id")
+            ]
+        );
+        assert_eq!(m.unknown, vec!["备注".to_string()]);
+    }
+}

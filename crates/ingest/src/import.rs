@@ -1,0 +1,502 @@
+//! An import run: files → typed rows → **one** Delta commit on the dataset's table carrying a
+//! `txn` marker per file (so a file is never imported twice, even after a crash), plus the
+//! quarantine, file ledger and run records in the lake's internal tables.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use arrow::array::{Array, StringArray};
+use arrow::record_batch::RecordBatch;
+use chrono::{Local, NaiveDateTime};
+use dangan_datasets::{DatasetSpec, ImportMode, Lake, SystemTable, WriteOptions};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::convert::{ConvertContext, QuarantineEntry, ReferenceIndex, convert_sheet};
+use crate::error::{Error, Result};
+use crate::header::{AliasMap, find_header};
+use crate::reader::{ReadOptions, read_sheet, supported_extensions};
+use crate::records;
+use crate::survey::{self, SurveyInfo};
+
+/// What to import and how.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub dataset: String,
+    /// Files and directories (searched recursively for supported files).
+    pub paths: Vec<PathBuf>,
+    /// Default: append. (Upsert arrives with the full importer.)
+    pub mode: Option<ImportMode>,
+    pub read: ReadOptions,
+    /// `--mapping FILE`: extra header → column aliases.
+    pub mapping: Option<PathBuf>,
+    /// Check and report, write nothing.
+    pub dry_run: bool,
+    /// Import files even if their content was imported before.
+    pub force: bool,
+    pub survey_id: Option<String>,
+    pub survey_title: Option<String>,
+    /// Who runs the import (recorded in the run table).
+    pub user: Option<String>,
+}
+
+/// `--mapping` file: `[aliases]` of header → column.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingFile {
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "status", content = "detail")]
+pub enum FileStatus {
+    Imported,
+    /// Same content was imported before (by an earlier run or earlier in this one).
+    Skipped(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub sheet: Option<String>,
+    /// 1-based row of the header in the sheet.
+    pub header_row: Option<usize>,
+    pub rows_read: usize,
+    pub rows_written: usize,
+    pub rows_quarantined: usize,
+    pub unknown_headers: Vec<String>,
+    #[serde(flatten)]
+    pub status: FileStatus,
+}
+
+/// The metrics of an import run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub run_id: String,
+    pub dataset: String,
+    pub mode: String,
+    pub dry_run: bool,
+    pub files: Vec<FileReport>,
+    pub files_read: usize,
+    pub files_skipped: usize,
+    pub files_failed: usize,
+    pub rows_read: usize,
+    pub rows_written: usize,
+    pub rows_quarantined: usize,
+    /// Table version after the commit (`None` when nothing was committed).
+    pub table_version: Option<i64>,
+    pub duration_ms: u128,
+    /// A few quarantine entries, for the CLI to show.
+    pub quarantine_sample: Vec<QuarantineEntry>,
+}
+
+impl ImportReport {
+    /// True when everything that was read went in.
+    pub fn clean(&self) -> bool {
+        self.files_failed == 0 && self.rows_quarantined == 0
+    }
+}
+
+/// The Delta `txn` app id marking a file's content as imported into a table.
+pub fn file_marker(sha256: &str) -> String {
+    format!("dangan-file-{sha256}")
+}
+
+/// Expand files and directories to the supported files they hold, sorted, without Office
+/// lock files (`~$…`) and hidden files.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let exts = supported_extensions();
+    let mut out = Vec::new();
+    fn walk(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) -> Result<()> {
+        let rd = std::fs::read_dir(dir).map_err(|e| Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') || name.starts_with("~$") {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, exts, out)?;
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| exts.contains(&e.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &exts, &mut out)?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(Error::Io {
+                path: p.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file or directory",
+                ),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::NoFiles(
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    Ok(out)
+}
+
+fn mapping_aliases(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let m: MappingFile = toml::from_str(&text).map_err(|e| Error::Mapping {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(m.aliases.into_iter().collect())
+}
+
+/// Load the ids (and names, when the dataset has a `name` column) of every dataset that
+/// `spec` references. A referenced table without rows yet is not checked against.
+async fn load_references(
+    lake: &Lake,
+    spec: &DatasetSpec,
+) -> Result<HashMap<String, ReferenceIndex>> {
+    let mut out = HashMap::new();
+    for col in &spec.columns {
+        let Some(r) = &col.references else { continue };
+        if out.contains_key(&r.dataset) {
+            continue;
+        }
+        let target = lake.registry().get(&r.dataset)?.clone();
+        let mut cols = vec![r.column.as_str()];
+        if target.column("name").is_some() {
+            cols.push("name");
+        }
+        let batches = lake.scan(&r.dataset, &cols).await?;
+        let mut index = ReferenceIndex::default();
+        for b in &batches {
+            // The scan may hand back view types; look at everything as plain strings.
+            let utf8 = |i: usize| {
+                b.columns()
+                    .get(i)
+                    .and_then(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).ok())
+            };
+            let (ids, names) = (utf8(0), utf8(1));
+            let Some(ids) = ids
+                .as_ref()
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            else {
+                continue;
+            };
+            let names = names
+                .as_ref()
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>());
+            for i in 0..b.num_rows() {
+                if ids.is_null(i) {
+                    continue;
+                }
+                let id = ids.value(i).to_string();
+                if let Some(n) = names.filter(|n| !n.is_null(i)) {
+                    index
+                        .names
+                        .insert(ReferenceIndex::normalize_name(n.value(i)), id.clone());
+                }
+                index.ids.insert(id);
+            }
+        }
+        if !index.ids.is_empty() {
+            out.insert(r.dataset.clone(), index);
+        }
+    }
+    Ok(out)
+}
+
+/// Run an import. Problems with single rows go to quarantine; a file that cannot be read at
+/// all is reported as failed and the others still go in; the dataset table gets at most one
+/// commit.
+pub async fn import(
+    lake: &Lake,
+    opts: &ImportOptions,
+    progress: &dyn Fn(usize, usize, &Path),
+) -> Result<ImportReport> {
+    let started = Instant::now();
+    let started_at = Local::now().naive_local();
+    let run_id = format!(
+        "{}-{}",
+        started_at.format("%Y%m%dT%H%M%S"),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let spec = lake.registry().get(&opts.dataset)?.clone();
+    let mode = opts.mode.unwrap_or(ImportMode::Append);
+    if mode == ImportMode::Upsert {
+        return Err(Error::File {
+            path: PathBuf::from(&opts.dataset),
+            message: "mode upsert is not available yet; use --mode append or --mode replace".into(),
+        });
+    }
+    let files = collect_files(&opts.paths)?;
+    let extra = match &opts.mapping {
+        Some(p) => mapping_aliases(p)?,
+        None => Vec::new(),
+    };
+    let aliases = AliasMap::new(&spec, &extra).map_err(|message| Error::Mapping {
+        path: opts.mapping.clone().unwrap_or_default(),
+        message,
+    })?;
+    let refs = load_references(lake, &spec).await?;
+    let ctx = ConvertContext {
+        spec: &spec,
+        references: spec
+            .columns
+            .iter()
+            .map(|c| c.references.as_ref().and_then(|r| refs.get(&r.dataset)))
+            .collect(),
+    };
+    let table = lake.open_table(&spec.name).await?;
+
+    let mut reports = Vec::new();
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut quarantine: Vec<QuarantineEntry> = Vec::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for (i, path) in files.iter().enumerate() {
+        progress(i, files.len(), path);
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let mut rep = FileReport {
+            path: path.clone(),
+            sha256: sha.clone(),
+            size_bytes: bytes.len() as u64,
+            sheet: None,
+            header_row: None,
+            rows_read: 0,
+            rows_written: 0,
+            rows_quarantined: 0,
+            unknown_headers: Vec::new(),
+            status: FileStatus::Imported,
+        };
+        if let Some(first) = seen.get(&sha) {
+            rep.status =
+                FileStatus::Skipped(format!("same content as {} in this run", first.display()));
+            reports.push(rep);
+            continue;
+        }
+        if !opts.force
+            && lake
+                .transaction_version(&table, &file_marker(&sha))
+                .await?
+                .is_some()
+        {
+            rep.status = FileStatus::Skipped("already imported (same content)".into());
+            reports.push(rep);
+            continue;
+        }
+        seen.insert(sha.clone(), path.clone());
+        match convert_file(&ctx, &aliases, path, &bytes, opts) {
+            Ok((conv, sheet, header_row, unknown)) => {
+                rep.sheet = Some(sheet);
+                rep.header_row = Some(header_row);
+                rep.unknown_headers = unknown;
+                rep.rows_read = conv.rows_read;
+                rep.rows_written = conv.batch.num_rows();
+                rep.rows_quarantined = conv.rows_read - conv.batch.num_rows();
+                quarantine.extend(conv.quarantine);
+                if conv.batch.num_rows() > 0 {
+                    batches.push(conv.batch);
+                }
+            }
+            Err(e) => rep.status = FileStatus::Failed(e.to_string()),
+        }
+        reports.push(rep);
+    }
+    progress(files.len(), files.len(), Path::new(""));
+
+    let count = |f: fn(&FileReport) -> bool| reports.iter().filter(|r| f(r)).count();
+    let imported: Vec<&FileReport> = reports
+        .iter()
+        .filter(|r| r.status == FileStatus::Imported)
+        .collect();
+    let mut report = ImportReport {
+        run_id: run_id.clone(),
+        dataset: spec.name.clone(),
+        mode: mode.name().to_string(),
+        dry_run: opts.dry_run,
+        files_read: imported.len(),
+        files_skipped: count(|r| matches!(r.status, FileStatus::Skipped(_))),
+        files_failed: count(|r| matches!(r.status, FileStatus::Failed(_))),
+        rows_read: imported.iter().map(|r| r.rows_read).sum(),
+        rows_written: imported.iter().map(|r| r.rows_written).sum(),
+        rows_quarantined: imported.iter().map(|r| r.rows_quarantined).sum(),
+        table_version: None,
+        duration_ms: 0,
+        quarantine_sample: quarantine.iter().take(20).cloned().collect(),
+        files: Vec::new(),
+    };
+    if !opts.dry_run && !imported.is_empty() {
+        let now = Local::now().naive_local();
+        // Quarantine first: if the run dies before the data commit, the rows are still kept
+        // (under a run that has no run record) and the files are retried next time.
+        if !quarantine.is_empty() {
+            let b = records::quarantine_batch(&run_id, &spec.name, &quarantine, now)?;
+            lake.write(
+                &SystemTable::Quarantine.table_name(),
+                vec![b],
+                WriteOptions::default(),
+            )
+            .await?;
+        }
+        if batches.is_empty() {
+            // Every row was quarantined (or the files were empty): the commit still records
+            // the files as imported.
+            batches.push(RecordBatch::new_empty(spec.arrow_schema()));
+        }
+        let transactions = imported
+            .iter()
+            .map(|r| (file_marker(&r.sha256), 1))
+            .collect();
+        let commit_info = vec![
+            (
+                "dangan.run_id".to_string(),
+                serde_json::Value::from(run_id.clone()),
+            ),
+            (
+                "dangan.operation".to_string(),
+                serde_json::Value::from(format!("import {}", mode.name())),
+            ),
+            (
+                "dangan.files".to_string(),
+                serde_json::Value::from(
+                    imported
+                        .iter()
+                        .map(|r| r.path.display().to_string())
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+        ];
+        let version = lake
+            .write(
+                &spec.name,
+                batches,
+                WriteOptions {
+                    overwrite: mode == ImportMode::Replace,
+                    transactions,
+                    commit_info,
+                },
+            )
+            .await?;
+        report.table_version = Some(version);
+        let ledger = records::ledger_batch(&run_id, &spec.name, &imported, version, now)?;
+        lake.write(
+            &SystemTable::FileLedger.table_name(),
+            vec![ledger],
+            WriteOptions::default(),
+        )
+        .await?;
+    }
+    report.duration_ms = started.elapsed().as_millis();
+    report.files = reports;
+    if !opts.dry_run {
+        let finished: NaiveDateTime = Local::now().naive_local();
+        let run = records::run_batch(&report, started_at, finished, opts.user.as_deref())?;
+        lake.write(
+            &SystemTable::ImportRuns.table_name(),
+            vec![run],
+            WriteOptions::default(),
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+type FileResult = (crate::convert::Converted, String, usize, Vec<String>);
+
+fn convert_file(
+    ctx: &ConvertContext,
+    aliases: &AliasMap,
+    path: &Path,
+    bytes: &[u8],
+    opts: &ImportOptions,
+) -> Result<FileResult> {
+    let sheet = read_sheet(path, bytes, &opts.read)?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let long = if ctx.spec.name == "survey_responses" {
+        let info = SurveyInfo {
+            survey_id: opts.survey_id.clone().unwrap_or_else(|| {
+                format!("S{}", &hex::encode(Sha256::digest(stem.as_bytes()))[..8])
+            }),
+            survey_title: opts.survey_title.clone().unwrap_or_else(|| stem.clone()),
+        };
+        survey::to_long(&sheet, &info)
+    } else {
+        None
+    };
+    let (sheet, source_rows) = match long {
+        Some((s, rows)) => (s, Some(rows)),
+        None => (sheet, None),
+    };
+    let header = find_header(&sheet, aliases).ok_or_else(|| Error::NoHeader {
+        path: path.to_path_buf(),
+        expected: ctx
+            .spec
+            .columns
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| c.label.clone())
+            .collect::<Vec<_>>()
+            .join("、"),
+    })?;
+    let missing: Vec<String> = ctx
+        .spec
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.required && !header.columns.contains(&Some(*i)))
+        .map(|(_, c)| format!("{} ({})", c.name, c.aliases[1..].join("/")))
+        .collect();
+    if !missing.is_empty() {
+        let found: Vec<String> = sheet.rows[header.row]
+            .iter()
+            .map(|c| c.display())
+            .filter(|s| !s.is_empty())
+            .collect();
+        return Err(Error::MissingColumns {
+            path: path.to_path_buf(),
+            missing: missing.join(", "),
+            found: found.join(", "),
+        });
+    }
+    let file = path.display().to_string();
+    let conv = convert_sheet(ctx, &file, &sheet, &header, source_rows.as_deref())?;
+    let header_row = source_rows
+        .as_ref()
+        .and_then(|s| s.first().copied())
+        .unwrap_or(header.row)
+        + 1;
+    Ok((conv, sheet.name.clone(), header_row, header.unknown))
+}

@@ -1,0 +1,17 @@
+//! The error type of the `query` crate.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Lake(#[from] dangan_datasets::Error),
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("writing xlsx: {0}")]
+    Xlsx(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,134 @@
+//! The clap structs: they mirror the flags; `cmd` turns them into typed options.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "dangan", version, about = "dangan (档案): the members' digital archive — import, lake, SQL", long_about = None)]
+pub struct Args {
+    /// The lake directory (default: $DANGAN_LAKE, else ./dangan-lake).
+    #[arg(
+        long,
+        global = true,
+        env = "DANGAN_LAKE",
+        default_value = "dangan-lake"
+    )]
+    pub lake: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the lake (or complete it): lake.toml, datasets/, one Delta table per dataset.
+    Init,
+    /// The dataset specs in force.
+    Datasets {
+        #[command(subcommand)]
+        command: DatasetsCommand,
+    },
+    /// Write a realistic synthetic archive (the files branches send) into a folder.
+    Generate {
+        #[arg(long, default_value_t = 20_000)]
+        members: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import files (xlsx, xls, csv in UTF-8/GBK) into a dataset: one atomic commit.
+    Import(ImportArgs),
+    /// Run SQL over the lake (every dataset is a table).
+    Sql {
+        /// The SQL statement.
+        sql: String,
+        #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
+        format: SqlFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Table versions and files of the lake.
+    Status {
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Generate a demo archive, import it through the real import path, print a tour.
+    Demo {
+        #[arg(long, default_value_t = 20_000)]
+        members: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// One line per dataset.
+    List {
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// A dataset's columns: type, Chinese label, aliases, checks.
+    Show {
+        name: String,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The dataset (see `dangan datasets list`).
+    pub dataset: String,
+    /// Files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Force the text encoding of CSV files (utf-8, gbk, gb18030, …); default: detected.
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// The sheet to read (name or number); default: the first with data.
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// A TOML file with `[aliases]` "header" = "column".
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Check everything, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import files again even if the same content was imported before.
+    #[arg(long)]
+    pub force: bool,
+    /// Survey id for 问卷星-style wide exports (default: derived from the file name).
+    #[arg(long)]
+    pub survey_id: Option<String>,
+    /// Survey title (default: the file name).
+    #[arg(long)]
+    pub survey_title: Option<String>,
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Append,
+    Replace,
+    Upsert,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SqlFormat {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TextFormat {
+    Text,
+    Json,
+}

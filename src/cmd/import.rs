@@ -1,0 +1,117 @@
+//! `dangan import`: run the importer with a progress bar, print its metrics.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use dangan_datasets::{ImportMode, Lake};
+use dangan_ingest::{FileStatus, ImportOptions, ImportReport, ReadOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{ImportArgs, ModeArg, TextFormat};
+
+use super::EXIT_REJECTS;
+
+pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
+    let opts = ImportOptions {
+        dataset: a.dataset,
+        paths: a.paths,
+        mode: a.mode.map(|m| match m {
+            ModeArg::Append => ImportMode::Append,
+            ModeArg::Replace => ImportMode::Replace,
+            ModeArg::Upsert => ImportMode::Upsert,
+        }),
+        read: ReadOptions {
+            encoding: a.encoding,
+            sheet: a.sheet,
+        },
+        mapping: a.mapping,
+        dry_run: a.dry_run,
+        force: a.force,
+        survey_id: a.survey_id,
+        survey_title: a.survey_title,
+        user: None,
+    };
+    let report = import_with_progress(lake, &opts).await?;
+    if a.format == TextFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_REJECTS)
+    })
+}
+
+/// Import with a progress bar on a terminal (nothing is drawn when stderr is not one).
+pub async fn import_with_progress(lake: &Lake, opts: &ImportOptions) -> Result<ImportReport> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(opts.dataset.clone());
+    let progress = |i: usize, n: usize, p: &std::path::Path| {
+        bar.set_length(n as u64);
+        bar.set_position(i as u64);
+        bar.set_message(
+            p.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    };
+    let report = dangan_ingest::import(lake, opts, &progress).await;
+    bar.finish_and_clear();
+    Ok(report?)
+}
+
+pub fn print_report(r: &ImportReport) {
+    let what = if r.dry_run {
+        "checked (dry run) 试导入"
+    } else {
+        "imported 导入"
+    };
+    println!(
+        "{what} {}: {} files read, {} skipped, {} failed; rows {} read, {} written, {} quarantined 隔离; version {}; {} ms; run {}",
+        r.dataset,
+        r.files_read,
+        r.files_skipped,
+        r.files_failed,
+        r.rows_read,
+        r.rows_written,
+        r.rows_quarantined,
+        r.table_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "unchanged".into()),
+        r.duration_ms,
+        r.run_id
+    );
+    for f in &r.files {
+        match &f.status {
+            FileStatus::Failed(m) => println!("  failed 失败: {m}"),
+            FileStatus::Skipped(why) => println!("  skipped 跳过 {}: {why}", f.path.display()),
+            FileStatus::Imported if !f.unknown_headers.is_empty() => {
+                println!(
+                    "  {}: columns not in the spec, left out 未识别的列: {}",
+                    f.path.display(),
+                    f.unknown_headers.join(", ")
+                )
+            }
+            FileStatus::Imported => {}
+        }
+    }
+    for q in r.quarantine_sample.iter().take(10) {
+        println!(
+            "  quarantined 隔离 {} row {} column {} ({}): {}",
+            q.file, q.row, q.header, q.column, q.message
+        );
+    }
+    if r.rows_quarantined > r.quarantine_sample.len().min(10) {
+        println!(
+            "  … see all: dangan sql \"select * from system_quarantine where run_id = '{}'\"",
+            r.run_id
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! Command implementations: each takes validated options, calls the crates, prints metrics.
+
+mod datasets;
+mod demo;
+mod import;
+mod sql;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use dangan_datasets::Lake;
+
+use crate::cli::{Args, Command, TextFormat};
+
+/// Exit code of an import that quarantined rows or could not read a file.
+pub const EXIT_REJECTS: u8 = 3;
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(run_async(args))
+}
+
+async fn run_async(args: Args) -> Result<ExitCode> {
+    let lake_dir = args.lake.clone();
+    match args.command {
+        Command::Init => {
+            let (_, report) = Lake::init(&lake_dir).await?;
+            println!("lake 数据湖: {}", report.path.display());
+            println!(
+                "created 新建 {} tables, {} already there",
+                report.created_tables.len(),
+                report.existing_tables.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Datasets { command } => datasets::run(&lake_dir, command),
+        Command::Generate { members, seed, out } => {
+            let cfg = dangan_datasets::generate::Config::new(members, seed, out);
+            let report = dangan_datasets::generate::generate(&cfg)?;
+            println!(
+                "generated 生成 {} members in {} organizations: {} files under {}",
+                report.members,
+                report.organizations,
+                report.files.len(),
+                report.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(a) => import::run(&open(&lake_dir)?, a).await,
+        Command::Sql { sql, format, out } => {
+            sql::run(&open(&lake_dir)?, &sql, format, out.as_deref()).await
+        }
+        Command::Status { format } => {
+            let lake = open(&lake_dir)?;
+            let status = lake.status().await?;
+            if format == TextFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                println!("{:<28} {:>8} {:>6}", "table 表", "version", "files");
+                for t in status {
+                    println!(
+                        "{:<28} {:>8} {:>6}",
+                        t.name,
+                        t.version.map(|v| v.to_string()).unwrap_or("-".into()),
+                        t.files
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { members, seed } => demo::run(&lake_dir, members, seed).await,
+    }
+}
+
+fn open(dir: &std::path::Path) -> Result<Lake> {
+    Ok(Lake::open(dir)?)
+}

@@ -1,0 +1,45 @@
+//! `dangan sql`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use dangan_datasets::Lake;
+use dangan_query::{OutputFormat, QueryEngine, write_batches};
+
+use crate::cli::SqlFormat;
+
+pub async fn run(
+    lake: &Lake,
+    sql: &str,
+    format: SqlFormat,
+    out: Option<&Path>,
+) -> Result<ExitCode> {
+    let engine = QueryEngine::open(lake).await?;
+    let result = engine.sql(sql).await?;
+    let format = match format {
+        SqlFormat::Table => OutputFormat::Table,
+        SqlFormat::Csv => OutputFormat::Csv,
+        SqlFormat::Json => OutputFormat::Json,
+        SqlFormat::Ndjson => OutputFormat::Ndjson,
+    };
+    match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            write_batches(&mut f, &result.schema, &result.batches, format)?;
+            f.flush()?;
+            eprintln!("{} rows → {}", result.rows, path.display());
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = std::io::BufWriter::new(stdout.lock());
+            write_batches(&mut lock, &result.schema, &result.batches, format)?;
+            lock.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
