@@ -29,10 +29,10 @@ pub enum Error {
     Delta {
         table: String,
         #[source]
-        source: deltalake::DeltaTableError,
+        source: Box<deltalake::DeltaTableError>,
     },
     #[error("query: {0}")]
-    DataFusion(#[from] deltalake::datafusion::error::DataFusionError),
+    DataFusion(Box<deltalake::datafusion::error::DataFusionError>),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     #[error("writing {path}: {message}")]
@@ -52,8 +52,14 @@ impl Error {
     pub fn delta(table: &str, source: deltalake::DeltaTableError) -> Self {
         Error::Delta {
             table: table.to_string(),
-            source,
+            source: Box::new(source),
         }
+    }
+}
+
+impl From<deltalake::datafusion::error::DataFusionError> for Error {
+    fn from(e: deltalake::datafusion::error::DataFusionError) -> Self {
+        Error::DataFusion(Box::new(e))
     }
 }
 

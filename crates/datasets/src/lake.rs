@@ -211,6 +211,14 @@ impl Lake {
         Ok(t)
     }
 
+    /// Whether the table has been created.
+    pub async fn table_exists(&self, name: &str) -> Result<bool> {
+        if let Some(path) = self.local_path(name) {
+            return Ok(path.join("_delta_log").is_dir());
+        }
+        Ok(self.open_or_new(name).await?.version().is_some())
+    }
+
     /// Open a table, or an uncreated handle (version `None`) when it does not exist yet.
     async fn open_or_new(&self, name: &str) -> Result<DeltaTable> {
         if let Some(path) = self.local_path(name) {

@@ -273,6 +273,8 @@ pub async fn import(
             .map(|c| c.references.as_ref().and_then(|r| refs.get(&r.dataset)))
             .collect(),
     };
+    // A dataset added by a user spec after `init` gets its table now.
+    lake.ensure_table(&spec.name, &spec.arrow_schema()).await?;
     let table = lake.open_table(&spec.name).await?;
 
     let mut reports = Vec::new();

@@ -47,9 +47,12 @@ pub fn likert(answer: &str) -> Option<i64> {
 }
 
 /// Header row index and question columns, if the sheet looks like a wide survey export.
-fn detect(sheet: &RawSheet) -> Option<(usize, Vec<(usize, u32, String)>)> {
+/// A question column: (sheet column, question number, question text).
+type Question = (usize, u32, String);
+
+fn detect(sheet: &RawSheet) -> Option<(usize, Vec<Question>)> {
     for (r, row) in sheet.rows.iter().take(10).enumerate() {
-        let qs: Vec<(usize, u32, String)> = row
+        let qs: Vec<Question> = row
             .iter()
             .enumerate()
             .filter_map(|(i, c)| question_header(&c.display()).map(|(n, t)| (i, n, t)))

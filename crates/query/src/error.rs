@@ -5,13 +5,19 @@ pub enum Error {
     #[error(transparent)]
     Lake(#[from] dangan_datasets::Error),
     #[error("{0}")]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(Box<datafusion::error::DataFusionError>),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
     #[error("writing xlsx: {0}")]
     Xlsx(String),
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        Error::DataFusion(Box::new(e))
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -38,9 +38,23 @@ impl QueryEngine {
             .with_information_schema(true)
             .with_default_catalog_and_schema("dangan", "public");
         let ctx = SessionContext::new_with_config(config);
-        let mut names = lake.registry().names();
-        names.extend(SystemTable::ALL.iter().map(|t| t.table_name()));
-        for name in names {
+        let mut tables: Vec<(String, SchemaRef)> = lake
+            .registry()
+            .iter()
+            .map(|s| (s.name.clone(), s.arrow_schema()))
+            .collect();
+        tables.extend(
+            SystemTable::ALL
+                .iter()
+                .map(|t| (t.table_name(), t.schema())),
+        );
+        for (name, schema) in tables {
+            if !lake.table_exists(&name).await? {
+                // A dataset added by a user spec and not imported yet: empty, but queryable.
+                let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+                ctx.register_table(name.as_str(), Arc::new(empty))?;
+                continue;
+            }
             let table = lake.open_table(&name).await?;
             table
                 .update_datafusion_session(&ctx.state())

@@ -582,7 +582,7 @@ fn meetings(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
         let size = a.members.iter().filter(|m| m.org == oi).count() as u32;
         let mut month = NaiveDate::from_ymd_opt(first_year, 1, 1).expect("d");
         while month <= g.as_of {
-            let q_start = (month.month() - 1) % 3 == 0;
+            let q_start = (month.month() - 1).is_multiple_of(3);
             let mut kinds: Vec<&str> = vec!["支委会", "党小组会", "主题党日"];
             if q_start {
                 kinds.push("支部党员大会");

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
-use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, Workbook};
 
 use crate::error::{Error, Result};
 
@@ -143,6 +143,9 @@ pub fn write_xlsx(
     dates_as_text: Option<DateStyle>,
 ) -> Result<()> {
     let mut wb = Workbook::new();
+    // A fixed creation time keeps the bytes the same for the same input.
+    let created = ExcelDateTime::from_ymd(2026, 1, 1).map_err(|e| werr(path, e))?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let ws = wb.add_worksheet();
     ws.set_name(sheet_name).map_err(|e| werr(path, e))?;
     let date_fmt = Format::new().set_num_format("yyyy-mm-dd");

@@ -1,0 +1,257 @@
+//! Importing the committed fixtures: title rows, aliases, GBK, full-width digits, branch
+//! names, bad values in quarantine with reasons, never the same file twice.
+
+use crate::support::*;
+
+fn lake_with_orgs() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["init"]);
+    ok(
+        dir.path(),
+        &[
+            "import",
+            "organizations",
+            fixture("orgs_bom.csv").to_str().unwrap(),
+        ],
+    );
+    dir
+}
+
+#[test]
+fn roster_with_title_row_and_gbk_csv_import_with_quarantine() {
+    let dir = lake_with_orgs();
+    let lake = dir.path();
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "members",
+            fixture("roster_title.xlsx").to_str().unwrap(),
+            fixture("roster_gbk.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "rows were quarantined: exit 3\n{}",
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    assert!(out.contains("11 read, 6 written, 5 quarantined"), "{out}");
+    assert!(out.contains("备注"), "unknown column reported: {out}");
+
+    // Good rows, normalized.
+    let rows = sql(
+        lake,
+        "select member_id, name, org_id, id_number, phone, birth_date, gender, category, status from members order by member_id",
+    );
+    let get = |id: &str, col: &str| {
+        rows.iter()
+            .find(|r| r["member_id"] == id)
+            .map(|r| r[col].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(rows.len(), 6);
+    assert_eq!(get("T000001", "name"), "张伟", "trimmed");
+    assert_eq!(get("T000001", "phone"), "13812345678");
+    assert_eq!(
+        get("T000002", "id_number"),
+        "320106199003151242",
+        "full-width digits folded"
+    );
+    assert_eq!(
+        get("T000002", "org_id"),
+        "T0101",
+        "branch given by name resolved"
+    );
+    assert_eq!(
+        get("T000003", "id_number"),
+        "32010619920211118X",
+        "canonical upper-case X"
+    );
+    assert_eq!(
+        get("T000003", "birth_date"),
+        "1992-02-11",
+        "birth date filled from the ID number"
+    );
+    assert_eq!(
+        get("T000003", "category"),
+        "入党积极分子",
+        "variant normalized"
+    );
+    assert_eq!(get("T000101", "birth_date"), "1962-03-01", "2021年7月 form");
+    assert_eq!(get("T000102", "status"), "流动");
+    assert_eq!(get("T000102", "phone"), "13900001111");
+    assert_eq!(get("T000103", "gender"), "男");
+
+    // Bad rows: in quarantine, with the Excel row number and a reason.
+    let q = sql(
+        lake,
+        "select row, \"column\", reason, message, raw from system_quarantine order by row",
+    );
+    let got: Vec<(i64, &str, &str)> = q
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_i64().unwrap(),
+                r["column"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (6, "id_number", "id_card"),
+            (7, "gender", "enum"),
+            (8, "org_id", "reference"),
+            (9, "join_date", "date"),
+            (10, "birth_date", "id_mismatch")
+        ]
+    );
+    assert!(
+        q[1]["message"].as_str().unwrap().contains("男、女"),
+        "allowed values named"
+    );
+    assert!(
+        q[0]["raw"].as_str().unwrap().contains("刘洋"),
+        "the whole row is kept"
+    );
+
+    // The same files again: skipped, table unchanged.
+    let v = table_version(lake, "members");
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "members",
+            fixture("roster_title.xlsx").to_str().unwrap(),
+            fixture("roster_gbk.csv").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("2 skipped"), "{}", stdout(&o));
+    assert_eq!(table_version(lake, "members"), v);
+    assert_eq!(count(lake, "select count(*) from members"), 6);
+    // Every run is recorded.
+    assert_eq!(
+        count(
+            lake,
+            "select count(*) from system_import_runs where dataset = 'members'"
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            lake,
+            "select count(*) from system_file_ledger where dataset = 'members'"
+        ),
+        2
+    );
+}
+
+#[test]
+fn wide_survey_export_becomes_long_rows() {
+    let dir = lake_with_orgs();
+    let lake = dir.path();
+    ok(
+        lake,
+        &[
+            "import",
+            "survey_responses",
+            fixture("survey_wide.xlsx").to_str().unwrap(),
+            "--survey-id",
+            "SAT2024",
+        ],
+    );
+    let rows = sql(
+        lake,
+        "select response_id, member_id, org_id, question_id, answer_score, answer_text from survey_responses order by response_id, question_id",
+    );
+    assert_eq!(rows.len(), 8, "3 + 3 + 2 answered questions");
+    assert_eq!(rows[0]["org_id"], "T0101");
+    assert_eq!(rows[0]["member_id"], "T000001");
+    let score = |i: usize| rows[i].get("answer_score").cloned().unwrap_or_default();
+    assert_eq!(score(0), 5);
+    assert_eq!(score(2), serde_json::Value::Null, "free text has no score");
+    assert_eq!(rows[2]["answer_text"], "希望多组织线下学习");
+    assert_eq!(score(4), 1);
+    assert!(
+        rows[3].get("member_id").is_none_or(|v| v.is_null()),
+        "anonymous response"
+    );
+    assert_eq!(
+        count(
+            lake,
+            "select count(distinct survey_id) from survey_responses where survey_id = 'SAT2024'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path();
+    // Not a lake yet.
+    let o = dangan(lake, &["sql", "select 1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("dangan init"), "{}", stderr(&o));
+    ok(lake, &["init"]);
+    // Unknown dataset.
+    let o = dangan(
+        lake,
+        &["import", "nope", fixture("orgs_bom.csv").to_str().unwrap()],
+    );
+    assert!(
+        stderr(&o).contains("unknown dataset `nope`") && stderr(&o).contains("members"),
+        "{}",
+        stderr(&o)
+    );
+    // A file without the required columns fails by itself and names them.
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "appraisals",
+            fixture("orgs_bom.csv").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stdout(&o).contains("no header row") || stdout(&o).contains("missing required"),
+        "{}",
+        stdout(&o)
+    );
+    // A malformed user spec names file and line.
+    std::fs::write(lake.join("datasets/visits.toml"), "name = \"visits\"\nkey = [\"visit_id\"]\n[[columns]]\nname = \"visit_id\"\ntype = \"text\"\n").unwrap();
+    let o = dangan(lake, &["datasets", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("visits.toml: line 5"), "{}", stderr(&o));
+    // A valid user spec adds a dataset without recompiling.
+    std::fs::write(lake.join("datasets/visits.toml"), "name = \"visits\"\nkey = [\"visit_id\"]\n[[columns]]\nname = \"visit_id\"\ntype = \"string\"\naliases = [\"走访编号\"]\n[[columns]]\nname = \"member_id\"\n").unwrap();
+    assert!(ok(lake, &["datasets", "list"]).contains("visits"));
+    // Bad SQL is an error, not a panic.
+    let o = dangan(lake, &["sql", "select nope from members"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+}
+
+#[test]
+fn lake_flag_works_before_and_after_the_subcommand_and_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("l");
+    let o = std::process::Command::new(bin())
+        .args(["init", "--lake"])
+        .arg(&lake)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = std::process::Command::new(bin())
+        .args(["status"])
+        .env("DANGAN_LAKE", &lake)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("members"));
+}

@@ -1,0 +1,73 @@
+//! Running the binary and reading its output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_dangan")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Run `dangan --lake <lake> args…`.
+pub fn dangan(lake: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--lake")
+        .arg(lake)
+        .args(args)
+        .env_remove("DANGAN_LAKE")
+        .output()
+        .expect("the dangan binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Run and require success (or the given exit code), returning stdout.
+pub fn ok(lake: &Path, args: &[&str]) -> String {
+    let o = dangan(lake, args);
+    assert!(
+        o.status.success(),
+        "dangan {args:?} failed: {}\n{}",
+        stderr(&o),
+        stdout(&o)
+    );
+    stdout(&o)
+}
+
+/// `dangan sql … --format json` parsed.
+pub fn sql(lake: &Path, q: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let out = ok(lake, &["sql", q, "--format", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("json from {q}: {e}\n{out}"));
+    v.as_array()
+        .expect("a json array")
+        .iter()
+        .map(|r| r.as_object().expect("row object").clone())
+        .collect()
+}
+
+/// A single integer from a one-row, one-column query.
+pub fn count(lake: &Path, q: &str) -> i64 {
+    let rows = sql(lake, q);
+    rows[0]
+        .values()
+        .next()
+        .and_then(|v| v.as_i64())
+        .expect("an integer")
+}
+
+pub fn table_version(lake: &Path, table: &str) -> Option<i64> {
+    let out = ok(lake, &["status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("status json");
+    v.as_array()?.iter().find(|t| t["name"] == table)?["version"].as_i64()
+}
