@@ -54,6 +54,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
+    /// Rows that failed their checks: list runs, show a run, export a fixes workbook.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {
         #[arg(long, default_value_t = 20_000)]
@@ -75,6 +80,27 @@ pub enum DatasetsCommand {
         name: String,
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// Runs that quarantined rows.
+    List {
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// The rejected rows of a run, with every problem.
+    Show {
+        run: String,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// A workbook of the run's rejected rows, as the branch sent them, with what to fix.
+    Export {
+        run: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 

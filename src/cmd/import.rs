@@ -37,6 +37,12 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
     } else {
         print_report(&report);
     }
+    if report.table_version.is_none() && report.files_failed > 0 && !report.dry_run {
+        eprintln!(
+            "错误 error: nothing committed 未导入: every file that was not skipped failed (see above)"
+        );
+        return Ok(ExitCode::from(1));
+    }
     Ok(if report.clean() {
         ExitCode::SUCCESS
     } else {

@@ -3,6 +3,7 @@
 mod datasets;
 mod demo;
 mod import;
+mod quarantine;
 mod sql;
 
 use std::process::ExitCode;
@@ -71,6 +72,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Quarantine { command } => quarantine::run(&open(&lake_dir)?, command).await,
         Command::Demo { members, seed } => demo::run(&lake_dir, members, seed).await,
     }
 }

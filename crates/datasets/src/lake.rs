@@ -247,7 +247,12 @@ impl Lake {
         let mut create = table
             .create()
             .with_table_name(name)
-            .with_save_mode(SaveMode::Ignore);
+            .with_save_mode(SaveMode::Ignore)
+            // The change data feed keeps every replaced row version: "as of" questions, audits.
+            .with_configuration_property(
+                deltalake::TableProperty::EnableChangeDataFeed,
+                Some("true"),
+            );
         for f in schema.fields() {
             create =
                 create.with_column(f.name(), delta_type(f.data_type())?, f.is_nullable(), None);
@@ -291,6 +296,89 @@ impl Lake {
             .write(batches)
             .with_save_mode(mode)
             .with_commit_properties(props)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(t.version().unwrap_or(0) as i64)
+    }
+
+    /// Insert rows whose key is new and replace rows whose key exists (only where a value
+    /// changed), as **one** Delta commit with `opts.transactions`. Within `batches` the last
+    /// row of a key wins. Tables keep the change data feed, so every replaced row version
+    /// stays in the log for "as of" questions. Returns the new table version.
+    pub async fn upsert(
+        &self,
+        name: &str,
+        key: &[String],
+        batches: Vec<RecordBatch>,
+        opts: WriteOptions,
+    ) -> Result<i64> {
+        use deltalake::datafusion::common::Column;
+        use deltalake::datafusion::logical_expr::{Operator, binary_expr};
+        use deltalake::datafusion::prelude::{Expr, SessionContext};
+        let table = self.open_table(name).await?;
+        let empty_target = table
+            .snapshot()
+            .map(|s| s.log_data().num_files() == 0)
+            .unwrap_or(true);
+        let source = dedupe_by_key(key, batches)?;
+        if empty_target || source.num_rows() == 0 {
+            return self.write(name, vec![source], opts).await;
+        }
+        let schema = source.schema();
+        let ctx = SessionContext::new();
+        let df = ctx.read_batch(source)?;
+        // Expressions, not SQL text: column names such as `year` or `position` need no quoting.
+        let q = |side: &str, c: &str| Expr::Column(Column::new(Some(side), c));
+        let on = key
+            .iter()
+            .map(|k| q("target", k).eq(q("source", k)))
+            .reduce(Expr::and)
+            .ok_or_else(|| Error::Invalid(format!("table `{name}` has no key to upsert by")))?;
+        let others: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|c| !key.contains(c))
+            .collect();
+        let changed = others
+            .iter()
+            .map(|c| binary_expr(q("target", c), Operator::IsDistinctFrom, q("source", c)))
+            .reduce(Expr::or);
+        let mut props = CommitProperties::default().with_metadata(opts.commit_info);
+        if !opts.transactions.is_empty() {
+            props = props.with_application_transactions(
+                opts.transactions
+                    .into_iter()
+                    .map(|(app, v)| Transaction::new(app, v))
+                    .collect(),
+            );
+        }
+        let mut merge = table
+            .merge(df, on)
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .with_commit_properties(props);
+        if !others.is_empty() {
+            merge = merge
+                .when_matched_update(|u| {
+                    let u = match changed.clone() {
+                        Some(p) => u.predicate(p),
+                        None => u,
+                    };
+                    others
+                        .iter()
+                        .fold(u, |u, c| u.update(c.as_str(), q("source", c)))
+                })
+                .map_err(|e| Error::delta(name, e))?;
+        }
+        let (t, _) = merge
+            .when_not_matched_insert(|i| {
+                schema
+                    .fields()
+                    .iter()
+                    .fold(i, |i, f| i.set(f.name().as_str(), q("source", f.name())))
+            })
+            .map_err(|e| Error::delta(name, e))?
             .await
             .map_err(|e| Error::delta(name, e))?;
         Ok(t.version().unwrap_or(0) as i64)
@@ -343,6 +431,39 @@ impl Lake {
         }
         Ok(out)
     }
+}
+
+/// One batch with the last row of every key.
+fn dedupe_by_key(key: &[String], batches: Vec<RecordBatch>) -> Result<RecordBatch> {
+    use arrow::array::UInt32Array;
+    use arrow::util::display::array_value_to_string;
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => return Err(Error::Invalid("upsert without a schema".into())),
+    };
+    let all = arrow::compute::concat_batches(&schema, &batches)?;
+    let key_cols: Vec<usize> = key.iter().filter_map(|k| schema.index_of(k).ok()).collect();
+    let mut last: std::collections::HashMap<Vec<String>, u32> =
+        std::collections::HashMap::with_capacity(all.num_rows());
+    for row in 0..all.num_rows() {
+        let k = key_cols
+            .iter()
+            .map(|c| array_value_to_string(all.column(*c), row))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        last.insert(k, row as u32);
+    }
+    if last.len() == all.num_rows() {
+        return Ok(all);
+    }
+    let mut keep: Vec<u32> = last.into_values().collect();
+    keep.sort_unstable();
+    let idx = UInt32Array::from(keep);
+    let cols = all
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c, &idx, None))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema, cols)?)
 }
 
 fn delta_type(dt: &arrow::datatypes::DataType) -> Result<DeltaType> {

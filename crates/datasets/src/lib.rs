@@ -6,6 +6,7 @@ pub mod generate;
 pub mod idcard;
 mod lake;
 mod registry;
+pub mod sheet;
 mod spec;
 mod system;
 

@@ -26,7 +26,7 @@ pub struct ImportOptions {
     pub dataset: String,
     /// Files and directories (searched recursively for supported files).
     pub paths: Vec<PathBuf>,
-    /// Default: append. (Upsert arrives with the full importer.)
+    /// Default: the dataset's mode from its spec.
     pub mode: Option<ImportMode>,
     pub read: ReadOptions,
     /// `--mapping FILE`: extra header → column aliases.
@@ -248,13 +248,7 @@ pub async fn import(
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let spec = lake.registry().get(&opts.dataset)?.clone();
-    let mode = opts.mode.unwrap_or(ImportMode::Append);
-    if mode == ImportMode::Upsert {
-        return Err(Error::File {
-            path: PathBuf::from(&opts.dataset),
-            message: "mode upsert is not available yet; use --mode append or --mode replace".into(),
-        });
-    }
+    let mode = opts.mode.unwrap_or(spec.mode);
     let files = collect_files(&opts.paths)?;
     let extra = match &opts.mapping {
         Some(p) => mapping_aliases(p)?,
@@ -398,17 +392,17 @@ pub async fn import(
                 ),
             ),
         ];
-        let version = lake
-            .write(
-                &spec.name,
-                batches,
-                WriteOptions {
-                    overwrite: mode == ImportMode::Replace,
-                    transactions,
-                    commit_info,
-                },
-            )
-            .await?;
+        let write = WriteOptions {
+            overwrite: mode == ImportMode::Replace,
+            transactions,
+            commit_info,
+        };
+        let version = match mode {
+            ImportMode::Upsert => lake.upsert(&spec.name, &spec.key, batches, write).await?,
+            ImportMode::Append | ImportMode::Replace => {
+                lake.write(&spec.name, batches, write).await?
+            }
+        };
         report.table_version = Some(version);
         let ledger = records::ledger_batch(&run_id, &spec.name, &imported, version, now)?;
         lake.write(

@@ -5,6 +5,7 @@ mod convert;
 mod error;
 mod header;
 mod import;
+pub mod quarantine;
 pub mod reader;
 mod records;
 pub mod survey;

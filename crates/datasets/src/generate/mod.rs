@@ -10,7 +10,6 @@
 mod activity;
 mod corpus;
 mod people;
-mod sheet;
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-pub use sheet::{Cell, CsvEncoding, DateStyle, Sheet, write_csv, write_xlsx};
+pub use crate::sheet::{Cell, CsvEncoding, DateStyle, Sheet, write_csv, write_xlsx};
 
 /// What to generate.
 #[derive(Debug, Clone)]

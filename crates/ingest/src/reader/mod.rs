@@ -3,6 +3,8 @@
 
 mod csv;
 mod excel;
+mod jsonl;
+mod parquet;
 
 use std::path::Path;
 
@@ -80,7 +82,12 @@ pub trait Reader: Sync {
 }
 
 /// Every reader, in the order they are tried.
-pub static READERS: &[&dyn Reader] = &[&csv::CsvReader, &excel::ExcelReader];
+pub static READERS: &[&dyn Reader] = &[
+    &csv::CsvReader,
+    &excel::ExcelReader,
+    &jsonl::JsonlReader,
+    &parquet::ParquetReader,
+];
 
 /// The extensions dangan can import.
 pub fn supported_extensions() -> Vec<&'static str> {

@@ -1,4 +1,4 @@
-//! Writing generated tables the way branches send them: `.xlsx` with an optional merged title
+//! Writing tables the way branches send and receive them: `.xlsx` with an optional merged title
 //! row, and CSV in GBK (Excel on Chinese Windows) or UTF-8 with a BOM.
 
 use std::path::Path;
