@@ -419,3 +419,53 @@ fn jsonl_and_parquet_files_import_too() {
         );
     }
 }
+
+#[test]
+fn old_xls_with_a_note_sheet_first_and_a_title_row() {
+    let dir = lake_with_orgs();
+    let lake = dir.path();
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "appraisals",
+            fixture("appraisals_2024.xls").to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (
+            r["rows_read"].as_i64(),
+            r["rows_written"].as_i64(),
+            r["rows_quarantined"].as_i64()
+        ),
+        (Some(5), Some(3), Some(2))
+    );
+    assert_eq!(
+        r["files"][0]["sheet"], "评议结果",
+        "the sheet whose header fits, not the note sheet"
+    );
+    let rows = sql(
+        lake,
+        "select member_id, year, grade, score, org_id from appraisals order by member_id",
+    );
+    assert_eq!(rows[1]["year"], 2024, "full-width digits");
+    assert_eq!(rows[2]["grade"], "合格", "variant 称职");
+    assert_eq!(rows[2]["org_id"], "T0102", "branch by name");
+    let q = sql(
+        lake,
+        "select row, reason from system_quarantine order by row",
+    );
+    assert_eq!(
+        q.iter()
+            .map(|r| (
+                r["row"].as_i64().unwrap(),
+                r["reason"].as_str().unwrap().to_string()
+            ))
+            .collect::<Vec<_>>(),
+        vec![(6, "enum".to_string()), (7, "range".to_string())]
+    );
+}

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 
 use crate::convert::{ConvertContext, QuarantineEntry, ReferenceIndex, convert_sheet};
 use crate::error::{Error, Result};
-use crate::header::{AliasMap, find_header};
-use crate::reader::{ReadOptions, read_sheet, supported_extensions};
+use crate::header::{AliasMap, HeaderMatch, find_header};
+use crate::reader::{RawSheet, ReadOptions, read_sheets, supported_extensions};
 use crate::records;
 use crate::survey::{self, SurveyInfo};
 
@@ -436,45 +436,61 @@ fn convert_file(
     bytes: &[u8],
     opts: &ImportOptions,
 ) -> Result<FileResult> {
-    let sheet = read_sheet(path, bytes, &opts.read)?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let long = if ctx.spec.name == "survey_responses" {
-        let info = SurveyInfo {
-            survey_id: opts.survey_id.clone().unwrap_or_else(|| {
-                format!("S{}", &hex::encode(Sha256::digest(stem.as_bytes()))[..8])
-            }),
-            survey_title: opts.survey_title.clone().unwrap_or_else(|| stem.clone()),
+    // Candidate sheets: each as it is, or as long rows when it is a wide survey export.
+    let mut candidates: Vec<(RawSheet, Option<Vec<usize>>, Option<HeaderMatch>)> = Vec::new();
+    for sheet in read_sheets(path, bytes, &opts.read)? {
+        let long = if ctx.spec.name == "survey_responses" {
+            let info = SurveyInfo {
+                survey_id: opts.survey_id.clone().unwrap_or_else(|| {
+                    format!("S{}", &hex::encode(Sha256::digest(stem.as_bytes()))[..8])
+                }),
+                survey_title: opts.survey_title.clone().unwrap_or_else(|| stem.clone()),
+            };
+            survey::to_long(&sheet, &info)
+        } else {
+            None
         };
-        survey::to_long(&sheet, &info)
-    } else {
-        None
-    };
-    let (sheet, source_rows) = match long {
-        Some((s, rows)) => (s, Some(rows)),
-        None => (sheet, None),
-    };
-    let header = find_header(&sheet, aliases).ok_or_else(|| Error::NoHeader {
-        path: path.to_path_buf(),
-        expected: ctx
-            .spec
+        let (sheet, source_rows) = match long {
+            Some((s, rows)) => (s, Some(rows)),
+            None => (sheet, None),
+        };
+        let header = find_header(&sheet, aliases);
+        candidates.push((sheet, source_rows, header));
+    }
+    let missing_of = |h: &HeaderMatch| -> Vec<String> {
+        ctx.spec
             .columns
             .iter()
-            .filter(|c| c.required)
-            .map(|c| c.label.clone())
-            .collect::<Vec<_>>()
-            .join("、"),
-    })?;
-    let missing: Vec<String> = ctx
-        .spec
-        .columns
+            .enumerate()
+            .filter(|(i, c)| c.required && !h.columns.contains(&Some(*i)))
+            .map(|(_, c)| format!("{} ({})", c.name, c.aliases[1..].join("/")))
+            .collect()
+    };
+    // The first sheet whose header has every required column; else the first with a header.
+    let pick = candidates
         .iter()
-        .enumerate()
-        .filter(|(i, c)| c.required && !header.columns.contains(&Some(*i)))
-        .map(|(_, c)| format!("{} ({})", c.name, c.aliases[1..].join("/")))
-        .collect();
+        .position(|(_, _, h)| h.as_ref().is_some_and(|h| missing_of(h).is_empty()))
+        .or_else(|| candidates.iter().position(|(_, _, h)| h.is_some()));
+    let Some(pick) = pick else {
+        return Err(Error::NoHeader {
+            path: path.to_path_buf(),
+            expected: ctx
+                .spec
+                .columns
+                .iter()
+                .filter(|c| c.required)
+                .map(|c| c.label.clone())
+                .collect::<Vec<_>>()
+                .join("、"),
+        });
+    };
+    let (sheet, source_rows, header) = candidates.swap_remove(pick);
+    let header = header.expect("picked a sheet with a header");
+    let missing = missing_of(&header);
     if !missing.is_empty() {
         let found: Vec<String> = sheet.rows[header.row]
             .iter()

@@ -3,6 +3,8 @@
 
 mod convert;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod header;
 mod import;
 pub mod quarantine;
@@ -17,4 +19,4 @@ pub use header::{AliasMap, HeaderMatch, find_header};
 pub use import::{
     FileReport, FileStatus, ImportOptions, ImportReport, collect_files, file_marker, import,
 };
-pub use reader::{RawCell, RawSheet, ReadOptions, read_sheet, supported_extensions};
+pub use reader::{RawCell, RawSheet, ReadOptions, read_sheets, supported_extensions};

@@ -97,8 +97,9 @@ pub fn supported_extensions() -> Vec<&'static str> {
         .collect()
 }
 
-/// Read `path` (whose bytes are `bytes`) and pick the sheet to import.
-pub fn read_sheet(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<RawSheet> {
+/// Read `path` (whose bytes are `bytes`): the sheet named by `--sheet`, or every sheet that
+/// has data, in workbook order (the importer takes the first whose header fits the dataset).
+pub fn read_sheets(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawSheet>> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -112,10 +113,10 @@ pub fn read_sheet(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<RawSh
             supported: supported_extensions().join(", "),
         })?;
     let sheets = reader.read(path, bytes, opts)?;
-    pick_sheet(path, sheets, opts.sheet.as_deref())
+    pick_sheets(path, sheets, opts.sheet.as_deref())
 }
 
-fn pick_sheet(path: &Path, sheets: Vec<RawSheet>, wanted: Option<&str>) -> Result<RawSheet> {
+fn pick_sheets(path: &Path, sheets: Vec<RawSheet>, wanted: Option<&str>) -> Result<Vec<RawSheet>> {
     let names = || {
         sheets
             .iter()
@@ -126,13 +127,13 @@ fn pick_sheet(path: &Path, sheets: Vec<RawSheet>, wanted: Option<&str>) -> Resul
     match wanted {
         Some(w) => {
             if let Some(i) = sheets.iter().position(|s| s.name == w) {
-                return Ok(sheets.into_iter().nth(i).expect("index found"));
+                return Ok(sheets.into_iter().skip(i).take(1).collect());
             }
             if let Ok(n) = w.parse::<usize>()
                 && n >= 1
                 && n <= sheets.len()
             {
-                return Ok(sheets.into_iter().nth(n - 1).expect("index in range"));
+                return Ok(sheets.into_iter().skip(n - 1).take(1).collect());
             }
             Err(Error::File {
                 path: path.to_path_buf(),
@@ -141,13 +142,14 @@ fn pick_sheet(path: &Path, sheets: Vec<RawSheet>, wanted: Option<&str>) -> Resul
         }
         None => {
             let all = names();
-            sheets
-                .into_iter()
-                .find(RawSheet::has_data)
-                .ok_or_else(|| Error::File {
+            let with_data: Vec<RawSheet> = sheets.into_iter().filter(RawSheet::has_data).collect();
+            if with_data.is_empty() {
+                return Err(Error::File {
                     path: path.to_path_buf(),
                     message: format!("no sheet has any data (sheets: {all})"),
-                })
+                });
+            }
+            Ok(with_data)
         }
     }
 }
