@@ -278,15 +278,7 @@ impl Lake {
         opts: WriteOptions,
     ) -> Result<i64> {
         let table = self.open_or_new(name).await?;
-        let mut props = CommitProperties::default().with_metadata(opts.commit_info);
-        if !opts.transactions.is_empty() {
-            props = props.with_application_transactions(
-                opts.transactions
-                    .into_iter()
-                    .map(|(app, v)| Transaction::new(app, v))
-                    .collect(),
-            );
-        }
+        let props = commit_properties(opts.transactions, opts.commit_info);
         let mode = if opts.overwrite {
             SaveMode::Overwrite
         } else {
@@ -344,15 +336,7 @@ impl Lake {
             .iter()
             .map(|c| binary_expr(q("target", c), Operator::IsDistinctFrom, q("source", c)))
             .reduce(Expr::or);
-        let mut props = CommitProperties::default().with_metadata(opts.commit_info);
-        if !opts.transactions.is_empty() {
-            props = props.with_application_transactions(
-                opts.transactions
-                    .into_iter()
-                    .map(|(app, v)| Transaction::new(app, v))
-                    .collect(),
-            );
-        }
+        let props = commit_properties(opts.transactions, opts.commit_info);
         let mut merge = table
             .merge(df, on)
             .with_source_alias("source")
@@ -431,6 +415,23 @@ impl Lake {
         }
         Ok(out)
     }
+}
+
+/// Commit info plus one `txn` action per `(app_id, version)`.
+fn commit_properties(
+    transactions: Vec<(String, i64)>,
+    info: Vec<(String, serde_json::Value)>,
+) -> CommitProperties {
+    let props = CommitProperties::default().with_metadata(info);
+    if transactions.is_empty() {
+        return props;
+    }
+    props.with_application_transactions(
+        transactions
+            .into_iter()
+            .map(|(app, v)| Transaction::new(app, v))
+            .collect(),
+    )
 }
 
 /// One batch with the last row of every key.

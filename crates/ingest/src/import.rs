@@ -238,7 +238,7 @@ async fn load_references(
 pub async fn import(
     lake: &Lake,
     opts: &ImportOptions,
-    progress: &dyn Fn(usize, usize, &Path),
+    progress: &(dyn Fn(usize, usize, &Path) + Sync),
 ) -> Result<ImportReport> {
     let started = Instant::now();
     let started_at = Local::now().naive_local();
@@ -271,21 +271,15 @@ pub async fn import(
     lake.ensure_table(&spec.name, &spec.arrow_schema()).await?;
     let table = lake.open_table(&spec.name).await?;
 
-    let mut reports = Vec::new();
-    let mut batches: Vec<RecordBatch> = Vec::new();
-    let mut quarantine: Vec<QuarantineEntry> = Vec::new();
+    // Pass 1 (in order): hash each file and decide whether it is new.
+    let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
-    for (i, path) in files.iter().enumerate() {
-        progress(i, files.len(), path);
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        let sha = hex::encode(Sha256::digest(&bytes));
+    for path in &files {
+        let (sha, size) = hash_file(path)?;
         let mut rep = FileReport {
             path: path.clone(),
             sha256: sha.clone(),
-            size_bytes: bytes.len() as u64,
+            size_bytes: size,
             sheet: None,
             header_row: None,
             rows_read: 0,
@@ -297,21 +291,43 @@ pub async fn import(
         if let Some(first) = seen.get(&sha) {
             rep.status =
                 FileStatus::Skipped(format!("same content as {} in this run", first.display()));
-            reports.push(rep);
-            continue;
-        }
-        if !opts.force
+        } else if !opts.force
             && lake
                 .transaction_version(&table, &file_marker(&sha))
                 .await?
                 .is_some()
         {
             rep.status = FileStatus::Skipped("already imported (same content)".into());
-            reports.push(rep);
-            continue;
+        } else {
+            seen.insert(sha, path.clone());
         }
-        seen.insert(sha.clone(), path.clone());
-        match convert_file(&ctx, &aliases, path, &bytes, opts) {
+        reports.push(rep);
+    }
+    // Pass 2: convert the new files on every core; results keep the files' order.
+    let todo: Vec<usize> = (0..reports.len())
+        .filter(|i| reports[*i].status == FileStatus::Imported)
+        .collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let converted = parallel_map(&todo, |&i| {
+        let path = &reports[i].path;
+        let r = std::fs::read(path)
+            .map_err(|e| Error::Io {
+                path: path.clone(),
+                source: e,
+            })
+            .and_then(|bytes| convert_file(&ctx, &aliases, path, &bytes, opts));
+        progress(
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            todo.len(),
+            path,
+        );
+        r
+    });
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut quarantine: Vec<QuarantineEntry> = Vec::new();
+    for (i, result) in todo.iter().zip(converted) {
+        let rep = &mut reports[*i];
+        match result {
             Ok((conv, sheet, header_row, unknown)) => {
                 rep.sheet = Some(sheet);
                 rep.header_row = Some(header_row);
@@ -326,9 +342,7 @@ pub async fn import(
             }
             Err(e) => rep.status = FileStatus::Failed(e.to_string()),
         }
-        reports.push(rep);
     }
-    progress(files.len(), files.len(), Path::new(""));
 
     let count = |f: fn(&FileReport) -> bool| reports.iter().filter(|r| f(r)).count();
     let imported: Vec<&FileReport> = reports
@@ -425,6 +439,61 @@ pub async fn import(
         .await?;
     }
     Ok(report)
+}
+
+/// SHA-256 and size of a file, read in blocks (the bytes are not kept).
+fn hash_file(path: &Path) -> Result<(String, u64)> {
+    use std::io::Read;
+    let io = |e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((hex::encode(h.finalize()), size))
+}
+
+/// `f` over `items` on every available core, results in the items' order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.len().max(1));
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("import worker panicked"))
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 type FileResult = (crate::convert::Converted, String, usize, Vec<String>);

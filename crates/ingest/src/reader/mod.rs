@@ -64,6 +64,13 @@ impl RawSheet {
     }
 }
 
+/// The sheet name of a one-sheet format (CSV, JSONL, Parquet): the file's stem.
+fn file_sheet_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Options that readers honour.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {

@@ -68,10 +68,7 @@ impl Reader for ParquetReader {
                 rows.push(row);
             }
         }
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = super::file_sheet_name(path);
         Ok(vec![RawSheet { name, rows }])
     }
 }
