@@ -469,3 +469,67 @@ fn old_xls_with_a_note_sheet_first_and_a_title_row() {
         vec![(6, "enum".to_string()), (7, "range".to_string())]
     );
 }
+
+#[test]
+fn a_large_csv_streams_in_chunks_with_exact_row_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path();
+    ok(lake, &["init"]);
+    // 120,000 events (three chunks), GBK, with two bad rows far apart.
+    let mut text = String::from("事件编号,党员编号,发生时间,活动类型,时长(分钟)\n");
+    for i in 0..120_000 {
+        let kind = match i {
+            7 => "跳舞",
+            110_000 => "潜水",
+            _ => "学习",
+        };
+        text.push_str(&format!(
+            "E{i:07},M{:05},2026-03-01 08:{:02}:00,{kind},{}\n",
+            i % 5000,
+            i % 60,
+            i % 90
+        ));
+    }
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let file = dir.path().join("events.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "engagement_events",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (
+            r["rows_read"].as_i64(),
+            r["rows_written"].as_i64(),
+            r["rows_quarantined"].as_i64()
+        ),
+        (Some(120_000), Some(119_998), Some(2))
+    );
+    let rows: Vec<i64> = sql(lake, "select row from system_quarantine order by row")
+        .iter()
+        .map(|r| r["row"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rows, vec![9, 110_002], "Excel row numbers: header is row 1");
+    assert_eq!(
+        count(
+            lake,
+            "select count(*) from engagement_events where event_type = 'study'"
+        ),
+        119_998
+    );
+    assert_eq!(
+        count(
+            lake,
+            "select sum(duration_minutes) from engagement_events where event_id = 'E0119999'"
+        ),
+        119_999 % 90
+    );
+}

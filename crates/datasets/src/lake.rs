@@ -11,9 +11,12 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::Action;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{DataType as DeltaType, Transaction};
+use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -368,6 +371,20 @@ impl Lake {
         Ok(t.version().unwrap_or(0) as i64)
     }
 
+    /// A streaming writer for an append: batches go to Parquet files as they come (bounded
+    /// memory); nothing is visible until [`TableAppender::commit`] writes the one commit.
+    pub async fn appender(&self, name: &str) -> Result<TableAppender> {
+        let table = self.open_table(name).await?;
+        let writer = RecordBatchWriter::for_table(&table)
+            .map_err(|e| Error::delta(name, e))?
+            .with_target_file_size(TARGET_FILE_SIZE);
+        Ok(TableAppender {
+            name: name.to_string(),
+            table,
+            writer,
+        })
+    }
+
     /// The version of `app_id`'s last `txn` action in the table, if any.
     pub async fn transaction_version(
         &self,
@@ -414,6 +431,52 @@ impl Lake {
             });
         }
         Ok(out)
+    }
+}
+
+/// Parquet files an append rolls over at.
+const TARGET_FILE_SIZE: u64 = 128 * 1024 * 1024;
+
+/// See [`Lake::appender`].
+pub struct TableAppender {
+    name: String,
+    table: DeltaTable,
+    writer: RecordBatchWriter,
+}
+
+impl TableAppender {
+    /// Write a batch to the table's files (not yet committed).
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.writer
+            .write(batch)
+            .await
+            .map_err(|e| Error::delta(&self.name, e))
+    }
+
+    /// One commit: every file written plus `opts.transactions`. Returns the new version.
+    pub async fn commit(mut self, opts: WriteOptions) -> Result<i64> {
+        let name = self.name.clone();
+        let adds = self
+            .writer
+            .flush()
+            .await
+            .map_err(|e| Error::delta(&name, e))?;
+        let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+        let snapshot = self.table.snapshot().map_err(|e| Error::delta(&name, e))?;
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: None,
+            predicate: None,
+        };
+        let done = CommitBuilder::from(commit_properties(opts.transactions, opts.commit_info))
+            .with_actions(actions)
+            .build(Some(snapshot), self.table.log_store(), operation)
+            .await
+            .map_err(|e| Error::delta(&name, e))?;
+        Ok(done.version() as i64)
     }
 }
 

@@ -11,7 +11,7 @@ mod spec;
 mod system;
 
 pub use error::{Error, Result};
-pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableStatus, WriteOptions};
+pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus, WriteOptions};
 pub use registry::{BUILTIN_SPECS, Registry};
 pub use spec::{Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Reference, header_forms};
 pub use system::SystemTable;

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::header::{AliasMap, HeaderMatch, find_header};
 use crate::reader::{RawSheet, ReadOptions, read_sheets, supported_extensions};
 use crate::records;
+use crate::stream::{self, Sink};
 use crate::survey::{self, SurveyInfo};
 
 /// What to import and how.
@@ -303,44 +304,34 @@ pub async fn import(
         }
         reports.push(rep);
     }
-    // Pass 2: convert the new files on every core; results keep the files' order.
+    // Pass 2: convert the new files on every core, streaming rows into the sink.
     let todo: Vec<usize> = (0..reports.len())
         .filter(|i| reports[*i].status == FileStatus::Imported)
         .collect();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let converted = parallel_map(&todo, |&i| {
-        let path = &reports[i].path;
-        let r = std::fs::read(path)
-            .map_err(|e| Error::Io {
-                path: path.clone(),
-                source: e,
-            })
-            .and_then(|bytes| convert_file(&ctx, &aliases, path, &bytes, opts));
-        progress(
-            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-            todo.len(),
-            path,
-        );
-        r
-    });
-    let mut batches: Vec<RecordBatch> = Vec::new();
+    let todo_paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
+    let mut sink = if opts.dry_run {
+        Sink::Discard
+    } else if mode == ImportMode::Append {
+        Sink::Append(Box::new(lake.appender(&spec.name).await?))
+    } else {
+        Sink::Collect(Vec::new())
+    };
+    let outcomes =
+        stream::convert_all(&ctx, &aliases, opts, &todo_paths, &mut sink, progress).await?;
     let mut quarantine: Vec<QuarantineEntry> = Vec::new();
-    for (i, result) in todo.iter().zip(converted) {
+    for (i, o) in todo.iter().zip(outcomes) {
         let rep = &mut reports[*i];
-        match result {
-            Ok((conv, sheet, header_row, unknown)) => {
-                rep.sheet = Some(sheet);
-                rep.header_row = Some(header_row);
-                rep.unknown_headers = unknown;
-                rep.rows_read = conv.rows_read;
-                rep.rows_written = conv.batch.num_rows();
-                rep.rows_quarantined = conv.rows_read - conv.batch.num_rows();
-                quarantine.extend(conv.quarantine);
-                if conv.batch.num_rows() > 0 {
-                    batches.push(conv.batch);
-                }
+        match o.error {
+            Some(e) => rep.status = FileStatus::Failed(e),
+            None => {
+                rep.sheet = Some(o.sheet);
+                rep.header_row = Some(o.header_row);
+                rep.unknown_headers = o.unknown;
+                rep.rows_read = o.rows_read;
+                rep.rows_written = o.rows_written;
+                rep.rows_quarantined = o.rows_read - o.rows_written;
+                quarantine.extend(o.quarantine);
             }
-            Err(e) => rep.status = FileStatus::Failed(e.to_string()),
         }
     }
 
@@ -378,11 +369,6 @@ pub async fn import(
             )
             .await?;
         }
-        if batches.is_empty() {
-            // Every row was quarantined (or the files were empty): the commit still records
-            // the files as imported.
-            batches.push(RecordBatch::new_empty(spec.arrow_schema()));
-        }
         let transactions = imported
             .iter()
             .map(|r| (file_marker(&r.sha256), 1))
@@ -411,11 +397,24 @@ pub async fn import(
             transactions,
             commit_info,
         };
-        let version = match mode {
-            ImportMode::Upsert => lake.upsert(&spec.name, &spec.key, batches, write).await?,
-            ImportMode::Append | ImportMode::Replace => {
-                lake.write(&spec.name, batches, write).await?
+        let version = match sink {
+            Sink::Append(appender) => appender.commit(write).await?,
+            Sink::Collect(mut batches) => {
+                if batches.is_empty() {
+                    // Every row was quarantined (or the files were empty): the commit still
+                    // records the files as imported.
+                    batches.push(RecordBatch::new_empty(spec.arrow_schema()));
+                }
+                match mode {
+                    ImportMode::Upsert => {
+                        lake.upsert(&spec.name, &spec.key, batches, write).await?
+                    }
+                    ImportMode::Append | ImportMode::Replace => {
+                        lake.write(&spec.name, batches, write).await?
+                    }
+                }
             }
+            Sink::Discard => unreachable!("a dry run commits nothing"),
         };
         report.table_version = Some(version);
         let ledger = records::ledger_batch(&run_id, &spec.name, &imported, version, now)?;
@@ -463,55 +462,28 @@ fn hash_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), size))
 }
 
-/// `f` over `items` on every available core, results in the items' order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(items.len().max(1));
-    if workers <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("import worker panicked"))
-            .collect()
-    });
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
-}
+pub(crate) type FileResult = (crate::convert::Converted, String, usize, Vec<String>);
 
-type FileResult = (crate::convert::Converted, String, usize, Vec<String>);
+/// A sheet ready to convert: its rows (long form for wide surveys), the file rows they come
+/// from, and its header.
+pub(crate) type Prepared = (RawSheet, Option<Vec<usize>>, HeaderMatch);
 
-fn convert_file(
+/// Pick the sheet to import among `sheets` (the first whose header has every required
+/// column), turning wide survey exports into long rows.
+pub(crate) fn prepare(
     ctx: &ConvertContext,
     aliases: &AliasMap,
     path: &Path,
-    bytes: &[u8],
+    sheets: Vec<RawSheet>,
     opts: &ImportOptions,
-) -> Result<FileResult> {
+) -> Result<Prepared> {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     // Candidate sheets: each as it is, or as long rows when it is a wide survey export.
     let mut candidates: Vec<(RawSheet, Option<Vec<usize>>, Option<HeaderMatch>)> = Vec::new();
-    for sheet in read_sheets(path, bytes, &opts.read)? {
+    for sheet in sheets {
         let long = if ctx.spec.name == "survey_responses" {
             let info = SurveyInfo {
                 survey_id: opts.survey_id.clone().unwrap_or_else(|| {
@@ -572,6 +544,24 @@ fn convert_file(
             found: found.join(", "),
         });
     }
+    Ok((sheet, source_rows, header))
+}
+
+/// Read, prepare and convert a whole file.
+pub(crate) fn convert_file(
+    ctx: &ConvertContext,
+    aliases: &AliasMap,
+    path: &Path,
+    bytes: &[u8],
+    opts: &ImportOptions,
+) -> Result<FileResult> {
+    let (sheet, source_rows, header) = prepare(
+        ctx,
+        aliases,
+        path,
+        read_sheets(path, bytes, &opts.read)?,
+        opts,
+    )?;
     let file = path.display().to_string();
     let conv = convert_sheet(ctx, &file, &sheet, &header, source_rows.as_deref())?;
     let header_row = source_rows

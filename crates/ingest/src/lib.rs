@@ -10,6 +10,7 @@ mod import;
 pub mod quarantine;
 pub mod reader;
 mod records;
+mod stream;
 pub mod survey;
 pub mod value;
 

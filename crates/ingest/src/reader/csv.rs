@@ -100,6 +100,187 @@ impl Reader for CsvReader {
     }
 }
 
+/// Rows per chunk when a CSV is streamed.
+pub const CHUNK_ROWS: usize = 50_000;
+
+/// Decodes a byte stream as it is read, and fails (instead of inventing characters) on bytes
+/// that are not valid in the encoding.
+struct StrictDecoder<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    pending: Vec<u8>,
+    pos: usize,
+    consumed: u64,
+    eof: bool,
+}
+
+impl<R: std::io::Read> std::io::Read for StrictDecoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.pending.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.input)?;
+            let last = n == 0;
+            self.eof = last;
+            let mut out = String::with_capacity(n * 3 / 2 + 16);
+            let mut src = &self.input[..n];
+            loop {
+                out.reserve(
+                    self.decoder
+                        .max_utf8_buffer_length_without_replacement(src.len())
+                        .unwrap_or(src.len() * 3 + 16),
+                );
+                let (res, read) = self
+                    .decoder
+                    .decode_to_string_without_replacement(src, &mut out, last);
+                src = &src[read..];
+                self.consumed += read as u64;
+                match res {
+                    encoding_rs::DecoderResult::InputEmpty => break,
+                    encoding_rs::DecoderResult::OutputFull => continue,
+                    encoding_rs::DecoderResult::Malformed(_, _) => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!(
+                                "bytes near offset {} are not valid {} text; force another with --encoding",
+                                self.consumed,
+                                self.decoder.encoding().name()
+                            ),
+                        ));
+                    }
+                }
+            }
+            self.pending = out.into_bytes();
+            self.pos = 0;
+        }
+        let n = buf.len().min(self.pending.len() - self.pos);
+        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The rows of a CSV file in chunks of [`CHUNK_ROWS`], decoded while reading: memory stays
+/// bounded however large the file is. The encoding is detected from the first megabyte (a
+/// BOM, else valid UTF-8, else GB18030) unless forced.
+pub struct CsvChunks {
+    rdr: ::csv::Reader<StrictDecoder<std::io::BufReader<std::fs::File>>>,
+    path: std::path::PathBuf,
+    record: ::csv::StringRecord,
+    done: bool,
+}
+
+pub fn csv_chunks(path: &Path, opts: &ReadOptions) -> Result<CsvChunks> {
+    use std::io::{Read, Seek};
+    let io = |e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut head = vec![0u8; 1 << 20];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = f.read(&mut head[filled..]).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    head.truncate(filled);
+    f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+    let enc = match Encoding::for_bom(&head) {
+        Some((enc, _)) => enc,
+        None => match opts.encoding.as_deref() {
+            Some(label) => {
+                let label = if label.eq_ignore_ascii_case("gbk") {
+                    "gb18030"
+                } else {
+                    label
+                };
+                Encoding::for_label(label.as_bytes()).ok_or_else(|| Error::File {
+                    path: path.to_path_buf(),
+                    message: format!("unknown encoding `{label}` (try utf-8, gbk, gb18030, big5)"),
+                })?
+            }
+            // A multi-byte character cut at the end of the prefix is still UTF-8.
+            None => match std::str::from_utf8(&head) {
+                Ok(_) => UTF_8,
+                Err(e) if e.error_len().is_none() => UTF_8,
+                Err(_) => GB18030,
+            },
+        },
+    };
+    let decoder = StrictDecoder {
+        inner: std::io::BufReader::with_capacity(1 << 16, f),
+        decoder: enc.new_decoder_with_bom_removal(),
+        input: vec![0u8; 1 << 16],
+        pending: Vec::new(),
+        pos: 0,
+        consumed: 0,
+        eof: false,
+    };
+    let tab = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+    let rdr = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(if tab { b'\t' } else { b',' })
+        .from_reader(decoder);
+    Ok(CsvChunks {
+        rdr,
+        path: path.to_path_buf(),
+        record: ::csv::StringRecord::new(),
+        done: false,
+    })
+}
+
+impl Iterator for CsvChunks {
+    type Item = Result<Vec<Vec<RawCell>>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut rows = Vec::with_capacity(CHUNK_ROWS.min(4096));
+        while rows.len() < CHUNK_ROWS {
+            match self.rdr.read_record(&mut self.record) {
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(true) => rows.push(
+                    self.record
+                        .iter()
+                        .map(|f| {
+                            if f.is_empty() {
+                                RawCell::Empty
+                            } else {
+                                RawCell::Text(f.to_string())
+                            }
+                        })
+                        .collect(),
+                ),
+                Err(e) => {
+                    self.done = true;
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    return Some(Err(Error::File {
+                        path: self.path.clone(),
+                        message: format!("line {line}: {e}"),
+                    }));
+                }
+            }
+        }
+        if rows.is_empty() {
+            None
+        } else {
+            Some(Ok(rows))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Readers turn a file into sheets of raw cells; which reader runs is decided by the file's
 //! extension through [`READERS`]. Adding a format is adding a module and one line there.
 
-mod csv;
+pub(crate) mod csv;
 mod excel;
 mod jsonl;
 mod parquet;

@@ -1,0 +1,220 @@
+//! Converting a run's files on every core and handing their batches, as they are made, to one
+//! sink: a streaming table appender (bounded memory), a list (for upsert and replace, which need
+//! all rows), or nothing (dry run). Large CSVs are converted chunk by chunk.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow::record_batch::RecordBatch;
+use dangan_datasets::TableAppender;
+
+use crate::convert::{ConvertContext, Converted, QuarantineEntry, convert_sheet};
+use crate::error::{Error, Result};
+use crate::header::{AliasMap, HeaderMatch};
+use crate::import::{ImportOptions, convert_file, prepare};
+use crate::reader::RawSheet;
+use crate::reader::csv::csv_chunks;
+
+/// Where converted batches go.
+pub(crate) enum Sink {
+    Append(Box<TableAppender>),
+    Collect(Vec<RecordBatch>),
+    Discard,
+}
+
+impl Sink {
+    async fn put(&mut self, batch: RecordBatch) -> Result<()> {
+        match self {
+            Sink::Append(a) => a.write(batch).await?,
+            Sink::Collect(v) => {
+                if batch.num_rows() > 0 {
+                    v.push(batch)
+                }
+            }
+            Sink::Discard => {}
+        }
+        Ok(())
+    }
+
+    fn streams(&self) -> bool {
+        matches!(self, Sink::Append(_))
+    }
+}
+
+/// What converting one file gave.
+#[derive(Default)]
+pub(crate) struct FileOutcome {
+    pub rows_read: usize,
+    pub rows_written: usize,
+    pub quarantine: Vec<QuarantineEntry>,
+    pub sheet: String,
+    pub header_row: usize,
+    pub unknown: Vec<String>,
+    pub error: Option<String>,
+}
+
+enum Msg {
+    Part(usize, Converted),
+    Done(usize, Result<(String, usize, Vec<String>)>),
+}
+
+/// Stream CSV files chunk by chunk when batches go straight to an appender (wide survey
+/// exports need the whole sheet, so they are read whole).
+fn streamable(ctx: &ConvertContext, path: &Path, sink_streams: bool) -> bool {
+    sink_streams
+        && ctx.spec.name != "survey_responses"
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"))
+}
+
+/// Convert `files` (in parallel) into `sink`. A file that fails before any of its rows went
+/// into a streaming sink is reported as failed; one that fails after is an error for the run
+/// (nothing is committed).
+pub(crate) async fn convert_all(
+    ctx: &ConvertContext<'_>,
+    aliases: &AliasMap,
+    opts: &ImportOptions,
+    files: &[PathBuf],
+    sink: &mut Sink,
+    progress: &(dyn Fn(usize, usize, &Path) + Sync),
+) -> Result<Vec<FileOutcome>> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
+    let streams = sink.streams();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(workers * 2);
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let (next, done) = (&next, &done);
+                scope.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(i) else { break };
+                        let send = |m: Msg| tx.blocking_send(m).is_ok();
+                        let result = if streamable(ctx, path, streams) {
+                            convert_streaming(ctx, aliases, opts, path, |c| send(Msg::Part(i, c)))
+                        } else {
+                            std::fs::read(path)
+                                .map_err(|e| Error::Io {
+                                    path: path.clone(),
+                                    source: e,
+                                })
+                                .and_then(|bytes| convert_file(ctx, aliases, path, &bytes, opts))
+                                .map(|(conv, sheet, row, unknown)| {
+                                    send(Msg::Part(i, conv));
+                                    (sheet, row, unknown)
+                                })
+                        };
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, files.len(), path);
+                        if !send(Msg::Done(i, result)) {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            handle.block_on(async {
+                let mut out: Vec<FileOutcome> = (0..files.len()).map(|_| FileOutcome::default()).collect();
+                let mut wrote: Vec<bool> = vec![false; files.len()];
+                let mut failure: Option<Error> = None;
+                while let Some(msg) = rx.recv().await {
+                    if failure.is_some() {
+                        continue; // drain so that workers finish
+                    }
+                    match msg {
+                        Msg::Part(i, c) => {
+                            let o = &mut out[i];
+                            o.rows_read += c.rows_read;
+                            o.rows_written += c.batch.num_rows();
+                            o.quarantine.extend(c.quarantine);
+                            wrote[i] |= c.batch.num_rows() > 0;
+                            if let Err(e) = sink.put(c.batch).await {
+                                failure = Some(e);
+                            }
+                        }
+                        Msg::Done(i, Ok((sheet, row, unknown))) => {
+                            let o = &mut out[i];
+                            (o.sheet, o.header_row, o.unknown) = (sheet, row, unknown);
+                        }
+                        Msg::Done(i, Err(e)) if streams && wrote[i] => {
+                            failure = Some(Error::File {
+                                path: files[i].clone(),
+                                message: format!("failed after part of it was converted, so nothing was committed: {e}"),
+                            });
+                        }
+                        Msg::Done(i, Err(e)) => {
+                            out[i] = FileOutcome { error: Some(e.to_string()), ..FileOutcome::default() };
+                        }
+                    }
+                }
+                match failure {
+                    Some(e) => Err(e),
+                    None => Ok(out),
+                }
+            })
+        })
+    })
+}
+
+/// Convert a CSV chunk by chunk, calling `emit` with each converted chunk (false: stop).
+fn convert_streaming(
+    ctx: &ConvertContext,
+    aliases: &AliasMap,
+    opts: &ImportOptions,
+    path: &Path,
+    mut emit: impl FnMut(Converted) -> bool,
+) -> Result<(String, usize, Vec<String>)> {
+    let mut chunks = csv_chunks(path, &opts.read)?;
+    let first = chunks.next().transpose()?.unwrap_or_default();
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut consumed = first.len();
+    let (sheet, _, header) = prepare(
+        ctx,
+        aliases,
+        path,
+        vec![RawSheet {
+            name: name.clone(),
+            rows: first,
+        }],
+        opts,
+    )?;
+    let file = path.display().to_string();
+    if !emit(convert_sheet(ctx, &file, &sheet, &header, None)?) {
+        return Ok((name, header.row + 1, header.unknown));
+    }
+    // Later chunks: the header row first, then the chunk's rows, mapped back to file rows.
+    let header_cells = sheet.rows[header.row].clone();
+    let at_zero = HeaderMatch {
+        row: 0,
+        ..header.clone()
+    };
+    for chunk in chunks {
+        let chunk = chunk?;
+        let source: Vec<usize> = std::iter::once(header.row)
+            .chain(consumed..consumed + chunk.len())
+            .collect();
+        consumed += chunk.len();
+        let mut rows = Vec::with_capacity(chunk.len() + 1);
+        rows.push(header_cells.clone());
+        rows.extend(chunk);
+        let part = RawSheet {
+            name: name.clone(),
+            rows,
+        };
+        if !emit(convert_sheet(ctx, &file, &part, &at_zero, Some(&source))?) {
+            break;
+        }
+    }
+    Ok((name, header.row + 1, header.unknown))
+}
