@@ -85,6 +85,11 @@ pub(crate) async fn convert_all(
         .unwrap_or(1)
         .min(files.len().max(1));
     let streams = sink.streams();
+    // Cores left over when there are fewer files than cores convert a streamed file's chunks.
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let helpers = (cores / workers).max(1);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(workers * 2);
@@ -99,8 +104,9 @@ pub(crate) async fn convert_all(
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(i) else { break };
                         let send = |m: Msg| tx.blocking_send(m).is_ok();
+                        let emit = |c: Converted| send(Msg::Part(i, c));
                         let result = if streamable(ctx, path, streams) {
-                            convert_streaming(ctx, aliases, opts, path, |c| send(Msg::Part(i, c)))
+                            convert_streaming(ctx, aliases, opts, path, &emit, helpers)
                         } else {
                             std::fs::read(path)
                                 .map_err(|e| Error::Io {
@@ -164,13 +170,15 @@ pub(crate) async fn convert_all(
     })
 }
 
-/// Convert a CSV chunk by chunk, calling `emit` with each converted chunk (false: stop).
+/// Convert a CSV chunk by chunk: this thread reads and decodes, helper threads (one per core)
+/// convert, and each converted chunk goes to `emit` (false: stop).
 fn convert_streaming(
     ctx: &ConvertContext,
     aliases: &AliasMap,
     opts: &ImportOptions,
     path: &Path,
-    mut emit: impl FnMut(Converted) -> bool,
+    emit: &(dyn Fn(Converted) -> bool + Sync),
+    helpers: usize,
 ) -> Result<(String, usize, Vec<String>)> {
     let mut chunks = csv_chunks(path, &opts.read)?;
     let first = chunks.next().transpose()?.unwrap_or_default();
@@ -199,22 +207,69 @@ fn convert_streaming(
         row: 0,
         ..header.clone()
     };
-    for chunk in chunks {
-        let chunk = chunk?;
-        let source: Vec<usize> = std::iter::once(header.row)
-            .chain(consumed..consumed + chunk.len())
-            .collect();
-        consumed += chunk.len();
-        let mut rows = Vec::with_capacity(chunk.len() + 1);
-        rows.push(header_cells.clone());
-        rows.extend(chunk);
-        let part = RawSheet {
-            name: name.clone(),
-            rows,
-        };
-        if !emit(convert_sheet(ctx, &file, &part, &at_zero, Some(&source))?) {
-            break;
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(RawSheet, Vec<usize>)>(helpers);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|| {
+                loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((part, source))) = next else { break };
+                    match convert_sheet(ctx, &file, &part, &at_zero, Some(&source)) {
+                        Ok(c) => {
+                            if !emit(c) {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut f) = failure.lock() {
+                                f.get_or_insert(e.into());
+                            }
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
         }
+        for chunk in chunks {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    if let Ok(mut f) = failure.lock() {
+                        f.get_or_insert(e);
+                    }
+                    break;
+                }
+            };
+            let source: Vec<usize> = std::iter::once(header.row)
+                .chain(consumed..consumed + chunk.len())
+                .collect();
+            consumed += chunk.len();
+            let mut rows = Vec::with_capacity(chunk.len() + 1);
+            rows.push(header_cells.clone());
+            rows.extend(chunk);
+            if work_tx
+                .send((
+                    RawSheet {
+                        name: name.clone(),
+                        rows,
+                    },
+                    source,
+                ))
+                .is_err()
+            {
+                break;
+            }
+        }
+        drop(work_tx);
+    });
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        return Err(e);
     }
     Ok((name, header.row + 1, header.unknown))
 }
