@@ -13,21 +13,6 @@ use dangan_query::QueryEngine;
 
 use super::import::import_with_progress;
 
-/// Import order: referenced datasets first.
-const ORDER: &[&str] = &[
-    "organizations",
-    "members",
-    "development",
-    "appraisals",
-    "growth_records",
-    "cadre_changes",
-    "survey_responses",
-    "feedback",
-    "engagement_events",
-    "meetings",
-    "publications",
-];
-
 pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode> {
     let started = Instant::now();
     let (lake, _) = Lake::init(lake_dir).await?;
@@ -44,9 +29,10 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
         started.elapsed().as_secs_f64()
     );
     println!("② 导入 importing through `dangan import` …");
+    let order = lake.registry().import_order();
     let mut total_rows = 0;
     let mut quarantined = 0;
-    for ds in ORDER {
+    for ds in &order {
         let dir = inbox.join(ds);
         if !dir.exists() {
             continue;
@@ -74,7 +60,7 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
     println!("③ 数据湖 lake at {}", lake.dir().display());
     let engine = QueryEngine::open(&lake).await?;
     let mut union = Vec::new();
-    for ds in ORDER {
+    for ds in &order {
         union.push(format!(
             "SELECT '{ds}' AS dataset, count(*) AS rows FROM {ds}"
         ));
@@ -101,7 +87,7 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
             }
         }
     }
-    for ds in ORDER {
+    for ds in &order {
         let rows = rows_by
             .iter()
             .find(|(n, _)| n == ds)

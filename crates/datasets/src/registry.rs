@@ -162,6 +162,34 @@ impl Registry {
         self.datasets.keys().cloned().collect()
     }
 
+    /// Dataset names in the order an import of everything should take: a dataset after the
+    /// ones it references (organizations before members), then by name.
+    pub fn import_order(&self) -> Vec<String> {
+        fn depth(reg: &Registry, name: &str, seen: &mut Vec<String>) -> usize {
+            if seen.iter().any(|s| s == name) {
+                return 0; // a cycle: stop here
+            }
+            seen.push(name.to_string());
+            let d = reg.datasets.get(name).map_or(0, |spec| {
+                spec.columns
+                    .iter()
+                    .filter_map(|c| c.references.as_ref())
+                    .map(|r| 1 + depth(reg, &r.dataset, seen))
+                    .max()
+                    .unwrap_or(0)
+            });
+            seen.pop();
+            d
+        }
+        let mut names: Vec<(usize, String)> = self
+            .datasets
+            .keys()
+            .map(|n| (depth(self, n, &mut Vec::new()), n.clone()))
+            .collect();
+        names.sort();
+        names.into_iter().map(|(_, n)| n).collect()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Arc<DatasetSpec>> {
         self.datasets.values()
     }
@@ -236,6 +264,20 @@ mod tests {
                 .is_none()
         );
         assert!(reg.get("feedback").unwrap().column("content").unwrap().text);
+    }
+
+    #[test]
+    fn import_order_puts_referenced_datasets_first() {
+        let reg = Registry::builtin().unwrap();
+        let order = reg.import_order();
+        assert_eq!(order.len(), 11);
+        let pos = |n: &str| order.iter().position(|o| o == n).unwrap();
+        for spec in reg.iter() {
+            for r in spec.columns.iter().filter_map(|c| c.references.as_ref()) {
+                assert!(pos(&r.dataset) < pos(&spec.name), "{} before {}", r.dataset, spec.name);
+            }
+        }
+        assert!(pos("organizations") < pos("members"));
     }
 
     #[test]

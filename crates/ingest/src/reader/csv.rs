@@ -27,17 +27,7 @@ pub fn decode<'a>(
         return Ok((text, enc.name()));
     }
     let enc = match forced {
-        Some(label) => {
-            let label = if label.eq_ignore_ascii_case("gbk") {
-                "gb18030"
-            } else {
-                label
-            };
-            Encoding::for_label(label.as_bytes()).ok_or_else(|| Error::File {
-                path: path.to_path_buf(),
-                message: format!("unknown encoding `{label}` (try utf-8, gbk, gb18030, big5)"),
-            })?
-        }
+        Some(label) => encoding_for_label(path, label)?,
         None if std::str::from_utf8(bytes).is_ok() => UTF_8,
         None => GB18030,
     };
@@ -74,18 +64,7 @@ impl Reader for CsvReader {
         loop {
             match rdr.read_record(&mut record) {
                 Ok(false) => break,
-                Ok(true) => rows.push(
-                    record
-                        .iter()
-                        .map(|f| {
-                            if f.is_empty() {
-                                RawCell::Empty
-                            } else {
-                                RawCell::Text(f.to_string())
-                            }
-                        })
-                        .collect(),
-                ),
+                Ok(true) => rows.push(record_cells(&record)),
                 Err(e) => {
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
                     return Err(Error::File {
@@ -98,6 +77,33 @@ impl Reader for CsvReader {
         let name = super::file_sheet_name(path);
         Ok(vec![RawSheet { name, rows }])
     }
+}
+
+/// A CSV record as raw cells (empty fields are empty cells).
+fn record_cells(record: &::csv::StringRecord) -> Vec<RawCell> {
+    record
+        .iter()
+        .map(|f| {
+            if f.is_empty() {
+                RawCell::Empty
+            } else {
+                RawCell::Text(f.to_string())
+            }
+        })
+        .collect()
+}
+
+/// `--encoding` label → encoding (`gbk` reads as its superset GB18030).
+fn encoding_for_label(path: &Path, label: &str) -> Result<&'static Encoding> {
+    let label = if label.eq_ignore_ascii_case("gbk") {
+        "gb18030"
+    } else {
+        label
+    };
+    Encoding::for_label(label.as_bytes()).ok_or_else(|| Error::File {
+        path: path.to_path_buf(),
+        message: format!("unknown encoding `{label}` (try utf-8, gbk, gb18030, big5)"),
+    })
 }
 
 /// Rows per chunk when a CSV is streamed.
@@ -193,17 +199,7 @@ pub fn csv_chunks(path: &Path, opts: &ReadOptions) -> Result<CsvChunks> {
     let enc = match Encoding::for_bom(&head) {
         Some((enc, _)) => enc,
         None => match opts.encoding.as_deref() {
-            Some(label) => {
-                let label = if label.eq_ignore_ascii_case("gbk") {
-                    "gb18030"
-                } else {
-                    label
-                };
-                Encoding::for_label(label.as_bytes()).ok_or_else(|| Error::File {
-                    path: path.to_path_buf(),
-                    message: format!("unknown encoding `{label}` (try utf-8, gbk, gb18030, big5)"),
-                })?
-            }
+            Some(label) => encoding_for_label(path, label)?,
             // A multi-byte character cut at the end of the prefix is still UTF-8.
             None => match std::str::from_utf8(&head) {
                 Ok(_) => UTF_8,
@@ -251,18 +247,7 @@ impl Iterator for CsvChunks {
                     self.done = true;
                     break;
                 }
-                Ok(true) => rows.push(
-                    self.record
-                        .iter()
-                        .map(|f| {
-                            if f.is_empty() {
-                                RawCell::Empty
-                            } else {
-                                RawCell::Text(f.to_string())
-                            }
-                        })
-                        .collect(),
-                ),
+                Ok(true) => rows.push(record_cells(&self.record)),
                 Err(e) => {
                     self.done = true;
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
