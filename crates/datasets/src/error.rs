@@ -13,7 +13,7 @@ pub enum Error {
     },
     #[error("unknown dataset `{name}` (known: {known})")]
     UnknownDataset { name: String, known: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -25,7 +25,7 @@ pub enum Error {
     NotALake { path: PathBuf },
     #[error("lake config {path}: {message}")]
     LakeConfig { path: PathBuf, message: String },
-    #[error("table `{table}`: {source}")]
+    #[error("table `{table}`")]
     Delta {
         table: String,
         #[source]

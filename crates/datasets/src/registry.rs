@@ -274,7 +274,12 @@ mod tests {
         let pos = |n: &str| order.iter().position(|o| o == n).unwrap();
         for spec in reg.iter() {
             for r in spec.columns.iter().filter_map(|c| c.references.as_ref()) {
-                assert!(pos(&r.dataset) < pos(&spec.name), "{} before {}", r.dataset, spec.name);
+                assert!(
+                    pos(&r.dataset) < pos(&spec.name),
+                    "{} before {}",
+                    r.dataset,
+                    spec.name
+                );
             }
         }
         assert!(pos("organizations") < pos("members"));

@@ -15,7 +15,7 @@ pub mod survey;
 pub mod value;
 
 pub use convert::{QuarantineEntry, ReferenceIndex};
-pub use error::{Error, Result};
+pub use error::{Error, Result, describe};
 pub use header::{AliasMap, HeaderMatch, find_header};
 pub use import::{
     FileReport, FileStatus, ImportOptions, ImportReport, collect_files, file_marker, import,

@@ -153,11 +153,11 @@ pub(crate) async fn convert_all(
                         Msg::Done(i, Err(e)) if streams && wrote[i] => {
                             failure = Some(Error::File {
                                 path: files[i].clone(),
-                                message: format!("failed after part of it was converted, so nothing was committed: {e}"),
+                                message: format!("failed after part of it was converted, so nothing was committed: {}", crate::error::describe(&e)),
                             });
                         }
                         Msg::Done(i, Err(e)) => {
-                            out[i] = FileOutcome { error: Some(e.to_string()), ..FileOutcome::default() };
+                            out[i] = FileOutcome { error: Some(crate::error::describe(&e)), ..FileOutcome::default() };
                         }
                     }
                 }
