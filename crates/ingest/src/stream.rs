@@ -37,7 +37,7 @@ impl Sink {
     }
 
     fn streams(&self) -> bool {
-        matches!(self, Sink::Append(_))
+        matches!(self, Sink::Append(_) | Sink::Discard)
     }
 }
 
@@ -85,6 +85,8 @@ pub(crate) async fn convert_all(
         .unwrap_or(1)
         .min(files.len().max(1));
     let streams = sink.streams();
+    // Rows already handed to an appender cannot be taken back out of the run.
+    let commits_as_it_goes = matches!(sink, Sink::Append(_));
     // Cores left over when there are fewer files than cores convert a streamed file's chunks.
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -150,7 +152,7 @@ pub(crate) async fn convert_all(
                             let o = &mut out[i];
                             (o.sheet, o.header_row, o.unknown) = (sheet, row, unknown);
                         }
-                        Msg::Done(i, Err(e)) if streams && wrote[i] => {
+                        Msg::Done(i, Err(e)) if commits_as_it_goes && wrote[i] => {
                             failure = Some(Error::File {
                                 path: files[i].clone(),
                                 message: format!("failed after part of it was converted, so nothing was committed: {}", crate::error::describe(&e)),

@@ -32,7 +32,7 @@ pub fn question_header(h: &str) -> Option<(u32, String)> {
 /// Likert answers to 1–5.
 pub fn likert(answer: &str) -> Option<i64> {
     let a = dangan_text::fold_width(dangan_text::trim_all(answer));
-    let v = match a.as_str() {
+    let v = match &*a {
         "非常满意" | "很满意" | "非常好" | "很好" | "非常同意" | "优秀" => 5,
         "满意" | "比较满意" | "较好" | "好" | "同意" | "比较同意" | "良好" => 4,
         "一般" | "中立" | "说不清" | "基本满意" => 3,

@@ -116,14 +116,15 @@ pub fn parse_datetime(s: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
     Some((date, time))
 }
 
-fn text_of(cell: &RawCell) -> Option<String> {
+/// The cell's text, trimmed; borrowed from the cell when it is text (no copy on the hot path).
+fn text_of(cell: &RawCell) -> Option<std::borrow::Cow<'_, str>> {
     match cell {
         RawCell::Empty => None,
         RawCell::Text(s) => {
             let t = trim_all(s);
-            (!t.is_empty()).then(|| t.to_string())
+            (!t.is_empty()).then_some(std::borrow::Cow::Borrowed(t))
         }
-        other => Some(other.display()),
+        other => Some(std::borrow::Cow::Owned(other.display())),
     }
 }
 
@@ -254,13 +255,14 @@ fn convert_string(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
         return normalize_enum(col, &raw).map(Value::Str);
     }
     match col.check {
-        None => Ok(Value::Str(raw)),
+        None => Ok(Value::Str(raw.into_owned())),
         Some(Check::Code) => {
-            let s = fold_width(&raw).trim().to_string();
+            let folded = fold_width(&raw);
+            let s = folded.trim();
             if s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             {
-                Ok(Value::Str(s))
+                Ok(Value::Str(s.to_string()))
             } else {
                 Err(Problem::new(
                     "code",
@@ -269,10 +271,12 @@ fn convert_string(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
             }
         }
         Some(Check::CnIdCard) => {
-            let s: String = fold_width(&raw)
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
+            let folded = fold_width(&raw);
+            let s: std::borrow::Cow<str> = if folded.contains(char::is_whitespace) {
+                folded.chars().filter(|c| !c.is_whitespace()).collect::<String>().into()
+            } else {
+                folded
+            };
             idcard::parse(&s)
                 .map(|id| Value::Str(id.canonical))
                 .map_err(|p| Problem::new("id_card", format!("“{raw}”：{p}")))

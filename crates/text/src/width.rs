@@ -2,8 +2,14 @@
 
 /// Fold full-width ASCII variants (`１２３`, `ＡＢＣ`, `（`, `：`) and the ideographic space
 /// (`　`) to their half-width forms. Chinese characters and other text are untouched.
-pub fn fold_width(s: &str) -> String {
-    s.chars().map(fold_char).collect()
+/// Borrows when there is nothing to fold (the common case), so callers on hot paths pay
+/// nothing for plain ASCII and ordinary Chinese text.
+pub fn fold_width(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(|c| fold_char(c) != c) {
+        std::borrow::Cow::Owned(s.chars().map(fold_char).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 fn fold_char(c: char) -> char {
