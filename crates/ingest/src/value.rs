@@ -273,7 +273,11 @@ fn convert_string(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
         Some(Check::CnIdCard) => {
             let folded = fold_width(&raw);
             let s: std::borrow::Cow<str> = if folded.contains(char::is_whitespace) {
-                folded.chars().filter(|c| !c.is_whitespace()).collect::<String>().into()
+                folded
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .into()
             } else {
                 folded
             };
