@@ -436,14 +436,7 @@ fn old_xls_with_a_note_sheet_first_and_a_title_row() {
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(
-        (
-            r["rows_read"].as_i64(),
-            r["rows_written"].as_i64(),
-            r["rows_quarantined"].as_i64()
-        ),
-        (Some(5), Some(3), Some(2))
-    );
+    assert_eq!(row_counts(&r), (Some(5), Some(3), Some(2)));
     assert_eq!(
         r["files"][0]["sheet"], "评议结果",
         "the sheet whose header fits, not the note sheet"
@@ -505,14 +498,7 @@ fn a_large_csv_streams_in_chunks_with_exact_row_numbers() {
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(
-        (
-            r["rows_read"].as_i64(),
-            r["rows_written"].as_i64(),
-            r["rows_quarantined"].as_i64()
-        ),
-        (Some(120_000), Some(119_998), Some(2))
-    );
+    assert_eq!(row_counts(&r), (Some(120_000), Some(119_998), Some(2)));
     let rows: Vec<i64> = sql(lake, "select row from system_quarantine order by row")
         .iter()
         .map(|r| r["row"].as_i64().unwrap())

@@ -71,3 +71,12 @@ pub fn table_version(lake: &Path, table: &str) -> Option<i64> {
     let v: serde_json::Value = serde_json::from_str(&out).expect("status json");
     v.as_array()?.iter().find(|t| t["name"] == table)?["version"].as_i64()
 }
+
+/// (rows_read, rows_written, rows_quarantined) of an import's `--format json` report.
+pub fn row_counts(report: &serde_json::Value) -> (Option<i64>, Option<i64>, Option<i64>) {
+    (
+        report["rows_read"].as_i64(),
+        report["rows_written"].as_i64(),
+        report["rows_quarantined"].as_i64(),
+    )
+}

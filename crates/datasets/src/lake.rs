@@ -104,17 +104,7 @@ impl Lake {
             created_tables: Vec::new(),
             existing_tables: Vec::new(),
         };
-        let mut wanted: Vec<(String, SchemaRef)> = lake
-            .registry
-            .iter()
-            .map(|s| (s.name.clone(), s.arrow_schema()))
-            .collect();
-        wanted.extend(
-            SystemTable::ALL
-                .iter()
-                .map(|t| (t.table_name(), t.schema())),
-        );
-        for (name, schema) in wanted {
+        for (name, schema) in lake.tables() {
             if lake.ensure_table(&name, &schema).await? {
                 report.created_tables.push(name);
             } else {
@@ -122,6 +112,18 @@ impl Lake {
             }
         }
         Ok((lake, report))
+    }
+
+    /// Every table of the lake with its schema: the datasets, then the internal tables.
+    pub fn tables(&self) -> Vec<(String, SchemaRef)> {
+        let datasets = self
+            .registry
+            .iter()
+            .map(|s| (s.name.clone(), s.arrow_schema()));
+        let system = SystemTable::ALL
+            .iter()
+            .map(|t| (t.table_name(), t.schema()));
+        datasets.chain(system).collect()
     }
 
     /// Open an existing lake (reads `lake.toml` and the user's dataset specs).
@@ -414,10 +416,8 @@ impl Lake {
 
     /// Version and file count of every table in the lake.
     pub async fn status(&self) -> Result<Vec<TableStatus>> {
-        let mut names = self.registry.names();
-        names.extend(SystemTable::ALL.iter().map(|t| t.table_name()));
         let mut out = Vec::new();
-        for name in names {
+        for (name, _) in self.tables() {
             let table = self.open_or_new(&name).await?;
             let files = match table.snapshot() {
                 Ok(s) => s.log_data().num_files(),

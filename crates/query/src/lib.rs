@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use dangan_datasets::{Lake, SystemTable};
+use dangan_datasets::Lake;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use error::{Error, Result};
@@ -38,17 +38,7 @@ impl QueryEngine {
             .with_information_schema(true)
             .with_default_catalog_and_schema("dangan", "public");
         let ctx = SessionContext::new_with_config(config);
-        let mut tables: Vec<(String, SchemaRef)> = lake
-            .registry()
-            .iter()
-            .map(|s| (s.name.clone(), s.arrow_schema()))
-            .collect();
-        tables.extend(
-            SystemTable::ALL
-                .iter()
-                .map(|t| (t.table_name(), t.schema())),
-        );
-        for (name, schema) in tables {
+        for (name, schema) in lake.tables() {
             if !lake.table_exists(&name).await? {
                 // A dataset added by a user spec and not imported yet: empty, but queryable.
                 let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
