@@ -1,6 +1,6 @@
 //! Resident ID numbers (GB 11643-1999): check digit, birth date and gender inside the number.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK: &[u8; 11] = b"10X98765432";
@@ -72,9 +72,13 @@ pub fn parse(s: &str) -> Result<IdNumber, IdProblem> {
         return Err(IdProblem::NotDigits);
     }
     let birth = &body[6..14];
-    let birth_date = NaiveDate::parse_from_str(birth, "%Y%m%d")
-        .ok()
-        .filter(|d| d.format("%Y").to_string().as_str() >= "1900")
+    let digits = |r: std::ops::Range<usize>| {
+        birth.as_bytes()[r]
+            .iter()
+            .fold(0u32, |acc, b| acc * 10 + (b - b'0') as u32)
+    };
+    let birth_date = NaiveDate::from_ymd_opt(digits(0..4) as i32, digits(4..6), digits(6..8))
+        .filter(|d| d.year() >= 1900)
         .ok_or_else(|| IdProblem::BadBirthDate(birth.to_string()))?;
     let expected = check_char(body).ok_or(IdProblem::NotDigits)?;
     if expected != last_c {

@@ -1,5 +1,6 @@
 //! One sheet → typed Arrow columns plus quarantine entries, row by row.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use chrono::NaiveDate;
 use dangan_datasets::{ColumnType, DatasetSpec};
 
 use crate::header::HeaderMatch;
-use crate::reader::{RawCell, RawSheet};
+use crate::reader::{CellRef, RawCell, RawSheet, Rows};
 use crate::value::{Problem, Value, convert};
 
 /// A row that failed a check.
@@ -133,6 +134,59 @@ pub struct ConvertContext<'a> {
     pub spec: &'a DatasetSpec,
     /// Per spec column: the index of the dataset it references, if loaded.
     pub references: Vec<Option<&'a ReferenceIndex>>,
+    /// The ID-number column and the columns checked against it.
+    id_column: Option<usize>,
+    birth_column: Option<usize>,
+    gender_column: Option<usize>,
+}
+
+impl<'a> ConvertContext<'a> {
+    pub fn new(spec: &'a DatasetSpec, references: Vec<Option<&'a ReferenceIndex>>) -> Self {
+        ConvertContext {
+            spec,
+            references,
+            id_column: spec
+                .columns
+                .iter()
+                .position(|c| c.check == Some(dangan_datasets::Check::CnIdCard)),
+            birth_column: spec.column_index("birth_date"),
+            gender_column: spec.column_index("gender"),
+        }
+    }
+}
+
+/// How the rows of a conversion map back to the rows of the file the user sees.
+#[derive(Clone, Copy)]
+pub enum RowNumbers<'a> {
+    /// Row `r` is file row `r` (0-based).
+    Same,
+    /// Row `r` is file row `offset + r` (a chunk of a streamed file).
+    Offset(usize),
+    /// Row `r` is file row `map[r]` (wide surveys turned long).
+    Map(&'a [usize]),
+}
+
+impl RowNumbers<'_> {
+    /// The 1-based row number shown in Excel.
+    fn file_row(&self, r: usize) -> i64 {
+        let zero_based = match self {
+            RowNumbers::Same => r,
+            RowNumbers::Offset(o) => o + r,
+            RowNumbers::Map(m) => m.get(r).copied().unwrap_or(r),
+        };
+        zero_based as i64 + 1
+    }
+}
+
+/// What a conversion reads: rows (from `data_from` on) under a matched header.
+pub struct RowSource<'a> {
+    pub sheet: &'a str,
+    pub rows: &'a dyn Rows,
+    pub data_from: usize,
+    /// The header cells as the user wrote them (for quarantine messages).
+    pub headers: &'a [String],
+    pub header: &'a HeaderMatch,
+    pub numbers: RowNumbers<'a>,
 }
 
 /// Convert the rows below the header. `source_rows` maps sheet rows back to the rows of the
@@ -144,41 +198,67 @@ pub fn convert_sheet(
     header: &HeaderMatch,
     source_rows: Option<&[usize]>,
 ) -> Result<Converted, arrow::error::ArrowError> {
-    let spec = ctx.spec;
-    let n = sheet.rows.len().saturating_sub(header.row + 1);
-    let mut builders: Vec<Builder> = spec.columns.iter().map(|c| Builder::new(c.ty, n)).collect();
-    // Sheet column feeding each spec column.
-    let mut source_of: Vec<Option<usize>> = vec![None; spec.columns.len()];
-    for (sc, target) in header.columns.iter().enumerate() {
-        if let Some(t) = target {
-            source_of[*t] = Some(sc);
-        }
-    }
     let headers: Vec<String> = sheet.rows[header.row]
         .iter()
         .map(RawCell::display)
         .collect();
+    convert_rows(
+        ctx,
+        file,
+        &RowSource {
+            sheet: &sheet.name,
+            rows: sheet,
+            data_from: header.row + 1,
+            headers: &headers,
+            header,
+            numbers: source_rows.map_or(RowNumbers::Same, RowNumbers::Map),
+        },
+    )
+}
+
+/// Convert rows into one batch plus the quarantine entries of the rows that failed a check.
+pub fn convert_rows(
+    ctx: &ConvertContext,
+    file: &str,
+    src: &RowSource,
+) -> Result<Converted, arrow::error::ArrowError> {
+    let spec = ctx.spec;
+    let rows = src.rows;
+    let n = rows.row_count().saturating_sub(src.data_from);
+    let mut builders: Vec<Builder> = spec.columns.iter().map(|c| Builder::new(c.ty, n)).collect();
+    // Sheet column feeding each spec column.
+    let mut source_of: Vec<Option<usize>> = vec![None; spec.columns.len()];
+    for (sc, target) in src.header.columns.iter().enumerate() {
+        if let Some(t) = target {
+            source_of[*t] = Some(sc);
+        }
+    }
     let mut quarantine = Vec::new();
     let mut rows_read = 0;
     let mut values: Vec<Value> = Vec::with_capacity(spec.columns.len());
-    let empty = RawCell::Empty;
-    for (r, row) in sheet.rows.iter().enumerate().skip(header.row + 1) {
-        if row.iter().all(RawCell::is_empty) {
+    let mut problems: Vec<(usize, Problem)> = Vec::new();
+    for r in src.data_from..rows.row_count() {
+        if rows.row_is_empty(r) {
             continue;
         }
         rows_read += 1;
         values.clear();
-        let mut problems: Vec<(usize, Problem)> = Vec::new();
+        problems.clear();
         for (ci, col) in spec.columns.iter().enumerate() {
-            let cell = source_of[ci].and_then(|sc| row.get(sc)).unwrap_or(&empty);
+            let cell = source_of[ci].map_or(CellRef::Empty, |sc| rows.cell(r, sc));
             // A referenced id may be given by name (a branch by its name): resolve first.
             let outcome = match (ctx.references[ci], cell) {
-                (Some(index), RawCell::Text(t)) if !cell.is_empty() => {
-                    let t = dangan_text::fold_width(dangan_text::trim_all(t));
-                    index.resolve(&t).map(Value::Str).ok_or_else(|| {
-                        let target = col.references.as_ref().map(|r| r.dataset.as_str()).unwrap_or("");
-                        Problem { reason: "reference", message: format!("“{t}”在{target}中既不是编号也不是名称 (unknown id or name in {target})") }
-                    })
+                (Some(index), CellRef::Text(t)) if !cell.is_empty() => {
+                    let t = dangan_text::trim_all(t);
+                    if index.ids.contains(t) {
+                        Ok(Value::Str(Cow::Borrowed(t)))
+                    } else {
+                        let t = dangan_text::fold_width(t);
+                        index.resolve(&t).map(|v| Value::Str(Cow::Owned(v))).ok_or_else(|| {
+                            let target = col.references.as_ref().map(|r| r.dataset.as_str()).unwrap_or("");
+                            Problem { reason: "reference", message: format!("“{t}”在{target}中既不是编号也不是名称 (unknown id or name in {target})") }
+                        })
+                    }
                 }
                 _ => convert(col, cell),
             };
@@ -201,27 +281,25 @@ pub fn convert_sheet(
             };
             values.push(v);
         }
-        cross_check(spec, &mut values, &mut problems);
-        let file_row = source_rows.and_then(|s| s.get(r).copied()).unwrap_or(r) as i64 + 1;
+        cross_check(ctx, &mut values, &mut problems);
         if problems.is_empty() {
             for (b, v) in builders.iter_mut().zip(&values) {
                 b.push(v);
             }
         } else {
-            let raw = raw_json(&headers, row);
-            for (ci, p) in problems {
+            let raw = raw_json(src.headers, rows, r);
+            for (ci, p) in problems.drain(..) {
                 let col = &spec.columns[ci];
                 let sc = source_of[ci];
                 quarantine.push(QuarantineEntry {
                     file: file.to_string(),
-                    sheet: sheet.name.clone(),
-                    row: file_row,
+                    sheet: src.sheet.to_string(),
+                    row: src.numbers.file_row(r),
                     column: col.name.clone(),
-                    header: sc.and_then(|i| headers.get(i).cloned()).unwrap_or_default(),
-                    value: sc
-                        .and_then(|i| row.get(i))
-                        .map(RawCell::display)
+                    header: sc
+                        .and_then(|i| src.headers.get(i).cloned())
                         .unwrap_or_default(),
+                    value: sc.map(|i| rows.cell(r, i).display()).unwrap_or_default(),
                     reason: p.reason.to_string(),
                     message: p.message,
                     raw: raw.clone(),
@@ -240,12 +318,8 @@ pub fn convert_sheet(
 
 /// Checks across columns: the birth date and gender inside an ID number must agree with the
 /// birth date and gender columns (filled from the number when empty).
-fn cross_check(spec: &DatasetSpec, values: &mut [Value], problems: &mut Vec<(usize, Problem)>) {
-    let Some(id_i) = spec
-        .columns
-        .iter()
-        .position(|c| c.check == Some(dangan_datasets::Check::CnIdCard))
-    else {
+fn cross_check(ctx: &ConvertContext, values: &mut [Value], problems: &mut Vec<(usize, Problem)>) {
+    let Some(id_i) = ctx.id_column else {
         return;
     };
     let Value::Str(id) = &values[id_i] else {
@@ -254,7 +328,7 @@ fn cross_check(spec: &DatasetSpec, values: &mut [Value], problems: &mut Vec<(usi
     let Ok(parsed) = dangan_datasets::idcard::parse(id) else {
         return;
     };
-    if let Some(bi) = spec.column_index("birth_date") {
+    if let Some(bi) = ctx.birth_column {
         match &values[bi] {
             Value::Date(d) if *d != parsed.birth_date => problems.push((
                 bi,
@@ -267,7 +341,7 @@ fn cross_check(spec: &DatasetSpec, values: &mut [Value], problems: &mut Vec<(usi
             _ => {}
         }
     }
-    if let Some(gi) = spec.column_index("gender") {
+    if let Some(gi) = ctx.gender_column {
         let from_id = if parsed.male { "男" } else { "女" };
         match &values[gi] {
             Value::Str(g) if g != from_id => problems.push((
@@ -277,15 +351,16 @@ fn cross_check(spec: &DatasetSpec, values: &mut [Value], problems: &mut Vec<(usi
                     message: format!("性别“{g}”与身份证号所示的“{from_id}”不一致 (gender disagrees with the ID number)"),
                 },
             )),
-            Value::Null => values[gi] = Value::Str(from_id.to_string()),
+            Value::Null => values[gi] = Value::Str(Cow::Borrowed(from_id)),
             _ => {}
         }
     }
 }
 
-fn raw_json(headers: &[String], row: &[RawCell]) -> String {
+fn raw_json(headers: &[String], rows: &dyn Rows, r: usize) -> String {
     let mut m = serde_json::Map::new();
-    for (i, cell) in row.iter().enumerate() {
+    for i in 0..rows.width(r) {
+        let cell = rows.cell(r, i);
         if cell.is_empty() {
             continue;
         }

@@ -96,7 +96,7 @@ fn converters_never_panic_on_random_cells() {
                     2 => RawCell::DateTime(rng.random_range(-1e7..1e7)),
                     _ => RawCell::Bool(rng.random()),
                 };
-                let _ = convert(col, &cell);
+                let _ = convert(col, cell.as_ref());
                 let _ = cell.display();
             }
         }

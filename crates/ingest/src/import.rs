@@ -260,14 +260,13 @@ pub async fn import(
         message,
     })?;
     let refs = load_references(lake, &spec).await?;
-    let ctx = ConvertContext {
-        spec: &spec,
-        references: spec
-            .columns
+    let ctx = ConvertContext::new(
+        &spec,
+        spec.columns
             .iter()
             .map(|c| c.references.as_ref().and_then(|r| refs.get(&r.dataset)))
             .collect(),
-    };
+    );
     // A dataset added by a user spec after `init` gets its table now.
     lake.ensure_table(&spec.name, &spec.arrow_schema()).await?;
     let table = lake.open_table(&spec.name).await?;

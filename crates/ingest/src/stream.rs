@@ -8,12 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use arrow::record_batch::RecordBatch;
 use dangan_datasets::TableAppender;
 
-use crate::convert::{ConvertContext, Converted, QuarantineEntry, convert_sheet};
+use crate::convert::{
+    ConvertContext, Converted, QuarantineEntry, RowNumbers, RowSource, convert_rows, convert_sheet,
+};
 use crate::error::{Error, Result};
-use crate::header::{AliasMap, HeaderMatch};
+use crate::header::AliasMap;
 use crate::import::{ImportOptions, convert_file, prepare};
-use crate::reader::RawSheet;
 use crate::reader::csv::csv_chunks;
+use crate::reader::{Rows, TextRows};
 
 /// Where converted batches go.
 pub(crate) enum Sink {
@@ -188,28 +190,20 @@ fn convert_streaming(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut consumed = first.len();
-    let (sheet, _, header) = prepare(
-        ctx,
-        aliases,
-        path,
-        vec![RawSheet {
-            name: name.clone(),
-            rows: first,
-        }],
-        opts,
-    )?;
+    let mut consumed = first.row_count();
+    let (sheet, _, header) = prepare(ctx, aliases, path, vec![first.to_sheet(name.clone())], opts)?;
+    drop(first);
     let file = path.display().to_string();
     if !emit(convert_sheet(ctx, &file, &sheet, &header, None)?) {
         return Ok((name, header.row + 1, header.unknown));
     }
-    // Later chunks: the header row first, then the chunk's rows, mapped back to file rows.
-    let header_cells = sheet.rows[header.row].clone();
-    let at_zero = HeaderMatch {
-        row: 0,
-        ..header.clone()
-    };
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(RawSheet, Vec<usize>)>(helpers);
+    // Later chunks: rows typed straight from the chunk's text, numbered as in the file.
+    let headers: Vec<String> = sheet.rows[header.row]
+        .iter()
+        .map(crate::reader::RawCell::display)
+        .collect();
+    drop(sheet);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(TextRows, usize)>(helpers);
     let work_rx = std::sync::Mutex::new(work_rx);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
@@ -218,8 +212,16 @@ fn convert_streaming(
             scope.spawn(|| {
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((part, source))) = next else { break };
-                    match convert_sheet(ctx, &file, &part, &at_zero, Some(&source)) {
+                    let Ok(Ok((part, offset))) = next else { break };
+                    let src = RowSource {
+                        sheet: &name,
+                        rows: &part,
+                        data_from: 0,
+                        headers: &headers,
+                        header: &header,
+                        numbers: RowNumbers::Offset(offset),
+                    };
+                    match convert_rows(ctx, &file, &src) {
                         Ok(c) => {
                             if !emit(c) {
                                 stop.store(true, Ordering::Relaxed);
@@ -248,23 +250,9 @@ fn convert_streaming(
                     break;
                 }
             };
-            let source: Vec<usize> = std::iter::once(header.row)
-                .chain(consumed..consumed + chunk.len())
-                .collect();
-            consumed += chunk.len();
-            let mut rows = Vec::with_capacity(chunk.len() + 1);
-            rows.push(header_cells.clone());
-            rows.extend(chunk);
-            if work_tx
-                .send((
-                    RawSheet {
-                        name: name.clone(),
-                        rows,
-                    },
-                    source,
-                ))
-                .is_err()
-            {
+            let offset = consumed;
+            consumed += chunk.row_count();
+            if work_tx.send((chunk, offset)).is_err() {
                 break;
             }
         }

@@ -5,13 +5,16 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use dangan_datasets::{Check, ColumnSpec, ColumnType, idcard};
 use dangan_text::{fold_width, trim_all};
 
-use crate::reader::RawCell;
+use std::borrow::Cow;
 
-/// A typed value ready for an Arrow builder.
+use crate::reader::CellRef;
+
+/// A typed value ready for an Arrow builder; text borrows from the cell or the spec where it
+/// can, so that a value costs no allocation on the hot path.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
-    Str(String),
+    Str(Cow<'a, str>),
     Int(i64),
     Float(f64),
     Date(NaiveDate),
@@ -56,6 +59,9 @@ pub fn serial_to_datetime(serial: f64) -> Option<NaiveDateTime> {
 /// `2021年7月1日`, `2021年7月`, `202107`, `20210701`, and an Excel serial typed as text; a
 /// time part (`10:30`, `10:30:15`, `T10:30:00`) may follow.
 pub fn parse_datetime(s: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
+    if let Some(d) = iso_date(s.as_bytes()) {
+        return Some((d, None));
+    }
     let folded = fold_width(trim_all(s));
     let mut t = String::with_capacity(folded.len());
     for c in folded.chars() {
@@ -116,15 +122,32 @@ pub fn parse_datetime(s: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
     Some((date, time))
 }
 
+/// `YYYY-MM-DD` exactly (the common case), without allocating.
+fn iso_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+        })
+    };
+    let y = num(0..4)?;
+    if y < 1000 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y as i32, num(5..7)?, num(8..10)?)
+}
+
 /// The cell's text, trimmed; borrowed from the cell when it is text (no copy on the hot path).
-fn text_of(cell: &RawCell) -> Option<std::borrow::Cow<'_, str>> {
+fn text_of<'a>(cell: &CellRef<'a>) -> Option<Cow<'a, str>> {
     match cell {
-        RawCell::Empty => None,
-        RawCell::Text(s) => {
+        CellRef::Empty => None,
+        CellRef::Text(s) => {
             let t = trim_all(s);
-            (!t.is_empty()).then_some(std::borrow::Cow::Borrowed(t))
+            (!t.is_empty()).then_some(Cow::Borrowed(t))
         }
-        other => Some(std::borrow::Cow::Owned(other.display())),
+        other => Some(Cow::Owned(other.display())),
     }
 }
 
@@ -136,22 +159,22 @@ fn number_text(s: &str) -> String {
 }
 
 /// Convert one cell for `col`. Empty cells become `Null` (the caller checks `required`).
-pub fn convert(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
+pub fn convert<'a>(col: &'a ColumnSpec, cell: CellRef<'a>) -> Result<Value<'a>, Problem> {
     if cell.is_empty() {
         return Ok(Value::Null);
     }
     let v = match col.ty {
-        ColumnType::String => convert_string(col, cell)?,
+        ColumnType::String => convert_string(col, &cell)?,
         ColumnType::Int => match cell {
-            RawCell::Number(v) if v.fract() == 0.0 => Value::Int(*v as i64),
-            RawCell::Number(v) => {
+            CellRef::Number(v) if v.fract() == 0.0 => Value::Int(v as i64),
+            CellRef::Number(v) => {
                 return Err(Problem::new(
                     "type",
                     format!("应为整数，实际为{v} (expected a whole number, found {v})"),
                 ));
             }
             _ => {
-                let s = number_text(&text_of(cell).unwrap_or_default());
+                let s = number_text(&text_of(&cell).unwrap_or_default());
                 match s.parse::<i64>() {
                     Ok(v) => Value::Int(v),
                     Err(_) => match s.parse::<f64>() {
@@ -170,9 +193,9 @@ pub fn convert(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
             }
         },
         ColumnType::Float => match cell {
-            RawCell::Number(v) => Value::Float(*v),
+            CellRef::Number(v) => Value::Float(v),
             _ => {
-                let s = number_text(&text_of(cell).unwrap_or_default());
+                let s = number_text(&text_of(&cell).unwrap_or_default());
                 let s = s.trim_end_matches('分');
                 match s.parse::<f64>() {
                     Ok(v) if v.is_finite() => Value::Float(v),
@@ -187,10 +210,10 @@ pub fn convert(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
         },
         ColumnType::Date | ColumnType::Timestamp => {
             let parsed = match cell {
-                RawCell::DateTime(v) | RawCell::Number(v) => {
-                    serial_to_datetime(*v).map(|dt| (dt.date(), Some(dt.time())))
+                CellRef::DateTime(v) | CellRef::Number(v) => {
+                    serial_to_datetime(v).map(|dt| (dt.date(), Some(dt.time())))
                 }
-                _ => parse_datetime(&text_of(cell).unwrap_or_default()),
+                _ => parse_datetime(&text_of(&cell).unwrap_or_default()),
             };
             let Some((d, t)) = parsed.filter(|(d, _)| (1900..=2100).contains(&d.year())) else {
                 return Err(Problem::new(
@@ -208,8 +231,8 @@ pub fn convert(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
             }
         }
         ColumnType::Bool => match cell {
-            RawCell::Bool(b) => Value::Bool(*b),
-            _ => match text_of(cell)
+            CellRef::Bool(b) => Value::Bool(b),
+            _ => match text_of(&cell)
                 .unwrap_or_default()
                 .to_ascii_lowercase()
                 .as_str()
@@ -249,20 +272,26 @@ fn check_range(col: &ColumnSpec, v: &Value) -> Result<(), Problem> {
     Ok(())
 }
 
-fn convert_string(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
+fn convert_string<'a>(col: &'a ColumnSpec, cell: &CellRef<'a>) -> Result<Value<'a>, Problem> {
     let raw = text_of(cell).unwrap_or_default();
     if col.is_enum() {
-        return normalize_enum(col, &raw).map(Value::Str);
+        return normalize_enum(col, &raw).map(|v| Value::Str(Cow::Borrowed(v)));
     }
     match col.check {
-        None => Ok(Value::Str(raw.into_owned())),
+        None => Ok(Value::Str(raw)),
         Some(Check::Code) => {
+            if raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                return Ok(Value::Str(raw));
+            }
             let folded = fold_width(&raw);
             let s = folded.trim();
             if s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             {
-                Ok(Value::Str(s.to_string()))
+                Ok(Value::Str(Cow::Owned(s.to_string())))
             } else {
                 Err(Problem::new(
                     "code",
@@ -282,33 +311,36 @@ fn convert_string(col: &ColumnSpec, cell: &RawCell) -> Result<Value, Problem> {
                 folded
             };
             idcard::parse(&s)
-                .map(|id| Value::Str(id.canonical))
+                .map(|id| Value::Str(Cow::Owned(id.canonical)))
                 .map_err(|p| Problem::new("id_card", format!("“{raw}”：{p}")))
         }
-        Some(Check::Phone) => normalize_phone(&raw).map(Value::Str),
+        Some(Check::Phone) => normalize_phone(&raw).map(|p| Value::Str(Cow::Owned(p))),
     }
 }
 
 /// Map a value to its canonical enum spelling: exact, variant, width-folded / case-insensitive.
-pub fn normalize_enum(col: &ColumnSpec, raw: &str) -> Result<String, Problem> {
+pub fn normalize_enum<'a>(col: &'a ColumnSpec, raw: &str) -> Result<&'a str, Problem> {
+    if let Some(v) = col.values.iter().find(|v| *v == raw) {
+        return Ok(v);
+    }
     let s = fold_width(raw);
     let s = s.trim();
-    if col.values.iter().any(|v| v == s) {
-        return Ok(s.to_string());
+    if let Some(v) = col.values.iter().find(|v| *v == s) {
+        return Ok(v);
     }
     if let Some(c) = col.variants.get(s) {
-        return Ok(c.clone());
+        return Ok(c);
     }
     let lower = s.to_lowercase();
     let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     for v in &col.values {
         if v.to_lowercase() == compact {
-            return Ok(v.clone());
+            return Ok(v);
         }
     }
     for (variant, canonical) in &col.variants {
         if variant.to_lowercase() == compact {
-            return Ok(canonical.clone());
+            return Ok(canonical);
         }
     }
     Err(Problem::new(

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use encoding_rs::{Encoding, GB18030, UTF_8};
 
-use super::{RawCell, RawSheet, ReadOptions, Reader};
+use super::{RawCell, RawSheet, ReadOptions, Reader, Rows, TextRows};
 use crate::error::{Error, Result};
 
 pub struct CsvReader;
@@ -233,21 +233,25 @@ pub fn csv_chunks(path: &Path, opts: &ReadOptions) -> Result<CsvChunks> {
     })
 }
 
+/// A chunk also ends at this many bytes of text, so that a file of huge cells stays bounded
+/// (and offsets fit in `u32`).
+const CHUNK_BYTES: usize = 64 << 20;
+
 impl Iterator for CsvChunks {
-    type Item = Result<Vec<Vec<RawCell>>>;
+    type Item = Result<TextRows>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        let mut rows = Vec::with_capacity(CHUNK_ROWS.min(4096));
-        while rows.len() < CHUNK_ROWS {
+        let mut rows = TextRows::with_capacity(CHUNK_ROWS, 8 << 20);
+        while rows.row_count() < CHUNK_ROWS && rows.bytes() < CHUNK_BYTES {
             match self.rdr.read_record(&mut self.record) {
                 Ok(false) => {
                     self.done = true;
                     break;
                 }
-                Ok(true) => rows.push(record_cells(&self.record)),
+                Ok(true) => rows.push_row(self.record.iter()),
                 Err(e) => {
                     self.done = true;
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -258,7 +262,7 @@ impl Iterator for CsvChunks {
                 }
             }
         }
-        if rows.is_empty() {
+        if rows.row_count() == 0 {
             None
         } else {
             Some(Ok(rows))

@@ -23,9 +23,31 @@ pub enum RawCell {
 
 impl RawCell {
     pub fn is_empty(&self) -> bool {
+        self.as_ref().is_empty()
+    }
+
+    /// The cell as text, the way a person would read it in the sheet.
+    pub fn display(&self) -> String {
+        self.as_ref().display()
+    }
+}
+
+/// A cell borrowed from wherever the rows live (a sheet's cells or a CSV chunk's buffer): what
+/// the converter reads, so that no cell text is copied on the way to the Arrow builders.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    Empty,
+    Text(&'a str),
+    Number(f64),
+    DateTime(f64),
+    Bool(bool),
+}
+
+impl<'a> CellRef<'a> {
+    pub fn is_empty(&self) -> bool {
         match self {
-            RawCell::Empty => true,
-            RawCell::Text(s) => dangan_text::is_blank(s),
+            CellRef::Empty => true,
+            CellRef::Text(s) => dangan_text::is_blank(s),
             _ => false,
         }
     }
@@ -33,11 +55,11 @@ impl RawCell {
     /// The cell as text, the way a person would read it in the sheet.
     pub fn display(&self) -> String {
         match self {
-            RawCell::Empty => String::new(),
-            RawCell::Text(s) => s.clone(),
-            RawCell::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", *v as i64),
-            RawCell::Number(v) => v.to_string(),
-            RawCell::DateTime(v) => crate::value::serial_to_datetime(*v)
+            CellRef::Empty => String::new(),
+            CellRef::Text(s) => s.to_string(),
+            CellRef::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", *v as i64),
+            CellRef::Number(v) => v.to_string(),
+            CellRef::DateTime(v) => crate::value::serial_to_datetime(*v)
                 .map(|t| {
                     if t.time() == chrono::NaiveTime::MIN {
                         t.date().to_string()
@@ -46,7 +68,127 @@ impl RawCell {
                     }
                 })
                 .unwrap_or_else(|| v.to_string()),
-            RawCell::Bool(b) => b.to_string(),
+            CellRef::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+impl RawCell {
+    pub fn as_ref(&self) -> CellRef<'_> {
+        match self {
+            RawCell::Empty => CellRef::Empty,
+            RawCell::Text(s) => CellRef::Text(s),
+            RawCell::Number(v) => CellRef::Number(*v),
+            RawCell::DateTime(v) => CellRef::DateTime(*v),
+            RawCell::Bool(b) => CellRef::Bool(*b),
+        }
+    }
+}
+
+/// Rows of cells, however they are stored.
+pub trait Rows: Sync {
+    fn row_count(&self) -> usize;
+    /// Number of cells in row `r`.
+    fn width(&self, r: usize) -> usize;
+    /// Cell `c` of row `r` (`Empty` past the row's end).
+    fn cell(&self, r: usize, c: usize) -> CellRef<'_>;
+    fn row_is_empty(&self, r: usize) -> bool {
+        (0..self.width(r)).all(|c| self.cell(r, c).is_empty())
+    }
+}
+
+impl Rows for RawSheet {
+    fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+    fn width(&self, r: usize) -> usize {
+        self.rows[r].len()
+    }
+    fn cell(&self, r: usize, c: usize) -> CellRef<'_> {
+        self.rows[r].get(c).map_or(CellRef::Empty, RawCell::as_ref)
+    }
+}
+
+/// Rows of text cells in one buffer (a streamed CSV chunk): one allocation per chunk instead of
+/// one per cell.
+#[derive(Debug, Default)]
+pub struct TextRows {
+    buf: String,
+    /// End offset in `buf` of every cell.
+    cell_ends: Vec<u32>,
+    /// End index in `cell_ends` of every row.
+    row_ends: Vec<u32>,
+}
+
+impl TextRows {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        TextRows {
+            buf: String::with_capacity(bytes),
+            cell_ends: Vec::with_capacity(rows * 16),
+            row_ends: Vec::with_capacity(rows),
+        }
+    }
+
+    pub fn push_row<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) {
+        for c in cells {
+            self.buf.push_str(c);
+            self.cell_ends.push(self.buf.len() as u32);
+        }
+        self.row_ends.push(self.cell_ends.len() as u32);
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn cells(&self, r: usize) -> std::ops::Range<usize> {
+        let start = if r == 0 {
+            0
+        } else {
+            self.row_ends[r - 1] as usize
+        };
+        start..self.row_ends[r] as usize
+    }
+
+    /// The rows as an ordinary sheet (for header detection).
+    pub fn to_sheet(&self, name: String) -> RawSheet {
+        let rows = (0..self.row_count())
+            .map(|r| {
+                (0..self.width(r))
+                    .map(|c| match self.cell(r, c) {
+                        CellRef::Text(s) if !s.is_empty() => RawCell::Text(s.to_string()),
+                        _ => RawCell::Empty,
+                    })
+                    .collect()
+            })
+            .collect();
+        RawSheet { name, rows }
+    }
+}
+
+impl Rows for TextRows {
+    fn row_count(&self) -> usize {
+        self.row_ends.len()
+    }
+    fn width(&self, r: usize) -> usize {
+        self.cells(r).len()
+    }
+    fn cell(&self, r: usize, c: usize) -> CellRef<'_> {
+        let cells = self.cells(r);
+        if c >= cells.len() {
+            return CellRef::Empty;
+        }
+        let i = cells.start + c;
+        let start = if i == 0 {
+            0
+        } else {
+            self.cell_ends[i - 1] as usize
+        };
+        let s = &self.buf[start..self.cell_ends[i] as usize];
+        if s.is_empty() {
+            CellRef::Empty
+        } else {
+            CellRef::Text(s)
         }
     }
 }
