@@ -519,3 +519,66 @@ fn a_large_csv_streams_in_chunks_with_exact_row_numbers() {
         119_999 % 90
     );
 }
+
+#[test]
+fn a_large_jsonl_streams_in_blocks_with_exact_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path();
+    ok(lake, &["init"]);
+    // 150,000 events (about 17 MB: three blocks parsed on the helper threads), with two bad
+    // lines far apart, a blank line, and key order that changes half-way.
+    let mut text = String::new();
+    for i in 0..150_000 {
+        let kind = match i {
+            7 => "跳舞",
+            140_000 => "潜水",
+            _ => "学习",
+        };
+        if i == 100 {
+            text.push('\n');
+        }
+        if i < 75_000 {
+            text.push_str(&format!(
+                "{{\"event_id\":\"E{i:07}\",\"member_id\":\"M{:05}\",\"occurred_at\":\"2026-03-01 08:{:02}:00\",\"event_type\":\"{kind}\",\"duration_minutes\":{},\"note\":\"padding padding padding\"}}\n",
+                i % 5000,
+                i % 60,
+                i % 90
+            ));
+        } else {
+            text.push_str(&format!(
+                "{{\"duration_minutes\":{},\"event_type\":\"{kind}\",\"occurred_at\":\"2026-03-01T08:{:02}:00\",\"member_id\":\"M{:05}\",\"event_id\":\"E{i:07}\"}}\n",
+                i % 90,
+                i % 60,
+                i % 5000
+            ));
+        }
+    }
+    let file = dir.path().join("events.jsonl");
+    std::fs::write(&file, &text).unwrap();
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "engagement_events",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(row_counts(&r), (Some(150_000), Some(149_998), Some(2)));
+    let rows: Vec<i64> = sql(lake, "select row from system_quarantine order by row")
+        .iter()
+        .map(|r| r["row"].as_i64().unwrap())
+        .collect();
+    // Line numbers: event i is on line i + 1, one more after the blank line.
+    assert_eq!(rows, vec![8, 140_002]);
+    assert_eq!(
+        count(
+            lake,
+            "select sum(duration_minutes) from engagement_events where event_id = 'E0149999'"
+        ),
+        149_999 % 90
+    );
+}

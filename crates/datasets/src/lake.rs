@@ -379,12 +379,38 @@ impl Lake {
         let table = self.open_table(name).await?;
         let writer = RecordBatchWriter::for_table(&table)
             .map_err(|e| Error::delta(name, e))?
+            .with_writer_properties(self.writer_properties(name))
             .with_target_file_size(TARGET_FILE_SIZE);
         Ok(TableAppender {
             name: name.to_string(),
             table,
             writer,
         })
+    }
+
+    /// Parquet settings for a dataset: Snappy, dictionary encoding except for columns whose
+    /// values are (nearly) all distinct — the key, ID numbers and phones — where a dictionary
+    /// only costs time before the writer gives it up.
+    fn writer_properties(
+        &self,
+        name: &str,
+    ) -> deltalake::parquet::file::properties::WriterProperties {
+        use deltalake::parquet::schema::types::ColumnPath;
+        let mut b = deltalake::parquet::file::properties::WriterProperties::builder()
+            .set_compression(deltalake::parquet::basic::Compression::SNAPPY);
+        if let Ok(spec) = self.registry.get(name) {
+            for col in &spec.columns {
+                let distinct = (spec.key.len() == 1 && spec.key[0] == col.name)
+                    || matches!(
+                        col.check,
+                        Some(crate::Check::CnIdCard | crate::Check::Phone)
+                    );
+                if distinct {
+                    b = b.set_column_dictionary_enabled(ColumnPath::from(col.name.as_str()), false);
+                }
+            }
+        }
+        b.build()
     }
 
     /// The version of `app_id`'s last `txn` action in the table, if any.

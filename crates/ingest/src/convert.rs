@@ -160,7 +160,8 @@ impl<'a> ConvertContext<'a> {
 pub enum RowNumbers<'a> {
     /// Row `r` is file row `r` (0-based).
     Same,
-    /// Row `r` is file row `offset + r` (a chunk of a streamed file).
+    /// The first data row is file row `offset`, the next `offset + 1`, … (a part of a streamed
+    /// file).
     Offset(usize),
     /// Row `r` is file row `map[r]` (wide surveys turned long).
     Map(&'a [usize]),
@@ -168,10 +169,10 @@ pub enum RowNumbers<'a> {
 
 impl RowNumbers<'_> {
     /// The 1-based row number shown in Excel.
-    fn file_row(&self, r: usize) -> i64 {
+    fn file_row(&self, r: usize, data_from: usize) -> i64 {
         let zero_based = match self {
             RowNumbers::Same => r,
-            RowNumbers::Offset(o) => o + r,
+            RowNumbers::Offset(o) => o + r - data_from,
             RowNumbers::Map(m) => m.get(r).copied().unwrap_or(r),
         };
         zero_based as i64 + 1
@@ -294,7 +295,7 @@ pub fn convert_rows(
                 quarantine.push(QuarantineEntry {
                     file: file.to_string(),
                     sheet: src.sheet.to_string(),
-                    row: src.numbers.file_row(r),
+                    row: src.numbers.file_row(r, src.data_from),
                     column: col.name.clone(),
                     header: sc
                         .and_then(|i| src.headers.get(i).cloned())

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use dangan_datasets::{DatasetSpec, header_forms};
 use dangan_text::normalize_header;
 
-use crate::reader::RawSheet;
+use crate::reader::{RawCell, RawSheet};
 
 /// How many rows from the top are searched for the header.
 const HEADER_SEARCH_ROWS: usize = 30;
@@ -72,12 +72,24 @@ pub fn find_header(sheet: &RawSheet, aliases: &AliasMap) -> Option<HeaderMatch> 
         }
     }
     let (row, _) = best?;
+    Some(match_header_row(
+        row,
+        sheet.rows[row].iter().map(RawCell::display),
+        aliases,
+    ))
+}
+
+/// Match the cells of the header row `row` to spec columns.
+pub fn match_header_row(
+    row: usize,
+    cells: impl IntoIterator<Item = String>,
+    aliases: &AliasMap,
+) -> HeaderMatch {
     let mut columns = Vec::new();
     let mut unknown = Vec::new();
     let mut duplicates = Vec::new();
     let mut taken = std::collections::HashSet::new();
-    for cell in &sheet.rows[row] {
-        let text = cell.display();
+    for text in cells {
         match aliases.lookup(&text) {
             Some(i) if taken.insert(i) => columns.push(Some(i)),
             Some(_) => {
@@ -92,18 +104,17 @@ pub fn find_header(sheet: &RawSheet, aliases: &AliasMap) -> Option<HeaderMatch> 
             }
         }
     }
-    Some(HeaderMatch {
+    HeaderMatch {
         row,
         columns,
         unknown,
         duplicates,
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reader::RawCell;
     use dangan_datasets::Registry;
 
     fn t(s: &str) -> RawCell {

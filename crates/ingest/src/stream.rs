@@ -9,13 +9,14 @@ use arrow::record_batch::RecordBatch;
 use dangan_datasets::TableAppender;
 
 use crate::convert::{
-    ConvertContext, Converted, QuarantineEntry, RowNumbers, RowSource, convert_rows, convert_sheet,
+    ConvertContext, Converted, QuarantineEntry, RowNumbers, RowSource, convert_rows,
 };
 use crate::error::{Error, Result};
-use crate::header::AliasMap;
+use crate::header::{AliasMap, match_header_row};
 use crate::import::{ImportOptions, convert_file, prepare};
 use crate::reader::csv::csv_chunks;
-use crate::reader::{Rows, TextRows};
+use crate::reader::jsonl::{jsonl_blocks, parse_block};
+use crate::reader::{RawSheet, Rows, TextRows};
 
 /// Where converted batches go.
 pub(crate) enum Sink {
@@ -60,15 +61,16 @@ enum Msg {
     Done(usize, Result<(String, usize, Vec<String>)>),
 }
 
-/// Stream CSV files chunk by chunk when batches go straight to an appender (wide survey
-/// exports need the whole sheet, so they are read whole).
+/// Stream CSV and JSONL files part by part when batches go straight to an appender (wide
+/// survey exports need the whole sheet, so they are read whole).
 fn streamable(ctx: &ConvertContext, path: &Path, sink_streams: bool) -> bool {
     sink_streams
         && ctx.spec.name != "survey_responses"
         && path
             .extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"))
+            .map(str::to_ascii_lowercase)
+            .is_some_and(|e| matches!(e.as_str(), "csv" | "tsv" | "jsonl" | "ndjson"))
 }
 
 /// Convert `files` (in parallel) into `sink`. A file that fails before any of its rows went
@@ -109,8 +111,13 @@ pub(crate) async fn convert_all(
                         let Some(path) = files.get(i) else { break };
                         let send = |m: Msg| tx.blocking_send(m).is_ok();
                         let emit = |c: Converted| send(Msg::Part(i, c));
-                        let result = if streamable(ctx, path, streams) {
-                            convert_streaming(ctx, aliases, opts, path, &emit, helpers)
+                        let streamed = if streamable(ctx, path, streams) {
+                            convert_streaming(ctx, aliases, opts, path, &emit, helpers).transpose()
+                        } else {
+                            None
+                        };
+                        let result = if let Some(streamed) = streamed {
+                            streamed
                         } else {
                             std::fs::read(path)
                                 .map_err(|e| Error::Io {
@@ -174,8 +181,54 @@ pub(crate) async fn convert_all(
     })
 }
 
-/// Convert a CSV chunk by chunk: this thread reads and decodes, helper threads (one per core)
-/// convert, and each converted chunk goes to `emit` (false: stop).
+/// A part of a streamed file, for a helper thread: CSV rows already split, or whole JSON lines
+/// still to parse (parsing JSON is the costly part, so it is spread over the cores too).
+enum Work {
+    Csv(TextRows),
+    Jsonl(Vec<u8>),
+}
+
+/// Parts after the first, each with the 0-based file row of its first data row.
+type Parts = Box<dyn Iterator<Item = Result<(Work, usize)>> + Send>;
+
+/// The first part of a streamed file as a sheet (for header detection), the file row of its
+/// first data row when that is not its sheet row, and the parts that follow.
+fn open_parts(
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<Option<(RawSheet, Option<usize>, Parts)>> {
+    let name = crate::reader::file_sheet_name(path);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if ext == "jsonl" || ext == "ndjson" {
+        let Some(mut blocks) = jsonl_blocks(path, &opts.read)? else {
+            return Ok(None);
+        };
+        let (bytes, first_line) = blocks.next().transpose()?.unwrap_or_default();
+        let sheet = parse_block(path, &bytes, first_line)?.to_sheet(name);
+        let rest = blocks.map(|b| b.map(|(bytes, line)| (Work::Jsonl(bytes), line)));
+        return Ok(Some((sheet, Some(first_line), Box::new(rest))));
+    }
+    let mut chunks = csv_chunks(path, &opts.read)?;
+    let first = chunks.next().transpose()?.unwrap_or_default();
+    let mut consumed = first.row_count();
+    let sheet = first.to_sheet(name);
+    let rest = chunks.map(move |c| {
+        c.map(|rows| {
+            let offset = consumed;
+            consumed += rows.row_count();
+            (Work::Csv(rows), offset)
+        })
+    });
+    Ok(Some((sheet, None, Box::new(rest))))
+}
+
+/// Convert a CSV or JSONL file part by part: this thread reads, helper threads (one per core)
+/// parse and convert, and each converted part goes to `emit` (false: stop). `None` when the
+/// file cannot be streamed (a JSONL file that is not UTF-8).
 fn convert_streaming(
     ctx: &ConvertContext,
     aliases: &AliasMap,
@@ -183,27 +236,34 @@ fn convert_streaming(
     path: &Path,
     emit: &(dyn Fn(Converted) -> bool + Sync),
     helpers: usize,
-) -> Result<(String, usize, Vec<String>)> {
-    let mut chunks = csv_chunks(path, &opts.read)?;
-    let first = chunks.next().transpose()?.unwrap_or_default();
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut consumed = first.row_count();
-    let (sheet, _, header) = prepare(ctx, aliases, path, vec![first.to_sheet(name.clone())], opts)?;
-    drop(first);
+) -> Result<Option<(String, usize, Vec<String>)>> {
+    let Some((first, first_line, parts)) = open_parts(path, opts)? else {
+        return Ok(None);
+    };
+    let name = first.name.clone();
+    let (sheet, _, header) = prepare(ctx, aliases, path, vec![first], opts)?;
     let file = path.display().to_string();
-    if !emit(convert_sheet(ctx, &file, &sheet, &header, None)?) {
-        return Ok((name, header.row + 1, header.unknown));
-    }
-    // Later chunks: rows typed straight from the chunk's text, numbered as in the file.
     let headers: Vec<String> = sheet.rows[header.row]
         .iter()
         .map(crate::reader::RawCell::display)
         .collect();
+    let first_part = convert_rows(
+        ctx,
+        &file,
+        &RowSource {
+            sheet: &name,
+            rows: &sheet,
+            data_from: header.row + 1,
+            headers: &headers,
+            header: &header,
+            numbers: first_line.map_or(RowNumbers::Same, RowNumbers::Offset),
+        },
+    )?;
     drop(sheet);
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(TextRows, usize)>(helpers);
+    if !emit(first_part) {
+        return Ok(Some((name, header.row + 1, header.unknown)));
+    }
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(Work, usize)>(helpers);
     let work_rx = std::sync::Mutex::new(work_rx);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
@@ -213,15 +273,37 @@ fn convert_streaming(
                 loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((part, offset))) = next else { break };
-                    let src = RowSource {
-                        sheet: &name,
-                        rows: &part,
-                        data_from: 0,
-                        headers: &headers,
-                        header: &header,
-                        numbers: RowNumbers::Offset(offset),
+                    let converted = match part {
+                        Work::Csv(rows) => convert_rows(
+                            ctx,
+                            &file,
+                            &RowSource {
+                                sheet: &name,
+                                rows: &rows,
+                                data_from: 0,
+                                headers: &headers,
+                                header: &header,
+                                numbers: RowNumbers::Offset(offset),
+                            },
+                        )
+                        .map_err(Error::from),
+                        Work::Jsonl(bytes) => parse_block(path, &bytes, offset).and_then(|block| {
+                            let matched = match_header_row(0, block.keys.iter().cloned(), aliases);
+                            Ok(convert_rows(
+                                ctx,
+                                &file,
+                                &RowSource {
+                                    sheet: &name,
+                                    rows: &block.rows,
+                                    data_from: 0,
+                                    headers: &block.keys,
+                                    header: &matched,
+                                    numbers: RowNumbers::Offset(offset),
+                                },
+                            )?)
+                        }),
                     };
-                    match convert_rows(ctx, &file, &src) {
+                    match converted {
                         Ok(c) => {
                             if !emit(c) {
                                 stop.store(true, Ordering::Relaxed);
@@ -229,7 +311,7 @@ fn convert_streaming(
                         }
                         Err(e) => {
                             if let Ok(mut f) = failure.lock() {
-                                f.get_or_insert(e.into());
+                                f.get_or_insert(e);
                             }
                             stop.store(true, Ordering::Relaxed);
                         }
@@ -237,7 +319,7 @@ fn convert_streaming(
                 }
             });
         }
-        for chunk in chunks {
+        for chunk in parts {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
@@ -250,9 +332,7 @@ fn convert_streaming(
                     break;
                 }
             };
-            let offset = consumed;
-            consumed += chunk.row_count();
-            if work_tx.send((chunk, offset)).is_err() {
+            if work_tx.send(chunk).is_err() {
                 break;
             }
         }
@@ -261,5 +341,5 @@ fn convert_streaming(
     if let Some(e) = failure.into_inner().ok().flatten() {
         return Err(e);
     }
-    Ok((name, header.row + 1, header.unknown))
+    Ok(Some((name, header.row + 1, header.unknown)))
 }

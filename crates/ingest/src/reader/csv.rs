@@ -172,7 +172,7 @@ impl<R: std::io::Read> std::io::Read for StrictDecoder<R> {
 /// bounded however large the file is. The encoding is detected from the first megabyte (a
 /// BOM, else valid UTF-8, else GB18030) unless forced.
 pub struct CsvChunks {
-    rdr: ::csv::Reader<StrictDecoder<std::io::BufReader<std::fs::File>>>,
+    rdr: ::csv::Reader<Box<dyn std::io::Read + Send>>,
     path: std::path::PathBuf,
     record: ::csv::StringRecord,
     done: bool,
@@ -208,14 +208,28 @@ pub fn csv_chunks(path: &Path, opts: &ReadOptions) -> Result<CsvChunks> {
             },
         },
     };
-    let decoder = StrictDecoder {
-        inner: std::io::BufReader::with_capacity(1 << 16, f),
-        decoder: enc.new_decoder_with_bom_removal(),
-        input: vec![0u8; 1 << 16],
-        pending: Vec::new(),
-        pos: 0,
-        consumed: 0,
-        eof: false,
+    let file = std::io::BufReader::with_capacity(1 << 16, f);
+    // UTF-8 needs no decoding: the CSV reader checks it as it splits (and names the line of a
+    // bad byte); only a BOM is skipped. Other encodings are decoded while reading.
+    let input: Box<dyn std::io::Read + Send> = if enc == UTF_8 {
+        let bom = if head.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let mut file = file;
+        std::io::copy(&mut (&mut file).take(bom), &mut std::io::sink()).map_err(io)?;
+        Box::new(file)
+    } else {
+        Box::new(StrictDecoder {
+            inner: file,
+            decoder: enc.new_decoder_with_bom_removal(),
+            input: vec![0u8; 1 << 16],
+            pending: Vec::new(),
+            pos: 0,
+            consumed: 0,
+            eof: false,
+        })
     };
     let tab = path
         .extension()
@@ -224,7 +238,7 @@ pub fn csv_chunks(path: &Path, opts: &ReadOptions) -> Result<CsvChunks> {
         .has_headers(false)
         .flexible(true)
         .delimiter(if tab { b'\t' } else { b',' })
-        .from_reader(decoder);
+        .from_reader(input);
     Ok(CsvChunks {
         rdr,
         path: path.to_path_buf(),
@@ -257,7 +271,13 @@ impl Iterator for CsvChunks {
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
                     return Some(Err(Error::File {
                         path: self.path.clone(),
-                        message: format!("line {line}: {e}"),
+                        message: if matches!(e.kind(), ::csv::ErrorKind::Utf8 { .. }) {
+                            format!(
+                                "line {line}: bytes that are not UTF-8, though the start of the file is; force the encoding with --encoding gbk (or the one it was saved in) ({e})"
+                            )
+                        } else {
+                            format!("line {line}: {e}")
+                        },
                     }));
                 }
             }

@@ -3,7 +3,7 @@
 
 pub(crate) mod csv;
 mod excel;
-mod jsonl;
+pub(crate) mod jsonl;
 mod parquet;
 
 use std::path::Path;
@@ -137,6 +137,17 @@ impl TextRows {
         self.row_ends.push(self.cell_ends.len() as u32);
     }
 
+    /// Append one cell whose text `write` puts at the end of the buffer.
+    pub fn push_cell_with(&mut self, write: impl FnOnce(&mut String)) {
+        write(&mut self.buf);
+        self.cell_ends.push(self.buf.len() as u32);
+    }
+
+    /// Close the row whose cells were pushed since the last one.
+    pub fn end_row(&mut self) {
+        self.row_ends.push(self.cell_ends.len() as u32);
+    }
+
     pub fn bytes(&self) -> usize {
         self.buf.len()
     }
@@ -207,7 +218,7 @@ impl RawSheet {
 }
 
 /// The sheet name of a one-sheet format (CSV, JSONL, Parquet): the file's stem.
-fn file_sheet_name(path: &Path) -> String {
+pub(crate) fn file_sheet_name(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
