@@ -14,9 +14,9 @@ use crate::convert::{
 use crate::error::{Error, Result};
 use crate::header::{AliasMap, match_header_row};
 use crate::import::{ImportOptions, convert_file, prepare};
-use crate::reader::csv::csv_chunks;
+use crate::reader::RawSheet;
+use crate::reader::csv::{CsvFormat, csv_blocks};
 use crate::reader::jsonl::{jsonl_blocks, parse_block};
-use crate::reader::{RawSheet, Rows, TextRows};
 
 /// Where converted batches go.
 pub(crate) enum Sink {
@@ -181,10 +181,10 @@ pub(crate) async fn convert_all(
     })
 }
 
-/// A part of a streamed file, for a helper thread: CSV rows already split, or whole JSON lines
-/// still to parse (parsing JSON is the costly part, so it is spread over the cores too).
+/// A part of a streamed file for a helper thread: whole CSV records or JSON lines, still to
+/// decode and parse (the costly part, so it is spread over the cores too).
 enum Work {
-    Csv(TextRows),
+    Csv(std::sync::Arc<CsvFormat>, Vec<u8>),
     Jsonl(Vec<u8>),
 }
 
@@ -212,17 +212,14 @@ fn open_parts(
         let rest = blocks.map(|b| b.map(|(bytes, line)| (Work::Jsonl(bytes), line)));
         return Ok(Some((sheet, Some(first_line), Box::new(rest))));
     }
-    let mut chunks = csv_chunks(path, &opts.read)?;
-    let first = chunks.next().transpose()?.unwrap_or_default();
-    let mut consumed = first.row_count();
-    let sheet = first.to_sheet(name);
-    let rest = chunks.map(move |c| {
-        c.map(|rows| {
-            let offset = consumed;
-            consumed += rows.row_count();
-            (Work::Csv(rows), offset)
-        })
-    });
+    let Some(mut blocks) = csv_blocks(path, &opts.read)? else {
+        return Ok(None);
+    };
+    let format = std::sync::Arc::new(blocks.format().clone());
+    let (bytes, _) = blocks.next().transpose()?.unwrap_or_default();
+    let sheet = format.parse(&bytes, 0)?.to_sheet(name);
+    let rest =
+        blocks.map(move |b| b.map(|(bytes, record)| (Work::Csv(format.clone(), bytes), record)));
     Ok(Some((sheet, None, Box::new(rest))))
 }
 
@@ -274,19 +271,20 @@ fn convert_streaming(
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((part, offset))) = next else { break };
                     let converted = match part {
-                        Work::Csv(rows) => convert_rows(
-                            ctx,
-                            &file,
-                            &RowSource {
-                                sheet: &name,
-                                rows: &rows,
-                                data_from: 0,
-                                headers: &headers,
-                                header: &header,
-                                numbers: RowNumbers::Offset(offset),
-                            },
-                        )
-                        .map_err(Error::from),
+                        Work::Csv(format, bytes) => format.parse(&bytes, offset).and_then(|rows| {
+                            Ok(convert_rows(
+                                ctx,
+                                &file,
+                                &RowSource {
+                                    sheet: &name,
+                                    rows: &rows,
+                                    data_from: 0,
+                                    headers: &headers,
+                                    header: &header,
+                                    numbers: RowNumbers::Offset(offset),
+                                },
+                            )?)
+                        }),
                         Work::Jsonl(bytes) => parse_block(path, &bytes, offset).and_then(|block| {
                             let matched = match_header_row(0, block.keys.iter().cloned(), aliases);
                             Ok(convert_rows(

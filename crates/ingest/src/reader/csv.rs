@@ -4,7 +4,7 @@ use std::path::Path;
 
 use encoding_rs::{Encoding, GB18030, UTF_8};
 
-use super::{RawCell, RawSheet, ReadOptions, Reader, Rows, TextRows};
+use super::{RawSheet, ReadOptions, Reader, TextRows};
 use crate::error::{Error, Result};
 
 pub struct CsvReader;
@@ -51,46 +51,283 @@ impl Reader for CsvReader {
 
     fn read(&self, path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawSheet>> {
         let (text, _) = decode(path, bytes, opts.encoding.as_deref())?;
-        let tab = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
-        let mut rdr = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(if tab { b'\t' } else { b',' })
-            .from_reader(text.as_bytes());
-        let mut rows = Vec::new();
-        let mut record = ::csv::StringRecord::new();
-        loop {
-            match rdr.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => rows.push(record_cells(&record)),
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    return Err(Error::File {
-                        path: path.to_path_buf(),
-                        message: format!("line {line}: {e}"),
-                    });
-                }
-            }
-        }
-        let name = super::file_sheet_name(path);
-        Ok(vec![RawSheet { name, rows }])
+        let rows = parse_records(path, &text, delimiter(path), 0)?;
+        Ok(vec![rows.to_sheet(super::file_sheet_name(path))])
     }
 }
 
-/// A CSV record as raw cells (empty fields are empty cells).
-fn record_cells(record: &::csv::StringRecord) -> Vec<RawCell> {
-    record
-        .iter()
-        .map(|f| {
-            if f.is_empty() {
-                RawCell::Empty
+fn delimiter(path: &Path) -> u8 {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
+    {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// Split decoded CSV text into rows of cells: fields separated by `delim`, records by a newline
+/// outside quotes (`\r\n` or `\n`), `"…"` quoting with `""` for a quote. Every record is a row,
+/// a blank line an empty one, so that row `r` is record `first_record + r` of the file. A quote
+/// inside an unquoted field, or text after a closing quote, is kept as it is (what Excel does);
+/// a quote that is never closed is an error naming its line.
+pub fn parse_records(path: &Path, text: &str, delim: u8, first_record: usize) -> Result<TextRows> {
+    let b = text.as_bytes();
+    let mut rows = TextRows::with_capacity(b.len() / 100 + 1, b.len());
+    let mut i = 0;
+    while i < b.len() {
+        // One record: fields until a newline outside quotes (or the end).
+        loop {
+            if b.get(i) == Some(&b'"') {
+                let open_at = i;
+                i += 1;
+                let mut closed = false;
+                let mut pieces: Vec<std::ops::Range<usize>> = Vec::new();
+                while let Some(q) = memchr::memchr(b'"', &b[i..]) {
+                    pieces.push(i..i + q);
+                    i += q + 1;
+                    if b.get(i) == Some(&b'"') {
+                        pieces.push(i..i + 1);
+                        i += 1;
+                    } else {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    let line = 1 + first_record + memchr::memchr_iter(b'\n', &b[..open_at]).count();
+                    return Err(Error::File {
+                        path: path.to_path_buf(),
+                        message: format!(
+                            "line {line}: a quoted field is never closed (a \" without its closing \")"
+                        ),
+                    });
+                }
+                // Text between the closing quote and the delimiter is kept.
+                let end = memchr::memchr2(delim, b'\n', &b[i..]).map_or(b.len(), |p| i + p);
+                let tail_end = if end < b.len() && b[end] == b'\n' && end > i && b[end - 1] == b'\r'
+                {
+                    end - 1
+                } else {
+                    end
+                };
+                pieces.push(i..tail_end);
+                i = end;
+                rows.push_cell_with(|buf| {
+                    for p in pieces {
+                        buf.push_str(&text[p]);
+                    }
+                });
             } else {
-                RawCell::Text(f.to_string())
+                let end = memchr::memchr2(delim, b'\n', &b[i..]).map_or(b.len(), |p| i + p);
+                let field_end =
+                    if end < b.len() && b[end] == b'\n' && end > i && b[end - 1] == b'\r' {
+                        end - 1
+                    } else {
+                        end
+                    };
+                rows.push_cell_with(|buf| buf.push_str(&text[i..field_end]));
+                i = end;
             }
-        })
-        .collect()
+            match b.get(i) {
+                Some(&c) if c == delim => i += 1,
+                Some(_) => {
+                    i += 1; // the newline
+                    break;
+                }
+                None => break,
+            }
+        }
+        rows.end_row();
+    }
+    Ok(rows)
+}
+
+/// Bytes per block of records handed to a parser thread.
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// A CSV file as blocks of whole records, raw bytes still in the file's encoding. Records are
+/// found by scanning for newlines outside quotes; in UTF-8, GBK/GB18030 and the other
+/// ASCII-compatible encodings a byte below 0x40 is always that ASCII character, so the scan is
+/// right before decoding, and decoding and parsing run on every core.
+pub struct CsvBlocks {
+    file: std::io::BufReader<std::fs::File>,
+    format: CsvFormat,
+    carry: Vec<u8>,
+    records: usize,
+    done: bool,
+}
+
+/// Open `path` for streaming: the encoding from a BOM, `--encoding`, or the first megabyte
+/// (valid UTF-8, else GB18030). `None` for an encoding the block scan cannot handle (UTF-16),
+/// which is then read whole.
+pub fn csv_blocks(path: &Path, opts: &ReadOptions) -> Result<Option<CsvBlocks>> {
+    use std::io::Read;
+    let io = |e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut file =
+        std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(io)?);
+    let mut head = Vec::with_capacity(BLOCK_BYTES);
+    (&mut file)
+        .take(1 << 20)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let encoding = match Encoding::for_bom(&head) {
+        Some((enc, bom)) => {
+            head.drain(..bom);
+            enc
+        }
+        None => match opts.encoding.as_deref() {
+            Some(label) => encoding_for_label(path, label)?,
+            // A multi-byte character cut at the end of the prefix is still UTF-8.
+            None => match std::str::from_utf8(&head) {
+                Ok(_) => UTF_8,
+                Err(e) if e.error_len().is_none() => UTF_8,
+                Err(_) => GB18030,
+            },
+        },
+    };
+    if !encoding.is_ascii_compatible() {
+        return Ok(None);
+    }
+    Ok(Some(CsvBlocks {
+        file,
+        format: CsvFormat {
+            path: path.to_path_buf(),
+            encoding,
+            delimiter: delimiter(path),
+        },
+        carry: head,
+        records: 0,
+        done: false,
+    }))
+}
+
+/// What parsing a block of a file needs (shared by the threads that parse).
+#[derive(Debug, Clone)]
+pub struct CsvFormat {
+    path: std::path::PathBuf,
+    encoding: &'static Encoding,
+    delimiter: u8,
+}
+
+impl CsvBlocks {
+    pub fn format(&self) -> &CsvFormat {
+        &self.format
+    }
+}
+
+impl CsvFormat {
+    /// Decode a block and split it into rows; `first_record` is the 0-based record number of
+    /// its first record in the file.
+    pub fn parse(&self, bytes: &[u8], first_record: usize) -> Result<TextRows> {
+        let text = decode_block(&self.path, bytes, self.encoding, first_record)?;
+        parse_records(&self.path, &text, self.delimiter, first_record)
+    }
+}
+
+/// Decode one block strictly: bytes that are not valid in the encoding are an error with the
+/// line they are on, never replacement characters.
+fn decode_block<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    enc: &'static Encoding,
+    first_record: usize,
+) -> Result<std::borrow::Cow<'a, str>> {
+    let bad_at = |offset: usize| {
+        let line = 1 + first_record + memchr::memchr_iter(b'\n', &bytes[..offset]).count();
+        Error::File {
+            path: path.to_path_buf(),
+            message: format!(
+                "line {line}: bytes that are not valid {} text; force the encoding with --encoding (gbk, utf-8, …)",
+                enc.name()
+            ),
+        }
+    };
+    if enc == UTF_8 {
+        return std::str::from_utf8(bytes)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|e| bad_at(e.valid_up_to()));
+    }
+    let mut decoder = enc.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(
+        decoder
+            .max_utf8_buffer_length_without_replacement(bytes.len())
+            .unwrap_or(bytes.len() * 3),
+    );
+    let (res, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+    match res {
+        encoding_rs::DecoderResult::InputEmpty => Ok(std::borrow::Cow::Owned(out)),
+        _ => Err(bad_at(read.min(bytes.len()))),
+    }
+}
+
+/// Where the last complete record of `block` ends (just after its newline), scanning quotes
+/// from the start of the block (which starts a record); and how many records come before it.
+fn last_record_end(block: &[u8]) -> Option<(usize, usize)> {
+    let mut in_quotes = false;
+    let mut last = None;
+    let mut records = 0;
+    let mut i = 0;
+    while let Some(p) = memchr::memchr2(b'"', b'\n', &block[i..]) {
+        let at = i + p;
+        if block[at] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            records += 1;
+            last = Some((at + 1, records));
+        }
+        i = at + 1;
+    }
+    last
+}
+
+impl Iterator for CsvBlocks {
+    /// (bytes of whole records, 0-based number of the first record)
+    type Item = Result<(Vec<u8>, usize)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::Read;
+        if self.done {
+            return None;
+        }
+        let mut block = std::mem::take(&mut self.carry);
+        let mut want = BLOCK_BYTES.saturating_sub(block.len()).max(1 << 16);
+        loop {
+            let before = block.len();
+            if let Err(e) = (&mut self.file).take(want as u64).read_to_end(&mut block) {
+                self.done = true;
+                return Some(Err(Error::Io {
+                    path: self.format.path.clone(),
+                    source: e,
+                }));
+            }
+            let at_end = block.len() - before < want;
+            if at_end {
+                // The rest of the file: every record, the last one perhaps without a newline.
+                self.done = true;
+                if block.is_empty() {
+                    return None;
+                }
+                let records = last_record_end(&block).map_or(0, |(_, n)| n);
+                let unterminated = !block.ends_with(b"\n");
+                let first = self.records;
+                self.records += records + usize::from(unterminated);
+                return Some(Ok((block, first)));
+            }
+            if let Some((end, records)) = last_record_end(&block) {
+                self.carry = block.split_off(end);
+                let first = self.records;
+                self.records += records;
+                return Some(Ok((block, first)));
+            }
+            // One record longer than a block (a huge quoted cell): read on until it ends.
+            want = block.len();
+        }
+    }
 }
 
 /// `--encoding` label → encoding (`gbk` reads as its superset GB18030).
@@ -106,193 +343,10 @@ fn encoding_for_label(path: &Path, label: &str) -> Result<&'static Encoding> {
     })
 }
 
-/// Rows per chunk when a CSV is streamed.
-pub const CHUNK_ROWS: usize = 50_000;
-
-/// Decodes a byte stream as it is read, and fails (instead of inventing characters) on bytes
-/// that are not valid in the encoding.
-struct StrictDecoder<R> {
-    inner: R,
-    decoder: encoding_rs::Decoder,
-    input: Vec<u8>,
-    pending: Vec<u8>,
-    pos: usize,
-    consumed: u64,
-    eof: bool,
-}
-
-impl<R: std::io::Read> std::io::Read for StrictDecoder<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.pending.len() {
-            if self.eof {
-                return Ok(0);
-            }
-            let n = self.inner.read(&mut self.input)?;
-            let last = n == 0;
-            self.eof = last;
-            let mut out = String::with_capacity(n * 3 / 2 + 16);
-            let mut src = &self.input[..n];
-            loop {
-                out.reserve(
-                    self.decoder
-                        .max_utf8_buffer_length_without_replacement(src.len())
-                        .unwrap_or(src.len() * 3 + 16),
-                );
-                let (res, read) = self
-                    .decoder
-                    .decode_to_string_without_replacement(src, &mut out, last);
-                src = &src[read..];
-                self.consumed += read as u64;
-                match res {
-                    encoding_rs::DecoderResult::InputEmpty => break,
-                    encoding_rs::DecoderResult::OutputFull => continue,
-                    encoding_rs::DecoderResult::Malformed(_, _) => {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            format!(
-                                "bytes near offset {} are not valid {} text; force another with --encoding",
-                                self.consumed,
-                                self.decoder.encoding().name()
-                            ),
-                        ));
-                    }
-                }
-            }
-            self.pending = out.into_bytes();
-            self.pos = 0;
-        }
-        let n = buf.len().min(self.pending.len() - self.pos);
-        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// The rows of a CSV file in chunks of [`CHUNK_ROWS`], decoded while reading: memory stays
-/// bounded however large the file is. The encoding is detected from the first megabyte (a
-/// BOM, else valid UTF-8, else GB18030) unless forced.
-pub struct CsvChunks {
-    rdr: ::csv::Reader<Box<dyn std::io::Read + Send>>,
-    path: std::path::PathBuf,
-    record: ::csv::StringRecord,
-    done: bool,
-}
-
-pub fn csv_chunks(path: &Path, opts: &ReadOptions) -> Result<CsvChunks> {
-    use std::io::{Read, Seek};
-    let io = |e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut head = vec![0u8; 1 << 20];
-    let mut filled = 0;
-    while filled < head.len() {
-        let n = f.read(&mut head[filled..]).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    head.truncate(filled);
-    f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
-    let enc = match Encoding::for_bom(&head) {
-        Some((enc, _)) => enc,
-        None => match opts.encoding.as_deref() {
-            Some(label) => encoding_for_label(path, label)?,
-            // A multi-byte character cut at the end of the prefix is still UTF-8.
-            None => match std::str::from_utf8(&head) {
-                Ok(_) => UTF_8,
-                Err(e) if e.error_len().is_none() => UTF_8,
-                Err(_) => GB18030,
-            },
-        },
-    };
-    let file = std::io::BufReader::with_capacity(1 << 16, f);
-    // UTF-8 needs no decoding: the CSV reader checks it as it splits (and names the line of a
-    // bad byte); only a BOM is skipped. Other encodings are decoded while reading.
-    let input: Box<dyn std::io::Read + Send> = if enc == UTF_8 {
-        let bom = if head.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
-        let mut file = file;
-        std::io::copy(&mut (&mut file).take(bom), &mut std::io::sink()).map_err(io)?;
-        Box::new(file)
-    } else {
-        Box::new(StrictDecoder {
-            inner: file,
-            decoder: enc.new_decoder_with_bom_removal(),
-            input: vec![0u8; 1 << 16],
-            pending: Vec::new(),
-            pos: 0,
-            consumed: 0,
-            eof: false,
-        })
-    };
-    let tab = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
-    let rdr = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(if tab { b'\t' } else { b',' })
-        .from_reader(input);
-    Ok(CsvChunks {
-        rdr,
-        path: path.to_path_buf(),
-        record: ::csv::StringRecord::new(),
-        done: false,
-    })
-}
-
-/// A chunk also ends at this many bytes of text, so that a file of huge cells stays bounded
-/// (and offsets fit in `u32`).
-const CHUNK_BYTES: usize = 64 << 20;
-
-impl Iterator for CsvChunks {
-    type Item = Result<TextRows>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let mut rows = TextRows::with_capacity(CHUNK_ROWS, 8 << 20);
-        while rows.row_count() < CHUNK_ROWS && rows.bytes() < CHUNK_BYTES {
-            match self.rdr.read_record(&mut self.record) {
-                Ok(false) => {
-                    self.done = true;
-                    break;
-                }
-                Ok(true) => rows.push_row(self.record.iter()),
-                Err(e) => {
-                    self.done = true;
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    return Some(Err(Error::File {
-                        path: self.path.clone(),
-                        message: if matches!(e.kind(), ::csv::ErrorKind::Utf8 { .. }) {
-                            format!(
-                                "line {line}: bytes that are not UTF-8, though the start of the file is; force the encoding with --encoding gbk (or the one it was saved in) ({e})"
-                            )
-                        } else {
-                            format!("line {line}: {e}")
-                        },
-                    }));
-                }
-            }
-        }
-        if rows.row_count() == 0 {
-            None
-        } else {
-            Some(Ok(rows))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reader::{RawCell, Rows};
 
     #[test]
     fn detects_gbk_and_bom() {
@@ -321,5 +375,66 @@ mod tests {
             vec![RawCell::Text("x,1".into()), RawCell::Empty]
         );
         assert_eq!(sheets[0].rows[2].len(), 1);
+    }
+
+    fn cells(text: &str) -> Vec<Vec<String>> {
+        let rows = parse_records(Path::new("t.csv"), text, b',', 0).unwrap();
+        (0..rows.row_count())
+            .map(|r| {
+                (0..rows.width(r))
+                    .map(|c| rows.cell(r, c).display())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quoting_crlf_blank_lines_and_lenient_quotes() {
+        assert_eq!(
+            cells("a,\"b \"\"q\"\"\",c\r\n\r\n\"multi\nline\",x\"y,\"z\"tail\n,\n"),
+            vec![
+                vec!["a", "b \"q\"", "c"],
+                vec![""],
+                vec!["multi\nline", "x\"y", "ztail"],
+                vec!["", ""],
+            ]
+        );
+        assert_eq!(cells("a,b"), vec![vec!["a", "b"]]);
+        assert_eq!(cells("a,"), vec![vec!["a", ""]]);
+        let err = parse_records(Path::new("t.csv"), "a\nb\n\"open,x\n", b',', 0).unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn blocks_cut_between_records_even_inside_long_quoted_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.csv");
+        // GBK, with a quoted multi-line cell in every record and one 5 MB cell.
+        let mut text = String::from("编号,内容\n");
+        for i in 0..60_000 {
+            text.push_str(&format!("M{i},\"第{i}行\n续行，含逗号\"\n"));
+        }
+        text.push_str(&format!("M-big,\"{}\"\n", "长".repeat(2_500_000)));
+        text.push_str("M-last,末行");
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        std::fs::write(&p, &gbk).unwrap();
+        let blocks = csv_blocks(&p, &ReadOptions::default()).unwrap().unwrap();
+        let format = blocks.format().clone();
+        let mut expected = 0;
+        let mut all = Vec::new();
+        for b in blocks {
+            let (bytes, first) = b.unwrap();
+            assert_eq!(first, expected);
+            let rows = format.parse(&bytes, first).unwrap();
+            expected += rows.row_count();
+            for r in 0..rows.row_count() {
+                all.push((rows.cell(r, 0).display(), rows.cell(r, 1).display()));
+            }
+        }
+        assert_eq!(expected, 60_003);
+        assert_eq!(all[0], ("编号".to_string(), "内容".to_string()));
+        assert_eq!(all[60_000].1, "第59999行\n续行，含逗号");
+        assert_eq!(all[60_001].1.chars().count(), 2_500_000);
+        assert_eq!(all[60_002], ("M-last".to_string(), "末行".to_string()));
     }
 }
