@@ -173,10 +173,8 @@ pub fn parse_block(path: &Path, bytes: &[u8], first_line: usize) -> Result<JsonB
     let mut rows = TextRows::with_capacity(bytes.len() / 200 + 1, bytes.len());
     let mut slots: Vec<Scalar> = Vec::new();
     let lines = LineSplit { rest: bytes };
-    let mut n = first_line;
-    for line in lines {
+    for (n, line) in (first_line + 1..).zip(lines) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        n += 1;
         if !line.iter().all(u8::is_ascii_whitespace) {
             let mut de = serde_json::Deserializer::from_slice(line);
             de.deserialize_map(LineVisitor {
