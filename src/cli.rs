@@ -59,6 +59,13 @@ pub enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Full-text search: words, "phrases", -exclusions, OR; names and pinyin.
+    Search(SearchArgs),
+    /// The search index: bring it in step with the tables, rebuild it, or see where it stands.
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {
         #[arg(long, default_value_t = 20_000)]
@@ -78,6 +85,47 @@ pub enum DatasetsCommand {
     /// A dataset's columns: type, Chinese label, aliases, checks.
     Show {
         name: String,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// What to look for: 志愿服务, "主题党日", -请假, 学习 OR 培训, 张伟, zhangwei, zw.
+    pub query: String,
+    /// Only this dataset (repeat for several).
+    #[arg(long = "dataset")]
+    pub datasets: Vec<String>,
+    /// Only this organization and the organizations under it.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// From this date (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// To this date (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this category (growth records: 思想汇报, 学习心得, …).
+    #[arg(long)]
+    pub category: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Skip this many hits (pagination).
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
+    pub format: SqlFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Re-index the datasets whose tables changed since the last sync.
+    Sync,
+    /// Re-index everything from the tables.
+    Rebuild,
+    /// Indexed version against table version, and documents, per dataset.
+    Status {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
@@ -136,6 +184,9 @@ pub struct ImportArgs {
     pub survey_title: Option<String>,
     #[arg(long, value_enum, default_value_t = TextFormat::Text)]
     pub format: TextFormat,
+    /// Do not bring the search index in step after the import (a pipeline syncs it later).
+    #[arg(long)]
+    pub no_index: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

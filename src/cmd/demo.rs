@@ -105,8 +105,34 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
         "   {total_rows} rows imported this run, {quarantined} quarantined with reasons; total {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    println!("④ 全文检索 search index (jieba + bigrams + pinyin) …");
+    let sync = super::search::sync_quietly(&lake).await?;
+    println!(
+        "   {} documents indexed in {:.1} s",
+        sync.documents,
+        sync.millis as f64 / 1000.0
+    );
+    let index = dangan_index::SearchIndex::open(&lake)?;
+    for q in ["志愿服务", "\"三会一课\" -请假", "zhangwei"] {
+        let r = index.search(&dangan_index::SearchRequest {
+            query: q.to_string(),
+            limit: 2,
+            ..Default::default()
+        })?;
+        println!("   dangan search '{q}': {} hits", r.total);
+        for h in &r.hits {
+            println!(
+                "     [{}] {} {}  {}",
+                h.dataset,
+                h.key,
+                h.date.as_deref().unwrap_or(""),
+                dangan_index::snippet::snippet_for_terminal(&h.snippet)
+            );
+        }
+    }
     let lake_arg = lake_dir.display();
-    println!("④ 试一试 next:");
+    println!("⑤ 试一试 next:");
+    println!("   dangan --lake {lake_arg} search \"志愿服务\" --dataset growth_records");
     println!(
         "   dangan --lake {lake_arg} sql \"select org_id, count(*) from members group by org_id order by 2 desc limit 5\""
     );

@@ -37,6 +37,16 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
     } else {
         print_report(&report);
     }
+    if report.table_version.is_some() && !report.dry_run && !a.no_index {
+        // The index follows the lake: a search never shows a row the table no longer has.
+        let sync = super::search::sync_quietly(lake).await?;
+        if a.format != TextFormat::Json && sync.documents > 0 {
+            println!(
+                "index 索引: {} documents re-indexed in {} ms",
+                sync.documents, sync.millis
+            );
+        }
+    }
     if report.table_version.is_none() && report.files_failed > 0 && !report.dry_run {
         eprintln!(
             "错误 error: nothing committed 未导入: every file that was not skipped failed (see above)"

@@ -4,6 +4,7 @@ mod datasets;
 mod demo;
 mod import;
 mod quarantine;
+mod search;
 mod sql;
 
 use std::process::ExitCode;
@@ -51,6 +52,8 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(a) => import::run(&open(&lake_dir)?, a).await,
+        Command::Search(a) => search::run(&open(&lake_dir)?, a).await,
+        Command::Index { command } => search::index(&open(&lake_dir)?, command).await,
         Command::Sql { sql, format, out } => {
             sql::run(&open(&lake_dir)?, &sql, format, out.as_deref()).await
         }

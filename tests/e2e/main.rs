@@ -4,4 +4,5 @@
 mod demo;
 mod import;
 mod kill;
+mod search;
 mod support;

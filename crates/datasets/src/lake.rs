@@ -440,6 +440,41 @@ impl Lake {
         Ok(df.collect().await?)
     }
 
+    /// Stream some columns of a table at its latest version, with that version (so that a
+    /// reader can record exactly what it read). `None` when the table was never created.
+    pub async fn scan_stream(
+        &self,
+        name: &str,
+        columns: &[&str],
+    ) -> Result<
+        Option<(
+            i64,
+            deltalake::datafusion::physical_plan::SendableRecordBatchStream,
+        )>,
+    > {
+        use deltalake::datafusion::prelude::SessionContext;
+        if !self.table_exists(name).await? {
+            return Ok(None);
+        }
+        let table = self.open_table(name).await?;
+        let version = table.version().unwrap_or(0) as i64;
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(|e| Error::delta(name, e))?;
+        let provider = table.table_provider().await?;
+        let df = ctx.read_table(provider)?.select_columns(columns)?;
+        Ok(Some((version, df.execute_stream().await?)))
+    }
+
+    /// The latest version of a table, `None` when it was never created.
+    pub async fn table_version(&self, name: &str) -> Result<Option<i64>> {
+        if !self.table_exists(name).await? {
+            return Ok(None);
+        }
+        Ok(self.open_table(name).await?.version().map(|v| v as i64))
+    }
+
     /// Version and file count of every table in the lake.
     pub async fn status(&self) -> Result<Vec<TableStatus>> {
         let mut out = Vec::new();

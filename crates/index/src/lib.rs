@@ -1,1 +1,18 @@
-//! placeholder
+//! Full-text search over the lake: a tantivy index under `<lake>/index/`, built from the dataset
+//! specs (every `text = true` column, and member names with their pinyin), kept in step with the
+//! tables' versions, queried in the organizers' query language with filters, facets and
+//! snippets.
+
+mod error;
+mod index;
+pub mod query;
+#[cfg(test)]
+mod recall;
+mod schema;
+pub mod snippet;
+mod sources;
+pub mod tokenizer;
+
+pub use error::{Error, Result};
+pub use index::{DatasetStatus, Facets, Hit, SearchIndex, SearchRequest, SearchResult, SyncReport};
+pub use sources::{Source, sources};

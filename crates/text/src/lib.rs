@@ -1,9 +1,15 @@
 //! Chinese text helpers shared by import, search and reports: full-width folding, trimming,
-//! header normalization.
+//! header normalization, the normalized form for search (traditional → simplified), jieba
+//! segmentation with a party-work user dictionary, and pinyin keys for names.
 //!
-//! Segmentation (jieba), pinyin and sentiment join this crate as the search and report issues
-//! land; everything here is pure, allocation-light and has no engine dependencies.
+//! Sentiment joins this crate with the reports issue; nothing here depends on an engine.
 
-mod width;
+mod normalize;
+mod pinyin;
+mod segment;
+pub(crate) mod width;
 
+pub use normalize::{is_cjk, normalize_char, normalize_for_search};
+pub use pinyin::{name_keys, pinyin_query};
+pub use segment::{PARTY_TERMS, is_word, jieba, segment, segment_for_search};
 pub use width::{fold_width, is_blank, normalize_header, trim_all};

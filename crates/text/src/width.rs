@@ -12,7 +12,7 @@ pub fn fold_width(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn fold_char(c: char) -> char {
+pub(crate) fn fold_char(c: char) -> char {
     match c {
         '\u{3000}' => ' ',
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),

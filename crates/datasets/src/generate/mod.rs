@@ -71,6 +71,30 @@ impl Report {
     }
 }
 
+/// `n` texts of the kind growth records hold (thought reports and talks in three tones), as
+/// the generator writes them: for search tests and benchmarks that need realistic Chinese
+/// text without a whole archive. Same seed, same texts.
+pub fn growth_texts(n: usize, seed: u64) -> Vec<String> {
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        as_of: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+    };
+    (0..n)
+        .map(|i| {
+            let t = corpus::tone(&mut g, 0.5, 0.15);
+            if i % 3 == 0 {
+                format!(
+                    "{}{}",
+                    corpus::sentence(&mut g, t),
+                    corpus::sentence(&mut g, t)
+                )
+            } else {
+                corpus::thought_report(&mut g, t)
+            }
+        })
+        .collect()
+}
+
 /// Random state plus the fixed date.
 pub struct Gen {
     pub rng: ChaCha8Rng,

@@ -1,0 +1,134 @@
+//! Recall against plain substring matching on generated archive text: every 2–4 character
+//! query must find (nearly) every text that contains it, however jieba cuts the text.
+
+use std::collections::HashSet;
+
+use crate::{SearchIndex, SearchRequest};
+
+#[test]
+fn recall_of_two_to_four_character_queries_against_substring_matching() {
+    let texts = dangan_datasets::generate::growth_texts(2_000, 11);
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    let docs: Vec<(String, String)> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("R{i}"), t.clone()))
+        .collect();
+    index.add_texts(&docs).unwrap();
+    let norm: Vec<Vec<char>> = texts
+        .iter()
+        .map(|t| dangan_text::normalize_for_search(t).chars().collect())
+        .collect();
+
+    // 300 queries: substrings of 2, 3 and 4 Chinese characters cut at arbitrary places (so
+    // most cross jieba's word boundaries), from texts spread over the corpus.
+    let mut queries: Vec<String> = Vec::new();
+    let mut k = 0usize;
+    while queries.len() < 300 {
+        k += 1;
+        let chars = &norm[(k * 7919) % norm.len()];
+        let len = 2 + k % 3;
+        if chars.len() <= len {
+            continue;
+        }
+        let start = (k * 104_729) % (chars.len() - len);
+        let q: String = chars[start..start + len].iter().collect();
+        if q.chars().all(dangan_text::is_cjk) && !queries.contains(&q) {
+            queries.push(q);
+        }
+    }
+    let (mut expected_total, mut found_total) = (0usize, 0usize);
+    let mut worst: Vec<(String, usize, usize)> = Vec::new();
+    for q in &queries {
+        let qc: Vec<char> = q.chars().collect();
+        let expected: HashSet<String> = norm
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.windows(qc.len()).any(|w| w == qc.as_slice()))
+            .map(|(i, _)| format!("R{i}"))
+            .collect();
+        let got: HashSet<String> = index
+            .search(&SearchRequest {
+                query: q.clone(),
+                limit: texts.len(),
+                ..Default::default()
+            })
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.key)
+            .collect();
+        let found = expected.intersection(&got).count();
+        expected_total += expected.len();
+        found_total += found;
+        if found < expected.len() {
+            worst.push((q.clone(), found, expected.len()));
+        }
+    }
+    let recall = found_total as f64 / expected_total as f64;
+    eprintln!(
+        "recall over {} queries: {recall:.4} ({found_total} of {expected_total}); misses: {:?}",
+        queries.len(),
+        &worst[..worst.len().min(10)]
+    );
+    assert!(expected_total > 1000, "the queries match something");
+    assert!(
+        recall >= 0.98,
+        "recall {recall:.4} < 0.98; misses {worst:?}"
+    );
+}
+
+#[test]
+fn words_inside_longer_words_and_traditional_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    index
+        .add_texts(&[
+            ("a".into(), "这个软件安装简单，使用方便。".into()),
+            ("b".into(), "积极参加社区志愿服务活动。".into()),
+            ("c".into(), "全體黨員參加主題黨日。".into()),
+            ("d".into(), "按时参加三会一课，从不请假。".into()),
+            ("e".into(), "三会一课因事请假一次。".into()),
+        ])
+        .unwrap();
+    let keys = |q: &str| -> Vec<String> {
+        let mut k: Vec<String> = index
+            .search(&SearchRequest {
+                query: q.into(),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.key)
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys("简单"), vec!["a"]);
+    assert_eq!(keys("志愿"), vec!["b"]);
+    assert_eq!(keys("党员"), vec!["c"]);
+    assert_eq!(keys("黨員 主题党日"), vec!["c"]);
+    assert_eq!(keys("三会一课"), vec!["d", "e"]);
+    assert_eq!(keys("\"三会一课\" -\"因事请假\""), vec!["d"]);
+    assert_eq!(keys("简单 OR 志愿"), vec!["a", "b"]);
+    assert!(keys("火星").is_empty());
+    let r = index
+        .search(&SearchRequest {
+            query: "志愿服务".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(r.hits[0].snippet, "积极参加社区<mark>志愿服务</mark>活动。");
+    assert!(matches!(
+        index.search(&SearchRequest {
+            query: "\"未闭合".into(),
+            limit: 10,
+            ..Default::default()
+        }),
+        Err(crate::Error::Query(_))
+    ));
+}

@@ -1,0 +1,58 @@
+//! The index schema: one document per row that has searchable text (and one per member, for
+//! names), with what is needed to filter, facet, rank and join back to SQL.
+
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+
+pub const JIEBA: &str = "jieba";
+pub const BIGRAM: &str = "bigram";
+
+/// Handles of every field.
+#[derive(Clone, Copy)]
+pub struct Fields {
+    /// `dataset \u{1f} key`: what a document is deleted by.
+    pub uid: Field,
+    pub dataset: Field,
+    pub key: Field,
+    pub member_id: Field,
+    pub org_id: Field,
+    pub category: Field,
+    /// Days since 1970-01-01 (fast: range filters and the newer-first tie-break).
+    pub day: Field,
+    pub year: Field,
+    /// The text shown in results (stored, not indexed).
+    pub body: Field,
+    /// The same text, jieba words.
+    pub words: Field,
+    /// The same text, bigrams with positions.
+    pub grams: Field,
+    /// Pinyin keys of a member's name.
+    pub pinyin: Field,
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |tokenizer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    let fields = Fields {
+        uid: b.add_text_field("uid", STRING),
+        dataset: b.add_text_field("dataset", STRING | STORED | FAST),
+        key: b.add_text_field("key", STRING | STORED),
+        member_id: b.add_text_field("member_id", STRING | STORED),
+        org_id: b.add_text_field("org_id", STRING | STORED | FAST),
+        category: b.add_text_field("category", STRING | STORED),
+        day: b.add_i64_field("day", INDEXED | STORED | FAST),
+        year: b.add_i64_field("year", FAST),
+        body: b.add_text_field("body", STORED),
+        words: b.add_text_field("words", text(JIEBA)),
+        grams: b.add_text_field("grams", text(BIGRAM)),
+        pinyin: b.add_text_field("pinyin", STRING),
+    };
+    (b.build(), fields)
+}

@@ -1,0 +1,244 @@
+//! `dangan search` and `dangan index`: full-text search over the lake, and keeping its index in
+//! step with the tables.
+
+use std::collections::{HashMap, VecDeque};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use dangan_datasets::Lake;
+use dangan_datasets::arrow::array::{Array, AsArray};
+use dangan_datasets::arrow::compute::cast;
+use dangan_datasets::arrow::datatypes::DataType;
+use dangan_index::{SearchIndex, SearchRequest, SyncReport};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{IndexCommand, SearchArgs, SqlFormat, TextFormat};
+
+/// Sync with a spinner on a terminal.
+async fn sync_with_progress(lake: &Lake, rebuild: bool) -> Result<SyncReport> {
+    let index = SearchIndex::open(lake)?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} index 索引 {prefix}: {pos} documents")
+            .expect("valid template"),
+    );
+    let progress = |dataset: &str, n: u64| {
+        bar.set_prefix(dataset.to_string());
+        bar.set_position(n);
+    };
+    let report = index.sync(lake, rebuild, &progress).await;
+    bar.finish_and_clear();
+    Ok(report?)
+}
+
+/// Sync after an import (with a spinner on a terminal).
+pub async fn sync_quietly(lake: &Lake) -> Result<SyncReport> {
+    sync_with_progress(lake, false)
+        .await
+        .context("bringing the search index in step (run `dangan index rebuild` if it persists)")
+}
+
+pub async fn index(lake: &Lake, command: IndexCommand) -> Result<ExitCode> {
+    match command {
+        IndexCommand::Sync | IndexCommand::Rebuild => {
+            let rebuild = matches!(command, IndexCommand::Rebuild);
+            let r = sync_with_progress(lake, rebuild).await?;
+            if r.datasets.is_empty() {
+                println!("index 索引: already in step with every table 已是最新");
+            }
+            for d in &r.datasets {
+                println!(
+                    "index 索引 {:<18} version {} → {}: {} documents",
+                    d.dataset,
+                    d.from_version.map_or("-".into(), |v| v.to_string()),
+                    d.to_version,
+                    d.documents
+                );
+            }
+            if !r.datasets.is_empty() {
+                println!("{} documents in {} ms", r.documents, r.millis);
+            }
+        }
+        IndexCommand::Status { format } => {
+            let index = SearchIndex::open(lake)?;
+            let status = index.status(lake).await?;
+            if format == TextFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                println!(
+                    "{:<18} {:>8} {:>8} {:>10}  in step",
+                    "dataset", "table", "indexed", "documents"
+                );
+                for s in status {
+                    let v = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
+                    println!(
+                        "{:<18} {:>8} {:>8} {:>10}  {}",
+                        s.dataset,
+                        v(s.table_version),
+                        v(s.indexed_version),
+                        s.documents,
+                        if s.in_step {
+                            "yes 是"
+                        } else {
+                            "no 否 (dangan index sync)"
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The organization and every organization under it, from `organizations.parent_id`.
+pub async fn org_subtree(lake: &Lake, root: &str) -> Result<Vec<String>> {
+    let batches = lake.scan("organizations", &["org_id", "parent_id"]).await?;
+    let mut children: HashMap<String, Vec<String>> = HashMap::new();
+    let mut known = std::collections::HashSet::new();
+    for b in &batches {
+        let id = cast(b.column(0), &DataType::Utf8)?;
+        let parent = cast(b.column(1), &DataType::Utf8)?;
+        let (id, parent) = (id.as_string::<i32>(), parent.as_string::<i32>());
+        for i in 0..b.num_rows() {
+            known.insert(id.value(i).to_string());
+            if !parent.is_null(i) {
+                children
+                    .entry(parent.value(i).to_string())
+                    .or_default()
+                    .push(id.value(i).to_string());
+            }
+        }
+    }
+    if !known.contains(root) {
+        bail!(
+            "no organization `{root}` 没有这个组织 (see: dangan sql \"select org_id, name from organizations\")"
+        );
+    }
+    let mut out = Vec::new();
+    let mut queue = VecDeque::from([root.to_string()]);
+    while let Some(o) = queue.pop_front() {
+        if let Some(c) = children.get(&o) {
+            queue.extend(c.iter().cloned());
+        }
+        out.push(o);
+    }
+    Ok(out)
+}
+
+pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
+    for d in &a.datasets {
+        lake.registry().get(d)?;
+    }
+    let index = SearchIndex::open(lake)?;
+    if !index.in_step(lake).await? {
+        // Never show a row the table no longer has.
+        sync_with_progress(lake, false).await?;
+    }
+    let orgs = match &a.org {
+        Some(o) => Some(org_subtree(lake, o).await?),
+        None => None,
+    };
+    let req = SearchRequest {
+        query: a.query.clone(),
+        datasets: a.datasets.clone(),
+        orgs,
+        from: a.from,
+        to: a.to,
+        category: a.category.clone(),
+        limit: a.limit,
+        offset: a.offset,
+    };
+    let result = match index.search(&req) {
+        Ok(r) => r,
+        Err(dangan_index::Error::Query(m)) => {
+            eprintln!("错误 error: 查询有误 bad query: {m}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match a.format {
+        SqlFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+        SqlFormat::Ndjson => {
+            for h in &result.hits {
+                println!("{}", serde_json::to_string(h)?);
+            }
+        }
+        SqlFormat::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            w.write_record([
+                "dataset",
+                "key",
+                "member_id",
+                "org_id",
+                "date",
+                "score",
+                "snippet",
+            ])?;
+            for h in &result.hits {
+                w.write_record([
+                    h.dataset.as_str(),
+                    &h.key,
+                    h.member_id.as_deref().unwrap_or(""),
+                    h.org_id.as_deref().unwrap_or(""),
+                    h.date.as_deref().unwrap_or(""),
+                    &format!("{:.3}", h.score),
+                    &dangan_index::snippet::snippet_for_terminal(&h.snippet),
+                ])?;
+            }
+            w.flush()?;
+        }
+        SqlFormat::Table => {
+            println!(
+                "“{}”: {} 条结果 hits{}",
+                a.query,
+                result.total,
+                if result.total > a.offset + result.hits.len() {
+                    format!(
+                        " (showing {}–{}; --offset for more)",
+                        a.offset + 1,
+                        a.offset + result.hits.len()
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            for (n, h) in result.hits.iter().enumerate() {
+                let label = lake
+                    .registry()
+                    .get(&h.dataset)
+                    .map(|s| s.label.clone())
+                    .unwrap_or_else(|_| h.dataset.clone());
+                println!(
+                    "{:>3}. [{}] {} {} {} {} (score {:.2})",
+                    a.offset + n + 1,
+                    label,
+                    h.key,
+                    h.member_id.as_deref().unwrap_or(""),
+                    h.org_id.as_deref().unwrap_or(""),
+                    h.date.as_deref().unwrap_or(""),
+                    h.score
+                );
+                println!(
+                    "     {}",
+                    dangan_index::snippet::snippet_for_terminal(&h.snippet)
+                );
+            }
+            let line = |name: &str, m: &std::collections::BTreeMap<String, u64>| {
+                if !m.is_empty() {
+                    let mut v: Vec<_> = m.iter().collect();
+                    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                    let items: Vec<String> =
+                        v.iter().take(12).map(|(k, c)| format!("{k} {c}")).collect();
+                    println!("  {name}: {}", items.join(" · "));
+                }
+            };
+            if result.total > 0 {
+                println!("facets 分面:");
+                line("dataset 数据集", &result.facets.dataset);
+                line("org 组织", &result.facets.org);
+                line("year 年份", &result.facets.year);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

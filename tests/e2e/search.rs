@@ -1,0 +1,158 @@
+//! Search through the binary: the index built by the demo, names and pinyin, filters, facets,
+//! the index following an upsert, status, and bad queries.
+
+use crate::support::*;
+
+fn search(lake: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["search"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    serde_json::from_str(&ok(lake, &all)).unwrap()
+}
+
+fn keys(v: &serde_json::Value) -> Vec<String> {
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.as_path();
+    let tour = ok(lake, &["demo", "--members", "150", "--seed", "5"]);
+    assert!(tour.contains("documents indexed"), "{tour}");
+
+    // Words find growth records, with marked snippets, facets and the json shape of the issue.
+    let r = search(lake, &["志愿", "--limit", "3"]);
+    assert!(r["total"].as_u64().unwrap() > 0, "{r}");
+    let hit = &r["hits"][0];
+    for f in [
+        "dataset",
+        "key",
+        "member_id",
+        "org_id",
+        "date",
+        "score",
+        "snippet",
+    ] {
+        assert!(hit.get(f).is_some(), "hit has {f}: {hit}");
+    }
+    assert!(
+        hit["snippet"].as_str().unwrap().contains("<mark>志愿"),
+        "{hit}"
+    );
+    let per_dataset: u64 = r["facets"]["dataset"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_dataset, r["total"].as_u64().unwrap());
+
+    // A member by name, by full pinyin, spaced pinyin and initials.
+    let m = sql(
+        lake,
+        "select member_id, name, org_id from members order by member_id limit 1",
+    );
+    let (id, name) = (
+        m[0]["member_id"].as_str().unwrap(),
+        m[0]["name"].as_str().unwrap(),
+    );
+    let keys_of = |q: &str| keys(&search(lake, &[q, "--dataset", "members", "--limit", "50"]));
+    assert!(keys_of(name).contains(&id.to_string()), "name {name}");
+    let py = dangan_text::name_keys(name);
+    let full = py.iter().max_by_key(|k| k.len()).unwrap().clone();
+    let initials = py.iter().min_by_key(|k| k.len()).unwrap().clone();
+    assert!(
+        keys_of(&full).contains(&id.to_string()),
+        "pinyin {full} for {name}"
+    );
+    assert!(
+        keys_of(&initials).contains(&id.to_string()),
+        "initials {initials} for {name}"
+    );
+
+    // Filters: dataset, org sub-tree (the root holds everything), dates.
+    let all = search(lake, &["党员", "--limit", "1"])["total"]
+        .as_u64()
+        .unwrap();
+    let root = sql(
+        lake,
+        "select org_id from organizations where parent_id is null limit 1",
+    );
+    let root = root[0]["org_id"].as_str().unwrap();
+    let in_tree = search(lake, &["党员", "--org", root, "--limit", "1"])["total"]
+        .as_u64()
+        .unwrap();
+    assert!(in_tree > 0 && in_tree <= all);
+    let gr = search(
+        lake,
+        &[
+            "党员",
+            "--dataset",
+            "growth_records",
+            "--from",
+            "2025-01-01",
+            "--limit",
+            "100",
+        ],
+    );
+    for h in gr["hits"].as_array().unwrap() {
+        assert_eq!(h["dataset"], "growth_records");
+        assert!(h["date"].as_str().unwrap() >= "2025-01-01", "{h}");
+    }
+
+    // The index follows an upsert: the old text disappears, the new one is found.
+    let rec = sql(
+        lake,
+        "select record_id, member_id, date from growth_records order by record_id limit 1",
+    );
+    let (rid, mid, date) = (
+        rec[0]["record_id"].as_str().unwrap(),
+        rec[0]["member_id"].as_str().unwrap(),
+        rec[0]["date"].as_str().unwrap(),
+    );
+    let csv = dir.path().join("fix.csv");
+    std::fs::write(
+        &csv,
+        format!("record_id,member_id,date,category,title,content\n{rid},{mid},{date},思想汇报,更正,本人参加了鸿雁传书读书会\n"),
+    )
+    .unwrap();
+    ok(
+        lake,
+        &[
+            "import",
+            "growth_records",
+            csv.to_str().unwrap(),
+            "--mode",
+            "upsert",
+        ],
+    );
+    assert_eq!(
+        keys(&search(lake, &["鸿雁传书读书会"])),
+        vec![rid.to_string()]
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(lake, &["index", "status", "--format", "json"])).unwrap();
+    assert!(
+        status
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["in_step"] == true),
+        "{status}"
+    );
+
+    // Bad queries: a clear message and exit code 2, never a panic.
+    let o = dangan(lake, &["search", "\"未闭合"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("引号"), "{}", stderr(&o));
+    let o = dangan(lake, &["search", "党员", "--org", "NO_SUCH_ORG"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("NO_SUCH_ORG"));
+}
