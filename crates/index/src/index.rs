@@ -690,9 +690,9 @@ impl SearchIndex {
         })
     }
 
-    /// Index plain texts as documents of a dataset `test` (tests only).
-    #[cfg(test)]
-    pub(crate) fn add_texts(&self, texts: &[(String, String)]) -> Result<()> {
+    /// Index plain texts as documents of a dataset `test`, outside any lake (tests and the
+    /// search benchmark, which measure the analyzers and the index without reading tables).
+    pub fn add_texts(&self, texts: &[(String, String)]) -> Result<()> {
         let err = tantivy_err(&self.dir);
         let f = &self.fields;
         let mut writer: tantivy::IndexWriter<TantivyDocument> =
@@ -712,8 +712,8 @@ impl SearchIndex {
         Ok(())
     }
 
-    #[cfg(test)]
-    pub(crate) fn open_at(dir: &Path) -> Result<SearchIndex> {
+    /// An index in a directory of its own (see [`SearchIndex::add_texts`]).
+    pub fn open_at(dir: &Path) -> Result<SearchIndex> {
         Self::open_dir(dir)
     }
 

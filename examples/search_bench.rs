@@ -1,0 +1,126 @@
+//! The search benchmark's Rust side (run by `bench/search_vs_fts5.py`): builds an index of N
+//! generated growth-record texts (segmentation included), times 200 queries, and writes the
+//! texts, their jieba segmentation and the queries for SQLite FTS5 to use the same ones.
+//!
+//!     cargo run --release --example search_bench -- --docs 1000000 --out /tmp/sb
+
+use std::io::Write;
+use std::time::Instant;
+
+use dangan_index::{SearchIndex, SearchRequest};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let docs: usize = arg("--docs").map_or(Ok(100_000), |s| s.parse())?;
+    let out = std::path::PathBuf::from(arg("--out").unwrap_or_else(|| "/tmp/search-bench".into()));
+    std::fs::create_dir_all(&out)?;
+    let texts = dangan_datasets::generate::growth_texts(docs, 2026);
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let pairs: Vec<(String, String)> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i.to_string(), t.clone()))
+        .collect();
+    let dir = out.join("index");
+    let _ = std::fs::remove_dir_all(&dir);
+    let index = SearchIndex::open_at(&dir)?;
+    let t = Instant::now();
+    index.add_texts(&pairs)?;
+    let build = t.elapsed().as_secs_f64();
+    let size: u64 = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+
+    // 200 queries: 80 words, 60 two-word queries, 60 quoted phrases, from the texts.
+    let jieba = dangan_text::jieba();
+    let mut words: Vec<String> = Vec::new();
+    for t in texts.iter().step_by((docs / 500).max(1)) {
+        for w in jieba.cut(t, true) {
+            let w = w.word;
+            if w.chars().count() >= 2
+                && w.chars().all(dangan_text::is_cjk)
+                && !words.iter().any(|x| x == w)
+            {
+                words.push(w.to_string());
+            }
+        }
+    }
+    let mut queries: Vec<(String, &str)> = Vec::new();
+    for w in words.iter().take(80) {
+        queries.push((w.clone(), "word"));
+    }
+    for i in 0..60 {
+        let (a, b) = (
+            &words[(i * 7) % words.len()],
+            &words[(i * 13 + 5) % words.len()],
+        );
+        queries.push((format!("{a} {b}"), "two words"));
+    }
+    for i in 0..60 {
+        let chars: Vec<char> = texts[(i * 7919) % texts.len()].chars().collect();
+        let len = 3 + i % 3;
+        let start = (i * 31) % chars.len().saturating_sub(len).max(1);
+        let p: String = chars[start..(start + len).min(chars.len())]
+            .iter()
+            .collect();
+        if p.chars().all(dangan_text::is_cjk) {
+            queries.push((format!("\"{p}\""), "phrase"));
+        } else {
+            queries.push((words[i % words.len()].clone(), "word"));
+        }
+    }
+    let mut lat = Vec::new();
+    let mut qf = std::io::BufWriter::new(std::fs::File::create(out.join("queries.tsv"))?);
+    for (q, kind) in &queries {
+        let t = Instant::now();
+        let r = index.search(&SearchRequest {
+            query: q.clone(),
+            limit: 10,
+            ..Default::default()
+        })?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        lat.push(ms);
+        let plain = q.trim_matches('"');
+        let seg: Vec<String> = plain
+            .split_whitespace()
+            .map(|p| dangan_text::segment(p).join(" "))
+            .collect();
+        writeln!(
+            qf,
+            "{kind}\t{plain}\t{}\t{}\t{ms:.3}",
+            seg.join(" "),
+            r.total
+        )?;
+    }
+    qf.flush()?;
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    let mut tf = std::io::BufWriter::new(std::fs::File::create(out.join("texts.tsv"))?);
+    for t in &texts {
+        let seg = dangan_text::segment(t).join(" ");
+        writeln!(tf, "{}\t{}", t.replace(['\t', '\n'], " "), seg)?;
+    }
+    tf.flush()?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "docs": docs,
+            "text_mb": bytes as f64 / 1e6,
+            "build_s": build,
+            "docs_per_s": docs as f64 / build,
+            "mb_per_s": bytes as f64 / 1e6 / build,
+            "index_mb": size as f64 / 1e6,
+            "queries": queries.len(),
+            "p50_ms": pct(0.5),
+            "p99_ms": pct(0.99),
+        })
+    );
+    Ok(())
+}
