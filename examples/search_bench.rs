@@ -76,6 +76,19 @@ fn main() -> anyhow::Result<()> {
             queries.push((words[i % words.len()].clone(), "word"));
         }
     }
+    // The same queries with the total count and facets (what `dangan search` shows).
+    let mut lat_facets = Vec::new();
+    for (q, _) in &queries {
+        let t = Instant::now();
+        index.search(&SearchRequest {
+            query: q.clone(),
+            limit: 10,
+            facets: true,
+            ..Default::default()
+        })?;
+        lat_facets.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat_facets.sort_by(|a, b| a.total_cmp(b));
     let mut lat = Vec::new();
     let mut qf = std::io::BufWriter::new(std::fs::File::create(out.join("queries.tsv"))?);
     for (q, kind) in &queries {
@@ -120,6 +133,8 @@ fn main() -> anyhow::Result<()> {
             "queries": queries.len(),
             "p50_ms": pct(0.5),
             "p99_ms": pct(0.99),
+            "facets_p50_ms": lat_facets[lat_facets.len() / 2],
+            "facets_p99_ms": lat_facets[((lat_facets.len() as f64 - 1.0) * 0.99).round() as usize],
         })
     );
     Ok(())

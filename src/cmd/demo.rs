@@ -117,6 +117,7 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
         let r = index.search(&dangan_index::SearchRequest {
             query: q.to_string(),
             limit: 2,
+            facets: true,
             ..Default::default()
         })?;
         println!("   dangan search '{q}': {} hits", r.total);

@@ -147,6 +147,7 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
         category: a.category.clone(),
         limit: a.limit,
         offset: a.offset,
+        facets: true,
     };
     let result = match index.search(&req) {
         Ok(r) => r,

@@ -90,6 +90,9 @@ pub struct SearchRequest {
     pub category: Option<String>,
     pub limit: usize,
     pub offset: usize,
+    /// Count every match and compute the facets (costs a pass over all matches); without it
+    /// only the top hits are ranked (block-max pruning) and `total` is the number returned.
+    pub facets: bool,
 }
 
 /// One result.
@@ -415,8 +418,9 @@ impl SearchIndex {
                     doc.add_text(f.pinyin, k);
                 }
             }
-            doc.add_text(f.words, &body);
-            doc.add_text(f.grams, &body);
+            let norm = dangan_text::normalize_for_search(&body);
+            doc.add_text(f.words, &norm);
+            doc.add_text(f.grams, &norm);
             doc.add_text(f.body, body);
             docs.push(doc);
         }
@@ -636,7 +640,16 @@ impl SearchIndex {
         }))
         .map_err(|e| Error::Query(e.to_string()))?;
         let agg = AggregationCollector::from_aggs(aggs, Default::default());
-        let (top, total, aggs) = searcher.search(&query, &(top, Count, agg)).map_err(&err)?;
+        let (top, total, facets) = if req.facets {
+            let (top, total, aggs) = searcher.search(&query, &(top, Count, agg)).map_err(&err)?;
+            (top, Some(total), facets(&aggs))
+        } else {
+            (
+                searcher.search(&query, &top).map_err(&err)?,
+                None,
+                Facets::default(),
+            )
+        };
 
         let needles: Vec<String> = parsed
             .positive()
@@ -654,9 +667,9 @@ impl SearchIndex {
             hits.push(self.hit(&searcher, addr, score, &needles).map_err(&err)?);
         }
         Ok(SearchResult {
-            total,
+            total: total.unwrap_or(req.offset + hits.len()),
             hits,
-            facets: facets(&aggs),
+            facets,
         })
     }
 
@@ -702,8 +715,9 @@ impl SearchIndex {
             doc.add_text(f.uid, format!("test\u{1f}{key}"));
             doc.add_text(f.dataset, "test");
             doc.add_text(f.key, key);
-            doc.add_text(f.words, text);
-            doc.add_text(f.grams, text);
+            let norm = dangan_text::normalize_for_search(text);
+            doc.add_text(f.words, &norm);
+            doc.add_text(f.grams, &norm);
             doc.add_text(f.body, text);
             writer.add_document(doc).map_err(&err)?;
         }

@@ -52,6 +52,7 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
             .search(&SearchRequest {
                 query: q.clone(),
                 limit: texts.len(),
+                facets: true,
                 ..Default::default()
             })
             .unwrap()

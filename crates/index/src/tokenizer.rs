@@ -61,12 +61,13 @@ impl JiebaTokenizer {
     }
 }
 
+/// The analyzers take text already in its search form (`dangan_text::normalize_for_search`):
+/// documents are normalized once for both fields, queries by the query builder.
 impl Tokenizer for JiebaTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let norm = dangan_text::normalize_for_search(text);
-        let tokens = dangan_text::segment_for_search(&self.jieba, &norm)
+    fn token_stream<'a>(&'a mut self, norm: &'a str) -> VecTokenStream {
+        let tokens = dangan_text::segment_for_search(&self.jieba, norm)
             .into_iter()
             .enumerate()
             .map(|(i, (w, start))| {
@@ -130,9 +131,8 @@ pub fn bigrams(norm: &str, for_query: bool) -> Vec<Gram> {
 impl Tokenizer for BigramTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let norm = dangan_text::normalize_for_search(text);
-        let tokens = bigrams(&norm, false)
+    fn token_stream<'a>(&'a mut self, norm: &'a str) -> VecTokenStream {
+        let tokens = bigrams(norm, false)
             .into_iter()
             .map(|(t, p)| token(t, p, 0, 0))
             .collect();
