@@ -61,6 +61,17 @@ pub enum Command {
     },
     /// Full-text search: words, "phrases", -exclusions, OR; names and pinyin.
     Search(SearchArgs),
+    /// One member's whole archive: profile, appraisals, development, cadre changes, growth
+    /// records, engagement — by id, name or pinyin.
+    Member {
+        /// A member_id, a name (张伟) or its pinyin (zhangwei, zw).
+        who: String,
+        #[arg(long, value_enum, default_value_t = MemberFormat::Text)]
+        format: MemberFormat,
+        /// Write to this file (an HTML page to print, say).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The search index: bring it in step with the tables, rebuild it, or see where it stands.
     Index {
         #[command(subcommand)]
@@ -202,6 +213,13 @@ pub enum SqlFormat {
     Csv,
     Json,
     Ndjson,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MemberFormat {
+    Text,
+    Json,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -131,8 +131,38 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
             );
         }
     }
+    // One member's archive: the first member with growth records.
+    let first = engine
+        .sql("SELECT min(member_id) AS m FROM growth_records")
+        .await?;
+    let who = first
+        .batches
+        .first()
+        .and_then(|b| {
+            dangan_datasets::arrow::compute::cast(
+                b.column(0),
+                &dangan_datasets::arrow::datatypes::DataType::Utf8,
+            )
+            .ok()
+        })
+        .and_then(|a| {
+            use dangan_datasets::arrow::array::{Array, AsArray};
+            let s = a.as_string::<i32>();
+            (!s.is_empty() && !s.is_null(0)).then(|| s.value(0).to_string())
+        });
+    if let Some(who) = who {
+        println!("   dangan member {who}:");
+        let text = super::member::archive_text(&lake, &who).await?;
+        for line in text.lines().take(14) {
+            println!("     {line}");
+        }
+        println!("     …");
+    }
     let lake_arg = lake_dir.display();
     println!("⑤ 试一试 next:");
+    println!(
+        "   dangan --lake {lake_arg} member <党员编号|姓名|拼音> --format html --out 档案.html"
+    );
     println!("   dangan --lake {lake_arg} search \"志愿服务\" --dataset growth_records");
     println!(
         "   dangan --lake {lake_arg} sql \"select org_id, count(*) from members group by org_id order by 2 desc limit 5\""

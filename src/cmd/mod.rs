@@ -3,6 +3,7 @@
 mod datasets;
 mod demo;
 mod import;
+mod member;
 mod quarantine;
 mod search;
 mod sql;
@@ -53,6 +54,9 @@ async fn run_async(args: Args) -> Result<ExitCode> {
         }
         Command::Import(a) => import::run(&open(&lake_dir)?, a).await,
         Command::Search(a) => search::run(&open(&lake_dir)?, a).await,
+        Command::Member { who, format, out } => {
+            member::run(&open(&lake_dir)?, &who, format, out.as_deref()).await
+        }
         Command::Index { command } => search::index(&open(&lake_dir)?, command).await,
         Command::Sql { sql, format, out } => {
             sql::run(&open(&lake_dir)?, &sql, format, out.as_deref()).await

@@ -148,6 +148,46 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
         "{status}"
     );
 
+    // A member's whole archive: json by id, a printable page, and by name or pinyin.
+    let a: serde_json::Value =
+        serde_json::from_str(&ok(lake, &["member", id, "--format", "json"])).unwrap();
+    assert_eq!(a["member"]["member_id"], id);
+    assert_eq!(a["member"]["name"], name);
+    let sections: Vec<&str> = a["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["dataset"].as_str().unwrap())
+        .collect();
+    assert!(
+        sections.contains(&"appraisals") || sections.contains(&"growth_records"),
+        "{sections:?}"
+    );
+    let page = dir.path().join("archive.html");
+    ok(
+        lake,
+        &[
+            "member",
+            id,
+            "--format",
+            "html",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("党员档案") && html.contains(name), "{html}");
+    let by_pinyin = dangan(lake, &["member", &full]);
+    if by_pinyin.status.success() {
+        assert!(stdout(&by_pinyin).contains(id));
+    } else {
+        // Several members share the name: they are listed, with ids to choose from.
+        assert!(stderr(&by_pinyin).contains(id), "{}", stderr(&by_pinyin));
+    }
+    assert!(tour.contains("dangan member"), "the tour shows an archive");
+    let o = dangan(lake, &["member", "没有这个人"]);
+    assert_eq!(o.status.code(), Some(1));
+
     // Bad queries: a clear message and exit code 2, never a panic.
     let o = dangan(lake, &["search", "\"未闭合"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

@@ -67,14 +67,12 @@ pub fn write_batches(
         }
         OutputFormat::Json => {
             let mut w = arrow::json::ArrayWriter::new(&mut *out);
-            for b in batches {
+            // An empty batch would open (and finish would close) an array of its own.
+            for b in batches.iter().filter(|b| b.num_rows() > 0) {
                 w.write(b)?;
             }
+            // (finish writes `[]` when there were no rows.)
             w.finish()?;
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                // ArrayWriter writes nothing for no rows; JSON users expect an empty array.
-                write!(out, "[]")?;
-            }
             writeln!(out)?;
         }
         OutputFormat::Ndjson => {
@@ -86,4 +84,34 @@ pub fn write_batches(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    #[test]
+    fn json_is_one_array_whatever_the_batches() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = |v: Vec<i64>| {
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap()
+        };
+        let json = |batches: &[RecordBatch]| {
+            let mut out = Vec::new();
+            write_batches(&mut out, &schema, batches, OutputFormat::Json).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        };
+        assert_eq!(
+            json(&[batch(vec![]), batch(vec![1]), batch(vec![]), batch(vec![2])])
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(json(&[batch(vec![]), batch(vec![])]), serde_json::json!([]));
+        assert_eq!(json(&[]), serde_json::json!([]));
+    }
 }
