@@ -112,8 +112,40 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
         sync.documents,
         sync.millis as f64 / 1000.0
     );
+    // The member the tour shows: the first with growth records, found by the pinyin of the name.
+    let first = engine
+        .sql(
+            "SELECT member_id, name FROM members \
+             WHERE member_id = (SELECT min(member_id) FROM growth_records)",
+        )
+        .await?;
+    let cell = |i: usize| {
+        first
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| {
+                use dangan_datasets::arrow::array::{Array, AsArray};
+                let a = dangan_datasets::arrow::compute::cast(
+                    b.column(i),
+                    &dangan_datasets::arrow::datatypes::DataType::Utf8,
+                )
+                .ok()?;
+                let s = a.as_string::<i32>();
+                (!s.is_null(0)).then(|| s.value(0).to_string())
+            })
+    };
+    let (who, name) = (cell(0), cell(1));
+    let pinyin = name
+        .as_deref()
+        .and_then(|n| {
+            dangan_text::name_keys(n)
+                .into_iter()
+                .max_by_key(String::len)
+        })
+        .unwrap_or_else(|| "zhangwei".into());
     let index = dangan_index::SearchIndex::open(&lake)?;
-    for q in ["志愿服务", "\"三会一课\" -请假", "zhangwei"] {
+    for q in ["志愿服务", "\"三会一课\" -请假", pinyin.as_str()] {
         let r = index.search(&dangan_index::SearchRequest {
             query: q.to_string(),
             limit: 2,
@@ -132,24 +164,6 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
         }
     }
     // One member's archive: the first member with growth records.
-    let first = engine
-        .sql("SELECT min(member_id) AS m FROM growth_records")
-        .await?;
-    let who = first
-        .batches
-        .first()
-        .and_then(|b| {
-            dangan_datasets::arrow::compute::cast(
-                b.column(0),
-                &dangan_datasets::arrow::datatypes::DataType::Utf8,
-            )
-            .ok()
-        })
-        .and_then(|a| {
-            use dangan_datasets::arrow::array::{Array, AsArray};
-            let s = a.as_string::<i32>();
-            (!s.is_empty() && !s.is_null(0)).then(|| s.value(0).to_string())
-        });
     if let Some(who) = who {
         println!("   dangan member {who}:");
         let text = super::member::archive_text(&lake, &who).await?;

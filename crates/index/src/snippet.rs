@@ -69,10 +69,11 @@ pub fn snippet(text: &str, needles: &[String]) -> String {
     out
 }
 
-/// A snippet for a terminal: marks as 【】, HTML entities back to characters.
+/// A snippet for a terminal: marks as «», HTML entities back to characters. (Not 【】: titles
+/// of Party publications use those themselves.)
 pub fn snippet_for_terminal(html: &str) -> String {
-    html.replace("<mark>", "【")
-        .replace("</mark>", "】")
+    html.replace("<mark>", "«")
+        .replace("</mark>", "»")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
@@ -93,6 +94,6 @@ mod tests {
             s.starts_with('…') && s.ends_with('…') && s.contains("<mark>志愿</mark>"),
             "{s}"
         );
-        assert_eq!(snippet_for_terminal("<mark>a</mark>&lt;"), "【a】<");
+        assert_eq!(snippet_for_terminal("<mark>a</mark>&lt;"), "«a»<");
     }
 }
