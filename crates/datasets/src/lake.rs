@@ -427,17 +427,26 @@ impl Lake {
             .map_err(|e| Error::delta(&name, e))
     }
 
-    /// Read some columns of a table at its latest version (for lookups such as org names).
-    pub async fn scan(&self, name: &str, columns: &[&str]) -> Result<Vec<RecordBatch>> {
+    /// A DataFusion frame of some columns of a table at its latest version, and that version.
+    async fn frame(
+        &self,
+        name: &str,
+        columns: &[&str],
+    ) -> Result<(i64, deltalake::datafusion::prelude::DataFrame)> {
         use deltalake::datafusion::prelude::SessionContext;
         let table = self.open_table(name).await?;
+        let version = table.version().unwrap_or(0) as i64;
         let ctx = SessionContext::new();
         table
             .update_datafusion_session(&ctx.state())
             .map_err(|e| Error::delta(name, e))?;
         let provider = table.table_provider().await?;
-        let df = ctx.read_table(provider)?.select_columns(columns)?;
-        Ok(df.collect().await?)
+        Ok((version, ctx.read_table(provider)?.select_columns(columns)?))
+    }
+
+    /// Read some columns of a table at its latest version (for lookups such as org names).
+    pub async fn scan(&self, name: &str, columns: &[&str]) -> Result<Vec<RecordBatch>> {
+        Ok(self.frame(name, columns).await?.1.collect().await?)
     }
 
     /// Stream some columns of a table at its latest version, with that version (so that a
@@ -452,18 +461,10 @@ impl Lake {
             deltalake::datafusion::physical_plan::SendableRecordBatchStream,
         )>,
     > {
-        use deltalake::datafusion::prelude::SessionContext;
         if !self.table_exists(name).await? {
             return Ok(None);
         }
-        let table = self.open_table(name).await?;
-        let version = table.version().unwrap_or(0) as i64;
-        let ctx = SessionContext::new();
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(|e| Error::delta(name, e))?;
-        let provider = table.table_provider().await?;
-        let df = ctx.read_table(provider)?.select_columns(columns)?;
+        let (version, df) = self.frame(name, columns).await?;
         Ok(Some((version, df.execute_stream().await?)))
     }
 

@@ -179,27 +179,21 @@ fn growth_records(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
                         corpus::sentence(g, t)
                     )
                 }),
-                "志愿服务" => (
+                "志愿服务" => {
                     // "志愿服务" and "疫情防控志愿服务" are topics themselves.
-                    if topic.ends_with("志愿服务") {
+                    let what = if topic.ends_with("志愿服务") {
                         topic.to_string()
                     } else {
                         format!("{topic}志愿服务")
-                    },
-                    {
-                        let t = corpus::tone(g, 0.7, 0.05);
-                        let what = if topic.ends_with("志愿服务") {
-                            topic.to_string()
-                        } else {
-                            format!("{topic}志愿服务")
-                        };
-                        format!(
-                            "参加{what}{}小时。{}",
-                            g.rng.random_range(2..9),
-                            corpus::sentence(g, t)
-                        )
-                    },
-                ),
+                    };
+                    let t = corpus::tone(g, 0.7, 0.05);
+                    let text = format!(
+                        "参加{what}{}小时。{}",
+                        g.rng.random_range(2..9),
+                        corpus::sentence(g, t)
+                    );
+                    (what, text)
+                }
                 "表彰奖励" => (
                     ["优秀共产党员", "先进工作者", "优秀志愿者", "岗位标兵"]
                         .choose(&mut g.rng)
