@@ -10,6 +10,6 @@ mod segment;
 pub(crate) mod width;
 
 pub use normalize::{is_cjk, normalize_char, normalize_for_search};
-pub use pinyin::{name_keys, pinyin_query};
+pub use pinyin::{name_keys, name_pinyin, pinyin_query};
 pub use segment::{PARTY_TERMS, is_word, jieba, segment, segment_for_search};
 pub use width::{fold_width, is_blank, normalize_header, trim_all};

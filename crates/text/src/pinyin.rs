@@ -52,10 +52,11 @@ fn readings(name: &str) -> Vec<Vec<String>> {
             None if c.is_alphanumeric() => vec![c.to_lowercase().collect()],
             None => continue,
         };
+        // A surname's own reading comes first.
         if i == 0
             && let Some((_, s)) = SURNAME_READINGS.iter().find(|(ch, _)| *ch == c)
-            && !r.iter().any(|x| x == s)
         {
+            r.retain(|x| x != s);
             r.insert(0, s.to_string());
         }
         r.dedup();
@@ -92,6 +93,15 @@ pub fn name_keys(name: &str) -> Vec<String> {
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// The everyday pinyin of a name: the first (most common) reading of each character, the
+/// surname reading for the first (`陆子志` → `luzizhi`, `曾志强` → `zengzhiqiang`).
+pub fn name_pinyin(name: &str) -> String {
+    readings(name)
+        .into_iter()
+        .filter_map(|r| r.into_iter().next())
+        .collect()
 }
 
 /// The form a typed pinyin query is looked up in: letters only, lower-case (`Zhang Wei` →
@@ -145,6 +155,8 @@ mod tests {
             "{k:?}"
         );
         assert_eq!(pinyin_query("Zhang Wei").as_deref(), Some("zhangwei"));
+        assert_eq!(name_pinyin("陆子志"), "luzizhi");
+        assert_eq!(name_pinyin("曾志强"), "zengzhiqiang");
         assert_eq!(pinyin_query("张伟"), None);
     }
 }
