@@ -470,10 +470,13 @@ impl Lake {
 
     /// The latest version of a table, `None` when it was never created.
     pub async fn table_version(&self, name: &str) -> Result<Option<i64>> {
-        if !self.table_exists(name).await? {
+        if let Some(path) = self.local_path(name)
+            && !path.join("_delta_log").is_dir()
+        {
             return Ok(None);
         }
-        Ok(self.open_table(name).await?.version().map(|v| v as i64))
+        // One log read (an uncreated table on object storage has no version).
+        Ok(self.open_or_new(name).await?.version().map(|v| v as i64))
     }
 
     /// Version and file count of every table in the lake.

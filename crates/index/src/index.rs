@@ -324,22 +324,13 @@ impl SearchIndex {
             src.key.iter().map(|k| strings(k)).collect::<Result<_>>()?;
         let texts: Vec<Option<Arc<dyn Array>>> =
             src.text.iter().map(|k| strings(k)).collect::<Result<_>>()?;
-        let member = match &src.member_id {
-            Some(c) => strings(c)?,
-            None => None,
+        let optional = |c: &Option<String>| -> Result<Option<Arc<dyn Array>>> {
+            Ok(c.as_deref().map(strings).transpose()?.flatten())
         };
-        let org = match &src.org_id {
-            Some(c) => strings(c)?,
-            None => None,
-        };
-        let category = match &src.category {
-            Some(c) => strings(c)?,
-            None => None,
-        };
-        let name = match &src.name {
-            Some(c) => strings(c)?,
-            None => None,
-        };
+        let member = optional(&src.member_id)?;
+        let org = optional(&src.org_id)?;
+        let category = optional(&src.category)?;
+        let name = optional(&src.name)?;
         let days: Option<Vec<Option<i64>>> = match &src.date {
             None => None,
             Some(DateColumn::Date(c)) => batch

@@ -182,12 +182,8 @@ pub fn csv_blocks(path: &Path, opts: &ReadOptions) -> Result<Option<CsvBlocks>> 
         }
         None => match opts.encoding.as_deref() {
             Some(label) => encoding_for_label(path, label)?,
-            // A multi-byte character cut at the end of the prefix is still UTF-8.
-            None => match std::str::from_utf8(&head) {
-                Ok(_) => UTF_8,
-                Err(e) if e.error_len().is_none() => UTF_8,
-                Err(_) => GB18030,
-            },
+            None if prefix_is_utf8(&head) => UTF_8,
+            None => GB18030,
         },
     };
     if !encoding.is_ascii_compatible() {
@@ -327,6 +323,15 @@ impl Iterator for CsvBlocks {
             // One record longer than a block (a huge quoted cell): read on until it ends.
             want = block.len();
         }
+    }
+}
+
+/// Whether the first bytes of a file are UTF-8 (a multi-byte character cut at the end of the
+/// prefix still counts).
+pub(crate) fn prefix_is_utf8(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
     }
 }
 

@@ -270,10 +270,8 @@ pub fn jsonl_blocks(path: &Path, opts: &ReadOptions) -> Result<Option<JsonlBlock
         .take(1 << 20)
         .read_to_end(&mut head)
         .map_err(io)?;
-    match std::str::from_utf8(&head) {
-        Ok(_) => {}
-        Err(e) if e.error_len().is_none() => {}
-        Err(_) => return Ok(None),
+    if !super::csv::prefix_is_utf8(&head) {
+        return Ok(None);
     }
     Ok(Some(JsonlBlocks {
         file,
