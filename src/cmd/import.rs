@@ -41,10 +41,10 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
         // The index follows the lake: a search never shows a row the table no longer has.
         let sync = super::search::sync_quietly(lake).await?;
         if a.format != TextFormat::Json && sync.documents > 0 {
-            println!(
-                "index 索引: {} documents re-indexed in {} ms",
-                sync.documents, sync.millis
-            );
+            for d in &sync.datasets {
+                println!("index 索引: {}", super::search::describe(d));
+            }
+            println!("index 索引: in step in {} ms", sync.millis);
         }
     }
     if report.table_version.is_none() && report.files_failed > 0 && !report.dry_run {

@@ -9,7 +9,7 @@ use dangan_datasets::Lake;
 use dangan_datasets::arrow::array::{Array, AsArray};
 use dangan_datasets::arrow::compute::cast;
 use dangan_datasets::arrow::datatypes::DataType;
-use dangan_index::{SearchIndex, SearchRequest, SyncReport};
+use dangan_index::{DatasetSync, SearchIndex, SearchRequest, SyncReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{IndexCommand, SearchArgs, SqlFormat, TextFormat};
@@ -38,6 +38,21 @@ pub async fn sync_quietly(lake: &Lake) -> Result<SyncReport> {
         .context("bringing the search index in step (run `dangan index rebuild` if it persists)")
 }
 
+/// One dataset's sync, in a line: versions, and what was read.
+pub fn describe(d: &DatasetSync) -> String {
+    format!(
+        "{:<18} version {} → {}: {}",
+        d.dataset,
+        d.from_version.map_or("-".into(), |v| v.to_string()),
+        d.to_version,
+        if d.incremental {
+            format!("{} changed rows applied 增量更新", d.documents)
+        } else {
+            format!("{} documents re-read 全量重建", d.documents)
+        }
+    )
+}
+
 pub async fn index(lake: &Lake, command: IndexCommand) -> Result<ExitCode> {
     match command {
         IndexCommand::Sync | IndexCommand::Rebuild => {
@@ -47,13 +62,7 @@ pub async fn index(lake: &Lake, command: IndexCommand) -> Result<ExitCode> {
                 println!("index 索引: already in step with every table 已是最新");
             }
             for d in &r.datasets {
-                println!(
-                    "index 索引 {:<18} version {} → {}: {} documents",
-                    d.dataset,
-                    d.from_version.map_or("-".into(), |v| v.to_string()),
-                    d.to_version,
-                    d.documents
-                );
+                println!("index 索引 {}", describe(d));
             }
             if !r.datasets.is_empty() {
                 println!("{} documents in {} ms", r.documents, r.millis);

@@ -123,7 +123,7 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
         format!("record_id,member_id,date,category,title,content\n{rid},{mid},{date},思想汇报,更正,本人参加了鸿雁传书读书会\n"),
     )
     .unwrap();
-    ok(
+    let out = ok(
         lake,
         &[
             "import",
@@ -133,10 +133,63 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
             "upsert",
         ],
     );
+    // Only the changed row is applied (the change data feed), not the dataset re-read.
+    assert!(out.contains("1 changed rows applied"), "{out}");
     assert_eq!(
         keys(&search(lake, &["鸿雁传书读书会"])),
         vec![rid.to_string()]
     );
+    let old_gone = search(
+        lake,
+        &["鸿雁传书读书会 OR 更正", "--dataset", "growth_records"],
+    );
+    assert_eq!(
+        keys(&old_gone),
+        vec![rid.to_string()],
+        "one document per row"
+    );
+    // A member moving to another branch re-reads the documents that borrow the branch.
+    let orgs = sql(lake, "select org_id from organizations order by org_id");
+    let member = sql(
+        lake,
+        &format!("select * from members where member_id = '{mid}'"),
+    );
+    let now = member[0]["org_id"].as_str().unwrap();
+    let other = orgs
+        .iter()
+        .map(|o| o["org_id"].as_str().unwrap())
+        .find(|o| *o != now)
+        .unwrap();
+    let roster = dir.path().join("move.csv");
+    let cols: Vec<&str> = member[0].keys().map(String::as_str).collect();
+    let vals: Vec<String> = cols
+        .iter()
+        .map(|c| match *c {
+            "org_id" => other.to_string(),
+            c => match &member[0][c] {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            },
+        })
+        .collect();
+    std::fs::write(&roster, format!("{}\n{}\n", cols.join(","), vals.join(","))).unwrap();
+    let out = ok(
+        lake,
+        &[
+            "import",
+            "members",
+            roster.to_str().unwrap(),
+            "--mode",
+            "upsert",
+        ],
+    );
+    assert!(
+        out.contains("growth_records") && out.contains("re-read"),
+        "{out}"
+    );
+    let moved = search(lake, &["鸿雁传书读书会", "--org", other]);
+    assert_eq!(keys(&moved), vec![rid.to_string()], "{out}");
     let status: serde_json::Value =
         serde_json::from_str(&ok(lake, &["index", "status", "--format", "json"])).unwrap();
     assert!(

@@ -18,15 +18,18 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
-    TermQuery, TermSetQuery,
+    BooleanQuery, ConstScoreQuery, EnableScoring, Occur, PhraseQuery, Query, RangeQuery,
+    RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SeekDangerResult,
+    TantivyDocument, Term,
+};
 
 use crate::error::{Error, Result};
-use crate::query::{Item, parse};
+use crate::query::{Item, Parsed, parse};
 use crate::schema::{self, BIGRAM, Fields, JIEBA};
 use crate::sources::{DateColumn, Source, sources};
 use crate::tokenizer::{BigramTokenizer, JiebaTokenizer, bigrams};
@@ -48,6 +51,10 @@ pub struct SearchIndex {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct State {
     versions: BTreeMap<String, i64>,
+    /// A fingerprint of every member's branch when documents last borrowed it (documents
+    /// without a branch of their own are re-read when a member moves).
+    #[serde(default)]
+    member_orgs: Option<u64>,
 }
 
 /// What one dataset's sync did.
@@ -56,7 +63,17 @@ pub struct DatasetSync {
     pub dataset: String,
     pub from_version: Option<i64>,
     pub to_version: i64,
+    /// Documents written (re-read whole) or rows changed (incremental).
     pub documents: u64,
+    /// Only the rows changed since `from_version` were applied (the change data feed).
+    pub incremental: bool,
+}
+
+/// A request made into queries: what it matches (unscored) and how matches rank.
+pub(crate) struct Plan {
+    pub parsed: Parsed,
+    pub matcher: Box<dyn Query>,
+    pub ranker: Option<Box<dyn Query>>,
 }
 
 /// What `sync` did.
@@ -151,7 +168,7 @@ impl SearchIndex {
         let err = tantivy_err(dir);
         std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
         let (schema, fields) = schema::build();
-        let index = match MmapDirectory::open(dir)
+        let mut index = match MmapDirectory::open(dir)
             .map_err(|e| err(e.into()))
             .and_then(|d| Index::open_or_create(d, schema.clone()).map_err(&err))
         {
@@ -164,6 +181,8 @@ impl SearchIndex {
                 Index::open_or_create(d, schema).map_err(&err)?
             }
         };
+        // Searches run over the segments on every core.
+        index.set_default_multithread_executor().map_err(&err)?;
         index
             .tokenizers()
             .register(JIEBA, TextAnalyzer::from(JiebaTokenizer::default()));
@@ -229,39 +248,74 @@ impl SearchIndex {
         } else {
             self.state()?
         };
-        let mut todo = Vec::new();
+        // (source, indexed version, read whole)
+        let mut todo: Vec<(Source, Option<i64>, bool)> = Vec::new();
+        let mut rest = Vec::new();
         for src in sources(lake.registry()) {
             let version = lake.table_version(&src.dataset).await?;
             let indexed = state.versions.get(&src.dataset).copied();
             match version {
-                Some(v) if Some(v) != indexed => todo.push((src, indexed)),
-                None if indexed.is_some() => todo.push((src, indexed)),
-                _ => {}
+                Some(v) if Some(v) != indexed => todo.push((src, indexed, rebuild)),
+                None if indexed.is_some() => todo.push((src, indexed, rebuild)),
+                _ => rest.push((src, indexed)),
             }
         }
-        let mut report = SyncReport::default();
         if todo.is_empty() && !rebuild {
-            return Ok(report);
+            return Ok(SyncReport::default());
         }
+        // Datasets without an org column (growth records) take the member's branch; when a
+        // member moved, they are re-read whole.
+        let borrows_org = |s: &Source| s.org_id.is_none() && s.member_id.is_some();
+        let members_changed = todo.iter().any(|(s, _, _)| s.dataset == "members");
+        let member_orgs = if members_changed || todo.iter().any(|(s, _, _)| borrows_org(s)) {
+            member_orgs(lake).await?
+        } else {
+            HashMap::new()
+        };
+        if members_changed {
+            let print = fingerprint(&member_orgs);
+            if state.member_orgs.is_some_and(|p| p != print) {
+                for t in todo.iter_mut().filter(|t| borrows_org(&t.0)) {
+                    t.2 = true;
+                }
+                for (src, indexed) in rest {
+                    if borrows_org(&src) && indexed.is_some() {
+                        todo.push((src, indexed, true));
+                    }
+                }
+            }
+            state.member_orgs = Some(print);
+        } else if todo.iter().any(|(s, _, _)| borrows_org(s)) && state.member_orgs.is_none() {
+            state.member_orgs = Some(fingerprint(&member_orgs));
+        }
+        let mut report = SyncReport::default();
         let err = tantivy_err(&self.dir);
         let mut writer: tantivy::IndexWriter<TantivyDocument> =
             self.index.writer(WRITER_BUDGET).map_err(&err)?;
         if rebuild {
             writer.delete_all_documents().map_err(&err)?;
         }
-        // Datasets without an org column (growth records) take the member's branch.
-        let needs_orgs = todo
-            .iter()
-            .any(|(s, _)| s.org_id.is_none() && s.member_id.is_some());
-        let member_orgs = if needs_orgs {
-            member_orgs(lake).await?
-        } else {
-            HashMap::new()
-        };
-        for (src, indexed) in &todo {
-            writer.delete_term(Term::from_field_text(self.fields.dataset, &src.dataset));
+        for (src, indexed, whole) in &todo {
             let cols = src.columns();
             let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+            if let Some(from) = indexed.filter(|_| !whole)
+                && let Some((version, changes)) =
+                    lake.changes_since(&src.dataset, from, &cols).await?
+            {
+                let n = self.apply_changes(&mut writer, src, &changes, &member_orgs)?;
+                progress(&src.dataset, n);
+                state.versions.insert(src.dataset.clone(), version);
+                report.documents += n;
+                report.datasets.push(DatasetSync {
+                    dataset: src.dataset.clone(),
+                    from_version: *indexed,
+                    to_version: version,
+                    documents: n,
+                    incremental: true,
+                });
+                continue;
+            }
+            writer.delete_term(Term::from_field_text(self.fields.dataset, &src.dataset));
             let Some((version, mut stream)) = lake.scan_stream(&src.dataset, &cols).await? else {
                 state.versions.remove(&src.dataset);
                 continue;
@@ -285,6 +339,7 @@ impl SearchIndex {
                 from_version: *indexed,
                 to_version: version,
                 documents: n,
+                incremental: false,
             });
         }
         writer.commit().map_err(&err)?;
@@ -293,6 +348,101 @@ impl SearchIndex {
         self.reader.reload().map_err(&err)?;
         report.millis = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// Apply a table's row changes (see `Lake::changes_since`): every key touched loses its
+    /// document; the key's last state, when it is a row, gets a new one. In one commit a
+    /// row's new image wins over its old one (an overwrite deletes and inserts the same key).
+    /// Returns the number of keys touched.
+    fn apply_changes(
+        &self,
+        writer: &mut tantivy::IndexWriter<TantivyDocument>,
+        src: &Source,
+        changes: &[RecordBatch],
+        member_orgs: &HashMap<String, String>,
+    ) -> Result<u64> {
+        let read_err = |message: String| Error::Read {
+            table: src.dataset.clone(),
+            message,
+        };
+        // key → (commit version, the row that is its state then: (batch, row) or deleted)
+        let mut last: HashMap<String, (i64, Option<(usize, usize)>)> = HashMap::new();
+        for (b, batch) in changes.iter().enumerate() {
+            let keys = self.row_keys(src, batch)?;
+            let kind = batch
+                .column_by_name("_change_type")
+                .and_then(|c| cast(c, &DataType::Utf8).ok())
+                .ok_or_else(|| read_err("change feed without _change_type".into()))?;
+            let kind = kind.as_string::<i32>();
+            let version = batch
+                .column_by_name("_commit_version")
+                .and_then(|c| cast(c, &DataType::Int64).ok())
+                .ok_or_else(|| read_err("change feed without _commit_version".into()))?;
+            let version = version.as_primitive::<Int64Type>();
+            for (i, key) in keys.into_iter().enumerate() {
+                let v = version.value(i);
+                let row = match kind.value(i) {
+                    "insert" | "update_postimage" => Some((b, i)),
+                    _ => None,
+                };
+                let entry = last.entry(key).or_insert((v, row));
+                if v > entry.0 || (v == entry.0 && row.is_some()) {
+                    *entry = (v, row);
+                }
+            }
+        }
+        let mut keep: Vec<Vec<bool>> = changes.iter().map(|b| vec![false; b.num_rows()]).collect();
+        for (key, (_, row)) in &last {
+            writer.delete_term(Term::from_field_text(
+                self.fields.uid,
+                &format!("{}\u{1f}{key}", src.dataset),
+            ));
+            if let Some((b, i)) = row {
+                keep[*b][*i] = true;
+            }
+        }
+        for (batch, keep) in changes.iter().zip(keep) {
+            let rows = dangan_datasets::arrow::compute::filter_record_batch(
+                batch,
+                &dangan_datasets::arrow::array::BooleanArray::from(keep),
+            )
+            .map_err(|e| read_err(e.to_string()))?;
+            for doc in self.documents(src, &rows, member_orgs)? {
+                writer.add_document(doc).map_err(tantivy_err(&self.dir))?;
+            }
+        }
+        Ok(last.len() as u64)
+    }
+
+    /// The document key of each row: the key columns joined by `/`.
+    fn row_keys(&self, src: &Source, batch: &RecordBatch) -> Result<Vec<String>> {
+        let keys: Vec<Option<Arc<dyn Array>>> = src
+            .key
+            .iter()
+            .map(|k| {
+                batch
+                    .column_by_name(k)
+                    .map(|c| cast(c, &DataType::Utf8))
+                    .transpose()
+                    .map_err(|e| Error::Read {
+                        table: src.dataset.clone(),
+                        message: format!("column {k}: {e}"),
+                    })
+            })
+            .collect::<Result<_>>()?;
+        Ok((0..batch.num_rows())
+            .map(|i| {
+                keys.iter()
+                    .map(|k| {
+                        k.as_ref()
+                            .map(|a| a.as_string::<i32>())
+                            .filter(|s| !s.is_null(i))
+                            .map_or("", |s| s.value(i))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect())
     }
 
     /// The documents of one batch of a source's rows.
@@ -320,8 +470,7 @@ impl SearchIndex {
             let s = a.as_string::<i32>();
             (!s.is_null(i)).then(|| s.value(i).to_string())
         };
-        let keys: Vec<Option<Arc<dyn Array>>> =
-            src.key.iter().map(|k| strings(k)).collect::<Result<_>>()?;
+        let keys = self.row_keys(src, batch)?;
         let texts: Vec<Option<Arc<dyn Array>>> =
             src.text.iter().map(|k| strings(k)).collect::<Result<_>>()?;
         let optional = |c: &Option<String>| -> Result<Option<Arc<dyn Array>>> {
@@ -376,15 +525,11 @@ impl SearchIndex {
                 continue;
             }
             let body = body.join("\n");
-            let key: Vec<String> = keys
-                .iter()
-                .map(|k| text_of(k, i).unwrap_or_default())
-                .collect();
-            let key = key.join("/");
+            let key = &keys[i];
             let mut doc = TantivyDocument::default();
             doc.add_text(f.uid, format!("{}\u{1f}{key}", src.dataset));
             doc.add_text(f.dataset, &src.dataset);
-            doc.add_text(f.key, &key);
+            doc.add_text(f.key, key);
             let member_id = text_of(&member, i);
             if let Some(m) = &member_id {
                 doc.add_text(f.member_id, m);
@@ -479,33 +624,48 @@ impl SearchIndex {
         }
     }
 
+    /// What an item matches: the text holds it (its bigrams as a phrase); a word of Latin
+    /// letters may also be the pinyin of a name.
     fn item_query(&self, item: &Item) -> Option<Box<dyn Query>> {
         let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
-        let exact: Box<dyn Query> = Box::new(BoostQuery::new(self.grams_query(&norm)?, 3.0));
+        let exact = self.grams_query(&norm)?;
         match item {
             Item::Phrase(_) => Some(exact),
-            Item::Word(w) => {
-                let mut alts = vec![exact];
-                let words: Vec<String> = dangan_text::segment(&norm);
-                if words.len() >= 2 {
-                    alts.push(Box::new(BooleanQuery::intersection(
-                        words
-                            .iter()
-                            .map(|w| {
-                                Box::new(TermQuery::new(
-                                    Term::from_field_text(self.fields.words, w),
-                                    IndexRecordOption::WithFreqs,
-                                )) as Box<dyn Query>
-                            })
-                            .collect(),
-                    )));
-                }
-                if let Some(py) = dangan_text::pinyin_query(w) {
-                    alts.push(self.pinyin_query(&py));
-                }
-                Some(Box::new(BooleanQuery::union(alts)))
-            }
+            Item::Word(w) => match dangan_text::pinyin_query(w) {
+                Some(py) => Some(Box::new(BooleanQuery::union(vec![
+                    exact,
+                    self.pinyin_query(&py),
+                ]))),
+                None => Some(exact),
+            },
         }
+    }
+
+    /// The terms an item is ranked by: its jieba words and its bigrams (and the pinyin key
+    /// of a Latin word), or `None` when a text can match the item without holding any of
+    /// them (one Chinese character, found by a pattern).
+    fn item_rank_terms(&self, item: &Item, out: &mut Vec<Term>) -> Option<()> {
+        let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
+        let grams = bigrams(&norm, true);
+        if let [(t, _)] = grams.as_slice()
+            && t.chars().count() == 1
+            && t.chars().all(dangan_text::is_cjk)
+        {
+            return None;
+        }
+        let f = &self.fields;
+        out.extend(grams.iter().map(|(t, _)| Term::from_field_text(f.grams, t)));
+        out.extend(
+            dangan_text::segment(&norm)
+                .iter()
+                .map(|w| Term::from_field_text(f.words, w)),
+        );
+        if let Item::Word(w) = item
+            && let Some(py) = dangan_text::pinyin_query(w)
+        {
+            out.push(Term::from_field_text(f.pinyin, &py));
+        }
+        Some(())
     }
 
     /// An excluded item: texts holding every bigram of it. (Not a phrase: tantivy's exclusion
@@ -531,18 +691,14 @@ impl SearchIndex {
     }
 
     fn pinyin_query(&self, py: &str) -> Box<dyn Query> {
-        Box::new(BoostQuery::new(
-            Box::new(TermQuery::new(
-                Term::from_field_text(self.fields.pinyin, py),
-                IndexRecordOption::Basic,
-            )),
-            4.0,
+        Box::new(TermQuery::new(
+            Term::from_field_text(self.fields.pinyin, py),
+            IndexRecordOption::Basic,
         ))
     }
 
-    /// Run a search.
-    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
-        let parsed = parse(&req.query).map_err(Error::Query)?;
+    /// What a request matches, unscored: every group, no exclusion, every filter.
+    fn match_query(&self, parsed: &Parsed, req: &SearchRequest) -> Result<Box<dyn Query>> {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for group in &parsed.groups {
@@ -573,73 +729,230 @@ impl SearchIndex {
             main = Box::new(BooleanQuery::union(vec![main, self.pinyin_query(&py)]));
         }
         let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
-        let filter = |q: Box<dyn Query>| {
-            (
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>,
-            )
-        };
         if !req.datasets.is_empty() {
-            all.push(filter(Box::new(TermSetQuery::new(
-                req.datasets
-                    .iter()
-                    .map(|d| Term::from_field_text(f.dataset, d)),
-            ))));
+            all.push((
+                Occur::Must,
+                Box::new(TermSetQuery::new(
+                    req.datasets
+                        .iter()
+                        .map(|d| Term::from_field_text(f.dataset, d)),
+                )),
+            ));
         }
         if let Some(orgs) = &req.orgs {
-            all.push(filter(Box::new(TermSetQuery::new(
-                orgs.iter().map(|o| Term::from_field_text(f.org_id, o)),
-            ))));
+            all.push((
+                Occur::Must,
+                Box::new(TermSetQuery::new(
+                    orgs.iter().map(|o| Term::from_field_text(f.org_id, o)),
+                )),
+            ));
         }
         if req.from.is_some() || req.to.is_some() {
             let bound = |d: Option<NaiveDate>| match d {
                 Some(d) => Bound::Included(Term::from_field_i64(f.day, day_of(d))),
                 None => Bound::Unbounded,
             };
-            all.push(filter(Box::new(RangeQuery::new(
-                bound(req.from),
-                bound(req.to),
-            ))));
+            all.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(bound(req.from), bound(req.to))),
+            ));
         }
         if let Some(c) = &req.category {
-            all.push(filter(Box::new(TermQuery::new(
-                Term::from_field_text(f.category, c),
-                IndexRecordOption::Basic,
-            ))));
+            all.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.category, c),
+                    IndexRecordOption::Basic,
+                )),
+            ));
         }
-        let query = BooleanQuery::new(all);
+        Ok(Box::new(BooleanQuery::new(all)))
+    }
 
+    /// The ranking of a request, a flat query of terms that tantivy ranks with block-max
+    /// pruning. When every group is one item without alternatives (the usual query), every
+    /// match holds all the bigrams of all items: the ranking is their intersection, BM25 over
+    /// the bigrams (as CJK bigram search engines rank). Otherwise it is the union of every
+    /// item's bigrams, jieba words and pinyin keys. `None` when some match might hold none
+    /// of the terms (one Chinese character, found by a pattern).
+    fn rank_query(&self, parsed: &Parsed, req: &SearchRequest) -> Option<Box<dyn Query>> {
+        let f = &self.fields;
+        let spelled = parsed.groups.len() > 1 && dangan_text::pinyin_query(&req.query).is_some();
+        let plain = !spelled
+            && parsed.groups.iter().all(|g| match g.as_slice() {
+                [Item::Phrase(_)] => true,
+                [Item::Word(w)] => dangan_text::pinyin_query(w).is_none(),
+                _ => false,
+            });
+        let mut terms = Vec::new();
+        if plain {
+            for item in parsed.positive() {
+                let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
+                let grams = bigrams(&norm, true);
+                if let [(t, _)] = grams.as_slice()
+                    && t.chars().count() == 1
+                    && t.chars().all(dangan_text::is_cjk)
+                {
+                    return None;
+                }
+                terms.extend(grams.iter().map(|(t, _)| Term::from_field_text(f.grams, t)));
+            }
+        } else {
+            for item in parsed.positive() {
+                self.item_rank_terms(item, &mut terms)?;
+            }
+            if spelled && let Some(py) = dangan_text::pinyin_query(&req.query) {
+                terms.push(Term::from_field_text(f.pinyin, &py));
+            }
+        }
+        terms.sort();
+        terms.dedup();
+        let term = |t: Term| -> Box<dyn Query> {
+            Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
+        };
+        match terms.len() {
+            0 => None,
+            1 => terms.pop().map(term),
+            _ if plain => Some(Box::new(BooleanQuery::intersection(
+                terms.into_iter().map(term).collect(),
+            ))),
+            _ => Some(Box::new(BooleanQuery::union(
+                terms.into_iter().map(term).collect(),
+            ))),
+        }
+    }
+
+    /// The best `need` matches, best first: `(score, day, address)`.
+    ///
+    /// Fast path: the ranking's top candidates (block-max WAND, which skips whole blocks of
+    /// documents that cannot make the top) are checked against the match query one by one
+    /// (`seek_danger`: only the candidate's own postings and positions are read); when
+    /// enough of them match, they are exactly the top matches, because any other match
+    /// ranks below the last candidate. The candidate pool grows ×4 while too few match; past
+    /// a cap (the query's words are common but it is rarely met), every match is scored.
+    /// `fast: false` skips the fast path (tests compare the two).
+    pub(crate) fn top_matches(
+        &self,
+        searcher: &tantivy::Searcher,
+        matcher: &dyn Query,
+        ranker: Option<&dyn Query>,
+        need: usize,
+        fast: bool,
+    ) -> tantivy::Result<Vec<(Score, i64, DocAddress)>> {
+        const CAP: usize = 20_000;
+        let days: Vec<Option<tantivy::columnar::Column<i64>>> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.fast_fields().i64("day").ok())
+            .collect();
+        let day = |a: DocAddress| {
+            days[a.segment_ord as usize]
+                .as_ref()
+                .and_then(|c| c.first(a.doc_id))
+                .unwrap_or(i64::MIN)
+        };
+        if let Some(ranker) = ranker.filter(|_| fast) {
+            let weight = matcher.weight(EnableScoring::disabled_from_searcher(searcher))?;
+            // A few more than needed, so that equal scores at the edge can go newer first.
+            let want = need + 10;
+            let mut pool = (want * 2).max(32);
+            while pool <= CAP {
+                let top = searcher.search(ranker, &TopDocs::with_limit(pool).order_by_score())?;
+                let exhausted = top.len() < pool;
+                let mut found = Vec::new();
+                let mut by_segment: BTreeMap<u32, Vec<(Score, DocId)>> = BTreeMap::new();
+                for (score, a) in &top {
+                    by_segment
+                        .entry(a.segment_ord)
+                        .or_default()
+                        .push((*score, a.doc_id));
+                }
+                for (seg, mut docs) in by_segment {
+                    docs.sort_by_key(|&(_, d)| d);
+                    let mut check = Checker::new(weight.scorer(searcher.segment_reader(seg), 1.0)?);
+                    for (score, doc) in docs {
+                        if check.matches(doc) {
+                            let a = DocAddress::new(seg, doc);
+                            found.push((score, day(a), a));
+                        }
+                    }
+                }
+                if found.len() >= want || exhausted {
+                    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+                    found.truncate(need);
+                    return Ok(found);
+                }
+                pool *= 4;
+            }
+        }
+        // Every match scored: the ranking as an optional part of the match.
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(matcher.box_clone(), 0.0)),
+        )];
+        if let Some(r) = ranker {
+            clauses.push((Occur::Should, r.box_clone()));
+        }
+        let query = BooleanQuery::new(clauses);
+        let top = TopDocs::with_limit(need).tweak_score(move |segment: &tantivy::SegmentReader| {
+            let day = segment
+                .fast_fields()
+                .i64("day")
+                .ok()
+                .map(|c| c.first_or_default_col(i64::MIN));
+            move |doc: DocId, score: Score| {
+                (score, day.as_ref().map_or(i64::MIN, |c| c.get_val(doc)))
+            }
+        });
+        Ok(searcher
+            .search(&query, &top)?
+            .into_iter()
+            .map(|((score, day), a)| (score, day, a))
+            .collect())
+    }
+
+    /// A request's parsed query, what it matches and how it is ranked.
+    pub(crate) fn plan(&self, req: &SearchRequest) -> Result<Plan> {
+        let parsed = parse(&req.query).map_err(Error::Query)?;
+        let matcher = self.match_query(&parsed, req)?;
+        let ranker = self.rank_query(&parsed, req);
+        Ok(Plan {
+            parsed,
+            matcher,
+            ranker,
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    /// Run a search.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
+        let Plan {
+            parsed,
+            matcher,
+            ranker,
+        } = self.plan(req)?;
         let err = tantivy_err(&self.dir);
         let searcher = self.reader.searcher();
-        let limit = req.limit.max(1);
-        let top = TopDocs::with_limit(limit)
-            .and_offset(req.offset)
-            .tweak_score(move |segment: &tantivy::SegmentReader| {
-                let day = segment
-                    .fast_fields()
-                    .i64("day")
-                    .ok()
-                    .map(|c| c.first_or_default_col(i64::MIN));
-                move |doc: tantivy::DocId, score: tantivy::Score| {
-                    (score, day.as_ref().map_or(i64::MIN, |c| c.get_val(doc)))
-                }
-            });
-        let aggs: Aggregations = serde_json::from_value(serde_json::json!({
-            "dataset": {"terms": {"field": "dataset", "size": 100}},
-            "org": {"terms": {"field": "org_id", "size": 30}},
-            "year": {"terms": {"field": "year", "size": 100}},
-        }))
-        .map_err(|e| Error::Query(e.to_string()))?;
-        let agg = AggregationCollector::from_aggs(aggs, Default::default());
-        let (top, total, facets) = if req.facets {
-            let (top, total, aggs) = searcher.search(&query, &(top, Count, agg)).map_err(&err)?;
-            (top, Some(total), facets(&aggs))
+        let need = req.offset + req.limit.max(1);
+        let top = self
+            .top_matches(&searcher, matcher.as_ref(), ranker.as_deref(), need, true)
+            .map_err(&err)?;
+        let (total, facets) = if req.facets {
+            let aggs: Aggregations = serde_json::from_value(serde_json::json!({
+                "dataset": {"terms": {"field": "dataset", "size": 100}},
+                "org": {"terms": {"field": "org_id", "size": 30}},
+                "year": {"terms": {"field": "year", "size": 100}},
+            }))
+            .map_err(|e| Error::Query(e.to_string()))?;
+            let agg = AggregationCollector::from_aggs(aggs, Default::default());
+            let (total, aggs) = searcher.search(&matcher, &(Count, agg)).map_err(&err)?;
+            (Some(total), facets(&aggs))
         } else {
-            (
-                searcher.search(&query, &top).map_err(&err)?,
-                None,
-                Facets::default(),
-            )
+            (None, Facets::default())
         };
 
         let needles: Vec<String> = parsed
@@ -654,7 +967,7 @@ impl SearchIndex {
             })
             .collect();
         let mut hits = Vec::with_capacity(top.len());
-        for ((score, _), addr) in top {
+        for (score, _, addr) in top.into_iter().skip(req.offset) {
             hits.push(self.hit(&searcher, addr, score, &needles).map_err(&err)?);
         }
         Ok(SearchResult {
@@ -726,6 +1039,60 @@ impl SearchIndex {
     pub fn words(&self, text: &str) -> Vec<String> {
         self.jieba.words(text)
     }
+}
+
+/// Checks documents, in increasing order, against a scorer without scoring the documents in
+/// between: `seek_danger` reads only the target's postings; after a miss the scorer may be
+/// in an invalid state, and only `seek_danger` with a larger target may follow, never a
+/// target below the lower bound it returned (or below the document it stands on).
+struct Checker {
+    scorer: Box<dyn tantivy::query::Scorer>,
+    /// No match below this.
+    next_possible: DocId,
+    /// The scorer stands on a match (`doc()` is valid).
+    valid: bool,
+}
+
+impl Checker {
+    fn new(scorer: Box<dyn tantivy::query::Scorer>) -> Checker {
+        Checker {
+            scorer,
+            next_possible: 0,
+            valid: true,
+        }
+    }
+
+    fn matches(&mut self, target: DocId) -> bool {
+        if self.valid {
+            let doc = self.scorer.doc();
+            if doc >= target {
+                return doc == target;
+            }
+        } else if target < self.next_possible {
+            return false;
+        }
+        match self.scorer.seek_danger(target) {
+            SeekDangerResult::Found => {
+                self.valid = true;
+                true
+            }
+            SeekDangerResult::SeekLowerBound(lower) => {
+                self.valid = false;
+                self.next_possible = lower;
+                false
+            }
+        }
+    }
+}
+
+/// A fingerprint of the member → branch map (order-independent).
+fn fingerprint(map: &HashMap<String, String>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut pairs: Vec<(&String, &String)> = map.iter().collect();
+    pairs.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pairs.hash(&mut h);
+    h.finish()
 }
 
 /// Spaces next to a Chinese character are dropped (`"志愿 服务"` is the phrase 志愿服务).

@@ -14,5 +14,7 @@ mod sources;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
-pub use index::{DatasetStatus, Facets, Hit, SearchIndex, SearchRequest, SearchResult, SyncReport};
+pub use index::{
+    DatasetStatus, DatasetSync, Facets, Hit, SearchIndex, SearchRequest, SearchResult, SyncReport,
+};
 pub use sources::{Source, sources};

@@ -74,6 +74,43 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
         &worst[..worst.len().min(10)]
     );
     assert!(expected_total > 1000, "the queries match something");
+
+    // The fast top-k (ranked candidates checked one by one) gives what scoring every match
+    // gives: the same scores in the same order, for the first page and a later one.
+    let searcher = index.searcher();
+    let mut fast_used = 0;
+    let extra = ["三会一课 学习".to_string(), "\"思想上\" -组织".to_string()];
+    for q in queries.iter().take(120).chain(&extra) {
+        for need in [10, 40] {
+            let req = SearchRequest {
+                query: q.clone(),
+                limit: need,
+                ..Default::default()
+            };
+            let crate::index::Plan {
+                matcher, ranker, ..
+            } = index.plan(&req).unwrap();
+            fast_used += usize::from(ranker.is_some());
+            let fast = index
+                .top_matches(&searcher, matcher.as_ref(), ranker.as_deref(), need, true)
+                .unwrap();
+            let full = index
+                .top_matches(&searcher, matcher.as_ref(), ranker.as_deref(), need, false)
+                .unwrap();
+            // (Sums of the same terms in another order may differ in the last bits.)
+            assert_eq!(fast.len(), full.len(), "query {q}, top {need}");
+            for (a, b) in fast.iter().zip(&full) {
+                assert!(
+                    (a.0 - b.0).abs() < 1e-3 && a.1 == b.1,
+                    "query {q}, top {need}: {fast:?} vs {full:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        fast_used > 200,
+        "the fast path is what is tested ({fast_used})"
+    );
     assert!(
         recall >= 0.98,
         "recall {recall:.4} < 0.98; misses {worst:?}"

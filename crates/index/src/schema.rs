@@ -52,7 +52,15 @@ pub fn build() -> (Schema, Fields) {
         body: b.add_text_field("body", STORED),
         words: b.add_text_field("words", text(JIEBA)),
         grams: b.add_text_field("grams", text(BIGRAM)),
-        pinyin: b.add_text_field("pinyin", STRING),
+        // Keys with their frequencies, so that a name's pinyin ranks with the words (BM25).
+        pinyin: b.add_text_field(
+            "pinyin",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
     };
     (b.build(), fields)
 }
