@@ -3,10 +3,12 @@
 
     python3 bench/search_vs_fts5.py --docs 1000000
 
-1. `cargo run --release --example search_bench` generates N growth-record texts (the demo
-   generator's), builds dangan's index (jieba search-mode words + positional bigrams, both
-   cores), times 200 queries (80 words, 60 two-word queries, 60 quoted phrases; top 10,
-   ranked) and writes texts.tsv (raw text, jieba segmentation) and queries.tsv.
+1. `cargo run --release --example search_bench` generates N growth-record texts and N/10
+   people's names (the demo generator's), builds dangan's index (jieba search-mode words +
+   positional bigrams + pinyin keys of names, both cores), times 200 queries (70 words, 40
+   two-word queries, 50 quoted phrases, 20 names, 20 pinyin; top 10, ranked) and writes
+   texts.tsv (raw text, jieba segmentation; a name with its pinyin keys as words) and
+   queries.tsv.
 2. SQLite FTS5 (Python's sqlite3) indexes the same texts twice: `unicode61` over the jieba
    segmentation (the fair word index) and `trigram` over the raw text (which cannot find
    2-character words), and runs the same queries ranked (ORDER BY rank LIMIT 10).
@@ -76,7 +78,13 @@ def main():
         tri_q = " AND ".join('"' + p + '"' for p in plain.split())
         tri_lat.append(run("tri", tri_q))
     n = len(texts)
-    print(f"{n:,} generated growth-record texts ({ours['text_mb']:.0f} MB); {len(queries)} queries, top 10 ranked\n")
+    print(f"{n:,} documents: generated growth-record texts and names ({ours['text_mb']:.0f} MB); {len(queries)} queries, top 10 ranked\n")
+    kinds = {}
+    for (kind, *_rest), a, b in zip(queries, seg_lat, [float(q[4]) for q in queries]):
+        kinds.setdefault(kind, []).append((a, b))
+    for kind, v in kinds.items():
+        print(f"- {kind}: {len(v)} queries, median dangan {pct([b for _, b in v], .5):.2f} ms, FTS5 unicode61 {pct([a for a, _ in v], .5):.2f} ms")
+    print()
     print("| engine | build docs/s | build MB/s | index MB | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     print(f"| dangan (tantivy; jieba words + bigrams, 2 cores), top 10 | {ours['docs_per_s']:,.0f} | {ours['mb_per_s']:.1f} | {ours['index_mb']:.0f} | {ours['p50_ms']:.2f} | {ours['p99_ms']:.2f} |")

@@ -1,6 +1,7 @@
 //! The search benchmark's Rust side (run by `bench/search_vs_fts5.py`): builds an index of N
-//! generated growth-record texts (segmentation included), times 200 queries, and writes the
-//! texts, their jieba segmentation and the queries for SQLite FTS5 to use the same ones.
+//! generated growth-record texts and N/10 people's names (segmentation and pinyin included),
+//! times 200 queries, and writes the documents, their jieba segmentation and the queries for
+//! SQLite FTS5 to use the same ones.
 //!
 //!     cargo run --release --example search_bench -- --docs 1000000 --out /tmp/sb
 
@@ -21,7 +22,13 @@ fn main() -> anyhow::Result<()> {
     let out = std::path::PathBuf::from(arg("--out").unwrap_or_else(|| "/tmp/search-bench".into()));
     std::fs::create_dir_all(&out)?;
     let texts = dangan_datasets::generate::growth_texts(docs, 2026);
-    let bytes: usize = texts.iter().map(String::len).sum();
+    let names = dangan_datasets::generate::names(docs / 10, 2026);
+    let bytes: usize = texts.iter().chain(&names).map(String::len).sum();
+    let name_pairs: Vec<(String, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("P{i}"), n.clone()))
+        .collect();
     let pairs: Vec<(String, String)> = texts
         .iter()
         .enumerate()
@@ -37,6 +44,7 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     if !reuse {
         index.add_texts(&pairs)?;
+        index.add_names(&name_pairs)?;
     }
     let build = t.elapsed().as_secs_f64();
     let size: u64 = std::fs::read_dir(&dir)?
@@ -44,7 +52,8 @@ fn main() -> anyhow::Result<()> {
         .map(|m| m.len())
         .sum();
 
-    // 200 queries: 80 words, 60 two-word queries, 60 quoted phrases, from the texts.
+    // 200 queries: 70 words, 40 two-word queries, 50 quoted phrases from the texts; 20 names
+    // and 20 pinyin (10 full, 5 spaced, 5 initials) from the names.
     let jieba = dangan_text::jieba();
     let mut words: Vec<String> = Vec::new();
     for t in texts.iter().step_by((docs / 500).max(1)) {
@@ -59,17 +68,17 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let mut queries: Vec<(String, &str)> = Vec::new();
-    for w in words.iter().take(80) {
+    for w in words.iter().take(70) {
         queries.push((w.clone(), "word"));
     }
-    for i in 0..60 {
+    for i in 0..40 {
         let (a, b) = (
             &words[(i * 7) % words.len()],
             &words[(i * 13 + 5) % words.len()],
         );
         queries.push((format!("{a} {b}"), "two words"));
     }
-    for i in 0..60 {
+    for i in 0..50 {
         let chars: Vec<char> = texts[(i * 7919) % texts.len()].chars().collect();
         let len = 3 + i % 3;
         let start = (i * 31) % chars.len().saturating_sub(len).max(1);
@@ -81,6 +90,39 @@ fn main() -> anyhow::Result<()> {
         } else {
             queries.push((words[i % words.len()].clone(), "word"));
         }
+    }
+    let step = (names.len() / 40).max(1);
+    for (i, n) in names.iter().step_by(step).take(40).enumerate() {
+        if i < 20 {
+            queries.push((n.clone(), "name"));
+            continue;
+        }
+        let keys = dangan_text::name_keys(n);
+        let full = keys
+            .iter()
+            .max_by_key(|k| k.len())
+            .cloned()
+            .unwrap_or_default();
+        let q = match i % 4 {
+            0 => keys
+                .iter()
+                .min_by_key(|k| k.len())
+                .cloned()
+                .unwrap_or_default(),
+            1 => {
+                let spaced: Vec<String> = n
+                    .chars()
+                    .map(|c| dangan_text::name_pinyin(&c.to_string()))
+                    .collect();
+                if keys.contains(&spaced.concat()) {
+                    spaced.join(" ")
+                } else {
+                    full
+                }
+            }
+            _ => full,
+        };
+        queries.push((q, "pinyin"));
     }
     // The same queries with the total count and facets (what `dangan search` shows).
     let mut lat_facets = Vec::new();
@@ -118,10 +160,15 @@ fn main() -> anyhow::Result<()> {
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         lat.push(ms);
         let plain = q.trim_matches('"');
-        let seg: Vec<String> = plain
-            .split_whitespace()
-            .map(|p| dangan_text::segment(p).join(" "))
-            .collect();
+        let seg: Vec<String> = if *kind == "pinyin" {
+            // FTS5 holds a name's pinyin keys as words (see texts.tsv).
+            vec![plain.replace(' ', "")]
+        } else {
+            plain
+                .split_whitespace()
+                .map(|p| dangan_text::segment(p).join(" "))
+                .collect()
+        };
         writeln!(
             qf,
             "{kind}\t{plain}\t{}\t{}\t{ms:.3}",
@@ -138,12 +185,21 @@ fn main() -> anyhow::Result<()> {
             let seg = dangan_text::segment(t).join(" ");
             writeln!(tf, "{}\t{}", t.replace(['\t', '\n'], " "), seg)?;
         }
+        // A name with its pinyin keys as words, for both FTS5 tables.
+        for n in &names {
+            let keys = dangan_text::name_keys(n).join(" ");
+            writeln!(
+                tf,
+                "{n} {keys}\t{} {keys}",
+                dangan_text::segment(n).join(" ")
+            )?;
+        }
         tf.flush()?;
     }
     println!(
         "{}",
         serde_json::json!({
-            "docs": docs,
+            "docs": docs + names.len(),
             "text_mb": bytes as f64 / 1e6,
             "build_s": build,
             "docs_per_s": docs as f64 / build,

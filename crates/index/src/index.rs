@@ -36,7 +36,7 @@ use crate::tokenizer::{BigramTokenizer, JiebaTokenizer, bigrams};
 
 const STATE_FILE: &str = "dangan-state.json";
 /// Memory for the index writer, shared by its threads.
-const WRITER_BUDGET: usize = 256 << 20;
+const WRITER_BUDGET: usize = 128 << 20;
 
 /// The search index of a lake.
 pub struct SearchIndex {
@@ -1010,15 +1010,31 @@ impl SearchIndex {
     /// Index plain texts as documents of a dataset `test`, outside any lake (tests and the
     /// search benchmark, which measure the analyzers and the index without reading tables).
     pub fn add_texts(&self, texts: &[(String, String)]) -> Result<()> {
+        self.add_test_documents(texts, false)
+    }
+
+    /// Index names as people of a dataset `test-people` (found by name and pinyin), as
+    /// [`SearchIndex::add_texts`] does texts.
+    pub fn add_names(&self, names: &[(String, String)]) -> Result<()> {
+        self.add_test_documents(names, true)
+    }
+
+    fn add_test_documents(&self, texts: &[(String, String)], names: bool) -> Result<()> {
         let err = tantivy_err(&self.dir);
         let f = &self.fields;
+        let dataset = if names { "test-people" } else { "test" };
         let mut writer: tantivy::IndexWriter<TantivyDocument> =
             self.index.writer(WRITER_BUDGET).map_err(&err)?;
         for (key, text) in texts {
             let mut doc = TantivyDocument::default();
-            doc.add_text(f.uid, format!("test\u{1f}{key}"));
-            doc.add_text(f.dataset, "test");
+            doc.add_text(f.uid, format!("{dataset}\u{1f}{key}"));
+            doc.add_text(f.dataset, dataset);
             doc.add_text(f.key, key);
+            if names {
+                for k in dangan_text::name_keys(text) {
+                    doc.add_text(f.pinyin, k);
+                }
+            }
             let norm = dangan_text::normalize_for_search(text);
             doc.add_text(f.words, &norm);
             doc.add_text(f.grams, &norm);
@@ -1026,6 +1042,8 @@ impl SearchIndex {
             writer.add_document(doc).map_err(&err)?;
         }
         writer.commit().map_err(&err)?;
+        // As `sync` does: the merges it started are part of the build (and of its size).
+        writer.wait_merging_threads().map_err(&err)?;
         self.reader.reload().map_err(&err)?;
         Ok(())
     }

@@ -5,7 +5,7 @@
 /// One thing to look for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    /// A word: found as a substring, or by its jieba words, or (Latin letters) as pinyin.
+    /// A word: found as a substring, or (Latin letters) as the pinyin of a name.
     Word(String),
     /// An exact phrase: found as a substring only.
     Phrase(String),

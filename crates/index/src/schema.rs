@@ -23,7 +23,7 @@ pub struct Fields {
     pub year: Field,
     /// The text shown in results (stored, not indexed).
     pub body: Field,
-    /// The same text, jieba words.
+    /// The same text, jieba words (frequencies, no positions).
     pub words: Field,
     /// The same text, bigrams with positions.
     pub grams: Field,
@@ -33,11 +33,11 @@ pub struct Fields {
 
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |tokenizer: &str| {
+    let text = |tokenizer: &str, option: IndexRecordOption| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(tokenizer)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                .set_index_option(option),
         )
     };
     let fields = Fields {
@@ -50,8 +50,12 @@ pub fn build() -> (Schema, Fields) {
         day: b.add_i64_field("day", INDEXED | STORED | FAST),
         year: b.add_i64_field("year", FAST),
         body: b.add_text_field("body", STORED),
-        words: b.add_text_field("words", text(JIEBA)),
-        grams: b.add_text_field("grams", text(BIGRAM)),
+        // Words rank (frequencies); phrases are matched on the bigrams' positions.
+        words: b.add_text_field("words", text(JIEBA, IndexRecordOption::WithFreqs)),
+        grams: b.add_text_field(
+            "grams",
+            text(BIGRAM, IndexRecordOption::WithFreqsAndPositions),
+        ),
         // Keys with their frequencies, so that a name's pinyin ranks with the words (BM25).
         pinyin: b.add_text_field(
             "pinyin",

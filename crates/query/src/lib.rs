@@ -5,6 +5,7 @@
 
 mod error;
 pub mod output;
+pub mod udf;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,6 +39,7 @@ impl QueryEngine {
             .with_information_schema(true)
             .with_default_catalog_and_schema("dangan", "public");
         let ctx = SessionContext::new_with_config(config);
+        udf::register(&ctx);
         for (name, schema) in lake.tables() {
             if !lake.table_exists(&name).await? {
                 // A dataset added by a user spec and not imported yet: empty, but queryable.

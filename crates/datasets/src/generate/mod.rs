@@ -95,6 +95,15 @@ pub fn growth_texts(n: usize, seed: u64) -> Vec<String> {
         .collect()
 }
 
+/// `n` people's names as the generator makes them (surnames weighted as in the population).
+pub fn names(n: usize, seed: u64) -> Vec<String> {
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        as_of: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default(),
+    };
+    (0..n).map(|_| people::plain_name(&mut g)).collect()
+}
+
 /// Random state plus the fixed date.
 pub struct Gen {
     pub rng: ChaCha8Rng,
