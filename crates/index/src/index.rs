@@ -36,7 +36,7 @@ use crate::tokenizer::{BigramTokenizer, JiebaTokenizer, bigrams};
 
 const STATE_FILE: &str = "dangan-state.json";
 /// Memory for the index writer, shared by its threads.
-const WRITER_BUDGET: usize = 128 << 20;
+const WRITER_BUDGET: usize = 256 << 20;
 
 /// The search index of a lake.
 pub struct SearchIndex {
