@@ -48,6 +48,15 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run as this department: only its granted datasets, rows in its scope, personal
+        /// columns masked unless granted (without it: the administrator).
+        #[arg(long = "as", value_name = "DEPARTMENT")]
+        as_department: Option<String>,
+    },
+    /// Departments and what they may read: datasets, row scope, personal columns.
+    Access {
+        #[command(subcommand)]
+        command: AccessCommand,
     },
     /// Table versions and files of the lake.
     Status {
@@ -71,6 +80,9 @@ pub enum Command {
         /// Write to this file (an HTML page to print, say).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// As this department: only what it was granted.
+        #[arg(long = "as", value_name = "DEPARTMENT")]
+        as_department: Option<String>,
     },
     /// The search index: bring it in step with the tables, rebuild it, or see where it stands.
     Index {
@@ -83,6 +95,46 @@ pub enum Command {
         members: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Departments: add one.
+    Department {
+        #[command(subcommand)]
+        command: DepartmentCommand,
+    },
+    /// Let a department read a dataset (again: change the grant).
+    Grant {
+        department: String,
+        dataset: String,
+        /// Which rows: all, own (the department's organizations and those under them), or
+        /// org:<ORG_ID> (that organization and those under it).
+        #[arg(long, default_value = "own")]
+        scope: String,
+        /// Personal columns (ID number, phone): masked or visible.
+        #[arg(long, default_value = "masked")]
+        personal: String,
+    },
+    /// Take a grant back.
+    Revoke { department: String, dataset: String },
+    /// Every department, its organizations and its grants.
+    List {
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DepartmentCommand {
+    /// Add a department. Its own organizations are those whose `department` column names
+    /// it, plus any given with --org.
+    Add {
+        name: String,
+        /// An organization of the department's own (repeat for several).
+        #[arg(long = "org")]
+        orgs: Vec<String>,
     },
 }
 

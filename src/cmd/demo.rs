@@ -9,7 +9,7 @@ use anyhow::Result;
 use dangan_datasets::Lake;
 use dangan_datasets::generate::{Config, generate};
 use dangan_ingest::ImportOptions;
-use dangan_query::QueryEngine;
+use dangan_query::{OutputFormat, QueryEngine, write_batches};
 
 use super::import::import_with_progress;
 
@@ -172,8 +172,10 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
         }
         println!("     …");
     }
+    engine.flush_audit().await?;
+    departments(&lake).await?;
     let lake_arg = lake_dir.display();
-    println!("⑤ 试一试 next:");
+    println!("⑥ 试一试 next:");
     println!(
         "   dangan --lake {lake_arg} member <党员编号|姓名|拼音> --format html --out 档案.html"
     );
@@ -190,4 +192,64 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
     println!("   dangan --lake {lake_arg} datasets show members");
     println!("   dangan --lake {lake_arg} import members <你的花名册.xlsx>");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The tour's cross-department step: the department of the biggest branch (not the root's)
+/// reads members of its own organizations with personal columns masked, joined with every
+/// branch's appraisals, and is refused what it was not granted.
+async fn departments(lake: &Lake) -> Result<()> {
+    use dangan_datasets::access::{Access, Grant, Personal, Scope};
+    let engine = QueryEngine::open(lake).await?;
+    let r = engine
+        .sql(
+            "SELECT o.department, count(*) AS n FROM members m JOIN organizations o USING (org_id) \
+             WHERE o.parent_id IS NOT NULL AND o.department IS NOT NULL \
+             GROUP BY o.department ORDER BY n DESC, o.department LIMIT 1",
+        )
+        .await;
+    engine.flush_audit().await?;
+    let Some(dept) = r?.batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
+        use dangan_datasets::arrow::array::{Array, AsArray};
+        let c = dangan_datasets::arrow::compute::cast(
+            b.column(0),
+            &dangan_datasets::arrow::datatypes::DataType::Utf8,
+        )
+        .ok()?;
+        let c = c.as_string::<i32>();
+        (!c.is_null(0)).then(|| c.value(0).to_string())
+    }) else {
+        return Ok(());
+    };
+    let mut access = Access::load(lake).await?;
+    if access.department(&dept).is_none() {
+        access.add_department(&dept, vec![])?;
+    }
+    for (dataset, scope) in [("members", Scope::Own), ("appraisals", Scope::All)] {
+        access.grant(Grant {
+            department: dept.clone(),
+            dataset: dataset.into(),
+            scope,
+            personal: Personal::Masked,
+        })?;
+    }
+    access.save(lake, "demo: grants").await?;
+    println!(
+        "⑤ 跨部门查询 a department's view: {dept} reads members (own organizations, ID/phone masked) and appraisals (all)"
+    );
+    let sql = "SELECT m.org_id, count(DISTINCT m.member_id) AS members, min(m.id_number) AS id_number, \
+               min(m.phone) AS phone, round(avg(a.score), 1) AS avg_score_2025 \
+               FROM members m JOIN appraisals a USING (member_id) WHERE a.year = 2025 \
+               GROUP BY m.org_id ORDER BY m.org_id";
+    println!("   dangan sql --as {dept} \"{sql}\"");
+    let engine = QueryEngine::open_as(lake, Some(&dept)).await?;
+    let r = engine.sql(sql).await?;
+    let mut out = Vec::new();
+    write_batches(&mut out, &r.schema, &r.batches, OutputFormat::Table)?;
+    for line in String::from_utf8_lossy(&out).lines() {
+        println!("   {line}");
+    }
+    if let Err(e) = engine.sql("SELECT count(*) FROM growth_records").await {
+        println!("   dangan sql --as {dept} \"SELECT count(*) FROM growth_records\" → {e}");
+    }
+    Ok(())
 }

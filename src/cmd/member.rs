@@ -56,32 +56,36 @@ async fn resolve(lake: &Lake, engine: &QueryEngine, who: &str) -> Result<String>
         limit: 20,
         ..Default::default()
     })?;
-    match found.hits.as_slice() {
+    if found.hits.is_empty() {
+        bail!("no member `{who}` 没有找到这名党员 (try an id, a name or its pinyin)");
+    }
+    // Through SQL, so that a department only ever sees the members in its scope.
+    let ids: Vec<String> = found.hits.iter().map(|h| quote(&h.key)).collect();
+    let list = rows(
+        engine,
+        &format!(
+            "SELECT member_id, name, birth_date, org_id FROM members \
+             WHERE member_id IN ({}) ORDER BY member_id",
+            ids.join(",")
+        ),
+    )
+    .await?;
+    let s = |r: &Map<String, Value>, k: &str| {
+        r.get(k).and_then(Value::as_str).unwrap_or("").to_string()
+    };
+    match list.as_slice() {
         [] => bail!("no member `{who}` 没有找到这名党员 (try an id, a name or its pinyin)"),
-        [one] => Ok(one.key.clone()),
+        [one] => Ok(s(one, "member_id")),
         many => {
-            let ids: Vec<String> = many.iter().map(|h| quote(&h.key)).collect();
-            let list = rows(
-                engine,
-                &format!(
-                    "SELECT m.member_id, m.name, m.birth_date, m.org_id, o.name AS org_name \
-                     FROM members m LEFT JOIN organizations o USING (org_id) \
-                     WHERE m.member_id IN ({}) ORDER BY m.member_id",
-                    ids.join(",")
-                ),
-            )
-            .await?;
-            let lines: Vec<String> = list
+            let lines: Vec<String> = many
                 .iter()
                 .map(|r| {
-                    let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
                     format!(
-                        "  {}  {}  {}  {} {}",
-                        s("member_id"),
-                        s("name"),
-                        s("birth_date"),
-                        s("org_id"),
-                        s("org_name")
+                        "  {}  {}  {}  {}",
+                        s(r, "member_id"),
+                        s(r, "name"),
+                        s(r, "birth_date"),
+                        s(r, "org_id"),
                     )
                 })
                 .collect();
@@ -116,7 +120,7 @@ async fn archive(lake: &Lake, engine: &QueryEngine, id: &str) -> Result<Value> {
     .next()
     .unwrap_or_default();
     let org_name = match member.get("org_id").and_then(Value::as_str) {
-        Some(o) => rows(
+        Some(o) if engine.may_read("organizations") => rows(
             engine,
             &format!("SELECT name FROM organizations WHERE org_id = {}", quote(o)),
         )
@@ -124,12 +128,12 @@ async fn archive(lake: &Lake, engine: &QueryEngine, id: &str) -> Result<Value> {
         .first()
         .and_then(|r| r.get("name").cloned())
         .unwrap_or(Value::Null),
-        None => Value::Null,
+        _ => Value::Null,
     };
     let mut sections = Vec::new();
     for ds in lake.registry().import_order() {
         let spec = lake.registry().get(&ds)?;
-        if spec.name == "members" || spec.column("member_id").is_none() {
+        if spec.name == "members" || spec.column("member_id").is_none() || !engine.may_read(&ds) {
             continue;
         }
         let filter = format!("FROM {} WHERE member_id = {}", spec.name, quote(id));
@@ -313,7 +317,9 @@ fn to_html(lake: &Lake, a: &Value) -> String {
 pub async fn archive_text(lake: &Lake, who: &str) -> Result<String> {
     let engine = QueryEngine::open(lake).await?;
     let id = resolve(lake, &engine, who).await?;
-    Ok(to_text(lake, &archive(lake, &engine, &id).await?))
+    let text = to_text(lake, &archive(lake, &engine, &id).await?);
+    engine.flush_audit().await?;
+    Ok(text)
 }
 
 pub async fn run(
@@ -321,10 +327,16 @@ pub async fn run(
     who: &str,
     format: MemberFormat,
     out: Option<&std::path::Path>,
+    department: Option<&str>,
 ) -> Result<ExitCode> {
-    let engine = QueryEngine::open(lake).await?;
-    let id = resolve(lake, &engine, who).await?;
-    let a = archive(lake, &engine, &id).await?;
+    let engine = QueryEngine::open_as(lake, department).await?;
+    let found = resolve(lake, &engine, who).await;
+    let a = match &found {
+        Ok(id) => archive(lake, &engine, id).await,
+        Err(_) => Ok(Value::Null),
+    };
+    engine.flush_audit().await?;
+    let (id, a) = (found?, a?);
     let text = match format {
         MemberFormat::Json => serde_json::to_string_pretty(&a)? + "\n",
         MemberFormat::Text => to_text(lake, &a),

@@ -1,5 +1,6 @@
 //! Command implementations: each takes validated options, calls the crates, prints metrics.
 
+mod access;
 mod datasets;
 mod demo;
 mod import;
@@ -54,13 +55,38 @@ async fn run_async(args: Args) -> Result<ExitCode> {
         }
         Command::Import(a) => import::run(&open(&lake_dir)?, a).await,
         Command::Search(a) => search::run(&open(&lake_dir)?, a).await,
-        Command::Member { who, format, out } => {
-            member::run(&open(&lake_dir)?, &who, format, out.as_deref()).await
+        Command::Member {
+            who,
+            format,
+            out,
+            as_department,
+        } => {
+            member::run(
+                &open(&lake_dir)?,
+                &who,
+                format,
+                out.as_deref(),
+                as_department.as_deref(),
+            )
+            .await
         }
         Command::Index { command } => search::index(&open(&lake_dir)?, command).await,
-        Command::Sql { sql, format, out } => {
-            sql::run(&open(&lake_dir)?, &sql, format, out.as_deref()).await
+        Command::Sql {
+            sql,
+            format,
+            out,
+            as_department,
+        } => {
+            sql::run(
+                &open(&lake_dir)?,
+                &sql,
+                format,
+                out.as_deref(),
+                as_department.as_deref(),
+            )
+            .await
         }
+        Command::Access { command } => access::run(&open(&lake_dir)?, command).await,
         Command::Status { format } => {
             let lake = open(&lake_dir)?;
             let status = lake.status().await?;

@@ -15,9 +15,12 @@ pub async fn run(
     sql: &str,
     format: SqlFormat,
     out: Option<&Path>,
+    department: Option<&str>,
 ) -> Result<ExitCode> {
-    let engine = QueryEngine::open(lake).await?;
-    let result = engine.sql(sql).await?;
+    let engine = QueryEngine::open_as(lake, department).await?;
+    let result = engine.sql(sql).await;
+    engine.flush_audit().await?;
+    let result = result?;
     let format = match format {
         SqlFormat::Table => OutputFormat::Table,
         SqlFormat::Csv => OutputFormat::Csv,

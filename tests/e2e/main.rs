@@ -5,4 +5,5 @@ mod demo;
 mod import;
 mod kill;
 mod search;
+mod slt;
 mod support;

@@ -1,6 +1,7 @@
 //! Dataset specs, the lake and its Delta tables, and the synthetic archive generator: the
 //! bottom of the stack that every other crate builds on.
 
+pub mod access;
 mod error;
 pub mod generate;
 pub mod idcard;

@@ -1,4 +1,4 @@
-//! The lake's internal tables (import runs, file ledger, quarantine, audit): Delta tables under
+//! The lake's internal tables (import runs, file ledger, quarantine, audit, access): Delta tables under
 //! `system/`, seen in SQL as `system_<name>`.
 
 use std::sync::Arc;
@@ -16,6 +16,8 @@ pub enum SystemTable {
     Quarantine,
     /// One row per query made on behalf of a department.
     Audit,
+    /// Departments and their grants (see `access.rs`).
+    Access,
 }
 
 fn ts() -> DataType {
@@ -36,6 +38,7 @@ impl SystemTable {
         SystemTable::FileLedger,
         SystemTable::Quarantine,
         SystemTable::Audit,
+        SystemTable::Access,
     ];
 
     /// Directory name under `system/`.
@@ -45,6 +48,7 @@ impl SystemTable {
             SystemTable::FileLedger => "file_ledger",
             SystemTable::Quarantine => "quarantine",
             SystemTable::Audit => "audit",
+            SystemTable::Access => "access",
         }
     }
 
@@ -113,6 +117,15 @@ impl SystemTable {
                 i("rows"),
                 i("duration_ms"),
                 s("status"),
+            ],
+            SystemTable::Access => vec![
+                s("kind"),
+                s("department"),
+                s("dataset"),
+                s("scope"),
+                s("personal"),
+                s("orgs"),
+                Field::new("at", ts(), true),
             ],
         };
         Arc::new(Schema::new(fields))

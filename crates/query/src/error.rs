@@ -12,6 +12,9 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("writing xlsx: {0}")]
     Xlsx(String),
+    /// Refused by the access policy (a table not granted, a statement that is not a query).
+    #[error("{0}")]
+    Policy(String),
 }
 
 impl From<datafusion::error::DataFusionError> for Error {

@@ -1,10 +1,12 @@
 //! SQL over the lake: a DataFusion session with every dataset (and internal table) registered
 //! from its Delta table, and writers for query results.
 //!
-//! Access policy, masking, UDFs and audit build on this session (the SQL issue).
+//! A session opened for a department (`QueryEngine::open_as`) sees the lake through its
+//! grants (`policy.rs`); every query is audited in `system_audit`.
 
 mod error;
 pub mod output;
+pub mod policy;
 pub mod udf;
 
 use std::sync::Arc;
@@ -21,6 +23,20 @@ pub use output::{OutputFormat, write_batches};
 /// A DataFusion session over one lake.
 pub struct QueryEngine {
     ctx: SessionContext,
+    lake: Lake,
+    /// `None`: the local operator, who is the administrator.
+    policy: Option<policy::Policy>,
+    /// Audit rows not yet written (see [`QueryEngine::flush_audit`]).
+    pending: std::sync::Mutex<Vec<AuditRow>>,
+}
+
+/// One query as `system_audit` records it.
+struct AuditRow {
+    at: i64,
+    sql: String,
+    rows: i64,
+    millis: i64,
+    status: String,
 }
 
 /// A query's rows and what it cost.
@@ -54,17 +70,100 @@ impl QueryEngine {
             let provider = table.table_provider().await?;
             ctx.register_table(name.as_str(), provider)?;
         }
-        Ok(QueryEngine { ctx })
+        Ok(QueryEngine {
+            ctx,
+            lake: lake.clone(),
+            policy: None,
+            pending: Default::default(),
+        })
+    }
+
+    /// A session for `department` (its grants applied), or the administrator's for `None`.
+    pub async fn open_as(lake: &Lake, department: Option<&str>) -> Result<Self> {
+        let Some(department) = department else {
+            return Self::open(lake).await;
+        };
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("dangan", "public");
+        let ctx = SessionContext::new_with_config(config);
+        udf::register(&ctx);
+        let policy = policy::register(&ctx, lake, department).await?;
+        Ok(QueryEngine {
+            ctx,
+            lake: lake.clone(),
+            policy: Some(policy),
+            pending: Default::default(),
+        })
+    }
+
+    /// Whether this session may read a dataset (the administrator reads everything).
+    pub fn may_read(&self, dataset: &str) -> bool {
+        self.policy
+            .as_ref()
+            .is_none_or(|p| !p.denied.contains(dataset))
+    }
+
+    /// The department this session is for (`None`: the administrator).
+    pub fn department(&self) -> Option<&str> {
+        self.policy.as_ref().map(|p| p.department.as_str())
     }
 
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
 
-    /// Run one SQL statement and collect its rows.
+    /// Run one SQL statement and collect its rows. The query is audited (who, when, the SQL,
+    /// rows, duration, and whether it was refused or failed): a department's at once, the
+    /// administrator's with the next [`QueryEngine::flush_audit`] (a command that runs many
+    /// queries writes them in one commit).
     pub async fn sql(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
-        let df = self.ctx.sql(sql).await?;
+        let result = self.run(sql, started).await;
+        let (rows, status) = match &result {
+            Ok(r) => (r.rows as i64, "ok".to_string()),
+            Err(Error::Policy(m)) => (0, format!("denied: {m}")),
+            Err(e) => (0, format!("error: {e}")),
+        };
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push(AuditRow {
+                at: chrono::Utc::now().timestamp_micros(),
+                sql: sql.to_string(),
+                rows,
+                millis: started.elapsed().as_millis() as i64,
+                status,
+            });
+        }
+        if self.policy.is_some() {
+            self.flush_audit().await?;
+        }
+        result
+    }
+
+    async fn run(&self, sql: &str, started: Instant) -> Result<QueryResult> {
+        let df = match &self.policy {
+            None => self.ctx.sql(sql).await?,
+            Some(policy) => {
+                policy.check(&self.ctx, sql)?;
+                let options = datafusion::execution::context::SQLOptions::new()
+                    .with_allow_ddl(false)
+                    .with_allow_dml(false)
+                    .with_allow_statements(false);
+                self.ctx
+                    .sql_with_options(sql, options)
+                    .await
+                    .map_err(|e| match e {
+                        datafusion::error::DataFusionError::Plan(m)
+                            if m.contains("not supported") =>
+                        {
+                            Error::Policy(format!(
+                                "部门只能查询 (a department may only query: {m})"
+                            ))
+                        }
+                        e => e.into(),
+                    })?
+            }
+        };
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         let rows = batches.iter().map(|b| b.num_rows()).sum();
@@ -74,5 +173,41 @@ impl QueryEngine {
             rows,
             duration_ms: started.elapsed().as_millis(),
         })
+    }
+
+    /// Write the audit rows of the queries run so far, in one commit.
+    pub async fn flush_audit(&self) -> Result<()> {
+        use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
+        let rows: Vec<AuditRow> = match self.pending.lock() {
+            Ok(mut p) => std::mem::take(&mut *p),
+            Err(_) => return Ok(()),
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let table = dangan_datasets::SystemTable::Audit;
+        let name = table.table_name();
+        let schema = table.schema();
+        self.lake.ensure_table(&name, &schema).await?;
+        let who = self.department().unwrap_or("administrator 管理员");
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(TimestampMicrosecondArray::from(
+                    rows.iter().map(|r| r.at).collect::<Vec<_>>(),
+                )),
+                Arc::new(StringArray::from(vec![who; rows.len()])),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.sql))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.rows))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.millis))),
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|r| &r.status),
+                )),
+            ],
+        )?;
+        self.lake
+            .write(&name, vec![batch], Default::default())
+            .await?;
+        Ok(())
     }
 }

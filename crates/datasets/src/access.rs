@@ -1,0 +1,328 @@
+//! Departments and what each was granted, kept in the lake (`system_access`, one Delta
+//! commit per change): which datasets a department may read, which rows (its own
+//! organizations, an org sub-tree, or all) and whether personal columns are visible or
+//! masked. The query layer enforces it; this module only keeps it.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+
+use crate::error::{Error, Result};
+use crate::lake::{Lake, WriteOptions};
+use crate::system::SystemTable;
+
+/// Which rows of a granted dataset a department sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every row.
+    All,
+    /// Rows of the department's own organizations (and their sub-trees).
+    Own,
+    /// Rows of one organization's sub-tree.
+    Org(String),
+}
+
+impl FromStr for Scope {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Scope> {
+        match s.trim() {
+            "all" => Ok(Scope::All),
+            "own" => Ok(Scope::Own),
+            s => match s.strip_prefix("org:") {
+                Some(id) if !id.trim().is_empty() => Ok(Scope::Org(id.trim().to_string())),
+                _ => Err(Error::Invalid(format!(
+                    "scope `{s}`: expected all, own or org:<ORG_ID> (范围应为 all、own 或 org:<组织编号>)"
+                ))),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::All => write!(f, "all"),
+            Scope::Own => write!(f, "own"),
+            Scope::Org(id) => write!(f, "org:{id}"),
+        }
+    }
+}
+
+/// Whether personal columns (ID number, phone) come back as they are or masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personal {
+    Masked,
+    Visible,
+}
+
+impl FromStr for Personal {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Personal> {
+        match s.trim() {
+            "masked" => Ok(Personal::Masked),
+            "visible" => Ok(Personal::Visible),
+            s => Err(Error::Invalid(format!(
+                "personal `{s}`: expected masked or visible (个人信息应为 masked 或 visible)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Personal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Personal::Masked => "masked",
+            Personal::Visible => "visible",
+        })
+    }
+}
+
+/// A department. Its own organizations are those whose `department` column names it, plus
+/// any given here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    pub name: String,
+    pub orgs: Vec<String>,
+}
+
+/// What a department may read of one dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub department: String,
+    pub dataset: String,
+    pub scope: Scope,
+    pub personal: Personal,
+}
+
+/// Every department and grant of a lake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    pub departments: Vec<Department>,
+    pub grants: Vec<Grant>,
+}
+
+const TABLE: SystemTable = SystemTable::Access;
+
+impl Access {
+    /// Read the lake's departments and grants (none when nothing was ever granted).
+    pub async fn load(lake: &Lake) -> Result<Access> {
+        let name = TABLE.table_name();
+        let mut access = Access::default();
+        if !lake.table_exists(&name).await? {
+            return Ok(access);
+        }
+        let cols = ["kind", "department", "dataset", "scope", "personal", "orgs"];
+        for batch in lake.scan(&name, &cols).await? {
+            let col = |i: usize| -> Result<StringArray> {
+                Ok(cast(batch.column(i), &DataType::Utf8)?
+                    .as_string::<i32>()
+                    .clone())
+            };
+            let (kind, dept, dataset, scope, personal, orgs) =
+                (col(0)?, col(1)?, col(2)?, col(3)?, col(4)?, col(5)?);
+            let v = |a: &StringArray, i: usize| {
+                if a.is_null(i) {
+                    String::new()
+                } else {
+                    a.value(i).to_string()
+                }
+            };
+            for i in 0..batch.num_rows() {
+                match kind.value(i) {
+                    "department" => access.departments.push(Department {
+                        name: v(&dept, i),
+                        orgs: v(&orgs, i)
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                    }),
+                    "grant" => access.grants.push(Grant {
+                        department: v(&dept, i),
+                        dataset: v(&dataset, i),
+                        scope: v(&scope, i).parse()?,
+                        personal: v(&personal, i).parse()?,
+                    }),
+                    other => {
+                        return Err(Error::Invalid(format!(
+                            "{name}: unknown row kind `{other}`"
+                        )));
+                    }
+                }
+            }
+        }
+        access.departments.sort_by(|a, b| a.name.cmp(&b.name));
+        access
+            .grants
+            .sort_by(|a, b| (&a.department, &a.dataset).cmp(&(&b.department, &b.dataset)));
+        Ok(access)
+    }
+
+    /// Replace what the lake holds with this, in one commit. Returns the table version.
+    pub async fn save(&self, lake: &Lake, what: &str) -> Result<i64> {
+        let name = TABLE.table_name();
+        let schema = TABLE.schema();
+        lake.ensure_table(&name, &schema).await?;
+        let now = chrono::Utc::now().timestamp_micros();
+        let mut rows: Vec<[Option<String>; 6]> = Vec::new();
+        for d in &self.departments {
+            rows.push([
+                Some("department".into()),
+                Some(d.name.clone()),
+                None,
+                None,
+                None,
+                Some(d.orgs.join(",")),
+            ]);
+        }
+        for g in &self.grants {
+            rows.push([
+                Some("grant".into()),
+                Some(g.department.clone()),
+                Some(g.dataset.clone()),
+                Some(g.scope.to_string()),
+                Some(g.personal.to_string()),
+                None,
+            ]);
+        }
+        let mut columns: Vec<Arc<dyn Array>> = (0..6)
+            .map(|c| {
+                Arc::new(rows.iter().map(|r| r[c].clone()).collect::<StringArray>())
+                    as Arc<dyn Array>
+            })
+            .collect();
+        columns.push(Arc::new(TimestampMicrosecondArray::from(vec![
+            now;
+            rows.len()
+        ])));
+        let batch = RecordBatch::try_new(schema, columns)?;
+        lake.write(
+            &name,
+            vec![batch],
+            WriteOptions {
+                overwrite: true,
+                commit_info: vec![("dangan.operation".into(), what.into())],
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    pub fn department(&self, name: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.name == name)
+    }
+
+    /// The department, or an error naming the ones there are.
+    pub fn require_department(&self, name: &str) -> Result<&Department> {
+        self.department(name).ok_or_else(|| {
+            let known: Vec<&str> = self.departments.iter().map(|d| d.name.as_str()).collect();
+            Error::Invalid(format!(
+                "no department `{name}` 没有这个部门 (known: {}); add it with `dangan access department add {name}`",
+                if known.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })
+    }
+
+    pub fn add_department(&mut self, name: &str, orgs: Vec<String>) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::Invalid(
+                "a department needs a name 部门名称不能为空".into(),
+            ));
+        }
+        if self.department(name).is_some() {
+            return Err(Error::Invalid(format!(
+                "department `{name}` exists already 部门已存在"
+            )));
+        }
+        self.departments.push(Department {
+            name: name.to_string(),
+            orgs,
+        });
+        Ok(())
+    }
+
+    /// Grant (or change the grant of) a dataset to a department.
+    pub fn grant(&mut self, grant: Grant) -> Result<()> {
+        self.require_department(&grant.department)?;
+        self.grants
+            .retain(|g| !(g.department == grant.department && g.dataset == grant.dataset));
+        self.grants.push(grant);
+        Ok(())
+    }
+
+    /// Take a grant back. Returns whether there was one.
+    pub fn revoke(&mut self, department: &str, dataset: &str) -> Result<bool> {
+        self.require_department(department)?;
+        let before = self.grants.len();
+        self.grants
+            .retain(|g| !(g.department == department && g.dataset == dataset));
+        Ok(self.grants.len() < before)
+    }
+
+    pub fn grant_for(&self, department: &str, dataset: &str) -> Option<&Grant> {
+        self.grants
+            .iter()
+            .find(|g| g.department == department && g.dataset == dataset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_and_personal_parse_and_print() {
+        assert_eq!("all".parse::<Scope>().unwrap(), Scope::All);
+        assert_eq!("own".parse::<Scope>().unwrap(), Scope::Own);
+        assert_eq!(
+            "org:D01".parse::<Scope>().unwrap(),
+            Scope::Org("D01".into())
+        );
+        assert_eq!(Scope::Org("D01".into()).to_string(), "org:D01");
+        assert!("org:".parse::<Scope>().is_err());
+        assert!("some".parse::<Scope>().is_err());
+        assert_eq!("visible".parse::<Personal>().unwrap(), Personal::Visible);
+        assert!("open".parse::<Personal>().is_err());
+    }
+
+    #[tokio::test]
+    async fn grants_are_kept_in_the_lake() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lake, _) = Lake::init(dir.path()).await.unwrap();
+        assert_eq!(Access::load(&lake).await.unwrap(), Access::default());
+        let mut a = Access::default();
+        a.add_department("组织部", vec!["D01".into()]).unwrap();
+        assert!(a.add_department("组织部", vec![]).is_err());
+        a.grant(Grant {
+            department: "组织部".into(),
+            dataset: "members".into(),
+            scope: Scope::Own,
+            personal: Personal::Masked,
+        })
+        .unwrap();
+        assert!(
+            a.grant(Grant {
+                department: "宣传部".into(),
+                dataset: "members".into(),
+                scope: Scope::All,
+                personal: Personal::Masked,
+            })
+            .is_err()
+        );
+        a.save(&lake, "test").await.unwrap();
+        let back = Access::load(&lake).await.unwrap();
+        assert_eq!(back, a);
+        assert!(a.revoke("组织部", "members").unwrap());
+        a.save(&lake, "test").await.unwrap();
+        assert!(Access::load(&lake).await.unwrap().grants.is_empty());
+    }
+}

@@ -1,0 +1,246 @@
+//! The access policy of a department's session. A granted dataset is registered not as its
+//! table but as a view over it: rows outside the grant's scope filtered out, personal
+//! columns masked unless the grant makes them visible. The table itself is never registered
+//! under any name in that session, so views, joins, functions and `EXPLAIN` can only ever
+//! reach the view. A dataset that was not granted, and every internal table, is refused by
+//! name before the statement is planned, and statements other than queries are refused.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use dangan_datasets::access::{Access, Grant, Personal, Scope};
+use dangan_datasets::{DatasetSpec, Lake};
+use datafusion::logical_expr::{Expr, JoinType, col, lit};
+use datafusion::prelude::{DataFrame, SessionContext};
+
+use crate::error::{Error, Result};
+
+/// What a department's session may read.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub department: String,
+    /// Datasets of the lake the department was not granted.
+    pub denied: BTreeSet<String>,
+}
+
+/// Every organization and its children, from the raw `organizations` table.
+struct OrgTree {
+    children: HashMap<String, Vec<String>>,
+    department: HashMap<String, String>,
+    known: BTreeSet<String>,
+}
+
+impl OrgTree {
+    async fn load(lake: &Lake) -> Result<OrgTree> {
+        let mut tree = OrgTree {
+            children: HashMap::new(),
+            department: HashMap::new(),
+            known: BTreeSet::new(),
+        };
+        if !lake.table_exists("organizations").await? {
+            return Ok(tree);
+        }
+        for batch in lake
+            .scan("organizations", &["org_id", "parent_id", "department"])
+            .await?
+        {
+            let c = |i: usize| cast(batch.column(i), &DataType::Utf8);
+            let (id, parent, dept) = (c(0)?, c(1)?, c(2)?);
+            let (id, parent, dept) = (
+                id.as_string::<i32>(),
+                parent.as_string::<i32>(),
+                dept.as_string::<i32>(),
+            );
+            for i in 0..batch.num_rows() {
+                if id.is_null(i) {
+                    continue;
+                }
+                let org = id.value(i).to_string();
+                if !parent.is_null(i) {
+                    tree.children
+                        .entry(parent.value(i).to_string())
+                        .or_default()
+                        .push(org.clone());
+                }
+                if !dept.is_null(i) {
+                    tree.department
+                        .insert(org.clone(), dept.value(i).to_string());
+                }
+                tree.known.insert(org);
+            }
+        }
+        Ok(tree)
+    }
+
+    /// The organizations under `roots`, the roots included.
+    fn sub_trees<'a>(&self, roots: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut todo: Vec<String> = roots.into_iter().cloned().collect();
+        while let Some(o) = todo.pop() {
+            if out.insert(o.clone())
+                && let Some(kids) = self.children.get(&o)
+            {
+                todo.extend(kids.iter().cloned());
+            }
+        }
+        out
+    }
+}
+
+/// The view of one granted dataset: `raw` filtered to the grant's scope and with its
+/// personal columns masked. `members` is the raw members table, for datasets that reach
+/// their organization through the member.
+fn view(
+    spec: &DatasetSpec,
+    raw: DataFrame,
+    grant: &Grant,
+    orgs: Option<&BTreeSet<String>>,
+    members: Option<&DataFrame>,
+) -> Result<DataFrame> {
+    let mut df = raw;
+    if let Some(orgs) = orgs {
+        let list: Vec<Expr> = orgs.iter().map(|o| lit(o.as_str())).collect();
+        let in_scope = |column: &str| {
+            if list.is_empty() {
+                lit(false)
+            } else {
+                col(column).in_list(list.clone(), false)
+            }
+        };
+        if spec.column("org_id").is_some() {
+            df = df.filter(in_scope("org_id"))?;
+        } else if spec.column("member_id").is_some()
+            && let Some(members) = members
+        {
+            let scoped = members
+                .clone()
+                .filter(in_scope("org_id"))?
+                .select(vec![col("member_id").alias("scope_member_id")])?;
+            df = df.join(
+                scoped,
+                JoinType::LeftSemi,
+                &["member_id"],
+                &["scope_member_id"],
+                None,
+            )?;
+        } else {
+            // Rows that belong to no organization are not in any scope but `all`.
+            df = df.filter(lit(false))?;
+        }
+    }
+    if grant.personal == Personal::Masked {
+        let personal: BTreeSet<&str> = spec.personal_columns().map(|c| c.name.as_str()).collect();
+        if !personal.is_empty() {
+            let exprs: Vec<Expr> = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    let name = f.name().as_str();
+                    if personal.contains(name) {
+                        crate::udf::mask_expr(name).alias(name)
+                    } else {
+                        col(name)
+                    }
+                })
+                .collect();
+            df = df.select(exprs)?;
+        }
+    }
+    Ok(df)
+}
+
+/// Register the department's views on `ctx` and return its policy.
+pub(crate) async fn register(
+    ctx: &SessionContext,
+    lake: &Lake,
+    department: &str,
+) -> Result<Policy> {
+    let access = Access::load(lake).await?;
+    let dept = access.require_department(department)?;
+    let tree = OrgTree::load(lake).await?;
+    let own_roots: Vec<String> = tree
+        .department
+        .iter()
+        .filter(|(_, d)| *d == department)
+        .map(|(o, _)| o.clone())
+        .chain(dept.orgs.iter().cloned())
+        .collect();
+    let own = tree.sub_trees(&own_roots);
+    let raw = |name: &str| {
+        let name = name.to_string();
+        async move {
+            let table = lake.open_table(&name).await?;
+            table
+                .update_datafusion_session(&ctx.state())
+                .map_err(|e| Error::Lake(dangan_datasets::Error::delta(&name, e)))?;
+            let provider = table.table_provider().await?;
+            Ok::<DataFrame, Error>(ctx.read_table(provider)?)
+        }
+    };
+    let members = if lake.table_exists("members").await? {
+        Some(raw("members").await?)
+    } else {
+        None
+    };
+    let mut denied = BTreeSet::new();
+    for spec in lake.registry().iter() {
+        let Some(grant) = access.grant_for(department, &spec.name) else {
+            denied.insert(spec.name.clone());
+            continue;
+        };
+        let orgs = match &grant.scope {
+            Scope::All => None,
+            Scope::Own => Some(own.clone()),
+            Scope::Org(id) => {
+                if !tree.known.contains(id) {
+                    return Err(Error::Policy(format!(
+                        "the grant of {} to {department} is scoped to org {id}, which is not in organizations 授权范围中的组织不存在",
+                        spec.name
+                    )));
+                }
+                Some(tree.sub_trees([id]))
+            }
+        };
+        let source = if lake.table_exists(&spec.name).await? {
+            raw(&spec.name).await?
+        } else {
+            let empty =
+                datafusion::datasource::MemTable::try_new(spec.arrow_schema(), vec![vec![]])?;
+            ctx.read_table(Arc::new(empty))?
+        };
+        let v = view(spec, source, grant, orgs.as_ref(), members.as_ref())?;
+        ctx.register_table(spec.name.as_str(), v.into_view())?;
+    }
+    Ok(Policy {
+        department: department.to_string(),
+        denied,
+    })
+}
+
+impl Policy {
+    /// Refuse a statement that names a table the department may not read.
+    pub(crate) fn check(&self, ctx: &SessionContext, sql: &str) -> Result<()> {
+        let state = ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        for table in state.resolve_table_references(&statement)? {
+            let name = table.table();
+            if self.denied.contains(name) {
+                return Err(Error::Policy(format!(
+                    "数据集 {name} 未授权给{dept} (dataset `{name}` was not granted to `{dept}`; the administrator can run `dangan access grant {dept} {name}`)",
+                    dept = self.department
+                )));
+            }
+            if name.starts_with("system_") {
+                return Err(Error::Policy(format!(
+                    "内部表 {name} 仅管理员可查 (`{name}` is for the administrator only)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! `dangan access`: departments and their grants, kept in the lake (`system_access`).
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use dangan_datasets::Lake;
+use dangan_datasets::access::{Access, Grant};
+
+use crate::cli::{AccessCommand, DepartmentCommand, TextFormat};
+
+pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
+    let mut access = Access::load(lake).await?;
+    match command {
+        AccessCommand::Department {
+            command: DepartmentCommand::Add { name, orgs },
+        } => {
+            access.add_department(&name, orgs)?;
+            let v = access.save(lake, "access: department add").await?;
+            println!("department 部门 {name} added (system_access version {v})");
+        }
+        AccessCommand::Grant {
+            department,
+            dataset,
+            scope,
+            personal,
+        } => {
+            lake.registry().get(&dataset)?;
+            let grant = Grant {
+                department: department.clone(),
+                dataset: dataset.clone(),
+                scope: scope.parse()?,
+                personal: personal.parse()?,
+            };
+            let line = format!(
+                "granted 授权 {department} → {dataset}: rows {}, personal columns {}",
+                grant.scope, grant.personal
+            );
+            access.grant(grant)?;
+            let v = access.save(lake, "access: grant").await?;
+            println!("{line} (system_access version {v})");
+        }
+        AccessCommand::Revoke {
+            department,
+            dataset,
+        } => {
+            if !access.revoke(&department, &dataset)? {
+                bail!("{department} has no grant of {dataset} 没有这项授权");
+            }
+            let v = access.save(lake, "access: revoke").await?;
+            println!("revoked 撤销 {department} → {dataset} (system_access version {v})");
+        }
+        AccessCommand::List { format } => {
+            if format == TextFormat::Json {
+                let json: Vec<serde_json::Value> = access
+                    .departments
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "department": d.name,
+                            "orgs": d.orgs,
+                            "grants": access.grants.iter().filter(|g| g.department == d.name).map(|g| serde_json::json!({
+                                "dataset": g.dataset,
+                                "scope": g.scope.to_string(),
+                                "personal": g.personal.to_string(),
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&json)?);
+            } else if access.departments.is_empty() {
+                println!(
+                    "no departments yet 尚无部门: `dangan access department add <NAME>`; without --as the local operator is the administrator"
+                );
+            } else {
+                for d in &access.departments {
+                    let orgs = if d.orgs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (also orgs {})", d.orgs.join(", "))
+                    };
+                    println!("{}{orgs}", d.name);
+                    let grants: Vec<&Grant> = access
+                        .grants
+                        .iter()
+                        .filter(|g| g.department == d.name)
+                        .collect();
+                    if grants.is_empty() {
+                        println!("  (no grants 无授权)");
+                    }
+                    for g in grants {
+                        println!(
+                            "  {:<20} rows {:<14} personal {}",
+                            g.dataset, g.scope, g.personal
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,146 @@
+//! SQL behaviour in sqllogictest files (`tests/slt/*.slt`), run in-process against a lake set
+//! up through the binary from `tests/slt/data/`. `SET ROLE '<department>'` and `RESET ROLE`
+//! switch between a department's session and the administrator's.
+
+use std::path::{Path, PathBuf};
+
+use dangan_datasets::Lake;
+use dangan_datasets::arrow::util::display::array_value_to_string;
+use dangan_query::QueryEngine;
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+use crate::support::*;
+
+#[derive(Debug)]
+struct SltError(String);
+
+impl std::fmt::Display for SltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SltError {}
+
+struct Session {
+    rt: tokio::runtime::Runtime,
+    lake: Lake,
+    engine: QueryEngine,
+}
+
+impl Session {
+    fn open(&mut self, department: Option<&str>) -> Result<(), SltError> {
+        self.engine = self
+            .rt
+            .block_on(QueryEngine::open_as(&self.lake, department))
+            .map_err(|e| SltError(e.to_string()))?;
+        Ok(())
+    }
+}
+
+impl sqllogictest::DB for Session {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        let trimmed = sql.trim().trim_end_matches(';');
+        if let Some(role) = trimmed.strip_prefix("SET ROLE ") {
+            self.open(Some(role.trim().trim_matches('\'')))?;
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        if trimmed == "RESET ROLE" {
+            self.open(None)?;
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let result = self.rt.block_on(async {
+            let r = self.engine.sql(sql).await;
+            self.engine.flush_audit().await.map(|_| r)
+        });
+        let result = result
+            .map_err(|e| SltError(e.to_string()))?
+            .map_err(|e| SltError(e.to_string()))?;
+        let mut rows = Vec::new();
+        for batch in &result.batches {
+            for i in 0..batch.num_rows() {
+                let row = batch
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        if c.is_null(i) {
+                            Ok("NULL".to_string())
+                        } else {
+                            array_value_to_string(c, i).map_err(|e| SltError(e.to_string()))
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.push(row);
+            }
+        }
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; result.schema.fields().len()],
+            rows,
+        })
+    }
+}
+
+fn setup(lake: &Path) {
+    ok(lake, &["init"]);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt/data");
+    for ds in ["organizations", "members", "appraisals", "growth_records"] {
+        let file = data.join(format!("{ds}.csv"));
+        ok(lake, &["import", ds, file.to_str().unwrap(), "--no-index"]);
+    }
+    for args in [
+        &["access", "department", "add", "教育局"][..],
+        &["access", "grant", "教育局", "members"],
+        &["access", "grant", "教育局", "appraisals", "--scope", "all"],
+        &["access", "department", "add", "卫健委"],
+        &[
+            "access",
+            "grant",
+            "卫健委",
+            "members",
+            "--scope",
+            "org:D121",
+            "--personal",
+            "visible",
+        ],
+        &["access", "grant", "卫健委", "growth_records"],
+    ] {
+        ok(lake, args);
+    }
+}
+
+#[test]
+fn sql_logic_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = dir.path().join("lake");
+    setup(&lake_dir);
+    let files: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt"))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+            .collect();
+    assert!(!files.is_empty(), "tests/slt holds .slt files");
+    for file in files {
+        let lake = Lake::open(&lake_dir).unwrap();
+        let mut runner = sqllogictest::Runner::new(|| {
+            let lake = lake.clone();
+            async move {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| SltError(e.to_string()))?;
+                let engine = rt
+                    .block_on(QueryEngine::open_as(&lake, None))
+                    .map_err(|e| SltError(e.to_string()))?;
+                Ok(Session { rt, lake, engine })
+            }
+        });
+        if let Err(e) = runner.run_file(&file) {
+            panic!("{}: {}", file.display(), e.display(true));
+        }
+    }
+}
