@@ -179,6 +179,9 @@ pub struct SearchArgs {
     pub offset: usize,
     #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
     pub format: SqlFormat,
+    /// As this department: only the datasets and rows it was granted.
+    #[arg(long = "as", value_name = "DEPARTMENT")]
+    pub as_department: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -347,7 +347,10 @@ pub async fn run(
             std::fs::write(p, text)?;
             eprintln!("{id} → {}", p.display());
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

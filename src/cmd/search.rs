@@ -147,9 +147,24 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
         Some(o) => Some(org_subtree(lake, o).await?),
         None => None,
     };
+    // A department searches only what it may read, and the search is audited.
+    let session = match &a.as_department {
+        Some(d) => Some(dangan_query::QueryEngine::open_as(lake, Some(d)).await?),
+        None => None,
+    };
+    if let Some(s) = &session
+        && let Some(d) = a.datasets.iter().find(|d| !s.may_read(d))
+    {
+        anyhow::bail!(
+            "数据集 {d} 未授权给{dept} (dataset `{d}` was not granted to `{dept}`)",
+            dept = a.as_department.as_deref().unwrap_or_default()
+        );
+    }
+    let started = std::time::Instant::now();
     let req = SearchRequest {
         query: a.query.clone(),
         datasets: a.datasets.clone(),
+        scopes: session.as_ref().and_then(|s| s.search_scopes()),
         orgs,
         from: a.from,
         to: a.to,
@@ -158,7 +173,21 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
         offset: a.offset,
         facets: true,
     };
-    let result = match index.search(&req) {
+    let found = index.search(&req);
+    if let Some(s) = &session {
+        let (rows, status) = match &found {
+            Ok(r) => (r.total as i64, "ok".to_string()),
+            Err(e) => (0, format!("error: {e}")),
+        };
+        s.record(
+            &format!("search: {}", a.query),
+            rows,
+            started.elapsed().as_millis() as i64,
+            &status,
+        );
+        s.flush_audit().await?;
+    }
+    let result = match found {
         Ok(r) => r,
         Err(dangan_index::Error::Query(m)) => {
             eprintln!("错误 error: 查询有误 bad query: {m}");
@@ -166,89 +195,101 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    match a.format {
-        SqlFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
-        SqlFormat::Ndjson => {
-            for h in &result.hits {
-                println!("{}", serde_json::to_string(h)?);
+    let mut buf = String::new();
+    {
+        use std::fmt::Write as _;
+        match a.format {
+            SqlFormat::Json => writeln!(buf, "{}", serde_json::to_string_pretty(&result)?)?,
+            SqlFormat::Ndjson => {
+                for h in &result.hits {
+                    writeln!(buf, "{}", serde_json::to_string(h)?)?;
+                }
             }
-        }
-        SqlFormat::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout());
-            w.write_record([
-                "dataset",
-                "key",
-                "member_id",
-                "org_id",
-                "date",
-                "score",
-                "snippet",
-            ])?;
-            for h in &result.hits {
+            SqlFormat::Csv => {
+                let mut w = csv::Writer::from_writer(std::io::stdout());
                 w.write_record([
-                    h.dataset.as_str(),
-                    &h.key,
-                    h.member_id.as_deref().unwrap_or(""),
-                    h.org_id.as_deref().unwrap_or(""),
-                    h.date.as_deref().unwrap_or(""),
-                    &format!("{:.3}", h.score),
-                    &dangan_index::snippet::snippet_for_terminal(&h.snippet),
+                    "dataset",
+                    "key",
+                    "member_id",
+                    "org_id",
+                    "date",
+                    "score",
+                    "snippet",
                 ])?;
-            }
-            w.flush()?;
-        }
-        SqlFormat::Table => {
-            println!(
-                "“{}”: {} 条结果 hits{}",
-                a.query,
-                result.total,
-                if result.total > a.offset + result.hits.len() {
-                    format!(
-                        " (showing {}–{}; --offset for more)",
-                        a.offset + 1,
-                        a.offset + result.hits.len()
-                    )
-                } else {
-                    String::new()
+                for h in &result.hits {
+                    w.write_record([
+                        h.dataset.as_str(),
+                        &h.key,
+                        h.member_id.as_deref().unwrap_or(""),
+                        h.org_id.as_deref().unwrap_or(""),
+                        h.date.as_deref().unwrap_or(""),
+                        &format!("{:.3}", h.score),
+                        &dangan_index::snippet::snippet_for_terminal(&h.snippet),
+                    ])?;
                 }
-            );
-            for (n, h) in result.hits.iter().enumerate() {
-                let label = lake
-                    .registry()
-                    .get(&h.dataset)
-                    .map(|s| s.label.clone())
-                    .unwrap_or_else(|_| h.dataset.clone());
-                println!(
-                    "{:>3}. [{}] {} {} {} {} (score {:.2})",
-                    a.offset + n + 1,
-                    label,
-                    h.key,
-                    h.member_id.as_deref().unwrap_or(""),
-                    h.org_id.as_deref().unwrap_or(""),
-                    h.date.as_deref().unwrap_or(""),
-                    h.score
-                );
-                println!(
-                    "     {}",
-                    dangan_index::snippet::snippet_for_terminal(&h.snippet)
-                );
+                w.flush()?;
             }
-            let line = |name: &str, m: &std::collections::BTreeMap<String, u64>| {
-                if !m.is_empty() {
-                    let mut v: Vec<_> = m.iter().collect();
-                    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-                    let items: Vec<String> =
-                        v.iter().take(12).map(|(k, c)| format!("{k} {c}")).collect();
-                    println!("  {name}: {}", items.join(" · "));
+            SqlFormat::Table => {
+                writeln!(
+                    buf,
+                    "“{}”: {} 条结果 hits{}",
+                    a.query,
+                    result.total,
+                    if result.total > a.offset + result.hits.len() {
+                        format!(
+                            " (showing {}–{}; --offset for more)",
+                            a.offset + 1,
+                            a.offset + result.hits.len()
+                        )
+                    } else {
+                        String::new()
+                    }
+                )?;
+                for (n, h) in result.hits.iter().enumerate() {
+                    let label = lake
+                        .registry()
+                        .get(&h.dataset)
+                        .map(|s| s.label.clone())
+                        .unwrap_or_else(|_| h.dataset.clone());
+                    writeln!(
+                        buf,
+                        "{:>3}. [{}] {} {} {} {} (score {:.2})",
+                        a.offset + n + 1,
+                        label,
+                        h.key,
+                        h.member_id.as_deref().unwrap_or(""),
+                        h.org_id.as_deref().unwrap_or(""),
+                        h.date.as_deref().unwrap_or(""),
+                        h.score
+                    )?;
+                    writeln!(
+                        buf,
+                        "     {}",
+                        dangan_index::snippet::snippet_for_terminal(&h.snippet)
+                    )?;
                 }
-            };
-            if result.total > 0 {
-                println!("facets 分面:");
-                line("dataset 数据集", &result.facets.dataset);
-                line("org 组织", &result.facets.org);
-                line("year 年份", &result.facets.year);
+                if result.total > 0 {
+                    writeln!(buf, "facets 分面:")?;
+                    for (name, m) in [
+                        ("dataset 数据集", &result.facets.dataset),
+                        ("org 组织", &result.facets.org),
+                        ("year 年份", &result.facets.year),
+                    ] {
+                        if !m.is_empty() {
+                            let mut v: Vec<_> = m.iter().collect();
+                            v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                            let items: Vec<String> =
+                                v.iter().take(12).map(|(k, c)| format!("{k} {c}")).collect();
+                            writeln!(buf, "  {name}: {}", items.join(" · "))?;
+                        }
+                    }
+                }
             }
         }
+    }
+    {
+        use std::io::Write as _;
+        std::io::stdout().lock().write_all(buf.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

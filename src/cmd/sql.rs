@@ -17,6 +17,13 @@ pub async fn run(
     out: Option<&Path>,
     department: Option<&str>,
 ) -> Result<ExitCode> {
+    if sql.to_lowercase().contains("search(") {
+        // search(...) reads the index: bring it in step first, as `dangan search` does.
+        let index = dangan_index::SearchIndex::open(lake)?;
+        if !index.in_step(lake).await? {
+            super::search::sync_quietly(lake).await?;
+        }
+    }
     let engine = QueryEngine::open_as(lake, department).await?;
     let result = engine.sql(sql).await;
     engine.flush_audit().await?;

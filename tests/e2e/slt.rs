@@ -90,6 +90,7 @@ fn setup(lake: &Path) {
         let file = data.join(format!("{ds}.csv"));
         ok(lake, &["import", ds, file.to_str().unwrap(), "--no-index"]);
     }
+    ok(lake, &["index", "sync"]);
     for args in [
         &["access", "department", "add", "教育局"][..],
         &["access", "grant", "教育局", "members"],

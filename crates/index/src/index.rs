@@ -102,6 +102,9 @@ pub struct SearchRequest {
     pub datasets: Vec<String>,
     /// Only rows of these organizations (a sub-tree, resolved by the caller).
     pub orgs: Option<Vec<String>>,
+    /// What a department may read: only these datasets, each limited to the rows of these
+    /// organizations (`None`: all its rows). `None`: everything (the administrator).
+    pub scopes: Option<Vec<(String, Option<Vec<String>>)>>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub category: Option<String>,
@@ -737,6 +740,34 @@ impl SearchIndex {
                         .iter()
                         .map(|d| Term::from_field_text(f.dataset, d)),
                 )),
+            ));
+        }
+        if let Some(scopes) = &req.scopes {
+            let per_dataset: Vec<Box<dyn Query>> = scopes
+                .iter()
+                .map(|(d, orgs)| {
+                    let dataset: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(f.dataset, d),
+                        IndexRecordOption::Basic,
+                    ));
+                    match orgs {
+                        None => dataset,
+                        Some(orgs) => Box::new(BooleanQuery::intersection(vec![
+                            dataset,
+                            Box::new(TermSetQuery::new(
+                                orgs.iter().map(|o| Term::from_field_text(f.org_id, o)),
+                            )),
+                        ])),
+                    }
+                })
+                .collect();
+            all.push((
+                Occur::Must,
+                if per_dataset.is_empty() {
+                    Box::new(tantivy::query::EmptyQuery)
+                } else {
+                    Box::new(BooleanQuery::union(per_dataset))
+                },
             ));
         }
         if let Some(orgs) = &req.orgs {

@@ -7,6 +7,7 @@
 mod error;
 pub mod output;
 pub mod policy;
+pub mod search_fn;
 pub mod udf;
 
 use std::sync::Arc;
@@ -56,6 +57,13 @@ impl QueryEngine {
             .with_default_catalog_and_schema("dangan", "public");
         let ctx = SessionContext::new_with_config(config);
         udf::register(&ctx);
+        ctx.register_udtf(
+            "search",
+            Arc::new(search_fn::SearchFunction {
+                lake: lake.clone(),
+                scopes: None,
+            }),
+        );
         for (name, schema) in lake.tables() {
             if !lake.table_exists(&name).await? {
                 // A dataset added by a user spec and not imported yet: empty, but queryable.
@@ -89,6 +97,13 @@ impl QueryEngine {
         let ctx = SessionContext::new_with_config(config);
         udf::register(&ctx);
         let policy = policy::register(&ctx, lake, department).await?;
+        ctx.register_udtf(
+            "search",
+            Arc::new(search_fn::SearchFunction {
+                lake: lake.clone(),
+                scopes: Some(policy.scopes.clone()),
+            }),
+        );
         Ok(QueryEngine {
             ctx,
             lake: lake.clone(),
@@ -102,6 +117,26 @@ impl QueryEngine {
         self.policy
             .as_ref()
             .is_none_or(|p| !p.denied.contains(dataset))
+    }
+
+    /// What search results this session may see (`None`: all), for
+    /// `SearchRequest::scopes`.
+    pub fn search_scopes(&self) -> Option<Vec<(String, Option<Vec<String>>)>> {
+        self.policy.as_ref().map(|p| p.scopes.clone())
+    }
+
+    /// Audit something other than SQL read through this session (a search, say): it is
+    /// written with the next [`QueryEngine::flush_audit`].
+    pub fn record(&self, what: &str, rows: i64, millis: i64, status: &str) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push(AuditRow {
+                at: chrono::Utc::now().timestamp_micros(),
+                sql: what.to_string(),
+                rows,
+                millis,
+                status: status.to_string(),
+            });
+        }
     }
 
     /// The department this session is for (`None`: the administrator).
@@ -125,15 +160,7 @@ impl QueryEngine {
             Err(Error::Policy(m)) => (0, format!("denied: {m}")),
             Err(e) => (0, format!("error: {e}")),
         };
-        if let Ok(mut pending) = self.pending.lock() {
-            pending.push(AuditRow {
-                at: chrono::Utc::now().timestamp_micros(),
-                sql: sql.to_string(),
-                rows,
-                millis: started.elapsed().as_millis() as i64,
-                status,
-            });
-        }
+        self.record(sql, rows, started.elapsed().as_millis() as i64, &status);
         if self.policy.is_some() {
             self.flush_audit().await?;
         }

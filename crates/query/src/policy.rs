@@ -24,6 +24,9 @@ pub struct Policy {
     pub department: String,
     /// Datasets of the lake the department was not granted.
     pub denied: BTreeSet<String>,
+    /// The granted datasets, each with the organizations whose rows it may read (`None`:
+    /// every row) — what search results are limited to.
+    pub scopes: Vec<(String, Option<Vec<String>>)>,
 }
 
 /// Every organization and its children, from the raw `organizations` table.
@@ -187,6 +190,7 @@ pub(crate) async fn register(
         None
     };
     let mut denied = BTreeSet::new();
+    let mut scopes = Vec::new();
     for spec in lake.registry().iter() {
         let Some(grant) = access.grant_for(department, &spec.name) else {
             denied.insert(spec.name.clone());
@@ -213,11 +217,23 @@ pub(crate) async fn register(
             ctx.read_table(Arc::new(empty))?
         };
         let v = view(spec, source, grant, orgs.as_ref(), members.as_ref())?;
+        let reachable = spec.column("org_id").is_some() || spec.column("member_id").is_some();
+        scopes.push((
+            spec.name.clone(),
+            orgs.as_ref().map(|o| {
+                if reachable {
+                    o.iter().cloned().collect()
+                } else {
+                    Vec::new()
+                }
+            }),
+        ));
         ctx.register_table(spec.name.as_str(), v.into_view())?;
     }
     Ok(Policy {
         department: department.to_string(),
         denied,
+        scopes,
     })
 }
 
