@@ -1,6 +1,8 @@
 //! SQL functions analysts need that DataFusion lacks: `mask_id(id_number)` and
 //! `mask_phone(phone)` (the masks a department without the personal grant sees,
-//! `3201**********123X` / `138****5678`), and `pinyin(name)` (a name's everyday reading).
+//! `3201**********123X` / `138****5678`), `pinyin(name)` (a name's everyday reading),
+//! `segment(text)` (jieba words, a list), `age(birth_date[, as_of])` and
+//! `party_age(join_date[, as_of])` (whole years, as of today unless given).
 
 use std::sync::Arc;
 
@@ -69,8 +71,138 @@ pub fn mask_expr(column: &str) -> datafusion::logical_expr::Expr {
     }
 }
 
+/// Whole years from `from` to `to` (a birthday not reached yet this year does not count).
+pub fn years_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let mut years = to.year() - from.year();
+    if (to.month(), to.day()) < (from.month(), from.day()) {
+        years -= 1;
+    }
+    years
+}
+
+/// `age(date[, as_of])` and `party_age(date[, as_of])`: whole years since a date.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct YearsSince {
+    name: &'static str,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl YearsSince {
+    fn new(name: &'static str) -> Self {
+        use datafusion::logical_expr::{Signature, TypeSignature};
+        YearsSince {
+            name,
+            signature: Signature::one_of(
+                vec![TypeSignature::Any(1), TypeSignature::Any(2)],
+                // "as of today" without the second argument.
+                Volatility::Stable,
+            ),
+        }
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int32)
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> Result<ColumnarValue> {
+        use arrow::array::{Array, Date32Array, Int32Array};
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let date = |a: &ArrayRef| -> Result<Date32Array> {
+            Ok(arrow::compute::cast(a, &DataType::Date32)?
+                .as_primitive::<arrow::datatypes::Date32Type>()
+                .clone())
+        };
+        let from = date(&arrays[0])?;
+        let as_of = arrays.get(1).map(date).transpose()?;
+        let today = chrono::Local::now().date_naive();
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let day = |d: i32| epoch + chrono::Duration::days(d as i64);
+        let out: Int32Array = (0..from.len())
+            .map(|i| {
+                if from.is_null(i) {
+                    return None;
+                }
+                let to = match &as_of {
+                    Some(a) if a.is_null(i) => return None,
+                    Some(a) => day(a.value(i)),
+                    None => today,
+                };
+                Some(years_between(day(from.value(i)), to))
+            })
+            .collect();
+        let out: ArrayRef = Arc::new(out);
+        Ok(if scalar {
+            ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        })
+    }
+}
+
+/// `segment(text)`: the jieba words of a text (punctuation dropped), as a list.
+fn segment_udf() -> ScalarUDF {
+    use arrow::array::{ListBuilder, StringBuilder};
+    let item = Arc::new(arrow::datatypes::Field::new_list_field(
+        DataType::Utf8,
+        true,
+    ));
+    let fun = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let input = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        let input = input.as_string::<i32>();
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for v in input.iter() {
+            match v {
+                Some(t) => {
+                    for w in dangan_text::segment(t) {
+                        b.values().append_value(w);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+        let out: ArrayRef = Arc::new(b.finish());
+        Ok(
+            if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+                ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
+            } else {
+                ColumnarValue::Array(out)
+            },
+        )
+    };
+    create_udf(
+        "segment",
+        vec![DataType::Utf8],
+        DataType::List(item),
+        Volatility::Immutable,
+        Arc::new(fun),
+    )
+}
+
 /// Register every function on a session.
 pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::from(YearsSince::new("age")));
+    ctx.register_udf(ScalarUDF::from(YearsSince::new("party_age")));
+    ctx.register_udf(segment_udf());
     ctx.register_udf(string_udf("mask_id", mask_id));
     ctx.register_udf(string_udf("mask_phone", mask_phone));
     ctx.register_udf(string_udf("pinyin", dangan_text::name_pinyin));
@@ -109,5 +241,48 @@ mod tests {
         assert_eq!(col(1).value(1), "138****5678");
         assert_eq!(col(2).value(0), "zhangwei");
         assert_eq!(col(2).value(1), "zengxiaoming");
+    }
+
+    #[test]
+    fn whole_years_count_the_birthday() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(years_between(d("1980-06-15"), d("2025-06-14")), 44);
+        assert_eq!(years_between(d("1980-06-15"), d("2025-06-15")), 45);
+        assert_eq!(years_between(d("2000-02-29"), d("2025-02-28")), 24);
+    }
+
+    #[tokio::test]
+    async fn ages_and_words_in_sql() {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let batches = ctx
+            .sql(
+                "select age(d, date '2025-06-14') as a, party_age('2001-07-01', '2025-07-01') as p, \
+                 age(null) as n, array_length(segment('参加三会一课和主题党日')) as w, \
+                 age(d) >= 44 as today \
+                 from (values (date '1980-06-15')) t(d)",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let b = &batches[0];
+        let int = |i: usize| {
+            b.column(i)
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .value(0)
+        };
+        assert_eq!(int(0), 44);
+        assert_eq!(int(1), 24);
+        assert!(b.column(2).is_null(0));
+        assert_eq!(
+            b.column(3)
+                .as_primitive::<arrow::datatypes::UInt64Type>()
+                .value(0),
+            4,
+            "参加 / 三会一课 / 和 / 主题党日"
+        );
+        assert!(b.column(4).as_boolean().value(0));
     }
 }
