@@ -43,8 +43,10 @@ pub enum Command {
     Sql {
         /// The SQL statement.
         sql: String,
-        #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
-        format: SqlFormat,
+        /// Output format (default: from the --out file's extension, else table). parquet
+        /// and xlsx need --out; xlsx headers are the Chinese labels of dataset columns.
+        #[arg(long, value_enum)]
+        format: Option<SqlOutput>,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -268,6 +270,17 @@ pub enum SqlFormat {
     Csv,
     Json,
     Ndjson,
+}
+
+/// What `dangan sql` writes.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SqlOutput {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+    Parquet,
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

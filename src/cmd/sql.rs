@@ -8,15 +8,37 @@ use anyhow::{Context, Result};
 use dangan_datasets::Lake;
 use dangan_query::{OutputFormat, QueryEngine, write_batches};
 
-use crate::cli::SqlFormat;
+use crate::cli::SqlOutput;
 
 pub async fn run(
     lake: &Lake,
     sql: &str,
-    format: SqlFormat,
+    format: Option<SqlOutput>,
     out: Option<&Path>,
     department: Option<&str>,
 ) -> Result<ExitCode> {
+    let by_extension = out
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+        .and_then(|e| match e.to_ascii_lowercase().as_str() {
+            "csv" => Some(SqlOutput::Csv),
+            "json" => Some(SqlOutput::Json),
+            "ndjson" | "jsonl" => Some(SqlOutput::Ndjson),
+            "parquet" => Some(SqlOutput::Parquet),
+            "xlsx" => Some(SqlOutput::Xlsx),
+            _ => None,
+        });
+    let format = format.or(by_extension).unwrap_or(SqlOutput::Table);
+    if matches!(format, SqlOutput::Parquet | SqlOutput::Xlsx) && out.is_none() {
+        anyhow::bail!(
+            "--format {} writes a file: give it with --out <FILE> 请用 --out 指定文件",
+            if format == SqlOutput::Parquet {
+                "parquet"
+            } else {
+                "xlsx"
+            }
+        );
+    }
     if sql.to_lowercase().contains("search(") {
         // search(...) reads the index: bring it in step first, as `dangan search` does.
         let index = dangan_index::SearchIndex::open(lake)?;
@@ -28,11 +50,28 @@ pub async fn run(
     let result = engine.sql(sql).await;
     engine.flush_audit().await?;
     let result = result?;
-    let format = match format {
-        SqlFormat::Table => OutputFormat::Table,
-        SqlFormat::Csv => OutputFormat::Csv,
-        SqlFormat::Json => OutputFormat::Json,
-        SqlFormat::Ndjson => OutputFormat::Ndjson,
+    let text = match format {
+        SqlOutput::Table => OutputFormat::Table,
+        SqlOutput::Csv => OutputFormat::Csv,
+        SqlOutput::Json => OutputFormat::Json,
+        SqlOutput::Ndjson => OutputFormat::Ndjson,
+        SqlOutput::Parquet | SqlOutput::Xlsx => {
+            let path = out.unwrap_or(Path::new("out"));
+            if format == SqlOutput::Parquet {
+                dangan_query::files::write_parquet(path, &result.schema, &result.batches)?;
+            } else {
+                let headers: Vec<String> = result
+                    .schema
+                    .fields()
+                    .iter()
+                    .zip(&result.labels)
+                    .map(|(f, l)| l.clone().unwrap_or_else(|| f.name().clone()))
+                    .collect();
+                dangan_query::files::write_xlsx(path, &headers, &result.schema, &result.batches)?;
+            }
+            eprintln!("{} rows → {}", result.rows, path.display());
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     match out {
         Some(path) => {
@@ -40,14 +79,14 @@ pub async fn run(
                 std::fs::File::create(path)
                     .with_context(|| format!("creating {}", path.display()))?,
             );
-            write_batches(&mut f, &result.schema, &result.batches, format)?;
+            write_batches(&mut f, &result.schema, &result.batches, text)?;
             f.flush()?;
             eprintln!("{} rows → {}", result.rows, path.display());
         }
         None => {
             let stdout = std::io::stdout();
             let mut lock = std::io::BufWriter::new(stdout.lock());
-            write_batches(&mut lock, &result.schema, &result.batches, format)?;
+            write_batches(&mut lock, &result.schema, &result.batches, text)?;
             lock.flush()?;
         }
     }

@@ -6,4 +6,5 @@ mod import;
 mod kill;
 mod search;
 mod slt;
+mod sql;
 mod support;

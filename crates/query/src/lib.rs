@@ -5,6 +5,7 @@
 //! grants (`policy.rs`); every query is audited in `system_audit`.
 
 mod error;
+pub mod files;
 pub mod output;
 pub mod policy;
 pub mod search_fn;
@@ -43,6 +44,9 @@ struct AuditRow {
 /// A query's rows and what it cost.
 pub struct QueryResult {
     pub schema: SchemaRef,
+    /// Per column: the Chinese label of the dataset column it comes straight from, if it
+    /// does (for spreadsheet headers).
+    pub labels: Vec<Option<String>>,
     pub batches: Vec<RecordBatch>,
     pub rows: usize,
     pub duration_ms: u128,
@@ -192,14 +196,49 @@ impl QueryEngine {
             }
         };
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let labels = self.labels(sql, df.schema());
         let batches = df.collect().await?;
         let rows = batches.iter().map(|b| b.num_rows()).sum();
         Ok(QueryResult {
             schema,
+            labels,
             batches,
             rows,
             duration_ms: started.elapsed().as_millis(),
         })
+    }
+
+    /// The label of each result column that is a dataset's column: by its table qualifier
+    /// when that names a dataset, else by the datasets the statement reads (when those that
+    /// have a column of that name agree on its label).
+    fn labels(&self, sql: &str, schema: &datafusion::common::DFSchema) -> Vec<Option<String>> {
+        let registry = self.lake.registry();
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let read: Vec<String> = state
+            .sql_to_statement(sql, &dialect)
+            .and_then(|s| state.resolve_table_references(&s))
+            .map(|refs| refs.iter().map(|r| r.table().to_string()).collect())
+            .unwrap_or_default();
+        (0..schema.fields().len())
+            .map(|i| {
+                let (qualifier, field) = schema.qualified_field(i);
+                let name = field.name();
+                if let Some(q) = qualifier
+                    && let Ok(spec) = registry.get(q.table())
+                {
+                    return spec.column(name).map(|c| c.label.clone());
+                }
+                let labels: std::collections::BTreeSet<String> = read
+                    .iter()
+                    .filter_map(|t| registry.get(t).ok())
+                    .filter_map(|s| s.column(name).map(|c| c.label.clone()))
+                    .collect();
+                (labels.len() == 1)
+                    .then(|| labels.into_iter().next())
+                    .flatten()
+            })
+            .collect()
     }
 
     /// Write the audit rows of the queries run so far, in one commit.
