@@ -54,6 +54,13 @@ pub enum Command {
         /// columns masked unless granted (without it: the administrator).
         #[arg(long = "as", value_name = "DEPARTMENT")]
         as_department: Option<String>,
+        /// Save the query as a view of this name in the lake instead of running it (every
+        /// session defines it again; a department's over its own tables).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["as_department", "drop_view"])]
+        save_view: Option<String>,
+        /// Drop a saved view (the SQL argument is ignored; give "").
+        #[arg(long, value_name = "NAME", conflicts_with = "as_department")]
+        drop_view: Option<String>,
     },
     /// Departments and what they may read: datasets, row scope, personal columns.
     Access {

@@ -92,3 +92,37 @@ pub async fn run(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `dangan sql --save-view <name> "SELECT …"`: check that the query plans, then keep it.
+pub async fn save_view(lake: &Lake, name: &str, sql: &str) -> Result<ExitCode> {
+    let engine = QueryEngine::open(lake).await?;
+    let planned = engine.sql(&format!("EXPLAIN {sql}")).await;
+    engine.flush_audit().await?;
+    planned.with_context(|| format!("view `{name}`: the query does not run 查询有误"))?;
+    let v = dangan_datasets::views::save(
+        lake,
+        dangan_datasets::views::SavedView {
+            name: name.to_string(),
+            sql: sql.to_string(),
+            saved_by: whoami(),
+        },
+    )
+    .await?;
+    println!("view 视图 {name} saved (system_views version {v}): SELECT … FROM {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `dangan sql --drop-view <name> ""`.
+pub async fn drop_view(lake: &Lake, name: &str) -> Result<ExitCode> {
+    if !dangan_datasets::views::drop(lake, name).await? {
+        anyhow::bail!("no saved view `{name}` 没有这个视图");
+    }
+    println!("view 视图 {name} dropped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn whoami() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_default()
+}

@@ -80,6 +80,31 @@ fn xlsx_and_parquet_outputs_import_back() {
         sql(&a, "select count(*) as n, min(id_number) as i from members")
     );
 
+    // Saved views: kept in the lake, usable in later sessions, checked before they are kept.
+    ok(
+        &a,
+        &[
+            "sql",
+            "--save-view",
+            "women",
+            "select member_id, name from members where gender = '女'",
+        ],
+    );
+    assert_eq!(sql(&a, "select count(*) as n from women")[0]["n"], 3);
+    let o = dangan(
+        &a,
+        &["sql", "--save-view", "broken", "select nope from members"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("broken"), "{}", stderr(&o));
+    let o = dangan(&a, &["sql", "--save-view", "members", "select 1"]);
+    assert!(stderr(&o).contains("同名"), "{}", stderr(&o));
+    ok(&a, &["sql", "--drop-view", "women", ""]);
+    assert_eq!(
+        dangan(&a, &["sql", "select * from women"]).status.code(),
+        Some(1)
+    );
+
     // A file format without a file is a clear error.
     let o = dangan(&a, &["sql", "select 1", "--format", "xlsx"]);
     assert_eq!(o.status.code(), Some(1));

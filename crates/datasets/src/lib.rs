@@ -10,6 +10,7 @@ mod registry;
 pub mod sheet;
 mod spec;
 mod system;
+pub mod views;
 
 pub use error::{Error, Result};
 pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus, WriteOptions};

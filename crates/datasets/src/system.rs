@@ -1,4 +1,4 @@
-//! The lake's internal tables (import runs, file ledger, quarantine, audit, access): Delta tables under
+//! The lake's internal tables (import runs, file ledger, quarantine, audit, access, saved views): Delta tables under
 //! `system/`, seen in SQL as `system_<name>`.
 
 use std::sync::Arc;
@@ -18,6 +18,8 @@ pub enum SystemTable {
     Audit,
     /// Departments and their grants (see `access.rs`).
     Access,
+    /// Views saved with `dangan sql --save-view` (see `views.rs`).
+    Views,
 }
 
 fn ts() -> DataType {
@@ -39,6 +41,7 @@ impl SystemTable {
         SystemTable::Quarantine,
         SystemTable::Audit,
         SystemTable::Access,
+        SystemTable::Views,
     ];
 
     /// Directory name under `system/`.
@@ -49,6 +52,7 @@ impl SystemTable {
             SystemTable::Quarantine => "quarantine",
             SystemTable::Audit => "audit",
             SystemTable::Access => "access",
+            SystemTable::Views => "views",
         }
     }
 
@@ -117,6 +121,12 @@ impl SystemTable {
                 i("rows"),
                 i("duration_ms"),
                 s("status"),
+            ],
+            SystemTable::Views => vec![
+                s("name"),
+                s("sql"),
+                s("saved_by"),
+                Field::new("saved_at", ts(), true),
             ],
             SystemTable::Access => vec![
                 s("kind"),

@@ -30,6 +30,45 @@ pub struct QueryEngine {
     policy: Option<policy::Policy>,
     /// Audit rows not yet written (see [`QueryEngine::flush_audit`]).
     pending: std::sync::Mutex<Vec<AuditRow>>,
+    /// Saved views this session cannot define, with why.
+    unavailable: std::collections::BTreeMap<String, String>,
+}
+
+/// Define the lake's saved views on a session (a view may use another: repeated until no
+/// more can be defined). Returns those that could not be, with why.
+async fn define_views(
+    ctx: &SessionContext,
+    lake: &Lake,
+    department: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut todo = dangan_datasets::views::load(lake).await?;
+    let mut failed = std::collections::BTreeMap::new();
+    loop {
+        let before = todo.len();
+        failed.clear();
+        let mut rest = Vec::new();
+        for v in todo {
+            let ddl = format!("CREATE OR REPLACE VIEW \"{}\" AS {}", v.name, v.sql);
+            match ctx.sql(&ddl).await {
+                Ok(_) => {}
+                Err(e) => {
+                    failed.insert(v.name.clone(), e.to_string());
+                    rest.push(v);
+                }
+            }
+        }
+        todo = rest;
+        if todo.is_empty() || todo.len() == before {
+            break;
+        }
+    }
+    if let Some(dept) = department {
+        for why in failed.values_mut() {
+            *why =
+                format!("它读取的数据未全部授权给{dept} (it reads data not granted to `{dept}`)");
+        }
+    }
+    Ok(failed)
 }
 
 /// One query as `system_audit` records it.
@@ -82,11 +121,13 @@ impl QueryEngine {
             let provider = table.table_provider().await?;
             ctx.register_table(name.as_str(), provider)?;
         }
+        let unavailable = define_views(&ctx, lake, None).await?;
         Ok(QueryEngine {
             ctx,
             lake: lake.clone(),
             policy: None,
             pending: Default::default(),
+            unavailable,
         })
     }
 
@@ -108,11 +149,13 @@ impl QueryEngine {
                 scopes: Some(policy.scopes.clone()),
             }),
         );
+        let unavailable = define_views(&ctx, lake, Some(department)).await?;
         Ok(QueryEngine {
             ctx,
             lake: lake.clone(),
             policy: Some(policy),
             pending: Default::default(),
+            unavailable,
         })
     }
 
@@ -172,6 +215,16 @@ impl QueryEngine {
     }
 
     async fn run(&self, sql: &str, started: Instant) -> Result<QueryResult> {
+        if !self.unavailable.is_empty() {
+            let state = self.ctx.state();
+            let dialect = state.config().options().sql_parser.dialect;
+            let statement = state.sql_to_statement(sql, &dialect)?;
+            for t in state.resolve_table_references(&statement)? {
+                if let Some(why) = self.unavailable.get(t.table()) {
+                    return Err(Error::Policy(format!("view `{}`: {why}", t.table())));
+                }
+            }
+        }
         let df = match &self.policy {
             None => self.ctx.sql(sql).await?,
             Some(policy) => {
