@@ -110,3 +110,108 @@ fn xlsx_and_parquet_outputs_import_back() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
 }
+
+#[test]
+fn members_as_of_a_time_come_from_the_history_upserts_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    ok(&lake, &["init"]);
+    ok(
+        &lake,
+        &[
+            "import",
+            "organizations",
+            &data("organizations.csv"),
+            "--no-index",
+        ],
+    );
+    ok(
+        &lake,
+        &["import", "members", &data("members.csv"), "--no-index"],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let before = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // M01 moves from D111 (教育局) to D121 (卫健委).
+    let moved = dir.path().join("moved.csv");
+    let roster = std::fs::read_to_string(data("members.csv")).unwrap();
+    let header = roster.lines().next().unwrap();
+    let m01 = roster.lines().find(|l| l.starts_with("M01,")).unwrap();
+    std::fs::write(
+        &moved,
+        format!("{header}\n{}\n", m01.replace(",D111,", ",D121,")),
+    )
+    .unwrap();
+    ok(
+        &lake,
+        &[
+            "import",
+            "members",
+            moved.to_str().unwrap(),
+            "--mode",
+            "upsert",
+            "--no-index",
+        ],
+    );
+    let org_of = |q: &str| sql(&lake, q)[0]["org_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        org_of("select org_id from members where member_id = 'M01'"),
+        "D121"
+    );
+    assert_eq!(
+        org_of(&format!(
+            "select org_id from members_asof('{before}') where member_id = 'M01'"
+        )),
+        "D111"
+    );
+    // A date is the end of that day: today is after the move; long ago there were no rows.
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        org_of(&format!(
+            "select org_id from asof('members', '{today}') where member_id = 'M01'"
+        )),
+        "D121"
+    );
+    assert_eq!(
+        sql(
+            &lake,
+            "select count(*) as n from members_asof('2000-01-01')"
+        )[0]["n"],
+        0
+    );
+    // A department sees the old rows with today's scope and masks.
+    ok(&lake, &["access", "department", "add", "教育局"]);
+    ok(&lake, &["access", "grant", "教育局", "members"]);
+    let r: serde_json::Value = serde_json::from_str(&ok(
+        &lake,
+        &[
+            "sql",
+            "--as",
+            "教育局",
+            "--format",
+            "json",
+            &format!("select member_id, phone from members_asof('{before}') order by member_id"),
+        ],
+    ))
+    .unwrap();
+    let ids: Vec<&str> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["member_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["M01", "M02", "M03"], "{r}");
+    assert_eq!(r[0]["phone"], "138****5678");
+    let o = dangan(
+        &lake,
+        &[
+            "sql",
+            "--as",
+            "教育局",
+            "select * from asof('appraisals', '2025-01-01')",
+        ],
+    );
+    assert!(stderr(&o).contains("未授权"), "{}", stderr(&o));
+    let o = dangan(&lake, &["sql", "select * from members_asof('去年')"]);
+    assert!(stderr(&o).contains("YYYY-MM-DD"), "{}", stderr(&o));
+}

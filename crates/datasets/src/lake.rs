@@ -216,6 +216,28 @@ impl Lake {
         Ok(t)
     }
 
+    /// A table as it stood at `at`: its last version committed at or before then. `None`
+    /// when the table did not exist yet.
+    pub async fn open_table_at(
+        &self,
+        name: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<DeltaTable>> {
+        if !self.table_exists(name).await? {
+            return Ok(None);
+        }
+        let mut t = self
+            .builder(name)?
+            .build()
+            .map_err(|e| Error::delta(name, e))?;
+        // (Before the first commit it stays at the first version: `init` made every table
+        // empty, so an earlier time reads no rows.)
+        t.load_with_datetime(at)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(Some(t))
+    }
+
     /// Whether the table has been created.
     pub async fn table_exists(&self, name: &str) -> Result<bool> {
         if let Some(path) = self.local_path(name) {

@@ -4,6 +4,7 @@
 //! A session opened for a department (`QueryEngine::open_as`) sees the lake through its
 //! grants (`policy.rs`); every query is audited in `system_audit`.
 
+pub mod asof;
 mod error;
 pub mod files;
 pub mod output;
@@ -107,6 +108,19 @@ impl QueryEngine {
                 scopes: None,
             }),
         );
+        for (name, fixed) in [
+            ("asof", None),
+            ("members_asof", Some("members".to_string())),
+        ] {
+            ctx.register_udtf(
+                name,
+                Arc::new(asof::AsOf {
+                    lake: lake.clone(),
+                    fixed,
+                    policy: None,
+                }),
+            );
+        }
         for (name, schema) in lake.tables() {
             if !lake.table_exists(&name).await? {
                 // A dataset added by a user spec and not imported yet: empty, but queryable.

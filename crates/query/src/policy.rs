@@ -96,7 +96,7 @@ impl OrgTree {
 /// The view of one granted dataset: `raw` filtered to the grant's scope and with its
 /// personal columns masked. `members` is the raw members table, for datasets that reach
 /// their organization through the member.
-fn view(
+pub(crate) fn view(
     spec: &DatasetSpec,
     raw: DataFrame,
     grant: &Grant,
@@ -184,11 +184,18 @@ pub(crate) async fn register(
             Ok::<DataFrame, Error>(ctx.read_table(provider)?)
         }
     };
-    let members = if lake.table_exists("members").await? {
-        Some(raw("members").await?)
-    } else {
-        None
+    let members_provider: Option<Arc<dyn datafusion::catalog::TableProvider>> =
+        if lake.table_exists("members").await? {
+            let table = lake.open_table("members").await?;
+            Some(table.table_provider().await?)
+        } else {
+            None
+        };
+    let members = match &members_provider {
+        Some(p) => Some(ctx.read_table(p.clone())?),
+        None => None,
     };
+    let mut granted: HashMap<String, crate::asof::Granted> = HashMap::new();
     let mut denied = BTreeSet::new();
     let mut scopes = Vec::new();
     for spec in lake.registry().iter() {
@@ -217,6 +224,14 @@ pub(crate) async fn register(
             ctx.read_table(Arc::new(empty))?
         };
         let v = view(spec, source, grant, orgs.as_ref(), members.as_ref())?;
+        granted.insert(
+            spec.name.clone(),
+            crate::asof::Granted {
+                spec: spec.clone(),
+                grant: grant.clone(),
+                orgs: orgs.clone(),
+            },
+        );
         let reachable = spec.column("org_id").is_some() || spec.column("member_id").is_some();
         scopes.push((
             spec.name.clone(),
@@ -229,6 +244,22 @@ pub(crate) async fn register(
             }),
         ));
         ctx.register_table(spec.name.as_str(), v.into_view())?;
+    }
+    for (name, fixed) in [
+        ("asof", None),
+        ("members_asof", Some("members".to_string())),
+    ] {
+        ctx.register_udtf(
+            name,
+            Arc::new(crate::asof::AsOf {
+                lake: lake.clone(),
+                fixed,
+                policy: Some(crate::asof::DepartmentGrants {
+                    granted: granted.clone(),
+                    members: members_provider.clone(),
+                }),
+            }),
+        );
     }
     Ok(Policy {
         department: department.to_string(),
