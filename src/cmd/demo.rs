@@ -251,5 +251,6 @@ async fn departments(lake: &Lake) -> Result<()> {
     if let Err(e) = engine.sql("SELECT count(*) FROM growth_records").await {
         println!("   dangan sql --as {dept} \"SELECT count(*) FROM growth_records\" → {e}");
     }
+    engine.flush_audit().await?;
     Ok(())
 }

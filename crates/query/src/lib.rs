@@ -210,9 +210,9 @@ impl QueryEngine {
     }
 
     /// Run one SQL statement and collect its rows. The query is audited (who, when, the SQL,
-    /// rows, duration, and whether it was refused or failed): a department's at once, the
-    /// administrator's with the next [`QueryEngine::flush_audit`] (a command that runs many
-    /// queries writes them in one commit).
+    /// rows, duration, and whether it was refused or failed) with the next
+    /// [`QueryEngine::flush_audit`]: every command flushes before it ends (one commit for all
+    /// the queries it ran), so the audit costs no query a commit of its own.
     pub async fn sql(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
         let result = self.run(sql, started).await;
@@ -222,9 +222,6 @@ impl QueryEngine {
             Err(e) => (0, format!("error: {e}")),
         };
         self.record(sql, rows, started.elapsed().as_millis() as i64, &status);
-        if self.policy.is_some() {
-            self.flush_audit().await?;
-        }
         result
     }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""SQL benchmark: ten analyst queries, dangan (DataFusion over the lake's Delta tables) beside
+DuckDB over the same Parquet files, in the same run, with results compared.
+
+    python3 bench/sql_vs_duckdb.py --members 1000000 --runs 5
+
+1. `dangan generate` writes the archive of N members (cached in --work) and a release
+   `dangan import` of members, organizations, appraisals, growth records and engagement
+   events builds a lake (cached too).
+2. `cargo run --release --example sql_bench` runs bench/sql_queries.json: each query --runs
+   times as the administrator, and as a department granted every dataset with scope all and
+   personal columns visible (the policy layer's own cost); median ms and the rows.
+3. DuckDB runs the same queries (its own spelling where bench/sql_queries.json gives one) over
+   views on the tables' Parquet files (a freshly imported lake: every file is current), the
+   same number of times; median ms. The rows must be equal.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import duckdb
+
+DATASETS = ["organizations", "members", "appraisals", "growth_records", "engagement_events"]
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode not in (0, 3):
+        sys.exit(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
+    return r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--work", default="/tmp/dangan-sql-bench")
+    a = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
+    run(["cargo", "build", "--release", "--quiet", "--example", "sql_bench", "--bin", "dangan"], cwd=root)
+    dangan = os.path.join(target, "release", "dangan")
+    files = os.path.join(a.work, f"archive-{a.members}")
+    lake = os.path.join(a.work, f"lake-{a.members}")
+    if not os.path.exists(os.path.join(files, ".done")):
+        run([dangan, "generate", "--members", str(a.members), "--seed", "7", "--out", files])
+        open(os.path.join(files, ".done"), "w").close()
+    if not os.path.exists(os.path.join(lake, ".done")):
+        run([dangan, "--lake", lake, "init"])
+        for ds in DATASETS:
+            t = time.perf_counter()
+            run([dangan, "--lake", lake, "import", ds, os.path.join(files, ds), "--no-index"])
+            print(f"imported {ds} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        run([dangan, "--lake", lake, "access", "department", "add", "bench_all"])
+        for ds in DATASETS:
+            run([dangan, "--lake", lake, "access", "grant", "bench_all", ds, "--scope", "all", "--personal", "visible"])
+        open(os.path.join(lake, ".done"), "w").close()
+    out = run([os.path.join(target, "release", "examples", "sql_bench"), "--lake", lake,
+               "--queries", os.path.join(root, "bench", "sql_queries.json"), "--runs", str(a.runs), "--as", "bench_all"])
+    ours = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    queries = json.load(open(os.path.join(root, "bench", "sql_queries.json")))
+
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    for ds in DATASETS:
+        con.execute(f"CREATE VIEW {ds} AS SELECT * FROM read_parquet('{lake}/tables/{ds}/**/*.parquet')")
+    counts = {ds: con.execute(f"SELECT count(*) FROM {ds}").fetchone()[0] for ds in DATASETS}
+    print(f"archive of {a.members:,} members: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")
+    print("| query | dangan ms | DuckDB ms | ratio | as a department ms | policy overhead | rows equal |")
+    print("|---|---|---|---|---|---|---|")
+    ratios, overheads = [], []
+    for q, o in zip(queries, ours):
+        sql = q["duckdb"] or q["ours"]
+        times = []
+        for _ in range(a.runs):
+            t = time.perf_counter()
+            rows = con.execute(sql).fetchall()
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        theirs_ms = times[len(times) // 2]
+
+        def norm(v):
+            if v is None:
+                return ""
+            if isinstance(v, float):
+                return f"{v:.3f}".rstrip("0").rstrip(".")
+            return str(v)
+
+        def norm_ours(s):
+            try:
+                f = float(s)
+                if "." in s:
+                    return f"{f:.3f}".rstrip("0").rstrip(".")
+            except ValueError:
+                pass
+            return s
+
+        same = [[norm(v) for v in r] for r in rows] == [[norm_ours(v) for v in r] for r in o["rows"]]
+        ratio = o["ms"] / theirs_ms
+        ratios.append(ratio)
+        pol = o.get("policy_ms")
+        over = (pol / o["ms"] - 1) * 100 if pol else None
+        if over is not None:
+            overheads.append(over)
+        print(f"| {q['name']} | {o['ms']:.1f} | {theirs_ms:.1f} | {ratio:.2f} | "
+              f"{pol:.1f} | {over:+.1f}% | {'yes' if same else 'NO'} |")
+        if not same:
+            print(f"  ours {o['rows'][:3]} … theirs {rows[:3]} …", file=sys.stderr)
+    ratios.sort()
+    overheads.sort()
+    print(f"\nmedian ratio dangan/DuckDB {ratios[len(ratios) // 2]:.2f} (worst {ratios[-1]:.2f}); "
+          f"median policy overhead {overheads[len(overheads) // 2]:+.1f}%")
+
+
+if __name__ == "__main__":
+    main()
