@@ -82,23 +82,21 @@ def main():
         times.sort()
         theirs_ms = times[len(times) // 2]
 
-        def norm(v):
-            if v is None:
-                return ""
-            if isinstance(v, float):
-                return f"{v:.3f}".rstrip("0").rstrip(".")
-            return str(v)
+        def cell_equal(theirs_v, ours_s):
+            if theirs_v is None:
+                return ours_s == ""
+            if isinstance(theirs_v, float):
+                # Rounded averages summed in another order may differ in the last digit.
+                try:
+                    return abs(float(ours_s) - theirs_v) <= 1.1e-3
+                except ValueError:
+                    return False
+            return str(theirs_v) == ours_s
 
-        def norm_ours(s):
-            try:
-                f = float(s)
-                if "." in s:
-                    return f"{f:.3f}".rstrip("0").rstrip(".")
-            except ValueError:
-                pass
-            return s
-
-        same = [[norm(v) for v in r] for r in rows] == [[norm_ours(v) for v in r] for r in o["rows"]]
+        same = len(rows) == len(o["rows"]) and all(
+            len(r) == len(s) and all(cell_equal(v, w) for v, w in zip(r, s))
+            for r, s in zip(rows, o["rows"])
+        )
         ratio = o["ms"] / theirs_ms
         ratios.append(ratio)
         pol = o.get("policy_ms")
