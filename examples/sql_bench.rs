@@ -33,6 +33,14 @@ async fn main() -> anyhow::Result<()> {
     let runs: usize = arg("--runs").map_or(Ok(5), |s| s.parse())?;
     let department = arg("--as");
     let admin = QueryEngine::open(&lake).await?;
+    // `--set key=value` (repeatable): a DataFusion setting, to try one out.
+    for (i, a) in args.iter().enumerate() {
+        if a == "--set"
+            && let Some((k, v)) = args.get(i + 1).and_then(|kv| kv.split_once('='))
+        {
+            admin.sql(&format!("SET {k} = {v}")).await?;
+        }
+    }
     let dept = match &department {
         Some(d) => Some(QueryEngine::open_as(&lake, Some(d)).await?),
         None => None,
