@@ -2,7 +2,8 @@
 //! `mask_phone(phone)` (the masks a department without the personal grant sees,
 //! `3201**********123X` / `138****5678`), `pinyin(name)` (a name's everyday reading),
 //! `segment(text)` (jieba words, a list), `age(birth_date[, as_of])` and
-//! `party_age(join_date[, as_of])` (whole years, as of today unless given).
+//! `party_age(join_date[, as_of])` (whole years, as of today unless given), and
+//! `sentiment(text)` (-1 … 1, from the text crate's lexicon).
 
 use std::sync::Arc;
 
@@ -198,8 +199,37 @@ fn segment_udf() -> ScalarUDF {
     )
 }
 
+/// `sentiment(text)`: from -1 (negative) to 1 (positive), 0 when no sentiment word is in it.
+fn sentiment_udf() -> ScalarUDF {
+    let fun = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let input = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        let out: arrow::array::Float64Array = input
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(dangan_text::sentiment))
+            .collect();
+        let out: ArrayRef = Arc::new(out);
+        Ok(
+            if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+                ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
+            } else {
+                ColumnarValue::Array(out)
+            },
+        )
+    };
+    create_udf(
+        "sentiment",
+        vec![DataType::Utf8],
+        DataType::Float64,
+        Volatility::Immutable,
+        Arc::new(fun),
+    )
+}
+
 /// Register every function on a session.
 pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(sentiment_udf());
     ctx.register_udf(ScalarUDF::from(YearsSince::new("age")));
     ctx.register_udf(ScalarUDF::from(YearsSince::new("party_age")));
     ctx.register_udf(segment_udf());

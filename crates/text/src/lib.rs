@@ -2,14 +2,17 @@
 //! header normalization, the normalized form for search (traditional → simplified), jieba
 //! segmentation with a party-work user dictionary, and pinyin keys for names.
 //!
-//! Sentiment joins this crate with the reports issue; nothing here depends on an engine.
+//! Sentiment of short texts from a lexicon written for dangan (`sentiment.rs`); nothing here
+//! depends on an engine.
 
 mod normalize;
 mod pinyin;
 mod segment;
+mod sentiment;
 pub(crate) mod width;
 
 pub use normalize::{is_cjk, normalize_char, normalize_for_search};
 pub use pinyin::{name_keys, name_pinyin, pinyin_query};
 pub use segment::{PARTY_TERMS, is_word, jieba, segment, segment_for_search};
+pub use sentiment::{SENTIMENT_LEXICON, sentiment};
 pub use width::{fold_width, is_blank, normalize_header, trim_all};
