@@ -1,14 +1,10 @@
 //! `dangan search` and `dangan index`: full-text search over the lake, and keeping its index in
 //! step with the tables.
 
-use std::collections::{HashMap, VecDeque};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use dangan_datasets::Lake;
-use dangan_datasets::arrow::array::{Array, AsArray};
-use dangan_datasets::arrow::compute::cast;
-use dangan_datasets::arrow::datatypes::DataType;
 use dangan_index::{DatasetSync, SearchIndex, SearchRequest, SyncReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -101,37 +97,13 @@ pub async fn index(lake: &Lake, command: IndexCommand) -> Result<ExitCode> {
 
 /// The organization and every organization under it, from `organizations.parent_id`.
 pub async fn org_subtree(lake: &Lake, root: &str) -> Result<Vec<String>> {
-    let batches = lake.scan("organizations", &["org_id", "parent_id"]).await?;
-    let mut children: HashMap<String, Vec<String>> = HashMap::new();
-    let mut known = std::collections::HashSet::new();
-    for b in &batches {
-        let id = cast(b.column(0), &DataType::Utf8)?;
-        let parent = cast(b.column(1), &DataType::Utf8)?;
-        let (id, parent) = (id.as_string::<i32>(), parent.as_string::<i32>());
-        for i in 0..b.num_rows() {
-            known.insert(id.value(i).to_string());
-            if !parent.is_null(i) {
-                children
-                    .entry(parent.value(i).to_string())
-                    .or_default()
-                    .push(id.value(i).to_string());
-            }
-        }
-    }
-    if !known.contains(root) {
+    let tree = dangan_query::policy::OrgTree::load(lake).await?;
+    if !tree.knows(root) {
         bail!(
             "no organization `{root}` 没有这个组织 (see: dangan sql \"select org_id, name from organizations\")"
         );
     }
-    let mut out = Vec::new();
-    let mut queue = VecDeque::from([root.to_string()]);
-    while let Some(o) = queue.pop_front() {
-        if let Some(c) = children.get(&o) {
-            queue.extend(c.iter().cloned());
-        }
-        out.push(o);
-    }
-    Ok(out)
+    Ok(tree.sub_trees([&root.to_string()]).into_iter().collect())
 }
 
 pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {

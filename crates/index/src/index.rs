@@ -301,40 +301,34 @@ impl SearchIndex {
         for (src, indexed, whole) in &todo {
             let cols = src.columns();
             let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
-            if let Some(from) = indexed.filter(|_| !whole)
+            let (version, n, incremental) = if let Some(from) = indexed.filter(|_| !whole)
                 && let Some((version, changes)) =
                     lake.changes_since(&src.dataset, from, &cols).await?
             {
                 let n = self.apply_changes(&mut writer, src, &changes, &member_orgs)?;
-                progress(&src.dataset, n);
-                state.versions.insert(src.dataset.clone(), version);
-                report.documents += n;
-                report.datasets.push(DatasetSync {
-                    dataset: src.dataset.clone(),
-                    from_version: *indexed,
-                    to_version: version,
-                    documents: n,
-                    incremental: true,
-                });
-                continue;
-            }
-            writer.delete_term(Term::from_field_text(self.fields.dataset, &src.dataset));
-            let Some((version, mut stream)) = lake.scan_stream(&src.dataset, &cols).await? else {
-                state.versions.remove(&src.dataset);
-                continue;
-            };
-            let mut n = 0u64;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| Error::Read {
-                    table: src.dataset.clone(),
-                    message: e.to_string(),
-                })?;
-                for doc in self.documents(src, &batch, &member_orgs)? {
-                    writer.add_document(doc).map_err(&err)?;
-                    n += 1;
+                (version, n, true)
+            } else {
+                writer.delete_term(Term::from_field_text(self.fields.dataset, &src.dataset));
+                let Some((version, mut stream)) = lake.scan_stream(&src.dataset, &cols).await?
+                else {
+                    state.versions.remove(&src.dataset);
+                    continue;
+                };
+                let mut n = 0u64;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(|e| Error::Read {
+                        table: src.dataset.clone(),
+                        message: e.to_string(),
+                    })?;
+                    for doc in self.documents(src, &batch, &member_orgs)? {
+                        writer.add_document(doc).map_err(&err)?;
+                        n += 1;
+                    }
+                    progress(&src.dataset, n);
                 }
-                progress(&src.dataset, n);
-            }
+                (version, n, false)
+            };
+            progress(&src.dataset, n);
             state.versions.insert(src.dataset.clone(), version);
             report.documents += n;
             report.datasets.push(DatasetSync {
@@ -342,7 +336,7 @@ impl SearchIndex {
                 from_version: *indexed,
                 to_version: version,
                 documents: n,
-                incremental: false,
+                incremental,
             });
         }
         writer.commit().map_err(&err)?;

@@ -235,21 +235,31 @@ impl QueryEngine {
         result
     }
 
+    /// The tables a statement reads, by name (parsed once per query: the policy, the saved
+    /// views and the spreadsheet labels all ask).
+    fn tables_read(&self, sql: &str) -> Result<Vec<String>> {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        Ok(state
+            .resolve_table_references(&statement)?
+            .iter()
+            .map(|t| t.table().to_string())
+            .collect())
+    }
+
     async fn run(&self, sql: &str, started: Instant) -> Result<QueryResult> {
-        if !self.unavailable.is_empty() {
-            let state = self.ctx.state();
-            let dialect = state.config().options().sql_parser.dialect;
-            let statement = state.sql_to_statement(sql, &dialect)?;
-            for t in state.resolve_table_references(&statement)? {
-                if let Some(why) = self.unavailable.get(t.table()) {
-                    return Err(Error::Policy(format!("view `{}`: {why}", t.table())));
-                }
-            }
+        let read = self.tables_read(sql)?;
+        if let Some((t, why)) = read
+            .iter()
+            .find_map(|t| self.unavailable.get(t).map(|why| (t, why)))
+        {
+            return Err(Error::Policy(format!("view `{t}`: {why}")));
         }
         let df = match &self.policy {
             None => self.ctx.sql(sql).await?,
             Some(policy) => {
-                policy.check(&self.ctx, sql)?;
+                policy.check(&read)?;
                 let options = datafusion::execution::context::SQLOptions::new()
                     .with_allow_ddl(false)
                     .with_allow_dml(false)
@@ -270,7 +280,7 @@ impl QueryEngine {
             }
         };
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let labels = self.labels(sql, df.schema());
+        let labels = self.labels(&read, df.schema());
         let batches = df.collect().await?;
         let rows = batches.iter().map(|b| b.num_rows()).sum();
         Ok(QueryResult {
@@ -285,15 +295,12 @@ impl QueryEngine {
     /// The label of each result column that is a dataset's column: by its table qualifier
     /// when that names a dataset, else by the datasets the statement reads (when those that
     /// have a column of that name agree on its label).
-    fn labels(&self, sql: &str, schema: &datafusion::common::DFSchema) -> Vec<Option<String>> {
+    fn labels(
+        &self,
+        read: &[String],
+        schema: &datafusion::common::DFSchema,
+    ) -> Vec<Option<String>> {
         let registry = self.lake.registry();
-        let state = self.ctx.state();
-        let dialect = state.config().options().sql_parser.dialect;
-        let read: Vec<String> = state
-            .sql_to_statement(sql, &dialect)
-            .and_then(|s| state.resolve_table_references(&s))
-            .map(|refs| refs.iter().map(|r| r.table().to_string()).collect())
-            .unwrap_or_default();
         (0..schema.fields().len())
             .map(|i| {
                 let (qualifier, field) = schema.qualified_field(i);

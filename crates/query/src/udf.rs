@@ -36,6 +36,17 @@ pub fn mask_phone(s: &str) -> String {
     mask(s, 3, 4)
 }
 
+/// The result of a function: a scalar when every argument was one, else the array.
+fn columnar(args: &[ColumnarValue], out: ArrayRef) -> Result<ColumnarValue> {
+    Ok(
+        if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+            ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        },
+    )
+}
+
 /// A one-string-in, one-string-out function over arrays and scalars (nulls stay null).
 fn string_udf(name: &str, f: fn(&str) -> String) -> ScalarUDF {
     let fun = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
@@ -44,13 +55,7 @@ fn string_udf(name: &str, f: fn(&str) -> String) -> ScalarUDF {
         let input = input.as_string::<i32>();
         let out: StringArray = input.iter().map(|v| v.map(f)).collect();
         let out: ArrayRef = Arc::new(out);
-        Ok(
-            if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-                ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
-            } else {
-                ColumnarValue::Array(out)
-            },
-        )
+        columnar(args, out)
     };
     create_udf(
         name,
@@ -121,10 +126,6 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
         args: datafusion::logical_expr::ScalarFunctionArgs,
     ) -> Result<ColumnarValue> {
         use arrow::array::{Array, Date32Array, Int32Array};
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let date = |a: &ArrayRef| -> Result<Date32Array> {
             Ok(arrow::compute::cast(a, &DataType::Date32)?
@@ -149,12 +150,7 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
                 Some(years_between(day(from.value(i)), to))
             })
             .collect();
-        let out: ArrayRef = Arc::new(out);
-        Ok(if scalar {
-            ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        columnar(&args.args, Arc::new(out))
     }
 }
 
@@ -182,13 +178,7 @@ fn segment_udf() -> ScalarUDF {
             }
         }
         let out: ArrayRef = Arc::new(b.finish());
-        Ok(
-            if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-                ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
-            } else {
-                ColumnarValue::Array(out)
-            },
-        )
+        columnar(args, out)
     };
     create_udf(
         "segment",
@@ -210,13 +200,7 @@ fn sentiment_udf() -> ScalarUDF {
             .map(|v| v.map(dangan_text::sentiment))
             .collect();
         let out: ArrayRef = Arc::new(out);
-        Ok(
-            if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-                ColumnarValue::Scalar(datafusion::scalar::ScalarValue::try_from_array(&out, 0)?)
-            } else {
-                ColumnarValue::Array(out)
-            },
-        )
+        columnar(args, out)
     };
     create_udf(
         "sentiment",
