@@ -38,10 +38,13 @@ def main():
     ap.add_argument("--members", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default="/tmp/dangan-sql-bench")
+    ap.add_argument("--no-build", action="store_true",
+                    help="use the release binaries already built (cargo build --release --example sql_bench --bin dangan)")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
-    run(["cargo", "build", "--release", "--quiet", "--example", "sql_bench", "--bin", "dangan"], cwd=root)
+    if not a.no_build:
+        run(["cargo", "build", "--release", "--quiet", "--example", "sql_bench", "--bin", "dangan"], cwd=root)
     dangan = os.path.join(target, "release", "dangan")
     files = os.path.join(a.work, f"archive-{a.members}")
     lake = os.path.join(a.work, f"lake-{a.members}")

@@ -40,16 +40,28 @@ fn appraisals(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
     // Each member has a disposition that makes grades persist from year to year.
     let disposition: Vec<f64> = a.members.iter().map(|_| g.rng.random()).collect();
     for year in last - 4..=last {
-        let mut s = Sheet::new(&[
-            "党员编号",
-            "姓名",
-            "评议年度",
-            "评议等次",
-            "得分",
-            "评语",
-            "组织编号",
-        ])
-        .with_title(format!("{year}年度党员民主评议结果汇总表"));
+        let format = if year % 2 == 0 {
+            Format::Xlsx {
+                dates_as_text: None,
+            }
+        } else {
+            Format::Csv(CsvEncoding::Gbk, DateStyle::Iso)
+        };
+        let mut s = w.open(
+            "appraisals",
+            &format!("{year}年度民主评议结果"),
+            &[
+                "党员编号",
+                "姓名",
+                "评议年度",
+                "评议等次",
+                "得分",
+                "评语",
+                "组织编号",
+            ],
+            Some(format!("{year}年度党员民主评议结果汇总表")),
+            format,
+        )?;
         for (i, m) in a.members.iter().enumerate() {
             if !is_member_in(m, year + 1) {
                 continue;
@@ -75,7 +87,7 @@ fn appraisals(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
             } else {
                 Cell::Empty
             };
-            s.push(vec![
+            s.push(&[
                 m.id.clone().into(),
                 m.person.name.clone().into(),
                 (year as i64).into(),
@@ -83,39 +95,32 @@ fn appraisals(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
                 Cell::Float((score * 10.0).round() / 10.0),
                 comment,
                 a.orgs[m.org].id.clone().into(),
-            ]);
+            ])?;
         }
-        let format = if year % 2 == 0 {
-            Format::Xlsx {
-                dates_as_text: None,
-            }
-        } else {
-            Format::Csv(CsvEncoding::Gbk, DateStyle::Iso)
-        };
-        w.write("appraisals", &format!("{year}年度民主评议结果"), &s, format)?;
+        w.close(s)?;
     }
     Ok(())
 }
 
 fn development(w: &mut Writer, a: &Archive) -> Result<()> {
-    let mut s =
-        Sheet::new(&["党员编号", "发展阶段", "日期", "组织编号"]).with_title("发展党员工作台账");
+    let mut s = w.open(
+        "development",
+        "发展党员工作台账",
+        &["党员编号", "发展阶段", "日期", "组织编号"],
+        Some("发展党员工作台账".into()),
+        Format::Csv(CsvEncoding::Gbk, DateStyle::Chinese),
+    )?;
     for m in &a.members {
         for (stage, date) in &m.stages {
-            s.push(vec![
+            s.push(&[
                 m.id.clone().into(),
                 (*stage).into(),
                 (*date).into(),
                 a.orgs[m.org].id.clone().into(),
-            ]);
+            ])?;
         }
     }
-    w.write(
-        "development",
-        "发展党员工作台账",
-        &s,
-        Format::Csv(CsvEncoding::Gbk, DateStyle::Chinese),
-    )
+    w.close(s)
 }
 
 const GROWTH: &[(&str, &str, f64)] = &[
@@ -131,9 +136,12 @@ const GROWTH: &[(&str, &str, f64)] = &[
 
 fn growth_records(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
     let first = g.as_of.year() - 4;
-    let mut by_year: Vec<Sheet> = (0..5)
-        .map(|i| {
-            Sheet::new(&[
+    let mut by_year = Vec::with_capacity(5);
+    for i in 0..5 {
+        by_year.push(w.open(
+            "growth_records",
+            &format!("{}年成长记录", first + i),
+            &[
                 "记录编号",
                 "党员编号",
                 "日期",
@@ -142,10 +150,13 @@ fn growth_records(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
                 "内容",
                 "来源",
                 "记录人",
-            ])
-            .with_title(format!("{}年党员成长记录", first + i))
-        })
-        .collect();
+            ],
+            Some(format!("{}年党员成长记录", first + i)),
+            Format::Xlsx {
+                dates_as_text: None,
+            },
+        )?);
+    }
     let recorders: Vec<String> = (0..a.orgs.len()).map(|_| people::plain_name(g)).collect();
     let mut n = 0usize;
     for m in &a.members {
@@ -216,7 +227,7 @@ fn growth_records(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
             };
             n += 1;
             let yi = (d.year() - first).clamp(0, 4) as usize;
-            by_year[yi].push(vec![
+            by_year[yi].push(&[
                 format!("G{n:08}").into(),
                 m.id.clone().into(),
                 d.into(),
@@ -225,18 +236,11 @@ fn growth_records(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
                 content.into(),
                 source.into(),
                 recorders[m.org].clone().into(),
-            ]);
+            ])?;
         }
     }
-    for (i, s) in by_year.iter().enumerate() {
-        w.write(
-            "growth_records",
-            &format!("{}年成长记录", first + i as i32),
-            s,
-            Format::Xlsx {
-                dates_as_text: None,
-            },
-        )?;
+    for s in by_year {
+        w.close(s)?;
     }
     Ok(())
 }
@@ -259,9 +263,9 @@ fn cadre_changes(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
         .filter(|(_, o)| o.kind == "党支部")
     {
         let ms: Vec<&Member> = a
-            .members
+            .members_of(oi)
             .iter()
-            .filter(|m| m.org == oi && m.category == "正式党员")
+            .filter(|m| m.category == "正式党员")
             .collect();
         for (pi, pos) in positions.iter().enumerate() {
             let Some(m) = ms.get(pi * 7 % ms.len().max(1)) else {

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-pub use crate::sheet::{Cell, CsvEncoding, DateStyle, Sheet, write_csv, write_xlsx};
+pub use crate::sheet::{Cell, CsvEncoding, DateStyle, Sheet, SheetWriter, write_csv, write_xlsx};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -160,6 +160,18 @@ impl Member {
 pub struct Archive {
     pub orgs: Vec<Org>,
     pub members: Vec<Member>,
+    /// Each organization's members: a range of `members` (they are generated branch by branch).
+    pub by_org: Vec<std::ops::Range<usize>>,
+}
+
+impl Archive {
+    /// The members of the organization at index `org`.
+    pub fn members_of(&self, org: usize) -> &[Member] {
+        self.by_org
+            .get(org)
+            .map(|r| &self.members[r.clone()])
+            .unwrap_or(&[])
+    }
 }
 
 /// Generate the archive and write its files under `cfg.out`.
@@ -202,7 +214,138 @@ pub(crate) enum Format {
     Csv(CsvEncoding, DateStyle),
 }
 
+/// Data rows in one generated `.xlsx` before the export continues in a second file (Excel's
+/// own limit is 1,048,576 rows a sheet; exports of that size come split).
+const XLSX_ROWS: usize = 1_000_000;
+
+/// One generated file being written row by row; an `.xlsx` that reaches [`XLSX_ROWS`] goes on
+/// in `<stem>（续2）.xlsx` and so on.
+pub(crate) struct Sink {
+    dir: PathBuf,
+    dataset: String,
+    stem: String,
+    headers: Vec<String>,
+    title: Option<String>,
+    format: Format,
+    part: usize,
+    current: Option<(PathBuf, SheetWriter)>,
+    done: Vec<GeneratedFile>,
+}
+
+impl Sink {
+    fn start(&mut self) -> Result<()> {
+        let name = if self.part == 1 {
+            self.stem.clone()
+        } else {
+            format!("{}（续{}）", self.stem, self.part)
+        };
+        let (path, w) = match self.format {
+            Format::Xlsx { dates_as_text } => {
+                let p = self.dir.join(format!("{name}.xlsx"));
+                let w = SheetWriter::xlsx(
+                    &p,
+                    "Sheet1",
+                    &self.headers,
+                    self.title.as_deref(),
+                    dates_as_text,
+                )?;
+                (p, w)
+            }
+            Format::Csv(enc, dates) => {
+                let p = self.dir.join(format!("{name}.csv"));
+                let w = SheetWriter::csv(&p, &self.headers, self.title.as_deref(), enc, dates)?;
+                (p, w)
+            }
+        };
+        self.current = Some((path, w));
+        Ok(())
+    }
+
+    fn finish_current(&mut self) -> Result<()> {
+        if let Some((path, w)) = self.current.take() {
+            let rows = w.finish()?;
+            self.done.push(GeneratedFile {
+                dataset: self.dataset.clone(),
+                path,
+                rows,
+            });
+        }
+        Ok(())
+    }
+
+    /// Append one row.
+    pub fn push(&mut self, row: &[Cell]) -> Result<()> {
+        let full = matches!(self.format, Format::Xlsx { .. })
+            && self
+                .current
+                .as_ref()
+                .is_some_and(|(_, w)| w.rows() >= XLSX_ROWS);
+        if full {
+            self.finish_current()?;
+            self.part += 1;
+            self.start()?;
+        }
+        match &mut self.current {
+            Some((_, w)) => w.push(row),
+            None => Err(Error::Invalid(
+                "a generated file was written after it was closed".into(),
+            )),
+        }
+    }
+}
+
 impl Writer<'_> {
+    /// Start a file `<dataset>/<file_stem>.<ext>` to be filled row by row.
+    pub fn open(
+        &mut self,
+        dataset: &str,
+        file_stem: &str,
+        headers: &[&str],
+        title: Option<String>,
+        format: Format,
+    ) -> Result<Sink> {
+        self.open_owned(
+            dataset,
+            file_stem,
+            headers.iter().map(|h| h.to_string()).collect(),
+            title,
+            format,
+        )
+    }
+
+    pub fn open_owned(
+        &mut self,
+        dataset: &str,
+        file_stem: &str,
+        headers: Vec<String>,
+        title: Option<String>,
+        format: Format,
+    ) -> Result<Sink> {
+        let dir = self.out.join(dataset);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut sink = Sink {
+            dir,
+            dataset: dataset.to_string(),
+            stem: file_stem.to_string(),
+            headers,
+            title,
+            format,
+            part: 1,
+            current: None,
+            done: Vec::new(),
+        };
+        sink.start()?;
+        Ok(sink)
+    }
+
+    /// Save a file started with [`Writer::open`] and record it.
+    pub fn close(&mut self, mut sink: Sink) -> Result<()> {
+        sink.finish_current()?;
+        self.files.append(&mut sink.done);
+        Ok(())
+    }
+
+    /// Write a whole (small) table as one file.
     pub fn write(
         &mut self,
         dataset: &str,
@@ -210,25 +353,16 @@ impl Writer<'_> {
         sheet: &Sheet,
         format: Format,
     ) -> Result<()> {
-        let dir = self.out.join(dataset);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let path = match format {
-            Format::Xlsx { dates_as_text } => {
-                let p = dir.join(format!("{file_stem}.xlsx"));
-                write_xlsx(&p, "Sheet1", sheet, dates_as_text)?;
-                p
-            }
-            Format::Csv(enc, dates) => {
-                let p = dir.join(format!("{file_stem}.csv"));
-                write_csv(&p, sheet, enc, dates)?;
-                p
-            }
-        };
-        self.files.push(GeneratedFile {
-            dataset: dataset.to_string(),
-            path,
-            rows: sheet.rows.len(),
-        });
-        Ok(())
+        let mut sink = self.open_owned(
+            dataset,
+            file_stem,
+            sheet.headers.clone(),
+            sheet.title.clone(),
+            format,
+        )?;
+        for row in &sheet.rows {
+            sink.push(row)?;
+        }
+        self.close(sink)
     }
 }

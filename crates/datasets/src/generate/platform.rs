@@ -7,7 +7,7 @@ use rand::seq::IndexedRandom;
 
 use super::activity::at;
 use super::corpus::{self, Tone};
-use super::{Archive, Cell, CsvEncoding, DateStyle, Format, Gen, Sheet, Writer, people};
+use super::{Archive, Cell, CsvEncoding, DateStyle, Format, Gen, Sheet, Sink, Writer, people};
 use crate::error::Result;
 
 const LIKERT: [&str; 5] = ["非常不满意", "不满意", "一般", "满意", "非常满意"];
@@ -33,12 +33,16 @@ pub(super) fn survey(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
         "{}、您对支部工作还有哪些意见和建议？",
         questions.len() + 3
     ));
-    let mut s = Sheet {
-        title: None,
-        headers,
-        rows: Vec::new(),
-    };
     let year = g.as_of.year();
+    let mut s = w.open_owned(
+        "survey_responses",
+        &format!("{year}年度党员满意度调查_问卷星导出"),
+        headers,
+        None,
+        Format::Xlsx {
+            dates_as_text: None,
+        },
+    )?;
     let open = NaiveDate::from_ymd_opt(year, 9, 1).expect("d");
     let mut n = 0;
     for m in &a.members {
@@ -91,30 +95,29 @@ pub(super) fn survey(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
         } else {
             Cell::Str("无".into())
         });
-        s.push(row);
+        s.push(&row)?;
     }
-    w.write(
-        "survey_responses",
-        &format!("{year}年度党员满意度调查_问卷星导出"),
-        &s,
-        Format::Xlsx {
-            dates_as_text: None,
-        },
-    )
+    w.close(s)
 }
 
 pub(super) fn feedback(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
-    let mut s = Sheet::new(&[
-        "反馈编号",
-        "接收时间",
-        "渠道",
-        "组织编号",
-        "类别",
-        "内容",
-        "党员编号",
-        "办理状态",
-        "办结时间",
-    ]);
+    let mut s = w.open(
+        "feedback",
+        "意见反馈台账",
+        &[
+            "反馈编号",
+            "接收时间",
+            "渠道",
+            "组织编号",
+            "类别",
+            "内容",
+            "党员编号",
+            "办理状态",
+            "办结时间",
+        ],
+        None,
+        Format::Csv(CsvEncoding::Gbk, DateStyle::Iso),
+    )?;
     let count = a.members.len() / 4;
     let channels = ["微信公众号", "网站", "APP", "信箱", "电话", "来访"];
     let start = NaiveDate::from_ymd_opt(g.as_of.year() - 2, 1, 1).expect("d");
@@ -152,7 +155,7 @@ pub(super) fn feedback(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
         };
         let closed = (status == "已办结")
             .then(|| received + Duration::hours(g.rng.random_range(2..24 * 20)));
-        s.push(vec![
+        s.push(&[
             format!("F{:07}", i + 1).into(),
             received.into(),
             channels
@@ -170,14 +173,30 @@ pub(super) fn feedback(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
             },
             status.into(),
             closed.into(),
-        ]);
+        ])?;
     }
-    w.write(
-        "feedback",
-        "意见反馈台账",
-        &s,
-        Format::Csv(CsvEncoding::Gbk, DateStyle::Iso),
-    )
+    w.close(s)
+}
+
+/// Activity types and the channel each is recorded on.
+const EVENT_KINDS: [(&str, &str); 6] = [
+    ("login", "APP"),
+    ("study", "学习强国"),
+    ("course", "网上党校"),
+    ("meeting", "线下"),
+    ("comment", "微信公众号"),
+    ("volunteer", "志愿服务平台"),
+];
+
+/// One engagement event before it is written.
+struct Event {
+    n: u32,
+    member: u32,
+    at: chrono::NaiveDateTime,
+    kind: u8,
+    minutes: u16,
+    points: u8,
+    article: u16,
 }
 
 pub(super) fn engagement(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
@@ -193,10 +212,12 @@ pub(super) fn engagement(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()>
         "关联内容",
         "渠道",
     ];
-    let mut quarters: Vec<Sheet> = Vec::new();
-    let mut n = 0usize;
+    // Events are kept compact (an archive of a million members has ~20 million) and written
+    // out per quarter in time order, as the platform exports them.
+    let mut quarters: Vec<Vec<Event>> = Vec::new();
+    let mut n = 0u32;
     let days = (end - start).num_days();
-    for m in &a.members {
+    for (mi, m) in a.members.iter().enumerate() {
         if m.status != "正常" {
             continue;
         }
@@ -225,65 +246,77 @@ pub(super) fn engagement(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()>
             let d = start + Duration::days(g.rng.random_range(0..=days));
             let t = at(g, d, 6, 23);
             let x: f64 = g.rng.random();
-            let (kind, dur, pts, channel) = if x < 0.45 {
-                ("login", 0, 1, "APP")
+            let (kind, dur, pts) = if x < 0.45 {
+                (0, 0, 1)
             } else if x < 0.80 {
-                (
-                    "study",
-                    g.rng.random_range(5..90),
-                    g.rng.random_range(1..6),
-                    "学习强国",
-                )
+                (1, g.rng.random_range(5..90), g.rng.random_range(1..6))
             } else if x < 0.88 {
-                ("course", g.rng.random_range(30..120), 5, "网上党校")
+                (2, g.rng.random_range(30..120), 5)
             } else if x < 0.93 {
-                ("meeting", g.rng.random_range(45..150), 3, "线下")
+                (3, g.rng.random_range(45..150), 3)
             } else if x < 0.97 {
-                ("comment", 0, 1, "微信公众号")
+                (4, 0, 1)
             } else {
-                ("volunteer", g.rng.random_range(60..300), 10, "志愿服务平台")
+                (5, g.rng.random_range(60..300), 10)
             };
             n += 1;
             let q = ((d.year() - start.year()) * 12 + d.month() as i32 - start.month() as i32)
                 as usize
                 / 3;
             while quarters.len() <= q {
-                quarters.push(Sheet::new(&headers));
+                quarters.push(Vec::new());
             }
-            quarters[q].push(vec![
-                format!("E{n:09}").into(),
-                m.id.clone().into(),
-                t.into(),
+            let article = if kind == 1 {
+                g.rng.random_range(1..5000)
+            } else {
+                0
+            };
+            quarters[q].push(Event {
+                n,
+                member: mi as u32,
+                at: t,
+                kind,
+                minutes: dur as u16,
+                points: pts as u8,
+                article,
+            });
+        }
+    }
+    for (qi, mut events) in quarters.into_iter().enumerate() {
+        // Stable: events at the same second keep the order they were made in.
+        events.sort_by_key(|e| e.at);
+        let first = start + chrono::Months::new(qi as u32 * 3);
+        let mut s = w.open(
+            "engagement_events",
+            &format!("平台活动_{}", first.format("%Y-%m")),
+            &headers,
+            None,
+            Format::Csv(CsvEncoding::Gbk, DateStyle::Iso),
+        )?;
+        for e in events {
+            let (kind, channel) = EVENT_KINDS[e.kind as usize];
+            s.push(&[
+                format!("E{:09}", e.n).into(),
+                a.members[e.member as usize].id.clone().into(),
+                e.at.into(),
                 kind.into(),
-                (dur as i64).into(),
-                (pts as i64).into(),
-                if kind == "study" {
-                    Cell::Str(format!("A{:06}", g.rng.random_range(1..5000)))
+                (e.minutes as i64).into(),
+                (e.points as i64).into(),
+                if e.article > 0 {
+                    Cell::Str(format!("A{:06}", e.article))
                 } else {
                     Cell::Empty
                 },
                 channel.into(),
-            ]);
+            ])?;
         }
-    }
-    for (qi, mut s) in quarters.into_iter().enumerate() {
-        s.rows.sort_by(|x, y| match (&x[2], &y[2]) {
-            (Cell::DateTime(a), Cell::DateTime(b)) => a.cmp(b),
-            _ => std::cmp::Ordering::Equal,
-        });
-        let first = start + chrono::Months::new(qi as u32 * 3);
-        w.write(
-            "engagement_events",
-            &format!("平台活动_{}", first.format("%Y-%m")),
-            &s,
-            Format::Csv(CsvEncoding::Gbk, DateStyle::Iso),
-        )?;
+        w.close(s)?;
     }
     Ok(())
 }
 
 pub(super) fn meetings(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
-    let mut per_year: Vec<(i32, Sheet)> = Vec::new();
+    let mut per_year: Vec<(i32, Sink)> = Vec::new();
     let first_year = g.as_of.year() - 2;
     let mut n = 0usize;
     for (oi, o) in a
@@ -292,7 +325,7 @@ pub(super) fn meetings(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
         .enumerate()
         .filter(|(_, o)| o.kind == "党支部")
     {
-        let size = a.members.iter().filter(|m| m.org == oi).count() as u32;
+        let size = a.members_of(oi).len() as u32;
         let mut month = NaiveDate::from_ymd_opt(first_year, 1, 1).expect("d");
         while month <= g.as_of {
             let q_start = (month.month() - 1).is_multiple_of(3);
@@ -328,9 +361,10 @@ pub(super) fn meetings(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
                 let idx = match per_year.iter().position(|(y, _)| *y == year) {
                     Some(i) => i,
                     None => {
-                        per_year.push((
-                            year,
-                            Sheet::new(&[
+                        let sink = w.open(
+                            "meetings",
+                            &format!("{year}年三会一课记录"),
+                            &[
                                 "会议编号",
                                 "组织编号",
                                 "会议类型",
@@ -338,13 +372,18 @@ pub(super) fn meetings(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
                                 "形式",
                                 "主题",
                                 "会议记录",
-                            ]),
-                        ));
+                            ],
+                            None,
+                            Format::Xlsx {
+                                dates_as_text: None,
+                            },
+                        )?;
+                        per_year.push((year, sink));
                         per_year.len() - 1
                     }
                 };
                 let minutes = corpus::minutes(g, topic, attendees);
-                per_year[idx].1.push(vec![
+                per_year[idx].1.push(&[
                     format!("MT{n:07}").into(),
                     o.id.clone().into(),
                     kind.into(),
@@ -352,20 +391,15 @@ pub(super) fn meetings(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<()> {
                     (if online { "线上" } else { "线下" }).into(),
                     format!("{topic}专题{kind}").into(),
                     minutes.into(),
-                ]);
+                ])?;
             }
             month = month + chrono::Months::new(1);
         }
     }
-    for (year, s) in per_year {
-        w.write(
-            "meetings",
-            &format!("{year}年三会一课记录"),
-            &s,
-            Format::Xlsx {
-                dates_as_text: None,
-            },
-        )?;
+    // Written in the order of the years, whatever order they were first met in.
+    per_year.sort_by_key(|(y, _)| *y);
+    for (_, s) in per_year {
+        w.close(s)?;
     }
     Ok(())
 }

@@ -98,6 +98,7 @@ pub(super) fn build(g: &mut Gen, n_members: usize) -> Archive {
     let mut general_of_dept = vec![None; DEPARTMENTS.len()];
     let mut members = Vec::with_capacity(n_members);
     let mut next_member = 1usize;
+    let mut by_org: Vec<std::ops::Range<usize>> = Vec::new();
     for (bi, size) in sizes.iter().enumerate() {
         let di = branch_slots[bi];
         let (dept, units) = DEPARTMENTS[di];
@@ -147,13 +148,22 @@ pub(super) fn build(g: &mut Gen, n_members: usize) -> Archive {
             unit,
         });
         let org = orgs.len() - 1;
+        if by_org.len() < orgs.len() {
+            by_org.resize(orgs.len(), 0..0);
+        }
+        by_org[org] = members.len()..members.len() + size;
         for _ in 0..*size {
             let m = member(g, next_member, org, &orgs[org]);
             members.push(m);
             next_member += 1;
         }
     }
-    Archive { orgs, members }
+    by_org.resize(orgs.len(), 0..0);
+    Archive {
+        orgs,
+        members,
+        by_org,
+    }
 }
 
 fn member(g: &mut Gen, n: usize, org: usize, o: &Org) -> Member {
@@ -406,7 +416,7 @@ pub(super) fn write_members(g: &mut Gen, w: &mut Writer, a: &Archive) -> Result<
         ]);
         // Branches that type their own name instead of the org code.
         let by_name = style == 5;
-        for m in a.members.iter().filter(|m| m.org == oi) {
+        for m in a.members_of(oi) {
             let p = &m.person;
             let mut name = p.name.clone();
             if g.rng.random_bool(0.02) {
