@@ -62,6 +62,9 @@ pub enum Command {
         #[arg(long, value_name = "NAME", conflicts_with = "as_department")]
         drop_view: Option<String>,
     },
+    /// Reports for analysts (membership, engagement, sentiment, ...), computed over the rows
+    /// the asking department may read: json, md, xlsx or a self-contained html.
+    Report(ReportArgs),
     /// Departments and what they may read: datasets, row scope, personal columns.
     Access {
         #[command(subcommand)]
@@ -301,4 +304,48 @@ pub enum MemberFormat {
 pub enum TextFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The report: membership, engagement, sentiment (see --list).
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// List the reports.
+    #[arg(long)]
+    pub list: bool,
+    /// First day of the period (YYYY-MM-DD; default depends on the report).
+    #[arg(long, value_parser = parse_day)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day of the period (default: --as-of).
+    #[arg(long, value_parser = parse_day)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this organization and its sub-tree.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// The day the report is as of (ages, inactivity; default today).
+    #[arg(long, value_parser = parse_day)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Days without any activity after which a member counts as inactive (engagement).
+    #[arg(long, default_value_t = 90)]
+    pub inactive_days: u32,
+    /// json, md, xlsx or html (default: from the --out extension, else md).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Write to this file (xlsx needs it) instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run as this department: its grants, scope and masks apply to every row the report reads.
+    #[arg(long = "as", value_name = "DEPARTMENT")]
+    pub as_department: Option<String>,
+}
+
+/// A day as YYYY-MM-DD (also YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日).
+pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    let t = s
+        .trim()
+        .replace(['/', '.', '年', '月'], "-")
+        .replace('日', "");
+    chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD 日期格式应为 YYYY-MM-DD"))
 }

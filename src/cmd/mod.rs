@@ -6,6 +6,7 @@ mod demo;
 mod import;
 mod member;
 mod quarantine;
+mod report;
 mod search;
 mod sql;
 
@@ -96,6 +97,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             )
             .await
         }
+        Command::Report(a) => report::run(&open(&lake_dir)?, a).await,
         Command::Access { command } => access::run(&open(&lake_dir)?, command).await,
         Command::Status { format } => {
             let lake = open(&lake_dir)?;

@@ -4,6 +4,7 @@
 mod demo;
 mod import;
 mod kill;
+mod report;
 mod search;
 mod slt;
 mod sql;

@@ -1,1 +1,300 @@
-//! placeholder
+//! Analysts' reports: each asks the query layer for the rows it needs (so the asking
+//! department's grants, scope and masks apply), computes with polars, and returns a [`Report`]
+//! of titled tables and charts that `render` writes as JSON, Markdown, xlsx or one HTML file.
+//!
+//! A report is a module with a type implementing [`ReportDef`] plus one line in [`REPORTS`].
+
+mod error;
+pub mod frame;
+pub mod render;
+
+mod engagement;
+mod meetings;
+mod membership;
+mod sentiment;
+mod util;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use dangan_datasets::Lake;
+use dangan_query::QueryEngine;
+use dangan_query::policy::OrgTree;
+use polars::prelude::DataFrame;
+use serde::Serialize;
+
+pub use error::{Error, Result};
+
+/// Every report, in the order `dangan report --list` shows them.
+pub static REPORTS: &[&dyn ReportDef] = &[
+    &membership::Membership,
+    &meetings::Meetings,
+    &engagement::Engagement,
+    &sentiment::Sentiment,
+];
+
+/// Find a report by name.
+pub fn find(name: &str) -> Result<&'static dyn ReportDef> {
+    REPORTS
+        .iter()
+        .copied()
+        .find(|r| r.name() == name)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "没有报表 `{name}` (no report named `{name}`; there are: {})",
+                REPORTS
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// What a report is asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Params {
+    /// First day of the period (inclusive); each report has its own default.
+    pub from: Option<NaiveDate>,
+    /// Last day of the period (inclusive); default: `as_of`.
+    pub to: Option<NaiveDate>,
+    /// Only this organization and its sub-tree.
+    pub org: Option<String>,
+    /// The day the report is "as of" (ages, inactivity): default today.
+    pub as_of: NaiveDate,
+    /// Days without activity after which a member counts as inactive (engagement).
+    pub inactive_days: u32,
+    /// The organizations of the `--org` sub-tree (filled in by [`run`]).
+    pub orgs: Option<Vec<String>>,
+}
+
+impl Params {
+    pub fn new(as_of: NaiveDate) -> Self {
+        Params {
+            from: None,
+            to: None,
+            org: None,
+            as_of,
+            inactive_days: 90,
+            orgs: None,
+        }
+    }
+
+    /// ` AND <column> IN (...)` when the report is limited to an organization's sub-tree, else
+    /// nothing: to append to a query's `WHERE`.
+    pub fn org_filter(&self, column: &str) -> String {
+        match &self.orgs {
+            None => String::new(),
+            Some(orgs) => format!(
+                " AND {column} IN ({})",
+                orgs.iter()
+                    .map(|o| util::sql_str(o))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The period: `from` (or `default_from`) to `to` (or `as_of`), both inclusive.
+    pub fn period(&self, default_from: NaiveDate) -> (NaiveDate, NaiveDate) {
+        (
+            self.from.unwrap_or(default_from),
+            self.to.unwrap_or(self.as_of),
+        )
+    }
+}
+
+/// One report's definition: the rows it reads (SQL through the department's session) and
+/// how it turns them into tables.
+pub trait ReportDef: Sync {
+    /// The name on the command line (`membership`, `engagement`, ...).
+    fn name(&self) -> &'static str;
+    /// The Chinese title.
+    fn title(&self) -> &'static str;
+    /// Named SQL queries whose results [`ReportDef::compute`] receives as data frames.
+    fn queries(&self, p: &Params) -> Vec<(&'static str, String)>;
+    /// Queries the report can do without when the department was not granted their data
+    /// (the report says what it left out); any other refusal is an error.
+    fn optional(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Compute the report from its inputs.
+    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report>;
+}
+
+/// The results of a report's queries, by name.
+pub struct Inputs {
+    frames: BTreeMap<&'static str, DataFrame>,
+}
+
+impl Inputs {
+    pub fn frame(&self, name: &str) -> Result<&DataFrame> {
+        self.frames
+            .get(name)
+            .ok_or_else(|| Error::Invalid(format!("report input `{name}` was not queried")))
+    }
+
+    /// An optional input: `None` when the department may not read it.
+    pub fn optional(&self, name: &str) -> Option<&DataFrame> {
+        self.frames.get(name)
+    }
+}
+
+/// A computed report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub name: String,
+    pub title: String,
+    /// What the report covers, in words (period, organization, as of).
+    pub subtitle: String,
+    pub sections: Vec<Section>,
+    /// Figures worth a glance (label, value), shown first.
+    pub highlights: Vec<(String, String)>,
+    pub metrics: Metrics,
+}
+
+/// What computing the report cost.
+#[derive(Debug, Default, Serialize)]
+pub struct Metrics {
+    /// Rows read per input.
+    pub rows_read: BTreeMap<String, usize>,
+    pub query_ms: u128,
+    pub compute_ms: u128,
+    /// Optional inputs left out because the department was not granted them.
+    pub skipped: Vec<String>,
+    /// Who asked (`None`: the administrator).
+    pub department: Option<String>,
+}
+
+/// One table of a report, with an optional chart drawn from it.
+#[derive(Debug, Serialize)]
+pub struct Section {
+    pub title: String,
+    /// A sentence on how to read it (rules applied, thresholds).
+    pub note: Option<String>,
+    #[serde(serialize_with = "render::json::serialize_frame")]
+    pub table: DataFrame,
+    /// Chinese header per column name (columns not listed keep their name).
+    pub labels: Vec<(String, String)>,
+    pub chart: Option<Chart>,
+}
+
+impl Section {
+    pub fn new(title: impl Into<String>, table: DataFrame, labels: &[(&str, &str)]) -> Self {
+        Section {
+            title: title.into(),
+            note: None,
+            table,
+            labels: labels
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            chart: None,
+        }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    pub fn chart(mut self, chart: Chart) -> Self {
+        self.chart = Some(chart);
+        self
+    }
+
+    /// The header of a column: its Chinese label if it has one.
+    pub fn label<'a>(&'a self, column: &'a str) -> &'a str {
+        self.labels
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, l)| l.as_str())
+            .unwrap_or(column)
+    }
+}
+
+/// A chart of a section's table, by column names.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Chart {
+    /// One line per `y` column over the `x` column (months, years).
+    Line { x: String, ys: Vec<String> },
+    /// Horizontal bars of `value` per `label` (rankings, a funnel).
+    Bars { label: String, value: String },
+    /// One stacked bar per `x`, stacked from the `stacks` columns (grade distributions).
+    Stacked { x: String, stacks: Vec<String> },
+    /// A grid of `value` by `row` and `col` (compliance per branch and month).
+    Heatmap {
+        row: String,
+        col: String,
+        value: String,
+    },
+}
+
+/// Run a report: its queries through `engine` (the department's session when it has one),
+/// then its computation.
+pub async fn run(
+    lake: &Lake,
+    engine: &QueryEngine,
+    def: &dyn ReportDef,
+    params: &Params,
+) -> Result<Report> {
+    let started = Instant::now();
+    let mut metrics = Metrics {
+        department: engine.department().map(str::to_string),
+        ..Metrics::default()
+    };
+    let mut p = params.clone();
+    if let Some(root) = &p.org {
+        let tree = OrgTree::load(lake).await?;
+        if !tree.knows(root) {
+            return Err(Error::Invalid(format!(
+                "没有组织 `{root}` (no organization `{root}` in the lake)"
+            )));
+        }
+        p.orgs = Some(tree.sub_trees([root]).into_iter().collect());
+    }
+    let p = &p;
+    let mut frames = BTreeMap::new();
+    for (name, sql) in def.queries(p) {
+        let result = match engine.sql(&sql).await {
+            Err(dangan_query::Error::Policy(_)) if def.optional().contains(&name) => {
+                metrics.skipped.push(name.to_string());
+                continue;
+            }
+            r => r,
+        };
+        let result = result.map_err(|e| match e {
+            dangan_query::Error::Policy(m) => Error::Invalid(format!(
+                "报表 {} 需要读取的数据未授权 (report `{}` reads data this department was not granted): {m}",
+                def.title(),
+                def.name()
+            )),
+            e => Error::Query(e),
+        })?;
+        metrics.rows_read.insert(name.to_string(), result.rows);
+        frames.insert(name, frame::to_frame(&result.schema, &result.batches)?);
+    }
+    metrics.query_ms = started.elapsed().as_millis();
+    let input = Inputs { frames };
+    let computing = Instant::now();
+    let mut report = def.compute(&input, p)?;
+    metrics.compute_ms = computing.elapsed().as_millis();
+    report.metrics = metrics;
+    Ok(report)
+}
+
+/// The line under a report's title: period, organization, as-of day.
+pub(crate) fn subtitle(p: &Params, from: NaiveDate, to: NaiveDate) -> String {
+    let mut s = format!(
+        "统计期间 {} 至 {}",
+        from.format("%Y-%m-%d"),
+        to.format("%Y-%m-%d")
+    );
+    if let Some(org) = &p.org {
+        s.push_str(&format!("；组织 {org} 及其下级"));
+    }
+    s.push_str(&format!("；截至 {}", p.as_of.format("%Y-%m-%d")));
+    s
+}

@@ -1,0 +1,407 @@
+//! `engagement`: who uses the platforms — monthly active members and rate, study minutes and
+//! points per organization with a ranking, and the members inactive for N days broken down by
+//! age band (the article's older members), with the list an organizer can act on.
+
+use chrono::{Datelike, Duration, Months};
+use polars::prelude::*;
+
+use crate::util::{GONE, age_band_sql, round, sql_date, sql_ts};
+use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+
+pub struct Engagement;
+
+impl ReportDef for Engagement {
+    fn name(&self) -> &'static str {
+        "engagement"
+    }
+
+    fn title(&self) -> &'static str {
+        "党员平台活跃度报告"
+    }
+
+    fn queries(&self, p: &Params) -> Vec<(&'static str, String)> {
+        let (from, to) = period(p);
+        let as_of = p.as_of;
+        let age = format!("age(m.birth_date, {})", sql_date(as_of));
+        let cutoff = as_of - Duration::days(i64::from(p.inactive_days));
+        vec![
+            (
+                "members",
+                format!(
+                    "SELECT m.member_id, m.name, m.org_id, COALESCE(o.name, m.org_id) AS org_name, \
+                     {age} AS age, {band} AS age_band \
+                     FROM members m LEFT JOIN organizations o ON m.org_id = o.org_id \
+                     WHERE (m.status IS NULL OR m.status NOT IN {GONE}){org}",
+                    band = age_band_sql(&age),
+                    org = p.org_filter("m.org_id"),
+                ),
+            ),
+            (
+                "member_months",
+                format!(
+                    "SELECT member_id, to_char(occurred_at, '%Y-%m') AS month, count(*) AS events, \
+                     COALESCE(sum(CASE WHEN event_type IN ('study', 'course') THEN duration_minutes END), 0) AS study_minutes, \
+                     COALESCE(sum(points), 0) AS points \
+                     FROM engagement_events WHERE occurred_at >= {} AND occurred_at < {} \
+                     GROUP BY member_id, to_char(occurred_at, '%Y-%m')",
+                    sql_ts(from),
+                    sql_ts(to + Duration::days(1)),
+                ),
+            ),
+            (
+                "last_seen",
+                format!(
+                    "SELECT member_id, CAST(max(occurred_at) AS DATE) AS last_date, \
+                     CAST(floor((to_unixtime({asof}) - to_unixtime(max(occurred_at))) / 86400) AS BIGINT) AS days_since, \
+                     max(occurred_at) < {cut} AS stale \
+                     FROM engagement_events WHERE occurred_at < {asof} GROUP BY member_id",
+                    asof = sql_ts(as_of + Duration::days(1)),
+                    cut = sql_ts(cutoff),
+                ),
+            ),
+        ]
+    }
+
+    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+        let (from, to) = period(p);
+        let members = input.frame("members")?.clone();
+        let months = months_between(from, to);
+        let n_members = members.height() as f64;
+
+        // Only activity of the members in the report (scope, --org, current members).
+        let mm = input.frame("member_months")?.clone().lazy().join(
+            members
+                .clone()
+                .lazy()
+                .select([col("member_id"), col("org_id"), col("org_name")]),
+            [col("member_id")],
+            [col("member_id")],
+            JoinArgs::new(JoinType::Inner),
+        );
+
+        // Every month of the period, those without any activity too.
+        let all_months = DataFrame::new_infer_height(vec![Column::new(
+            "month".into(),
+            crate::util::month_keys(from, to),
+        )])?;
+        let monthly = all_months
+            .lazy()
+            .join(
+                mm.clone().group_by([col("month")]).agg([
+                    col("member_id").n_unique().alias("active"),
+                    col("events").sum().alias("events"),
+                    col("study_minutes").sum().alias("study_minutes"),
+                    col("points").sum().alias("points"),
+                ]),
+                [col("month")],
+                [col("month")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_columns([
+                col("active").fill_null(lit(0)),
+                col("events").fill_null(lit(0)),
+                col("study_minutes").fill_null(lit(0)),
+                col("points").fill_null(lit(0)),
+            ])
+            .with_column(lit(n_members).cast(DataType::Int64).alias("members"))
+            .with_column(
+                round(
+                    col("active").cast(DataType::Float64) / lit(n_members.max(1.0)) * lit(100.0),
+                    1,
+                )
+                .alias("rate_pct"),
+            )
+            .select([
+                col("month"),
+                col("members"),
+                col("active"),
+                col("rate_pct"),
+                col("events"),
+                col("study_minutes"),
+                col("points"),
+            ])
+            .sort(["month"], SortMultipleOptions::default())
+            .collect()?;
+        let avg_rate = monthly
+            .column("rate_pct")?
+            .as_materialized_series()
+            .mean()
+            .unwrap_or(0.0);
+
+        let per_org_activity = mm.group_by([col("org_id")]).agg([
+            len().alias("member_months"),
+            col("member_id").n_unique().alias("ever_active"),
+            col("study_minutes").sum().alias("study_minutes"),
+            col("points").sum().alias("points"),
+        ]);
+        let orgs = members
+            .clone()
+            .lazy()
+            .group_by([col("org_id"), col("org_name")])
+            .agg([
+                len().alias("members"),
+                round(col("age").cast(DataType::Float64).mean(), 1).alias("avg_age"),
+            ])
+            .join(
+                per_org_activity,
+                [col("org_id")],
+                [col("org_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_columns([
+                col("member_months").fill_null(lit(0)),
+                col("ever_active").fill_null(lit(0)),
+                col("study_minutes").fill_null(lit(0)),
+                col("points").fill_null(lit(0)),
+            ])
+            .with_columns([
+                round(
+                    col("member_months").cast(DataType::Float64)
+                        / (col("members").cast(DataType::Float64) * lit(months as f64))
+                        * lit(100.0),
+                    1,
+                )
+                .alias("rate_pct"),
+                round(
+                    col("study_minutes").cast(DataType::Float64)
+                        / col("members").cast(DataType::Float64),
+                    1,
+                )
+                .alias("minutes_per_member"),
+                round(
+                    col("points").cast(DataType::Float64) / col("members").cast(DataType::Float64),
+                    1,
+                )
+                .alias("points_per_member"),
+            ])
+            .sort_by_exprs(
+                [col("rate_pct"), col("org_id")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .with_row_index("rank", Some(1))
+            .select([
+                col("rank"),
+                col("org_id"),
+                col("org_name"),
+                col("members"),
+                col("avg_age"),
+                col("rate_pct"),
+                col("ever_active"),
+                col("minutes_per_member"),
+                col("points_per_member"),
+            ])
+            .collect()?;
+
+        let seen = members
+            .clone()
+            .lazy()
+            .join(
+                input.frame("last_seen")?.clone().lazy(),
+                [col("member_id")],
+                [col("member_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(
+                (col("stale").fill_null(lit(true)))
+                    .cast(DataType::Boolean)
+                    .alias("inactive"),
+            );
+        let by_band = seen
+            .clone()
+            .group_by([col("age_band")])
+            .agg([
+                len().alias("members"),
+                col("inactive").sum().alias("inactive"),
+                col("last_date").is_null().sum().alias("never"),
+            ])
+            .with_column(
+                round(
+                    col("inactive").cast(DataType::Float64)
+                        / col("members").cast(DataType::Float64)
+                        * lit(100.0),
+                    1,
+                )
+                .alias("inactive_pct"),
+            )
+            .collect()?;
+        let by_band = sort_bands(by_band)?;
+        let inactive_list = seen
+            .filter(col("inactive"))
+            .select([
+                col("org_id"),
+                col("org_name"),
+                col("member_id"),
+                col("name"),
+                col("age"),
+                col("age_band"),
+                col("last_date"),
+                col("days_since"),
+            ])
+            .sort_by_exprs(
+                [col("org_id"), col("age"), col("member_id")],
+                SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+            )
+            .collect()?;
+
+        let inactive_total = inactive_list.height();
+        let older = by_band
+            .clone()
+            .lazy()
+            .filter(
+                col("age_band")
+                    .eq(lit(crate::util::AGE_BANDS[4]))
+                    .or(col("age_band").eq(lit(crate::util::AGE_BANDS[5]))),
+            )
+            .select([col("members").sum(), col("inactive").sum()])
+            .collect()?;
+        let older_members = first_i64(&older, "members");
+        let older_inactive = first_i64(&older, "inactive");
+        let pct = |a: i64, b: i64| {
+            if b > 0 {
+                format!("{:.1}%", a as f64 / b as f64 * 100.0)
+            } else {
+                "—".into()
+            }
+        };
+        let n = p.inactive_days;
+        let highlights = vec![
+            ("党员人数".into(), format!("{}", members.height())),
+            ("月均活跃率".into(), format!("{avg_rate:.1}%")),
+            (
+                format!("{n}天未活跃"),
+                format!(
+                    "{inactive_total} 人（{}）",
+                    pct(inactive_total as i64, members.height() as i64)
+                ),
+            ),
+            (
+                format!("60岁及以上{n}天未活跃"),
+                format!(
+                    "{older_inactive} 人（{}）",
+                    pct(older_inactive, older_members)
+                ),
+            ),
+        ];
+
+        let sections = vec![
+            Section::new(
+                "每月活跃党员",
+                monthly,
+                &[
+                    ("month", "月份"),
+                    ("members", "党员数"),
+                    ("active", "活跃人数"),
+                    ("rate_pct", "活跃率(%)"),
+                    ("events", "活动次数"),
+                    ("study_minutes", "学习时长(分钟)"),
+                    ("points", "积分"),
+                ],
+            )
+            .note("活跃：当月在任一平台有一次及以上活动记录。")
+            .chart(Chart::Line {
+                x: "month".into(),
+                ys: vec!["rate_pct".into()],
+            }),
+            Section::new(
+                format!("{n}天未活跃党员（按年龄段）"),
+                by_band,
+                &[
+                    ("age_band", "年龄段"),
+                    ("members", "党员数"),
+                    ("inactive", "未活跃人数"),
+                    ("never", "从未使用"),
+                    ("inactive_pct", "未活跃比例(%)"),
+                ],
+            )
+            .note(format!(
+                "未活跃：截至{}，最近{n}天没有任何平台活动（含从未使用）。",
+                p.as_of.format("%Y年%m月%d日")
+            ))
+            .chart(Chart::Bars {
+                label: "age_band".into(),
+                value: "inactive_pct".into(),
+            }),
+            Section::new(
+                "各组织活跃度排名",
+                orgs,
+                &[
+                    ("rank", "排名"),
+                    ("org_id", "组织编号"),
+                    ("org_name", "组织名称"),
+                    ("members", "党员数"),
+                    ("avg_age", "平均年龄"),
+                    ("rate_pct", "月均活跃率(%)"),
+                    ("ever_active", "期间活跃人数"),
+                    ("minutes_per_member", "人均学习时长(分钟)"),
+                    ("points_per_member", "人均积分"),
+                ],
+            )
+            .note(format!(
+                "月均活跃率 = 各月活跃人数之和 ÷ (党员数 × {months}个月)。"
+            ))
+            .chart(Chart::Bars {
+                label: "org_name".into(),
+                value: "rate_pct".into(),
+            }),
+            Section::new(
+                format!("{n}天未活跃党员名单"),
+                inactive_list,
+                &[
+                    ("org_id", "组织编号"),
+                    ("org_name", "所在组织"),
+                    ("member_id", "党员编号"),
+                    ("name", "姓名"),
+                    ("age", "年龄"),
+                    ("age_band", "年龄段"),
+                    ("last_date", "最近活动日期"),
+                    ("days_since", "距今天数"),
+                ],
+            )
+            .note("按组织、年龄从大到小排列；最近活动日期为空表示从未使用平台。"),
+        ];
+        Ok(Report {
+            name: self.name().into(),
+            title: self.title().into(),
+            subtitle: crate::subtitle(p, from, to),
+            sections,
+            highlights,
+            metrics: Default::default(),
+        })
+    }
+}
+
+/// Default period: the twelve months up to the as-of day.
+fn period(p: &Params) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let first = p
+        .as_of
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(Months::new(11)))
+        .unwrap_or(p.as_of);
+    p.period(first)
+}
+
+/// Calendar months the period touches.
+fn months_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
+    (((to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32) + 1).max(1) as i64
+}
+
+fn first_i64(df: &DataFrame, name: &str) -> i64 {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.cast(&DataType::Int64).ok())
+        .and_then(|c| c.i64().ok().and_then(|ca| ca.get(0)))
+        .unwrap_or(0)
+}
+
+/// Rows of an age-band table in band order.
+pub(crate) fn sort_bands(df: DataFrame) -> Result<DataFrame> {
+    let bands = crate::util::strings(&df, "age_band")?;
+    let order: Vec<i32> = bands.iter().map(|b| crate::util::band_order(b)).collect();
+    let mut df = df;
+    df.with_column(Column::new("_order".into(), order))?;
+    Ok(df
+        .lazy()
+        .sort(["_order"], SortMultipleOptions::default())
+        .drop(cols(["_order"]))
+        .collect()?)
+}

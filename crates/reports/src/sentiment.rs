@@ -1,0 +1,624 @@
+//! `sentiment`: how members' and the masses' feelings move — feedback, survey free text and
+//! 思想汇报 growth records scored by the `text` crate's lexicon; a sentiment index per org and
+//! month, the share of negative items, significant drops flagged (with the items behind them),
+//! and the top keywords of negative and positive items (TF-IDF over jieba words).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, Duration, NaiveDate};
+use polars::prelude::*;
+
+use crate::util::{floats, round, sql_ts, strings};
+use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+
+pub struct Sentiment;
+
+/// Below this score an item counts as negative; above `POSITIVE` as positive.
+pub const NEGATIVE: f64 = -0.1;
+pub const POSITIVE: f64 = 0.1;
+/// A month-on-month fall of the mean score is flagged when it is at least this large and
+/// significant (two-sample z below -1.96, p < 0.05), with at least `MIN_ITEMS` items in each
+/// of the two months.
+const MIN_DROP: f64 = 0.05;
+const Z: f64 = -1.96;
+const MIN_ITEMS: usize = 8;
+/// Items listed behind each flag.
+const ITEMS_PER_FLAG: usize = 10;
+
+/// The sources, each its own query so that a department granted only some of them still gets
+/// a report (the note says which were left out).
+const SOURCES: [(&str, &str); 3] = [
+    ("feedback", "意见反馈"),
+    ("survey_responses", "问卷意见"),
+    ("growth_records", "思想汇报"),
+];
+
+impl ReportDef for Sentiment {
+    fn name(&self) -> &'static str {
+        "sentiment"
+    }
+
+    fn title(&self) -> &'static str {
+        "党员群众思想动态与情感分析报告"
+    }
+
+    fn optional(&self) -> &'static [&'static str] {
+        &["feedback", "survey_responses", "growth_records", "orgs"]
+    }
+
+    fn queries(&self, p: &Params) -> Vec<(&'static str, String)> {
+        let (from, to) = period(p);
+        let (a, b) = (sql_ts(from), sql_ts(to + Duration::days(1)));
+        vec![
+            (
+                "feedback",
+                format!(
+                    "SELECT 'feedback' AS source, feedback_id AS item_id, CAST(received_at AS DATE) AS date, \
+                     to_char(received_at, '%Y-%m') AS month, org_id, category, content AS text, \
+                     sentiment(content) AS score FROM feedback \
+                     WHERE content IS NOT NULL AND received_at >= {a} AND received_at < {b}{org}",
+                    org = p.org_filter("org_id")
+                ),
+            ),
+            (
+                "survey_responses",
+                format!(
+                    "SELECT 'survey_responses' AS source, response_id || '/' || question_id AS item_id, \
+                     CAST(submitted_at AS DATE) AS date, to_char(submitted_at, '%Y-%m') AS month, org_id, \
+                     question_text AS category, answer_text AS text, sentiment(answer_text) AS score \
+                     FROM survey_responses WHERE answer_text IS NOT NULL AND answer_score IS NULL \
+                     AND char_length(trim(answer_text)) > 2 AND submitted_at >= {a} AND submitted_at < {b}{org}",
+                    org = p.org_filter("org_id")
+                ),
+            ),
+            (
+                "growth_records",
+                format!(
+                    "SELECT 'growth_records' AS source, g.record_id AS item_id, g.date AS date, \
+                     to_char(g.date, '%Y-%m') AS month, m.org_id, g.category, g.content AS text, \
+                     sentiment(g.content) AS score FROM growth_records g \
+                     JOIN members m ON g.member_id = m.member_id \
+                     WHERE g.category = '思想汇报' AND g.content IS NOT NULL \
+                     AND g.date >= {} AND g.date <= {}{org}",
+                    crate::util::sql_date(from),
+                    crate::util::sql_date(to),
+                    org = p.org_filter("m.org_id")
+                ),
+            ),
+            (
+                "orgs",
+                "SELECT org_id, name AS org_name FROM organizations".to_string(),
+            ),
+        ]
+    }
+
+    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+        let (from, to) = period(p);
+        let mut parts = Vec::new();
+        let mut left_out = Vec::new();
+        for (name, label) in SOURCES {
+            match input.optional(name) {
+                Some(df) => parts.push(
+                    df.clone()
+                        .lazy()
+                        .with_column(col("org_id").cast(DataType::String)),
+                ),
+                None => left_out.push(label),
+            }
+        }
+        let items = if parts.is_empty() {
+            DataFrame::empty()
+        } else {
+            concat(parts, UnionArgs::default())?.collect()?
+        };
+        let items = match input.optional("orgs") {
+            Some(orgs) if items.height() > 0 => items
+                .lazy()
+                .join(
+                    orgs.clone().lazy(),
+                    [col("org_id")],
+                    [col("org_id")],
+                    JoinArgs::new(JoinType::Left),
+                )
+                .with_column(
+                    col("org_name")
+                        .fill_null(col("org_id"))
+                        .fill_null(lit("未知")),
+                )
+                .collect()?,
+            _ if items.height() > 0 => items
+                .lazy()
+                .with_column(col("org_id").fill_null(lit("未知")).alias("org_name"))
+                .collect()?,
+            _ => items,
+        };
+
+        let mut sections = Vec::new();
+        let mut highlights = Vec::new();
+        if items.height() == 0 {
+            highlights.push(("条目数".into(), "0".into()));
+        } else {
+            let scored = items.clone().lazy().with_columns([
+                col("score").lt(lit(NEGATIVE)).alias("negative"),
+                col("score").gt(lit(POSITIVE)).alias("positive"),
+            ]);
+            let summary = |by: Vec<Expr>| {
+                scored
+                    .clone()
+                    .group_by(by)
+                    .agg([
+                        len().alias("items"),
+                        col("score").mean().alias("mean"),
+                        col("score").var(1).alias("var"),
+                        col("negative").sum().alias("negatives"),
+                    ])
+                    .with_columns([
+                        round(lit(50.0) * (lit(1.0) + col("mean")), 1).alias("index"),
+                        round(
+                            col("negatives").cast(DataType::Float64)
+                                / col("items").cast(DataType::Float64)
+                                * lit(100.0),
+                            1,
+                        )
+                        .alias("negative_pct"),
+                    ])
+            };
+            let monthly = summary(vec![col("month")])
+                .sort(["month"], SortMultipleOptions::default())
+                .collect()?;
+            let by_org_month = summary(vec![col("org_id"), col("org_name"), col("month")])
+                .sort(["org_id", "month"], SortMultipleOptions::default())
+                .collect()?;
+            let by_source = summary(vec![col("source")])
+                .sort(["source"], SortMultipleOptions::default())
+                .collect()?;
+
+            // Significant drops, overall and per organization.
+            let mut flags = drops(&monthly, None)?;
+            flags.extend(drops(&by_org_month, Some(("org_id", "org_name")))?);
+            let mean_all = floats(&items, "score")?.iter().sum::<f64>() / items.height() as f64;
+            let neg_all = floats(&items, "score")?
+                .iter()
+                .filter(|s| **s < NEGATIVE)
+                .count();
+            highlights.push(("条目数".into(), items.height().to_string()));
+            highlights.push((
+                "情感指数".into(),
+                format!("{:.1}（0–100，50为中性）", 50.0 * (1.0 + mean_all)),
+            ));
+            highlights.push((
+                "负面占比".into(),
+                format!("{:.1}%", neg_all as f64 / items.height() as f64 * 100.0),
+            ));
+            highlights.push(("显著下降".into(), format!("{} 处", flags.len())));
+
+            let flag_table = flags_frame(&flags)?;
+            let behind = items_behind(&items, &flags)?;
+            let (neg_kw, pos_kw) = keywords(&items)?;
+
+            let month_labels: &[(&str, &str)] = &[
+                ("month", "月份"),
+                ("org_id", "组织编号"),
+                ("org_name", "组织名称"),
+                ("source", "来源"),
+                ("items", "条目数"),
+                ("index", "情感指数"),
+                ("negative_pct", "负面占比(%)"),
+                ("negatives", "负面条目"),
+            ];
+            let tidy = |df: DataFrame, keys: &[&str]| -> Result<DataFrame> {
+                let mut cols: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+                cols.extend([
+                    col("items"),
+                    col("index"),
+                    col("negatives"),
+                    col("negative_pct"),
+                ]);
+                Ok(df.lazy().select(cols).collect()?)
+            };
+            sections.push(
+                Section::new(
+                    "情感指数月度走势",
+                    tidy(monthly, &["month"])?,
+                    month_labels,
+                )
+                .note(format!(
+                    "情感指数 = 50 × (1 + 平均得分)，得分在 −1（负面）到 1（正面）之间；负面：得分低于 {NEGATIVE}。"
+                ))
+                .chart(Chart::Line {
+                    x: "month".into(),
+                    ys: vec!["index".into(), "negative_pct".into()],
+                }),
+            );
+            sections.push(
+                Section::new(
+                    "显著下降",
+                    flag_table,
+                    &[
+                        ("scope", "范围"),
+                        ("org_id", "组织编号"),
+                        ("month", "月份"),
+                        ("previous_index", "上月指数"),
+                        ("index", "本月指数"),
+                        ("change", "变化"),
+                        ("z", "z 值"),
+                        ("items", "本月条目"),
+                    ],
+                )
+                .note(format!(
+                    "与上月相比平均得分下降至少 {MIN_DROP}，且双样本 z 检验 z < {Z}（p < 0.05），两月各至少 {MIN_ITEMS} 条。"
+                )),
+            );
+            sections.push(
+                Section::new(
+                    "下降背后的条目",
+                    behind,
+                    &[
+                        ("flag", "对应下降"),
+                        ("source", "来源"),
+                        ("item_id", "编号"),
+                        ("date", "日期"),
+                        ("org_name", "组织"),
+                        ("score", "得分"),
+                        ("text", "内容"),
+                    ],
+                )
+                .note(format!(
+                    "每处下降列出当月最负面的至多 {ITEMS_PER_FLAG} 条。"
+                )),
+            );
+            sections.push(
+                Section::new("负面条目关键词", neg_kw, KEYWORD_LABELS)
+                    .note("TF-IDF：词在负面条目中的出现次数 × ln(全部条目数 ÷ 含该词条目数)。")
+                    .chart(Chart::Bars {
+                        label: "word".into(),
+                        value: "weight".into(),
+                    }),
+            );
+            sections.push(
+                Section::new("正面条目关键词", pos_kw, KEYWORD_LABELS).chart(Chart::Bars {
+                    label: "word".into(),
+                    value: "weight".into(),
+                }),
+            );
+            sections.push(Section::new(
+                "按来源",
+                tidy(by_source, &["source"])?,
+                month_labels,
+            ));
+            sections.push(Section::new(
+                "各组织逐月情感指数",
+                tidy(by_org_month, &["org_id", "org_name", "month"])?,
+                month_labels,
+            ));
+        }
+        let mut subtitle = crate::subtitle(p, from, to);
+        if !left_out.is_empty() {
+            subtitle.push_str(&format!("；未授权、未纳入：{}", left_out.join("、")));
+        }
+        Ok(Report {
+            name: self.name().into(),
+            title: self.title().into(),
+            subtitle,
+            sections,
+            highlights,
+            metrics: Default::default(),
+        })
+    }
+}
+
+const KEYWORD_LABELS: &[(&str, &str)] = &[
+    ("rank", "排名"),
+    ("word", "关键词"),
+    ("count", "出现次数"),
+    ("items", "条目数"),
+    ("weight", "权重"),
+];
+
+/// Default period: the twelve months up to the as-of day.
+fn period(p: &Params) -> (NaiveDate, NaiveDate) {
+    let first = p
+        .as_of
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(11)))
+        .unwrap_or(p.as_of);
+    p.period(first)
+}
+
+/// A flagged drop.
+struct Flag {
+    org: Option<(String, String)>,
+    month: String,
+    previous: f64,
+    mean: f64,
+    z: f64,
+    items: usize,
+}
+
+impl Flag {
+    fn label(&self) -> String {
+        match &self.org {
+            Some((_, name)) => format!("{name} {}", self.month),
+            None => format!("全部 {}", self.month),
+        }
+    }
+}
+
+/// Month-on-month drops in a table of (group…, month, items, mean, var) sorted by group
+/// then month.
+fn drops(df: &DataFrame, group: Option<(&str, &str)>) -> Result<Vec<Flag>> {
+    let months = strings(df, "month")?;
+    let items = floats(df, "items")?;
+    let mean = floats(df, "mean")?;
+    let var = floats(df, "var")?;
+    let (ids, names) = match group {
+        Some((id, name)) => (Some(strings(df, id)?), Some(strings(df, name)?)),
+        None => (None, None),
+    };
+    let mut out = Vec::new();
+    for i in 1..months.len() {
+        if let Some(ids) = &ids
+            && ids[i] != ids[i - 1]
+        {
+            continue;
+        }
+        let (n0, n1) = (items[i - 1], items[i]);
+        if n0 < MIN_ITEMS as f64 || n1 < MIN_ITEMS as f64 || !next_month(&months[i - 1], &months[i])
+        {
+            continue;
+        }
+        let change = mean[i] - mean[i - 1];
+        let se = (var[i - 1].max(1e-6) / n0 + var[i].max(1e-6) / n1).sqrt();
+        let z = change / se;
+        if change <= -MIN_DROP && z < Z {
+            out.push(Flag {
+                org: ids
+                    .as_ref()
+                    .zip(names.as_ref())
+                    .map(|(a, b)| (a[i].clone(), b[i].clone())),
+                month: months[i].clone(),
+                previous: mean[i - 1],
+                mean: mean[i],
+                z,
+                items: n1 as usize,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `b` (`YYYY-MM`) is the month after `a`.
+fn next_month(a: &str, b: &str) -> bool {
+    let parse = |s: &str| {
+        let (y, m) = s.split_once('-')?;
+        Some(y.parse::<i32>().ok()? * 12 + m.parse::<i32>().ok()?)
+    };
+    matches!((parse(a), parse(b)), (Some(x), Some(y)) if y == x + 1)
+}
+
+fn flags_frame(flags: &[Flag]) -> Result<DataFrame> {
+    let idx = |m: f64| (500.0 * (1.0 + m)).round() / 10.0;
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "scope".into(),
+            flags
+                .iter()
+                .map(|f| f.org.as_ref().map(|o| o.1.clone()).unwrap_or("全部".into()))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "org_id".into(),
+            flags
+                .iter()
+                .map(|f| f.org.as_ref().map(|o| o.0.clone()))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "month".into(),
+            flags.iter().map(|f| f.month.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "previous_index".into(),
+            flags.iter().map(|f| idx(f.previous)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "index".into(),
+            flags.iter().map(|f| idx(f.mean)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "change".into(),
+            flags
+                .iter()
+                .map(|f| idx(f.mean) - idx(f.previous))
+                .map(|c| (c * 10.0).round() / 10.0)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "z".into(),
+            flags
+                .iter()
+                .map(|f| (f.z * 100.0).round() / 100.0)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "items".into(),
+            flags.iter().map(|f| f.items as i64).collect::<Vec<_>>(),
+        ),
+    ])?)
+}
+
+/// The most negative items of each flagged month and scope.
+fn items_behind(items: &DataFrame, flags: &[Flag]) -> Result<DataFrame> {
+    let months = strings(items, "month")?;
+    let orgs = strings(items, "org_id")?;
+    let scores = floats(items, "score")?;
+    let mut rows: Vec<(String, usize)> = Vec::new();
+    for f in flags {
+        let mut idx: Vec<usize> = (0..items.height())
+            .filter(|&i| {
+                months[i] == f.month
+                    && scores[i] < NEGATIVE
+                    && f.org.as_ref().is_none_or(|(id, _)| &orgs[i] == id)
+            })
+            .collect();
+        idx.sort_by(|a, b| scores[*a].total_cmp(&scores[*b]));
+        rows.extend(idx.into_iter().take(ITEMS_PER_FLAG).map(|i| (f.label(), i)));
+    }
+    let take: Vec<IdxSize> = rows.iter().map(|(_, i)| *i as IdxSize).collect();
+    let picked = items.take(&IdxCa::from_vec("idx".into(), take))?;
+    let mut picked = picked
+        .lazy()
+        .select([
+            col("source"),
+            col("item_id"),
+            col("date"),
+            col("org_name"),
+            round(col("score"), 3).alias("score"),
+            col("text"),
+        ])
+        .collect()?;
+    picked.insert_column(
+        0,
+        Column::new(
+            "flag".into(),
+            rows.into_iter().map(|(l, _)| l).collect::<Vec<_>>(),
+        ),
+    )?;
+    Ok(picked)
+}
+
+/// Words that carry no topic.
+const STOP: &[&str] = &[
+    "我们",
+    "他们",
+    "自己",
+    "一个",
+    "这个",
+    "那个",
+    "这些",
+    "那些",
+    "没有",
+    "不是",
+    "还是",
+    "就是",
+    "可以",
+    "因为",
+    "所以",
+    "但是",
+    "不过",
+    "而且",
+    "并且",
+    "以及",
+    "同时",
+    "已经",
+    "目前",
+    "进行",
+    "通过",
+    "希望",
+    "今后",
+    "进一步",
+    "非常",
+    "比较",
+    "有些",
+    "一些",
+    "什么",
+    "怎么",
+    "如何",
+    "有关",
+    "关于",
+    "对于",
+    "其中",
+    "以来",
+    "方面",
+    "工作",
+    "问题",
+    "情况",
+    "支部",
+    "党员",
+    "本人",
+    "认为",
+    "觉得",
+    "存在",
+    "能够",
+    "需要",
+    "应该",
+    "还有",
+    "一下",
+    "这样",
+    "那样",
+    "特别",
+];
+
+/// Top words of negative and positive items: count in the group × ln(N / df).
+fn keywords(items: &DataFrame) -> Result<(DataFrame, DataFrame)> {
+    let texts = strings(items, "text")?;
+    let scores = floats(items, "score")?;
+    let stop: HashSet<&str> = STOP.iter().copied().collect();
+    let n = texts.len() as f64;
+    let mut df: HashMap<String, usize> = HashMap::new();
+    let mut groups: [HashMap<String, (usize, usize)>; 2] = [HashMap::new(), HashMap::new()];
+    for (text, score) in texts.iter().zip(&scores) {
+        let words = dangan_text::segment(text);
+        let mut seen: HashSet<&str> = HashSet::new();
+        let g = if *score < NEGATIVE {
+            Some(0)
+        } else if *score > POSITIVE {
+            Some(1)
+        } else {
+            None
+        };
+        for w in &words {
+            if w.chars().count() < 2
+                || !dangan_text::is_word(w)
+                || stop.contains(w.as_str())
+                || w.chars().all(|c| c.is_ascii_digit())
+            {
+                continue;
+            }
+            let first = seen.insert(w.as_str());
+            if first {
+                *df.entry(w.clone()).or_default() += 1;
+            }
+            if let Some(g) = g {
+                let e = groups[g].entry(w.clone()).or_default();
+                e.0 += 1;
+                if first {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    let top = |g: &HashMap<String, (usize, usize)>| -> Result<DataFrame> {
+        let mut v: Vec<(&String, usize, usize, f64)> = g
+            .iter()
+            .map(|(w, (count, items))| {
+                let idf = (n / df.get(w).copied().unwrap_or(1) as f64).ln();
+                (w, *count, *items, *count as f64 * idf)
+            })
+            .collect();
+        v.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(b.0)));
+        v.truncate(20);
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new("rank".into(), (1..=v.len() as i64).collect::<Vec<_>>()),
+            Column::new(
+                "word".into(),
+                v.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "count".into(),
+                v.iter().map(|x| x.1 as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "items".into(),
+                v.iter().map(|x| x.2 as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "weight".into(),
+                v.iter()
+                    .map(|x| (x.3 * 10.0).round() / 10.0)
+                    .collect::<Vec<_>>(),
+            ),
+        ])?)
+    };
+    Ok((top(&groups[0])?, top(&groups[1])?))
+}

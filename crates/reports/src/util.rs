@@ -1,0 +1,87 @@
+//! Helpers the reports share: SQL literals, age bands, reading columns out of data frames.
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+
+use crate::error::Result;
+
+/// A SQL string literal.
+pub fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A SQL date literal.
+pub fn sql_date(d: NaiveDate) -> String {
+    format!("DATE '{}'", d.format("%Y-%m-%d"))
+}
+
+/// A SQL timestamp literal for the start of a day.
+pub fn sql_ts(d: NaiveDate) -> String {
+    format!("TIMESTAMP '{} 00:00:00'", d.format("%Y-%m-%d"))
+}
+
+/// Age bands as the organization counts them, with a SQL `CASE` over an age expression.
+pub const AGE_BANDS: [&str; 6] = [
+    "35岁以下",
+    "35–44岁",
+    "45–54岁",
+    "55–59岁",
+    "60–69岁",
+    "70岁及以上",
+];
+
+pub fn age_band_sql(age: &str) -> String {
+    format!(
+        "CASE WHEN {age} IS NULL THEN '未知' WHEN {age} < 35 THEN '{}' WHEN {age} < 45 THEN '{}' \
+         WHEN {age} < 55 THEN '{}' WHEN {age} < 60 THEN '{}' WHEN {age} < 70 THEN '{}' ELSE '{}' END",
+        AGE_BANDS[0], AGE_BANDS[1], AGE_BANDS[2], AGE_BANDS[3], AGE_BANDS[4], AGE_BANDS[5]
+    )
+}
+
+/// Sort key of an age band (unknown last).
+pub fn band_order(band: &str) -> i32 {
+    AGE_BANDS
+        .iter()
+        .position(|b| *b == band)
+        .map(|i| i as i32)
+        .unwrap_or(99)
+}
+
+/// Statuses of people who are no longer members (they left through a recorded transition).
+pub const GONE: &str = "('转出', '出党', '去世')";
+
+/// A string column's values (null as "").
+pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let c = df.column(name)?.cast(&DataType::String)?;
+    let ca = c.str()?;
+    Ok(ca
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
+/// A numeric column's values as f64 (null as NaN).
+pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    let ca = c.f64()?;
+    Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+/// Round a float column to `digits` decimals.
+pub fn round(e: Expr, digits: u32) -> Expr {
+    e.round(digits, RoundMode::HalfAwayFromZero)
+}
+
+/// `YYYY-MM` of every month the period touches.
+pub fn month_keys(from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut m = from.with_day(1).unwrap_or(from);
+    while m <= to {
+        out.push(format!("{:04}-{:02}", m.year(), m.month()));
+        match m.checked_add_months(chrono::Months::new(1)) {
+            Some(n) => m = n,
+            None => break,
+        }
+    }
+    out
+}
