@@ -174,8 +174,12 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
     }
     engine.flush_audit().await?;
     departments(&lake).await?;
+    reports(&lake).await?;
     let lake_arg = lake_dir.display();
-    println!("⑥ 试一试 next:");
+    println!("⑦ 试一试 next:");
+    println!(
+        "   dangan --lake {lake_arg} report meetings --out 三会一课.html   (reports: dangan report --list)"
+    );
     println!(
         "   dangan --lake {lake_arg} member <党员编号|姓名|拼音> --format html --out 档案.html"
     );
@@ -250,6 +254,39 @@ async fn departments(lake: &Lake) -> Result<()> {
     }
     if let Err(e) = engine.sql("SELECT count(*) FROM growth_records").await {
         println!("   dangan sql --as {dept} \"SELECT count(*) FROM growth_records\" → {e}");
+    }
+    engine.flush_audit().await?;
+    Ok(())
+}
+
+/// The tour's reports step: the engagement and sentiment reports, as of the archive's day,
+/// written as html and xlsx under `<lake>/reports/`.
+async fn reports(lake: &Lake) -> Result<()> {
+    use dangan_reports::render::{Format, write};
+    let as_of = Config::new(1, 0, lake.dir().into()).as_of;
+    let engine = QueryEngine::open(lake).await?;
+    let dir = lake.dir().join("reports");
+    println!("⑥ 报表 reports (as of {as_of}) → {}", dir.display());
+    for name in ["engagement", "sentiment"] {
+        let def = dangan_reports::find(name)?;
+        let report =
+            dangan_reports::run(lake, &engine, def, &dangan_reports::Params::new(as_of)).await?;
+        for format in [Format::Html, Format::Xlsx] {
+            let path = dir.join(format!("{name}.{}", format.extension()));
+            write(&report, format, &path)?;
+        }
+        let glance: Vec<String> = report
+            .highlights
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        println!(
+            "   {}: {}.html, {}.xlsx — {}",
+            report.title,
+            name,
+            name,
+            glance.join("；")
+        );
     }
     engine.flush_audit().await?;
     Ok(())

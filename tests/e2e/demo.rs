@@ -13,6 +13,17 @@ fn demo_imports_everything_and_python_deltalake_reads_the_same_counts() {
     let lake = lake.as_path();
     let out = ok(lake, &["demo", "--members", "400", "--seed", "7"]);
     assert!(out.contains("试一试"), "tour printed: {out}");
+    // The tour writes the engagement and sentiment reports and says where.
+    for f in [
+        "engagement.html",
+        "engagement.xlsx",
+        "sentiment.html",
+        "sentiment.xlsx",
+    ] {
+        let path = lake.join("reports").join(f);
+        assert!(path.exists(), "{} written", path.display());
+        assert!(out.contains(f), "the tour names {f}: {out}");
+    }
 
     // Real counts per branch, adding up to the roster.
     let per_org = sql(

@@ -17,6 +17,9 @@ fn setup(lake: &Path) {
         "engagement_events",
         "feedback",
         "meetings",
+        "appraisals",
+        "publications",
+        "survey_responses",
     ] {
         let file = fixture(&format!("reports/{ds}.csv"));
         ok(lake, &["import", ds, file.to_str().unwrap(), "--no-index"]);
@@ -136,6 +139,94 @@ fn reports_give_the_known_answers_and_respect_a_departments_scope() {
     let breaches = section(&m, "未达标明细");
     assert_eq!(breaches.len(), 7, "{breaches:?}");
     assert!(breaches.iter().all(|b| b["org_id"] == "D121"));
+
+    // appraisal: R01 fell two years running (优秀→合格→基本合格), R05 was 不合格 in 2025.
+    let a = report(lake, &["appraisal"]);
+    let attention = section(&a, "需关注的党员");
+    let reasons: Vec<(String, String)> = attention
+        .iter()
+        .map(|r| {
+            (
+                r["member_id"].as_str().unwrap().to_string(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&("R01".into(), "连续两年下降".into())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&("R05".into(), "基本合格或不合格".into())),
+        "{reasons:?}"
+    );
+    assert_eq!(attention.len(), 2, "{reasons:?}");
+    let years = section(&a, "各年度等次分布");
+    let y2025 = years.iter().find(|r| r["year"] == 2025).unwrap();
+    assert_eq!(
+        (
+            y2025["n"].as_i64(),
+            y2025["qualified"].as_i64(),
+            y2025["unqualified"].as_i64()
+        ),
+        (Some(6), Some(4), Some(1))
+    );
+
+    // feedback: October's ten complaints are still open after more than 15 days; one of
+    // September's was closed late (20 days); the 举报 stands on its own.
+    let f = report(lake, &["feedback"]);
+    let mut overdue = ids(section(&f, "超期未办结清单"), "feedback_id");
+    overdue.sort();
+    assert_eq!(overdue.len(), 10, "{overdue:?}");
+    assert!(
+        overdue
+            .iter()
+            .all(|id| ("F011"..="F020").contains(&id.as_str()))
+    );
+    assert_eq!(ids(section(&f, "举报件"), "feedback_id"), ["F021"]);
+    let praise = section(&f, "按类别")
+        .iter()
+        .find(|r| r["category"] == "表扬")
+        .cloned()
+        .unwrap();
+    assert_eq!(praise["median_days"].as_f64(), Some(2.0));
+    assert_eq!(praise["on_time_pct"].as_f64(), Some(90.0));
+
+    // operators: 王宣 published one post in 2 h and one in 30 h; 李运 one in 5 h.
+    let op = report(lake, &["operators"]);
+    let ranking = section(&op, "运营人员排名");
+    assert_eq!(ids(ranking, "operator"), ["李运", "王宣"]);
+    let wang = &ranking[1];
+    assert_eq!(wang["posts"].as_i64(), Some(2));
+    assert_eq!(wang["median_delay_h"].as_f64(), Some(16.0));
+    assert_eq!(wang["within_24h_pct"].as_f64(), Some(50.0));
+    assert_eq!(wang["interaction_pct"].as_f64(), Some(8.57));
+
+    // survey: per-question means; the older respondents rate the online platform lower;
+    // "无" is not a comment; response rate over the 6 current members.
+    let sv = report(lake, &["survey"]);
+    let q = section(&sv, "各题得分分布");
+    let q2 = q.iter().find(|r| r["question_id"] == "Q2").unwrap();
+    assert_eq!(q2["mean"].as_f64(), Some(2.75));
+    assert_eq!(q2["answers"].as_i64(), Some(4));
+    let by_age = section(&sv, "按年龄段");
+    let q2_old = by_age
+        .iter()
+        .find(|r| r["question_id"] == "Q2" && r["age_band"] == "70岁及以上")
+        .unwrap();
+    assert_eq!(q2_old["mean"].as_f64(), Some(1.5));
+    let words = ids(section(&sv, "文字意见关键词"), "word");
+    assert!(words.contains(&"复杂".to_string()), "{words:?}");
+    let rate = sv["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "参与率")
+        .unwrap()[1]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(rate.starts_with("66.7%"), "{rate}");
 
     // membership: R07 (died) is not counted.
     let mb = report(lake, &["membership"]);

@@ -2,7 +2,7 @@
 //! points per organization with a ranking, and the members inactive for N days broken down by
 //! age band (the article's older members), with the list an organizer can act on.
 
-use chrono::{Datelike, Duration, Months};
+use chrono::{Datelike, Duration};
 use polars::prelude::*;
 
 use crate::util::{GONE, age_band_sql, round, sql_date, sql_ts};
@@ -20,7 +20,7 @@ impl ReportDef for Engagement {
     }
 
     fn queries(&self, p: &Params) -> Vec<(&'static str, String)> {
-        let (from, to) = period(p);
+        let (from, to) = crate::util::months_period(p);
         let as_of = p.as_of;
         let age = format!("age(m.birth_date, {})", sql_date(as_of));
         let cutoff = as_of - Duration::days(i64::from(p.inactive_days));
@@ -63,7 +63,7 @@ impl ReportDef for Engagement {
     }
 
     fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
-        let (from, to) = period(p);
+        let (from, to) = crate::util::months_period(p);
         let members = input.frame("members")?.clone();
         let months = months_between(from, to);
         let n_members = members.height() as f64;
@@ -368,16 +368,6 @@ impl ReportDef for Engagement {
             metrics: Default::default(),
         })
     }
-}
-
-/// Default period: the twelve months up to the as-of day.
-fn period(p: &Params) -> (chrono::NaiveDate, chrono::NaiveDate) {
-    let first = p
-        .as_of
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(Months::new(11)))
-        .unwrap_or(p.as_of);
-    p.period(first)
 }
 
 /// Calendar months the period touches.

@@ -8,10 +8,15 @@ mod error;
 pub mod frame;
 pub mod render;
 
+mod appraisal;
 mod engagement;
+mod feedback;
+pub mod keywords;
 mod meetings;
 mod membership;
+mod operators;
 mod sentiment;
+mod survey;
 mod util;
 
 use std::collections::BTreeMap;
@@ -29,9 +34,13 @@ pub use error::{Error, Result};
 /// Every report, in the order `dangan report --list` shows them.
 pub static REPORTS: &[&dyn ReportDef] = &[
     &membership::Membership,
+    &appraisal::Appraisal,
     &meetings::Meetings,
     &engagement::Engagement,
     &sentiment::Sentiment,
+    &survey::Survey,
+    &operators::Operators,
+    &feedback::Feedback,
 ];
 
 /// Find a report by name.

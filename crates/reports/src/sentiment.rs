@@ -3,9 +3,7 @@
 //! month, the share of negative items, significant drops flagged (with the items behind them),
 //! and the top keywords of negative and positive items (TF-IDF over jieba words).
 
-use std::collections::{HashMap, HashSet};
-
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::Duration;
 use polars::prelude::*;
 
 use crate::util::{floats, round, sql_ts, strings};
@@ -47,7 +45,7 @@ impl ReportDef for Sentiment {
     }
 
     fn queries(&self, p: &Params) -> Vec<(&'static str, String)> {
-        let (from, to) = period(p);
+        let (from, to) = crate::util::months_period(p);
         let (a, b) = (sql_ts(from), sql_ts(to + Duration::days(1)));
         vec![
             (
@@ -93,7 +91,7 @@ impl ReportDef for Sentiment {
     }
 
     fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
-        let (from, to) = period(p);
+        let (from, to) = crate::util::months_period(p);
         let mut parts = Vec::new();
         let mut left_out = Vec::new();
         for (name, label) in SOURCES {
@@ -194,7 +192,22 @@ impl ReportDef for Sentiment {
 
             let flag_table = flags_frame(&flags)?;
             let behind = items_behind(&items, &flags)?;
-            let (neg_kw, pos_kw) = keywords(&items)?;
+            let texts = strings(&items, "text")?;
+            let groups: Vec<Option<usize>> = floats(&items, "score")?
+                .iter()
+                .map(|s| {
+                    if *s < NEGATIVE {
+                        Some(0)
+                    } else if *s > POSITIVE {
+                        Some(1)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let mut kw = crate::keywords::top_words(&texts, &groups, 2, 20)?;
+            let pos_kw = kw.pop().unwrap_or_default();
+            let neg_kw = kw.pop().unwrap_or_default();
 
             let month_labels: &[(&str, &str)] = &[
                 ("month", "月份"),
@@ -307,23 +320,13 @@ impl ReportDef for Sentiment {
     }
 }
 
-const KEYWORD_LABELS: &[(&str, &str)] = &[
+pub(crate) const KEYWORD_LABELS: &[(&str, &str)] = &[
     ("rank", "排名"),
     ("word", "关键词"),
     ("count", "出现次数"),
     ("items", "条目数"),
     ("weight", "权重"),
 ];
-
-/// Default period: the twelve months up to the as-of day.
-fn period(p: &Params) -> (NaiveDate, NaiveDate) {
-    let first = p
-        .as_of
-        .with_day(1)
-        .and_then(|d| d.checked_sub_months(chrono::Months::new(11)))
-        .unwrap_or(p.as_of);
-    p.period(first)
-}
 
 /// A flagged drop.
 struct Flag {
@@ -485,140 +488,4 @@ fn items_behind(items: &DataFrame, flags: &[Flag]) -> Result<DataFrame> {
         ),
     )?;
     Ok(picked)
-}
-
-/// Words that carry no topic.
-const STOP: &[&str] = &[
-    "我们",
-    "他们",
-    "自己",
-    "一个",
-    "这个",
-    "那个",
-    "这些",
-    "那些",
-    "没有",
-    "不是",
-    "还是",
-    "就是",
-    "可以",
-    "因为",
-    "所以",
-    "但是",
-    "不过",
-    "而且",
-    "并且",
-    "以及",
-    "同时",
-    "已经",
-    "目前",
-    "进行",
-    "通过",
-    "希望",
-    "今后",
-    "进一步",
-    "非常",
-    "比较",
-    "有些",
-    "一些",
-    "什么",
-    "怎么",
-    "如何",
-    "有关",
-    "关于",
-    "对于",
-    "其中",
-    "以来",
-    "方面",
-    "工作",
-    "问题",
-    "情况",
-    "支部",
-    "党员",
-    "本人",
-    "认为",
-    "觉得",
-    "存在",
-    "能够",
-    "需要",
-    "应该",
-    "还有",
-    "一下",
-    "这样",
-    "那样",
-    "特别",
-];
-
-/// Top words of negative and positive items: count in the group × ln(N / df).
-fn keywords(items: &DataFrame) -> Result<(DataFrame, DataFrame)> {
-    let texts = strings(items, "text")?;
-    let scores = floats(items, "score")?;
-    let stop: HashSet<&str> = STOP.iter().copied().collect();
-    let n = texts.len() as f64;
-    let mut df: HashMap<String, usize> = HashMap::new();
-    let mut groups: [HashMap<String, (usize, usize)>; 2] = [HashMap::new(), HashMap::new()];
-    for (text, score) in texts.iter().zip(&scores) {
-        let words = dangan_text::segment(text);
-        let mut seen: HashSet<&str> = HashSet::new();
-        let g = if *score < NEGATIVE {
-            Some(0)
-        } else if *score > POSITIVE {
-            Some(1)
-        } else {
-            None
-        };
-        for w in &words {
-            if w.chars().count() < 2
-                || !dangan_text::is_word(w)
-                || stop.contains(w.as_str())
-                || w.chars().all(|c| c.is_ascii_digit())
-            {
-                continue;
-            }
-            let first = seen.insert(w.as_str());
-            if first {
-                *df.entry(w.clone()).or_default() += 1;
-            }
-            if let Some(g) = g {
-                let e = groups[g].entry(w.clone()).or_default();
-                e.0 += 1;
-                if first {
-                    e.1 += 1;
-                }
-            }
-        }
-    }
-    let top = |g: &HashMap<String, (usize, usize)>| -> Result<DataFrame> {
-        let mut v: Vec<(&String, usize, usize, f64)> = g
-            .iter()
-            .map(|(w, (count, items))| {
-                let idf = (n / df.get(w).copied().unwrap_or(1) as f64).ln();
-                (w, *count, *items, *count as f64 * idf)
-            })
-            .collect();
-        v.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(b.0)));
-        v.truncate(20);
-        Ok(DataFrame::new_infer_height(vec![
-            Column::new("rank".into(), (1..=v.len() as i64).collect::<Vec<_>>()),
-            Column::new(
-                "word".into(),
-                v.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "count".into(),
-                v.iter().map(|x| x.1 as i64).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "items".into(),
-                v.iter().map(|x| x.2 as i64).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "weight".into(),
-                v.iter()
-                    .map(|x| (x.3 * 10.0).round() / 10.0)
-                    .collect::<Vec<_>>(),
-            ),
-        ])?)
-    };
-    Ok((top(&groups[0])?, top(&groups[1])?))
 }

@@ -85,3 +85,24 @@ pub fn month_keys(from: NaiveDate, to: NaiveDate) -> Vec<String> {
     }
     out
 }
+
+/// Default period of the monthly reports: the twelve calendar months up to the as-of day
+/// (from the first of the month eleven months back).
+pub fn months_period(p: &crate::Params) -> (NaiveDate, NaiveDate) {
+    let first = p
+        .as_of
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(11)))
+        .unwrap_or(p.as_of);
+    p.period(first)
+}
+
+/// Default period of the other reports: the year up to the as-of day.
+pub fn year_period(p: &crate::Params) -> (NaiveDate, NaiveDate) {
+    let first = p
+        .as_of
+        .checked_sub_months(chrono::Months::new(12))
+        .map(|d| d + chrono::Duration::days(1))
+        .unwrap_or(p.as_of);
+    p.period(first)
+}

@@ -1,0 +1,300 @@
+//! `appraisal`: how 民主评议 results develop — the grade distribution per year and
+//! organization, the members whose grade fell two years running or who were rated 基本合格 or
+//! 不合格, and the branches whose distribution departs from the rest (a chi-square test).
+
+use chrono::Datelike;
+use polars::prelude::*;
+
+use crate::util::{floats, strings};
+use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+
+pub struct Appraisal;
+
+const GRADES: [&str; 4] = ["优秀", "合格", "基本合格", "不合格"];
+const GRADE_COLS: [&str; 4] = ["excellent", "qualified", "basic", "unqualified"];
+/// Chi-square critical value for 2 degrees of freedom at p = 0.01 (优秀 / 合格 / 基本合格及以下).
+const CHI2_CRITICAL: f64 = 9.21;
+/// Branches need this many appraisals in the year to be tested.
+const MIN_BRANCH: f64 = 20.0;
+
+fn grade_rank_sql(e: &str) -> String {
+    format!(
+        "CASE {e} WHEN '优秀' THEN 4 WHEN '合格' THEN 3 WHEN '基本合格' THEN 2 WHEN '不合格' THEN 1 END"
+    )
+}
+
+impl ReportDef for Appraisal {
+    fn name(&self) -> &'static str {
+        "appraisal"
+    }
+
+    fn title(&self) -> &'static str {
+        "民主评议结果分析报告"
+    }
+
+    fn queries(&self, p: &Params) -> Vec<(&'static str, String)> {
+        let (y1, y2) = years(p);
+        let org = p.org_filter("a.org_id");
+        let counts: Vec<String> = GRADES
+            .iter()
+            .zip(GRADE_COLS)
+            .map(|(g, c)| format!("sum(CASE WHEN a.grade = '{g}' THEN 1 ELSE 0 END) AS {c}"))
+            .collect();
+        vec![
+            (
+                "by_org_year",
+                format!(
+                    "SELECT a.year, a.org_id, COALESCE(o.name, a.org_id) AS org_name, count(*) AS n, {} \
+                     FROM appraisals a LEFT JOIN organizations o ON a.org_id = o.org_id \
+                     WHERE a.year BETWEEN {y1} AND {y2}{org} GROUP BY a.year, a.org_id, o.name",
+                    counts.join(", ")
+                ),
+            ),
+            (
+                "attention",
+                format!(
+                    "WITH r AS (SELECT a.member_id, a.year, a.grade, a.org_id, \
+                       lag(a.grade, 1) OVER w AS prev1, lag(a.grade, 2) OVER w AS prev2, \
+                       {r0} AS r0, lag({r0}, 1) OVER w AS r1, lag({r0}, 2) OVER w AS r2, \
+                       lag(a.year, 2) OVER w AS y2 \
+                       FROM appraisals a WHERE a.year BETWEEN {from2} AND {y2}{org} \
+                       WINDOW w AS (PARTITION BY a.member_id ORDER BY a.year)) \
+                     SELECT r.org_id, COALESCE(o.name, r.org_id) AS org_name, r.member_id, m.name, r.year, \
+                       r.prev2, r.prev1, r.grade, \
+                       CASE WHEN r.r0 < r.r1 AND r.r1 < r.r2 AND r.y2 = r.year - 2 THEN '连续两年下降' \
+                            ELSE '基本合格或不合格' END AS reason \
+                     FROM r LEFT JOIN members m ON r.member_id = m.member_id \
+                     LEFT JOIN organizations o ON r.org_id = o.org_id \
+                     WHERE r.year BETWEEN {y1} AND {y2} AND \
+                       ((r.r0 < r.r1 AND r.r1 < r.r2 AND r.y2 = r.year - 2) OR r.grade IN ('基本合格', '不合格')) \
+                     ORDER BY r.year DESC, r.org_id, r.member_id",
+                    r0 = grade_rank_sql("a.grade"),
+                    from2 = y1 - 2,
+                ),
+            ),
+        ]
+    }
+
+    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+        let (y1, y2) = years(p);
+        let by_org_year = input.frame("by_org_year")?;
+        let pct = |c: &str| {
+            crate::util::round(
+                col(c).cast(DataType::Float64) / col("n").cast(DataType::Float64) * lit(100.0),
+                1,
+            )
+            .alias(format!("{c}_pct"))
+        };
+        let sums: Vec<Expr> = std::iter::once(col("n").sum())
+            .chain(GRADE_COLS.iter().map(|c| col(*c).sum()))
+            .collect();
+        let yearly = by_org_year
+            .clone()
+            .lazy()
+            .group_by([col("year")])
+            .agg(sums.clone())
+            .with_columns([pct("excellent"), pct("basic"), pct("unqualified")])
+            .sort(["year"], SortMultipleOptions::default())
+            .collect()?;
+        let per_org = by_org_year
+            .clone()
+            .lazy()
+            .with_columns([pct("excellent"), pct("basic"), pct("unqualified")])
+            .sort(["org_id", "year"], SortMultipleOptions::default())
+            .collect()?;
+
+        // Branches whose latest-year distribution departs from everyone else's.
+        let latest = by_org_year
+            .clone()
+            .lazy()
+            .filter(col("year").eq(lit(y2 as i64)))
+            .collect()?;
+        let outliers = chi_square(&latest)?;
+        let attention = input.frame("attention")?.clone();
+        let falling = strings(&attention, "reason")?
+            .iter()
+            .filter(|r| r.starts_with("连续"))
+            .count();
+
+        let total_latest: f64 = floats(&latest, "n")?.iter().sum();
+        let excellent_latest: f64 = floats(&latest, "excellent")?.iter().sum();
+        let highlights = vec![
+            (format!("{y2}年参评"), format!("{total_latest:.0} 人")),
+            (
+                format!("{y2}年优秀率"),
+                if total_latest > 0.0 {
+                    format!("{:.1}%", excellent_latest / total_latest * 100.0)
+                } else {
+                    "—".into()
+                },
+            ),
+            ("需关注党员".into(), format!("{} 人次", attention.height())),
+            ("连续两年下降".into(), format!("{falling} 人")),
+            ("分布异常的支部".into(), format!("{} 个", outliers.height())),
+        ];
+        let grade_labels: Vec<(&str, &str)> = [
+            ("year", "年度"),
+            ("org_id", "组织编号"),
+            ("org_name", "组织名称"),
+            ("n", "参评人数"),
+            ("excellent_pct", "优秀率(%)"),
+            ("basic_pct", "基本合格率(%)"),
+            ("unqualified_pct", "不合格率(%)"),
+        ]
+        .into_iter()
+        .chain(GRADE_COLS.iter().copied().zip(GRADES))
+        .collect();
+        let sections = vec![
+            Section::new("各年度等次分布", yearly, &grade_labels)
+                .chart(Chart::Stacked {
+                    x: "year".into(),
+                    stacks: GRADE_COLS.iter().map(|c| c.to_string()).collect(),
+                }),
+            Section::new(
+                "需关注的党员",
+                attention,
+                &[
+                    ("org_id", "组织编号"),
+                    ("org_name", "所在组织"),
+                    ("member_id", "党员编号"),
+                    ("name", "姓名"),
+                    ("year", "年度"),
+                    ("prev2", "前年等次"),
+                    ("prev1", "上年等次"),
+                    ("grade", "本年等次"),
+                    ("reason", "原因"),
+                ],
+            )
+            .note("评为基本合格、不合格的，以及等次连续两年下降（如 优秀→合格→基本合格）的党员。"),
+            Section::new(
+                format!("{y2}年分布异常的支部"),
+                outliers,
+                &[
+                    ("org_id", "组织编号"),
+                    ("org_name", "组织名称"),
+                    ("n", "参评人数"),
+                    ("excellent_pct", "优秀率(%)"),
+                    ("rest_excellent_pct", "其他支部优秀率(%)"),
+                    ("low_pct", "基本合格及以下(%)"),
+                    ("rest_low_pct", "其他支部基本合格及以下(%)"),
+                    ("chi2", "卡方值"),
+                ],
+            )
+            .note(format!(
+                "把每个支部（至少 {MIN_BRANCH:.0} 人参评）的 优秀 / 合格 / 基本合格及以下 人数与其他所有支部比较，\
+                 卡方检验（自由度 2）卡方值大于 {CHI2_CRITICAL}（p < 0.01）即列出，按卡方值从大到小。"
+            )),
+            Section::new("各组织逐年等次分布", per_org, &grade_labels),
+        ];
+        Ok(Report {
+            name: self.name().into(),
+            title: self.title().into(),
+            subtitle: format!(
+                "评议年度 {y1}–{y2}{}",
+                p.org
+                    .as_ref()
+                    .map(|o| format!("；组织 {o} 及其下级"))
+                    .unwrap_or_default()
+            ),
+            sections,
+            highlights,
+            metrics: Default::default(),
+        })
+    }
+}
+
+/// The appraisal years of the period: by default the five years before the as-of year.
+fn years(p: &Params) -> (i32, i32) {
+    let to = p.to.map(|d| d.year()).unwrap_or(p.as_of.year() - 1);
+    let from = p.from.map(|d| d.year()).unwrap_or(to - 4);
+    (from, to.max(from))
+}
+
+/// Each branch's (优秀, 合格, 基本合格及以下) against all other branches': 2×3 chi-square.
+fn chi_square(latest: &DataFrame) -> Result<DataFrame> {
+    let ids = strings(latest, "org_id")?;
+    let names = strings(latest, "org_name")?;
+    let n = floats(latest, "n")?;
+    let ex = floats(latest, "excellent")?;
+    let ok = floats(latest, "qualified")?;
+    let low: Vec<f64> = floats(latest, "basic")?
+        .iter()
+        .zip(floats(latest, "unqualified")?)
+        .map(|(a, b)| a + b)
+        .collect();
+    let total = [
+        ex.iter().sum::<f64>(),
+        ok.iter().sum::<f64>(),
+        low.iter().sum::<f64>(),
+    ];
+    let mut rows: Vec<(usize, f64, [f64; 3], [f64; 3])> = Vec::new();
+    for i in 0..ids.len() {
+        if n[i] < MIN_BRANCH {
+            continue;
+        }
+        let mine = [ex[i], ok[i], low[i]];
+        let rest = [total[0] - mine[0], total[1] - mine[1], total[2] - mine[2]];
+        let (nm, nr) = (mine.iter().sum::<f64>(), rest.iter().sum::<f64>());
+        if nr <= 0.0 {
+            continue;
+        }
+        let mut chi2 = 0.0;
+        for k in 0..3 {
+            let col_total = mine[k] + rest[k];
+            for (obs, row_total) in [(mine[k], nm), (rest[k], nr)] {
+                let expected = row_total * col_total / (nm + nr);
+                if expected > 0.0 {
+                    chi2 += (obs - expected).powi(2) / expected;
+                }
+            }
+        }
+        if chi2 > CHI2_CRITICAL {
+            rows.push((i, chi2, mine, rest));
+        }
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let share = |v: &[f64; 3], k: usize| {
+        let s: f64 = v.iter().sum();
+        if s > 0.0 {
+            (v[k] / s * 1000.0).round() / 10.0
+        } else {
+            0.0
+        }
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "org_id".into(),
+            rows.iter().map(|r| ids[r.0].clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "org_name".into(),
+            rows.iter().map(|r| names[r.0].clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "n".into(),
+            rows.iter().map(|r| n[r.0] as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "excellent_pct".into(),
+            rows.iter().map(|r| share(&r.2, 0)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rest_excellent_pct".into(),
+            rows.iter().map(|r| share(&r.3, 0)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "low_pct".into(),
+            rows.iter().map(|r| share(&r.2, 2)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rest_low_pct".into(),
+            rows.iter().map(|r| share(&r.3, 2)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "chi2".into(),
+            rows.iter()
+                .map(|r| (r.1 * 10.0).round() / 10.0)
+                .collect::<Vec<_>>(),
+        ),
+    ])?)
+}

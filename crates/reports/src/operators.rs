@@ -1,0 +1,152 @@
+//! `operators`: whether the people running the platforms do it well — per channel and
+//! operator: posts, delay from directive to publication (median, p90), share published within
+//! 24 hours, reads per post, interaction rate; a ranking.
+
+use chrono::Duration;
+use polars::prelude::*;
+
+use crate::util::{round, sql_ts};
+use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+
+pub struct Operators;
+
+impl ReportDef for Operators {
+    fn name(&self) -> &'static str {
+        "operators"
+    }
+
+    fn title(&self) -> &'static str {
+        "宣传平台运营考核报告"
+    }
+
+    fn queries(&self, p: &Params) -> Vec<(&'static str, String)> {
+        let (from, to) = crate::util::year_period(p);
+        vec![(
+            "posts",
+            format!(
+                "SELECT p.post_id, p.channel, COALESCE(p.operator, '未署名') AS operator, p.org_id, \
+                 COALESCE(o.name, p.org_id) AS org_name, \
+                 (to_unixtime(p.published_at) - to_unixtime(p.directive_at)) / 3600.0 AS delay_hours, \
+                 COALESCE(p.reads, 0) AS reads, \
+                 COALESCE(p.likes, 0) + COALESCE(p.comments, 0) + COALESCE(p.shares, 0) AS interactions \
+                 FROM publications p LEFT JOIN organizations o ON p.org_id = o.org_id \
+                 WHERE p.published_at >= {} AND p.published_at < {}{}",
+                sql_ts(from),
+                sql_ts(to + Duration::days(1)),
+                p.org_filter("p.org_id"),
+            ),
+        )]
+    }
+
+    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+        let (from, to) = crate::util::year_period(p);
+        let posts = input.frame("posts")?.clone().lazy();
+        let stats = |by: Vec<Expr>| {
+            posts.clone().group_by(by).agg([
+                len().alias("posts"),
+                round(col("delay_hours").median(), 1).alias("median_delay_h"),
+                round(
+                    col("delay_hours").quantile(lit(0.9), QuantileMethod::Linear),
+                    1,
+                )
+                .alias("p90_delay_h"),
+                round(
+                    col("delay_hours")
+                        .lt_eq(lit(24.0))
+                        .sum()
+                        .cast(DataType::Float64)
+                        / col("delay_hours").count().cast(DataType::Float64)
+                        * lit(100.0),
+                    1,
+                )
+                .alias("within_24h_pct"),
+                round(
+                    col("reads").sum().cast(DataType::Float64) / len().cast(DataType::Float64),
+                    0,
+                )
+                .alias("reads_per_post"),
+                round(
+                    col("interactions").sum().cast(DataType::Float64)
+                        / col("reads").sum().cast(DataType::Float64)
+                        * lit(100.0),
+                    2,
+                )
+                .alias("interaction_pct"),
+            ])
+        };
+        let by_channel = stats(vec![col("channel")])
+            .sort(
+                ["posts"],
+                SortMultipleOptions::default().with_order_descending(true),
+            )
+            .collect()?;
+        // Ranking: timeliness first (share within 24 h), then reach (reads per post).
+        let by_operator = stats(vec![col("operator"), col("channel"), col("org_name")])
+            .sort_by_exprs(
+                [
+                    col("within_24h_pct"),
+                    col("reads_per_post"),
+                    col("operator"),
+                ],
+                SortMultipleOptions::default().with_order_descending_multi([true, true, false]),
+            )
+            .with_row_index("rank", Some(1))
+            .collect()?;
+        let overall = stats(vec![lit("全部").alias("scope")]).collect()?;
+        let get = |c: &str| {
+            overall
+                .column(c)
+                .ok()
+                .and_then(|s| s.get(0).ok())
+                .map(|v| crate::render::text(&v))
+                .unwrap_or_default()
+        };
+        let highlights = vec![
+            ("发布条数".to_string(), get("posts")),
+            (
+                "发布时延中位数".to_string(),
+                format!("{} 小时", get("median_delay_h")),
+            ),
+            (
+                "24小时内发布".to_string(),
+                format!("{}%", get("within_24h_pct")),
+            ),
+            ("篇均阅读".to_string(), get("reads_per_post")),
+            ("互动率".to_string(), format!("{}%", get("interaction_pct"))),
+        ];
+        let labels: &[(&str, &str)] = &[
+            ("rank", "排名"),
+            ("operator", "运营人员"),
+            ("channel", "渠道"),
+            ("org_name", "所属组织"),
+            ("posts", "发布条数"),
+            ("median_delay_h", "时延中位数(小时)"),
+            ("p90_delay_h", "时延P90(小时)"),
+            ("within_24h_pct", "24小时内发布(%)"),
+            ("reads_per_post", "篇均阅读"),
+            ("interaction_pct", "互动率(%)"),
+        ];
+        let sections = vec![
+            Section::new("按渠道", by_channel, labels)
+                .note("时延：从上级部署（directive）到发布；互动率 = (点赞 + 评论 + 转发) ÷ 阅读。")
+                .chart(Chart::Bars {
+                    label: "channel".into(),
+                    value: "within_24h_pct".into(),
+                }),
+            Section::new("运营人员排名", by_operator, labels)
+                .note("先按 24 小时内发布的比例，再按篇均阅读排序。")
+                .chart(Chart::Bars {
+                    label: "operator".into(),
+                    value: "within_24h_pct".into(),
+                }),
+        ];
+        Ok(Report {
+            name: self.name().into(),
+            title: self.title().into(),
+            subtitle: crate::subtitle(p, from, to),
+            sections,
+            highlights,
+            metrics: Default::default(),
+        })
+    }
+}
