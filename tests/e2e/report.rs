@@ -20,6 +20,7 @@ fn setup(lake: &Path) {
         "appraisals",
         "publications",
         "survey_responses",
+        "development",
     ] {
         let file = fixture(&format!("reports/{ds}.csv"));
         ok(lake, &["import", ds, file.to_str().unwrap(), "--no-index"]);
@@ -227,6 +228,37 @@ fn reports_give_the_known_answers_and_respect_a_departments_scope() {
         .unwrap()
         .to_string();
     assert!(rate.starts_with("66.7%"), "{rate}");
+
+    // development: one breach of each kind, named with the member.
+    let dv = report(lake, &["development"]);
+    let mut found: Vec<(String, String)> = section(&dv, "违规明细")
+        .iter()
+        .map(|r| {
+            (
+                r["member_id"].as_str().unwrap().to_string(),
+                r["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let expected: Vec<(String, String)> = [
+        ("R04", "预备期超过两年"),
+        ("R06", "积极分子培养期不足一年"),
+        ("X02", "预备期满两年仍未转正"),
+        ("X03", "阶段顺序颠倒"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(found, expected);
+    let funnel = section(&dv, "发展漏斗");
+    let stage = |s: &str| funnel.iter().find(|r| r["stage"] == s).unwrap().clone();
+    assert_eq!(stage("入党申请人")["reached"].as_i64(), Some(6));
+    assert_eq!(
+        stage("预备党员")["current"].as_i64(),
+        Some(2),
+        "R06 and X02"
+    );
 
     // membership: R07 (died) is not counted.
     let mb = report(lake, &["membership"]);

@@ -9,6 +9,7 @@ pub mod frame;
 pub mod render;
 
 mod appraisal;
+mod development;
 mod engagement;
 mod feedback;
 pub mod keywords;
@@ -35,6 +36,7 @@ pub use error::{Error, Result};
 pub static REPORTS: &[&dyn ReportDef] = &[
     &membership::Membership,
     &appraisal::Appraisal,
+    &development::Development,
     &meetings::Meetings,
     &engagement::Engagement,
     &sentiment::Sentiment,
