@@ -82,6 +82,11 @@ pub enum Command {
     },
     /// Full-text search: words, "phrases", -exclusions, OR; names and pinyin.
     Search(SearchArgs),
+    /// The text tools on their own: sentiment of a sentence, keywords of a dataset's texts.
+    Text {
+        #[command(subcommand)]
+        command: TextCommand,
+    },
     /// One member's whole archive: profile, appraisals, development, cadre changes, growth
     /// records, engagement — by id, name or pinyin.
     Member {
@@ -348,4 +353,37 @@ pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
         .replace('日', "");
     chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
         .map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD 日期格式应为 YYYY-MM-DD"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TextCommand {
+    /// Sentiment (-1 … 1) of each text given, or of each line of standard input.
+    Sentiment {
+        texts: Vec<String>,
+        /// Show the lexicon words found and the two parts of the score.
+        #[arg(long)]
+        explain: bool,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Top keywords (TF-IDF over jieba words) of a dataset's text column.
+    Keywords {
+        #[arg(long)]
+        dataset: String,
+        /// The text column (default: the dataset's first full-text column).
+        #[arg(long)]
+        column: Option<String>,
+        /// Only this organization and its sub-tree.
+        #[arg(long)]
+        org: Option<String>,
+        /// Only negative (or positive) texts, by sentiment.
+        #[arg(long, value_parser = ["negative", "positive"])]
+        only: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        #[arg(long = "as", value_name = "DEPARTMENT")]
+        as_department: Option<String>,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
 }

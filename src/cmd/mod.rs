@@ -9,6 +9,7 @@ mod quarantine;
 mod report;
 mod search;
 mod sql;
+mod text;
 
 use std::process::ExitCode;
 
@@ -98,6 +99,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             .await
         }
         Command::Report(a) => report::run(&open(&lake_dir)?, a).await,
+        Command::Text { command } => text::run(&lake_dir, command).await,
         Command::Access { command } => access::run(&open(&lake_dir)?, command).await,
         Command::Status { format } => {
             let lake = open(&lake_dir)?;

@@ -308,3 +308,91 @@ fn reports_give_the_known_answers_and_respect_a_departments_scope() {
     let bad = dangan(lake, &["report", "engagement", "--format", "xlsx"]);
     assert!(!bad.status.success() && stderr(&bad).contains("--out"));
 }
+
+#[test]
+fn text_sentiment_and_keywords_for_analysts() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.as_path();
+    setup(lake);
+    // The lake's own words count.
+    std::fs::create_dir_all(lake.join("text")).unwrap();
+    std::fs::write(
+        lake.join("text/lexicon.txt"),
+        "# 本单位用语\n打卡留痕\t-2\n",
+    )
+    .unwrap();
+    let out = ok(
+        lake,
+        &[
+            "text",
+            "sentiment",
+            "活动内容丰富，非常满意",
+            "今天下午三点开会",
+            "学习变成了打卡留痕",
+            "--explain",
+            "--format",
+            "json",
+        ],
+    );
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let labels: Vec<&str> = rows.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["正面", "中性", "负面"], "{out}");
+    assert!(
+        rows[2]["words"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["word"] == "打卡留痕"),
+        "{out}"
+    );
+
+    let out = ok(
+        lake,
+        &[
+            "text",
+            "keywords",
+            "--dataset",
+            "feedback",
+            "--only",
+            "negative",
+            "--format",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["column"], "content");
+    let words: Vec<&str> = v["keywords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["word"].as_str().unwrap())
+        .collect();
+    assert!(
+        words.contains(&"失望") && !words.contains(&"满意"),
+        "{words:?}"
+    );
+    // A department sees the keywords of its own organizations' texts only.
+    ok(lake, &["access", "department", "add", "卫健委"]);
+    ok(lake, &["access", "grant", "卫健委", "feedback"]);
+    let out = ok(
+        lake,
+        &[
+            "text",
+            "keywords",
+            "--dataset",
+            "feedback",
+            "--as",
+            "卫健委",
+            "--format",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["texts"], 11, "D121's ten plus its 举报: {out}");
+    let bad = dangan(lake, &["text", "keywords", "--dataset", "organizations"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("--column"));
+}

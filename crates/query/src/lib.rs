@@ -113,6 +113,7 @@ impl QueryEngine {
         let config = session_config();
         let ctx = SessionContext::new_with_config(config);
         udf::register(&ctx);
+        udf::load_user_words(lake);
         ctx.register_udtf(
             "search",
             Arc::new(search_fn::SearchFunction {
@@ -165,6 +166,7 @@ impl QueryEngine {
         let config = session_config();
         let ctx = SessionContext::new_with_config(config);
         udf::register(&ctx);
+        udf::load_user_words(lake);
         let policy = policy::register(&ctx, lake, department).await?;
         ctx.register_udtf(
             "search",

@@ -189,7 +189,8 @@ fn segment_udf() -> ScalarUDF {
     )
 }
 
-/// `sentiment(text)`: from -1 (negative) to 1 (positive), 0 when no sentiment word is in it.
+/// `sentiment(text)`: from -1 (negative) to 1 (positive); 0 when neither the lexicon nor the
+/// model finds anything to go on.
 fn sentiment_udf() -> ScalarUDF {
     let fun = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(args)?;
@@ -209,6 +210,15 @@ fn sentiment_udf() -> ScalarUDF {
         Volatility::Immutable,
         Arc::new(fun),
     )
+}
+
+/// The lake's own sentiment words (`<lake>/text/lexicon.txt`, `word<TAB>weight`), added
+/// before the first score of the process is computed.
+pub fn load_user_words(lake: &dangan_datasets::Lake) {
+    let path = lake.dir().join("text").join("lexicon.txt");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        dangan_text::sentiment::add_user_words(&text);
+    }
 }
 
 /// Register every function on a session.

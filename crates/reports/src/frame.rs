@@ -42,3 +42,12 @@ pub fn to_frame(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<DataFrame
     }
     Ok(DataFrame::new_infer_height(columns)?)
 }
+
+/// One column of a query result as strings (null as ""), through the same conversion.
+pub fn column_strings(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    column: &str,
+) -> Result<Vec<String>> {
+    crate::util::strings(&to_frame(schema, batches)?, column)
+}

@@ -8,7 +8,7 @@
 mod normalize;
 mod pinyin;
 mod segment;
-mod sentiment;
+pub mod sentiment;
 pub(crate) mod width;
 
 pub use normalize::{is_cjk, normalize_char, normalize_for_search};

@@ -58,3 +58,20 @@ impl serde::Serialize for Row<'_> {
         m.end()
     }
 }
+
+/// A data frame's rows as JSON objects keyed by column name.
+pub fn frame_rows(df: &DataFrame) -> Vec<serde_json::Value> {
+    let names = df.get_column_names();
+    let columns = df.columns();
+    (0..df.height())
+        .map(|i| {
+            serde_json::Value::Object(
+                names
+                    .iter()
+                    .zip(columns)
+                    .map(|(n, c)| (n.to_string(), value(&c.get(i).unwrap_or(AnyValue::Null))))
+                    .collect(),
+            )
+        })
+        .collect()
+}
