@@ -87,6 +87,21 @@ pub fn years_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i32 {
     years
 }
 
+/// Year and (month · 32 + day) of a day counted from 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`): integer arithmetic, no calendar lookups.
+fn civil(days: i32) -> (i32, u32) {
+    let z = i64::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as i32, (m * 32 + d) as u32)
+}
+
 /// `age(date[, as_of])` and `party_age(date[, as_of])`: whole years since a date.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct YearsSince {
@@ -125,32 +140,49 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
         &self,
         args: datafusion::logical_expr::ScalarFunctionArgs,
     ) -> Result<ColumnarValue> {
-        use arrow::array::{Array, Date32Array, Int32Array};
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        use arrow::array::{Date32Array, Int32Array};
+        use arrow::compute::kernels::arity::{binary, unary};
+        use datafusion::common::ScalarValue;
         let date = |a: &ArrayRef| -> Result<Date32Array> {
             Ok(arrow::compute::cast(a, &DataType::Date32)?
                 .as_primitive::<arrow::datatypes::Date32Type>()
                 .clone())
         };
-        let from = date(&arrays[0])?;
-        let as_of = arrays.get(1).map(date).transpose()?;
-        let today = chrono::Local::now().date_naive();
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        let day = |d: i32| epoch + chrono::Duration::days(d as i64);
-        let out: Int32Array = (0..from.len())
-            .map(|i| {
-                if from.is_null(i) {
-                    return None;
-                }
-                let to = match &as_of {
-                    Some(a) if a.is_null(i) => return None,
-                    Some(a) => day(a.value(i)),
-                    None => today,
-                };
-                Some(years_between(day(from.value(i)), to))
-            })
-            .collect();
-        columnar(&args.args, Arc::new(out))
+        let years = |(y1, md1): (i32, u32), (y2, md2): (i32, u32)| y2 - y1 - i32::from(md2 < md1);
+        // The as-of day: a constant (the usual case: one date, or today) is converted once.
+        let as_of_const = match args.args.get(1) {
+            None => {
+                let today = chrono::Local::now().date_naive();
+                let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+                Some(Some(civil((today - epoch).num_days() as i32)))
+            }
+            Some(ColumnarValue::Scalar(v)) => match v.cast_to(&DataType::Date32)? {
+                ScalarValue::Date32(d) => Some(d.map(civil)),
+                _ => None,
+            },
+            Some(ColumnarValue::Array(_)) => None,
+        };
+        let out: Int32Array = match (&args.args[0], as_of_const) {
+            (_, Some(None)) => Int32Array::new_null(args.number_rows),
+            (from, Some(Some(to))) => {
+                let from = date(&from.to_array(args.number_rows)?)?;
+                unary(&from, |d| years(civil(d), to))
+            }
+            (from, None) => {
+                let from = date(&from.to_array(args.number_rows)?)?;
+                let to = date(&args.args[1].to_array(args.number_rows)?)?;
+                binary(&from, &to, |a, b| years(civil(a), civil(b)))?
+            }
+        };
+        if out.len() == 1
+            && args
+                .args
+                .iter()
+                .all(|a| matches!(a, ColumnarValue::Scalar(_)))
+        {
+            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?));
+        }
+        Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
 
@@ -265,6 +297,20 @@ mod tests {
         assert_eq!(col(1).value(1), "138****5678");
         assert_eq!(col(2).value(0), "zhangwei");
         assert_eq!(col(2).value(1), "zengxiaoming");
+    }
+
+    #[test]
+    fn civil_dates_agree_with_chrono_on_every_day_from_1900_to_2100() {
+        use chrono::Datelike;
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        for days in -25_567..47_482 {
+            let d = epoch + chrono::Duration::days(days);
+            assert_eq!(
+                civil(days as i32),
+                (d.year(), d.month() * 32 + d.day()),
+                "{d}"
+            );
+        }
     }
 
     #[test]
