@@ -51,26 +51,34 @@ impl ReportDef for Appraisal {
                 ),
             ),
             (
+                // One row per member with a grade rank per year (a hash aggregate, no sort),
+                // only the members with something to look at.
                 "attention",
-                format!(
-                    "WITH r AS (SELECT a.member_id, a.year, a.grade, a.org_id, \
-                       lag(a.grade, 1) OVER w AS prev1, lag(a.grade, 2) OVER w AS prev2, \
-                       {r0} AS r0, lag({r0}, 1) OVER w AS r1, lag({r0}, 2) OVER w AS r2, \
-                       lag(a.year, 2) OVER w AS y2 \
-                       FROM appraisals a WHERE a.year BETWEEN {from2} AND {y2}{org} \
-                       WINDOW w AS (PARTITION BY a.member_id ORDER BY a.year)) \
-                     SELECT r.org_id, COALESCE(o.name, r.org_id) AS org_name, r.member_id, m.name, r.year, \
-                       r.prev2, r.prev1, r.grade, \
-                       CASE WHEN r.r0 < r.r1 AND r.r1 < r.r2 AND r.y2 = r.year - 2 THEN '连续两年下降' \
-                            ELSE '基本合格或不合格' END AS reason \
-                     FROM r LEFT JOIN members m ON r.member_id = m.member_id \
-                     LEFT JOIN organizations o ON r.org_id = o.org_id \
-                     WHERE r.year BETWEEN {y1} AND {y2} AND \
-                       ((r.r0 < r.r1 AND r.r1 < r.r2 AND r.y2 = r.year - 2) OR r.grade IN ('基本合格', '不合格')) \
-                     ORDER BY r.year DESC, r.org_id, r.member_id",
-                    r0 = grade_rank_sql("a.grade"),
-                    from2 = y1 - 2,
-                ),
+                {
+                    let rank = grade_rank_sql("a.grade");
+                    let per_year: Vec<String> = (y1 - 2..=y2)
+                        .map(|y| format!("max(CASE WHEN a.year = {y} THEN {rank} END) AS g{y}"))
+                        .collect();
+                    let conditions: Vec<String> = (y1..=y2)
+                        .map(|y| {
+                            format!(
+                                "g.g{y} <= 2 OR (g.g{y} < g.g{p1} AND g.g{p1} < g.g{p2})",
+                                p1 = y - 1,
+                                p2 = y - 2
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "WITH g AS (SELECT a.member_id, max(a.org_id) AS org_id, {} \
+                         FROM appraisals a WHERE a.year BETWEEN {} AND {y2}{org} GROUP BY a.member_id) \
+                         SELECT g.*, m.name, COALESCE(o.name, g.org_id) AS org_name FROM g \
+                         LEFT JOIN members m ON g.member_id = m.member_id \
+                         LEFT JOIN organizations o ON g.org_id = o.org_id WHERE {}",
+                        per_year.join(", "),
+                        y1 - 2,
+                        conditions.join(" OR ")
+                    )
+                },
             ),
         ]
     }
@@ -110,7 +118,7 @@ impl ReportDef for Appraisal {
             .filter(col("year").eq(lit(y2 as i64)))
             .collect()?;
         let outliers = chi_square(&latest)?;
-        let attention = input.frame("attention")?.clone();
+        let attention = attention_rows(input.frame("attention")?, y1, y2)?;
         let falling = strings(&attention, "reason")?
             .iter()
             .filter(|r| r.starts_with("连续"))
@@ -295,6 +303,94 @@ fn chi_square(latest: &DataFrame) -> Result<DataFrame> {
             rows.iter()
                 .map(|r| (r.1 * 10.0).round() / 10.0)
                 .collect::<Vec<_>>(),
+        ),
+    ])?)
+}
+
+/// Member-years to look at, from one row per member with a grade rank per year: rated
+/// 基本合格/不合格 that year, or fallen two years running up to it.
+fn attention_rows(df: &DataFrame, y1: i32, y2: i32) -> Result<DataFrame> {
+    let label = |r: Option<f64>| match r.map(|r| r as i64) {
+        Some(4) => "优秀",
+        Some(3) => "合格",
+        Some(2) => "基本合格",
+        Some(1) => "不合格",
+        _ => "",
+    };
+    let ids = strings(df, "member_id")?;
+    let names = strings(df, "name")?;
+    let orgs = strings(df, "org_id")?;
+    let org_names = strings(df, "org_name")?;
+    let mut ranks = std::collections::HashMap::new();
+    for y in y1 - 2..=y2 {
+        let v: Vec<Option<f64>> = floats(df, &format!("g{y}"))?
+            .into_iter()
+            .map(|f| (!f.is_nan()).then_some(f))
+            .collect();
+        ranks.insert(y, v);
+    }
+    let mut rows: Vec<(i32, usize, &'static str)> = Vec::new();
+    let rank = |y: i32, i: usize| ranks.get(&y).and_then(|v| v.get(i).copied()).flatten();
+    for i in 0..df.height() {
+        for y in (y1..=y2).rev() {
+            let (r0, r1, r2) = (rank(y, i), rank(y - 1, i), rank(y - 2, i));
+            let falling = matches!((r0, r1, r2), (Some(a), Some(b), Some(c)) if a < b && b < c);
+            if falling {
+                rows.push((y, i, "连续两年下降"));
+            } else if r0.is_some_and(|r| r <= 2.0) {
+                rows.push((y, i, "基本合格或不合格"));
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(orgs[a.1].cmp(&orgs[b.1]))
+            .then(ids[a.1].cmp(&ids[b.1]))
+    });
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new(
+            "org_id".into(),
+            rows.iter().map(|r| orgs[r.1].clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "org_name".into(),
+            rows.iter()
+                .map(|r| org_names[r.1].clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "member_id".into(),
+            rows.iter().map(|r| ids[r.1].clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "name".into(),
+            rows.iter().map(|r| names[r.1].clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "year".into(),
+            rows.iter().map(|r| i64::from(r.0)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "prev2".into(),
+            rows.iter()
+                .map(|r| label(ranks[&(r.0 - 2)][r.1]))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "prev1".into(),
+            rows.iter()
+                .map(|r| label(ranks[&(r.0 - 1)][r.1]))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "grade".into(),
+            rows.iter()
+                .map(|r| label(ranks[&r.0][r.1]))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "reason".into(),
+            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
         ),
     ])?)
 }

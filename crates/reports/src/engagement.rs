@@ -23,7 +23,6 @@ impl ReportDef for Engagement {
         let (from, to) = crate::util::months_period(p);
         let as_of = p.as_of;
         let age = format!("age(m.birth_date, {})", sql_date(as_of));
-        let cutoff = as_of - Duration::days(i64::from(p.inactive_days));
         vec![
             (
                 "members",
@@ -37,26 +36,26 @@ impl ReportDef for Engagement {
                 ),
             ),
             (
+                // Per member and month; the month is truncated (a timestamp), not formatted:
+                // 64 million events need the cheapest grouping key.
                 "member_months",
                 format!(
-                    "SELECT member_id, to_char(occurred_at, '%Y-%m') AS month, count(*) AS events, \
+                    "SELECT member_id, date_trunc('month', occurred_at) AS month, count(*) AS events, \
                      COALESCE(sum(CASE WHEN event_type IN ('study', 'course') THEN duration_minutes END), 0) AS study_minutes, \
-                     COALESCE(sum(points), 0) AS points \
+                     COALESCE(sum(points), 0) AS points, max(occurred_at) AS last_at \
                      FROM engagement_events WHERE occurred_at >= {} AND occurred_at < {} \
-                     GROUP BY member_id, to_char(occurred_at, '%Y-%m')",
+                     GROUP BY member_id, date_trunc('month', occurred_at)",
                     sql_ts(from),
                     sql_ts(to + Duration::days(1)),
                 ),
             ),
             (
-                "last_seen",
+                // The last activity before the period (the period's own comes with the months).
+                "before",
                 format!(
-                    "SELECT member_id, CAST(max(occurred_at) AS DATE) AS last_date, \
-                     CAST(floor((to_unixtime({asof}) - to_unixtime(max(occurred_at))) / 86400) AS BIGINT) AS days_since, \
-                     max(occurred_at) < {cut} AS stale \
-                     FROM engagement_events WHERE occurred_at < {asof} GROUP BY member_id",
-                    asof = sql_ts(as_of + Duration::days(1)),
-                    cut = sql_ts(cutoff),
+                    "SELECT member_id, max(occurred_at) AS last_at FROM engagement_events \
+                     WHERE occurred_at < {} GROUP BY member_id",
+                    sql_ts(from),
                 ),
             ),
         ]
@@ -69,20 +68,32 @@ impl ReportDef for Engagement {
         let n_members = members.height() as f64;
 
         // Only activity of the members in the report (scope, --org, current members).
-        let mm = input.frame("member_months")?.clone().lazy().join(
-            members
-                .clone()
-                .lazy()
-                .select([col("member_id"), col("org_id"), col("org_name")]),
-            [col("member_id")],
-            [col("member_id")],
-            JoinArgs::new(JoinType::Inner),
-        );
+        let mm = input
+            .frame("member_months")?
+            .clone()
+            .lazy()
+            .with_column(
+                (col("month").dt().year().cast(DataType::Int64) * lit(100i64)
+                    + col("month").dt().month().cast(DataType::Int64))
+                .alias("month"),
+            )
+            .join(
+                members
+                    .clone()
+                    .lazy()
+                    .select([col("member_id"), col("org_id"), col("org_name")]),
+                [col("member_id")],
+                [col("member_id")],
+                JoinArgs::new(JoinType::Inner),
+            );
 
         // Every month of the period, those without any activity too.
+        let keys = crate::util::month_keys(from, to);
         let all_months = DataFrame::new_infer_height(vec![Column::new(
             "month".into(),
-            crate::util::month_keys(from, to),
+            keys.iter()
+                .map(|k| k.replace('-', "").parse::<i64>().unwrap_or(0))
+                .collect::<Vec<_>>(),
         )])?;
         let monthly = all_months
             .lazy()
@@ -122,6 +133,8 @@ impl ReportDef for Engagement {
             ])
             .sort(["month"], SortMultipleOptions::default())
             .collect()?;
+        let mut monthly = monthly;
+        monthly.with_column(Column::new("month".into(), keys.clone()))?;
         let avg_rate = monthly
             .column("rate_pct")?
             .as_materialized_series()
@@ -192,11 +205,47 @@ impl ReportDef for Engagement {
             ])
             .collect()?;
 
+        // The last activity of each member: in the period (from the months) or before it.
+        let day_unit = match input.frame("member_months")?.column("last_at")?.dtype() {
+            DataType::Datetime(TimeUnit::Nanoseconds, _) => 86_400_000_000_000i64,
+            DataType::Datetime(TimeUnit::Milliseconds, _) => 86_400_000,
+            _ => 86_400_000_000,
+        };
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let stamp = |d: chrono::NaiveDate| (d - epoch).num_days() * day_unit;
+        let end = stamp(p.as_of + Duration::days(1));
+        let cutoff = stamp(p.as_of - Duration::days(i64::from(p.inactive_days)));
+        let last = concat(
+            [
+                input
+                    .frame("member_months")?
+                    .clone()
+                    .lazy()
+                    .select([col("member_id"), col("last_at")]),
+                input
+                    .frame("before")?
+                    .clone()
+                    .lazy()
+                    .select([col("member_id"), col("last_at")]),
+            ],
+            UnionArgs::default(),
+        )?
+        .filter(col("last_at").cast(DataType::Int64).lt(lit(end)))
+        .group_by([col("member_id")])
+        .agg([col("last_at").max()])
+        .with_columns([
+            col("last_at").cast(DataType::Date).alias("last_date"),
+            ((lit(end) - col("last_at").cast(DataType::Int64)) / lit(day_unit)).alias("days_since"),
+            col("last_at")
+                .cast(DataType::Int64)
+                .lt(lit(cutoff))
+                .alias("stale"),
+        ]);
         let seen = members
             .clone()
             .lazy()
             .join(
-                input.frame("last_seen")?.clone().lazy(),
+                last,
                 [col("member_id")],
                 [col("member_id")],
                 JoinArgs::new(JoinType::Left),
