@@ -81,11 +81,25 @@ impl ReportDef for Engagement {
                 members
                     .clone()
                     .lazy()
-                    .select([col("member_id"), col("org_id"), col("org_name")]),
+                    .select([col("member_id"), col("org_id")]),
                 [col("member_id")],
                 [col("member_id")],
                 JoinArgs::new(JoinType::Inner),
-            );
+            )
+            .collect()?
+            .lazy();
+        // Per member: months active, minutes, points, last activity in the period. Rows of
+        // `member_months` are one per member and month, so counting rows counts members.
+        let per_member = mm
+            .clone()
+            .group_by([col("member_id"), col("org_id")])
+            .agg([
+                len().alias("member_months"),
+                col("study_minutes").sum().alias("study_minutes"),
+                col("points").sum().alias("points"),
+                col("last_at").max().alias("last_at"),
+            ])
+            .collect()?;
 
         // Every month of the period, those without any activity too.
         let keys = crate::util::month_keys(from, to);
@@ -99,7 +113,7 @@ impl ReportDef for Engagement {
             .lazy()
             .join(
                 mm.clone().group_by([col("month")]).agg([
-                    col("member_id").n_unique().alias("active"),
+                    len().alias("active"),
                     col("events").sum().alias("events"),
                     col("study_minutes").sum().alias("study_minutes"),
                     col("points").sum().alias("points"),
@@ -141,9 +155,9 @@ impl ReportDef for Engagement {
             .mean()
             .unwrap_or(0.0);
 
-        let per_org_activity = mm.group_by([col("org_id")]).agg([
-            len().alias("member_months"),
-            col("member_id").n_unique().alias("ever_active"),
+        let per_org_activity = per_member.clone().lazy().group_by([col("org_id")]).agg([
+            col("member_months").sum().alias("member_months"),
+            len().alias("ever_active"),
             col("study_minutes").sum().alias("study_minutes"),
             col("points").sum().alias("points"),
         ]);
@@ -217,8 +231,7 @@ impl ReportDef for Engagement {
         let cutoff = stamp(p.as_of - Duration::days(i64::from(p.inactive_days)));
         let last = concat(
             [
-                input
-                    .frame("member_months")?
+                per_member
                     .clone()
                     .lazy()
                     .select([col("member_id"), col("last_at")]),
