@@ -194,20 +194,12 @@ impl ReportDef for Appraisal {
             )),
             Section::new("各组织逐年等次分布", per_org, &grade_labels),
         ];
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: format!(
-                "评议年度 {y1}–{y2}{}",
-                p.org
-                    .as_ref()
-                    .map(|o| format!("；组织 {o} 及其下级"))
-                    .unwrap_or_default()
-            ),
+        Ok(Report::new(
+            self,
+            format!("评议年度 {y1}–{y2}{}", crate::util::org_note(p)),
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }
 

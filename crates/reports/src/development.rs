@@ -310,20 +310,12 @@ impl ReportDef for Development {
             Section::new("各组织发展中人员", per_org, &stage_labels)
                 .note("各组织目前处于每个阶段的人数（只列有发展中人员的组织）。"),
         ];
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: format!(
-                "截至 {as_of}{}",
-                p.org
-                    .as_ref()
-                    .map(|o| format!("；组织 {o} 及其下级"))
-                    .unwrap_or_default()
-            ),
+        Ok(Report::new(
+            self,
+            format!("截至 {as_of}{}", crate::util::org_note(p)),
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }
 

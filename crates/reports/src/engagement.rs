@@ -421,14 +421,12 @@ impl ReportDef for Engagement {
             )
             .note("按组织、年龄从大到小排列；最近活动日期为空表示从未使用平台。"),
         ];
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: crate::subtitle(p, from, to),
+        Ok(Report::new(
+            self,
+            crate::subtitle(p, from, to),
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }
 

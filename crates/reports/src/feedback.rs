@@ -124,13 +124,7 @@ impl ReportDef for Feedback {
             .ok()
             .filter(|_| reports.height() > 0);
 
-        let get = |df: &DataFrame, c: &str| {
-            df.column(c)
-                .ok()
-                .and_then(|s| s.get(0).ok())
-                .map(|v| crate::render::text(&v))
-                .unwrap_or_default()
-        };
+        let get = crate::util::first_text;
         let mut highlights = vec![
             ("反馈条目".to_string(), get(&overall, "items")),
             ("未办结".to_string(), get(&overall, "open")),
@@ -190,13 +184,11 @@ impl ReportDef for Feedback {
             Section::new("举报件", reports, list_labels)
                 .note("举报单独列出、单独督办，不与一般意见混同。"),
         ];
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: crate::subtitle(p, from, to),
+        Ok(Report::new(
+            self,
+            crate::subtitle(p, from, to),
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }

@@ -165,6 +165,26 @@ pub struct Report {
     pub metrics: Metrics,
 }
 
+impl Report {
+    /// A report of `def` (its name and title) with these contents; the metrics are filled in
+    /// by [`run`].
+    pub fn new(
+        def: &dyn ReportDef,
+        subtitle: String,
+        sections: Vec<Section>,
+        highlights: Vec<(String, String)>,
+    ) -> Self {
+        Report {
+            name: def.name().into(),
+            title: def.title().into(),
+            subtitle,
+            sections,
+            highlights,
+            metrics: Metrics::default(),
+        }
+    }
+}
+
 /// What computing the report cost.
 #[derive(Debug, Default, Serialize)]
 pub struct Metrics {
@@ -303,9 +323,7 @@ pub(crate) fn subtitle(p: &Params, from: NaiveDate, to: NaiveDate) -> String {
         from.format("%Y-%m-%d"),
         to.format("%Y-%m-%d")
     );
-    if let Some(org) = &p.org {
-        s.push_str(&format!("；组织 {org} 及其下级"));
-    }
+    s.push_str(&util::org_note(p));
     s.push_str(&format!("；截至 {}", p.as_of.format("%Y-%m-%d")));
     s
 }

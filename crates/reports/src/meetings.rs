@@ -364,14 +364,12 @@ impl ReportDef for Meetings {
             )
             .note("每月的支委会、党小组会和每季度的支部党员大会、党课，未开的逐条列出。"),
         ];
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: crate::subtitle(p, from, to) + "；出勤率：会议记录未含签到数据，未统计",
+        Ok(Report::new(
+            self,
+            crate::subtitle(p, from, to) + "；出勤率：会议记录未含签到数据，未统计",
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }
 

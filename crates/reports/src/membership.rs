@@ -223,21 +223,16 @@ impl ReportDef for Membership {
             ],
         ));
 
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: format!(
+        Ok(Report::new(
+            self,
+            format!(
                 "截至 {}{}",
                 p.as_of.format("%Y-%m-%d"),
-                p.org
-                    .as_ref()
-                    .map(|o| format!("；组织 {o} 及其下级"))
-                    .unwrap_or_default()
+                crate::util::org_note(p)
             ),
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }
 

@@ -93,14 +93,7 @@ impl ReportDef for Operators {
             .with_row_index("rank", Some(1))
             .collect()?;
         let overall = stats(vec![lit("全部").alias("scope")]).collect()?;
-        let get = |c: &str| {
-            overall
-                .column(c)
-                .ok()
-                .and_then(|s| s.get(0).ok())
-                .map(|v| crate::render::text(&v))
-                .unwrap_or_default()
-        };
+        let get = |c: &str| crate::util::first_text(&overall, c);
         let highlights = vec![
             ("发布条数".to_string(), get("posts")),
             (
@@ -140,13 +133,11 @@ impl ReportDef for Operators {
                     value: "within_24h_pct".into(),
                 }),
         ];
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: crate::subtitle(p, from, to),
+        Ok(Report::new(
+            self,
+            crate::subtitle(p, from, to),
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }

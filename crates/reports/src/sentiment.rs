@@ -309,14 +309,7 @@ impl ReportDef for Sentiment {
         if !left_out.is_empty() {
             subtitle.push_str(&format!("；未授权、未纳入：{}", left_out.join("、")));
         }
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle,
-            sections,
-            highlights,
-            metrics: Default::default(),
-        })
+        Ok(Report::new(self, subtitle, sections, highlights))
     }
 }
 

@@ -230,13 +230,11 @@ impl ReportDef for Survey {
             ),
         );
         sections.push(Section::new("各题按组织", by_org, &q_labels));
-        Ok(Report {
-            name: self.name().into(),
-            title: self.title().into(),
-            subtitle: crate::subtitle(p, from, to),
+        Ok(Report::new(
+            self,
+            crate::subtitle(p, from, to),
             sections,
             highlights,
-            metrics: Default::default(),
-        })
+        ))
     }
 }

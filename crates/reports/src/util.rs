@@ -106,3 +106,20 @@ pub fn year_period(p: &crate::Params) -> (NaiveDate, NaiveDate) {
         .unwrap_or(p.as_of);
     p.period(first)
 }
+
+/// "；组织 X 及其下级" when the report is limited to a sub-tree, else nothing.
+pub fn org_note(p: &crate::Params) -> String {
+    p.org
+        .as_ref()
+        .map(|o| format!("；组织 {o} 及其下级"))
+        .unwrap_or_default()
+}
+
+/// The first value of a column as the tables show it ("" when there is none).
+pub fn first_text(df: &DataFrame, column: &str) -> String {
+    df.column(column)
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .map(|v| crate::render::text(&v))
+        .unwrap_or_default()
+}
