@@ -78,6 +78,12 @@ fn reports_give_the_known_answers_and_respect_a_departments_scope() {
     let nov = months.iter().find(|r| r["month"] == "2026-11").unwrap();
     assert_eq!(nov["active"].as_i64(), Some(3));
     assert_eq!(nov["members"].as_i64(), Some(6));
+    let lowest = section(&e, "活跃度最低的组织");
+    assert_eq!(
+        ids(lowest, "org_id"),
+        ["D121", "D111"],
+        "lowest first: {lowest:?}"
+    );
 
     // The same report for a department sees only its own organizations' members.
     ok(lake, &["access", "department", "add", "教育局"]);

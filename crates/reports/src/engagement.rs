@@ -10,6 +10,18 @@ use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
 
 pub struct Engagement;
 
+const ORG_LABELS: &[(&str, &str)] = &[
+    ("rank", "排名"),
+    ("org_id", "组织编号"),
+    ("org_name", "组织名称"),
+    ("members", "党员数"),
+    ("avg_age", "平均年龄"),
+    ("rate_pct", "月均活跃率(%)"),
+    ("ever_active", "期间活跃人数"),
+    ("minutes_per_member", "人均学习时长(分钟)"),
+    ("points_per_member", "人均积分"),
+];
+
 impl ReportDef for Engagement {
     fn name(&self) -> &'static str {
         "engagement"
@@ -254,6 +266,15 @@ impl ReportDef for Engagement {
                 .lt(lit(cutoff))
                 .alias("stale"),
         ]);
+        let lowest = orgs
+            .clone()
+            .lazy()
+            .sort(
+                ["rank"],
+                SortMultipleOptions::default().with_order_descending(true),
+            )
+            .limit(20)
+            .collect()?;
         let seen = members
             .clone()
             .lazy()
@@ -383,28 +404,20 @@ impl ReportDef for Engagement {
                 label: "age_band".into(),
                 value: "inactive_pct".into(),
             }),
-            Section::new(
-                "各组织活跃度排名",
-                orgs,
-                &[
-                    ("rank", "排名"),
-                    ("org_id", "组织编号"),
-                    ("org_name", "组织名称"),
-                    ("members", "党员数"),
-                    ("avg_age", "平均年龄"),
-                    ("rate_pct", "月均活跃率(%)"),
-                    ("ever_active", "期间活跃人数"),
-                    ("minutes_per_member", "人均学习时长(分钟)"),
-                    ("points_per_member", "人均积分"),
-                ],
-            )
-            .note(format!(
-                "月均活跃率 = 各月活跃人数之和 ÷ (党员数 × {months}个月)。"
-            ))
-            .chart(Chart::Bars {
-                label: "org_name".into(),
-                value: "rate_pct".into(),
-            }),
+            Section::new("活跃度最低的组织", lowest, ORG_LABELS)
+                .note("排名最后的 20 个组织，从最低起：最需要督促和帮扶的。")
+                .chart(Chart::Bars {
+                    label: "org_name".into(),
+                    value: "rate_pct".into(),
+                }),
+            Section::new("各组织活跃度排名", orgs, ORG_LABELS)
+                .note(format!(
+                    "月均活跃率 = 各月活跃人数之和 ÷ (党员数 × {months}个月)。"
+                ))
+                .chart(Chart::Bars {
+                    label: "org_name".into(),
+                    value: "rate_pct".into(),
+                }),
             Section::new(
                 format!("{n}天未活跃党员名单"),
                 inactive_list,
