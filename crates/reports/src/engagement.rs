@@ -48,17 +48,37 @@ impl ReportDef for Engagement {
                 ),
             ),
             (
-                // Per member and month; the month is truncated (a timestamp), not formatted:
-                // 64 million events need the cheapest grouping key.
-                "member_months",
+                // One row per member (not per member and month: 64 million events group
+                // into a million rows instead of twelve million), the months active as bits.
+                "per_member",
                 format!(
-                    "SELECT member_id, date_trunc('month', occurred_at) AS month, count(*) AS events, \
+                    "SELECT member_id, count(*) AS events, \
                      COALESCE(sum(CASE WHEN event_type IN ('study', 'course') THEN duration_minutes END), 0) AS study_minutes, \
-                     COALESCE(sum(points), 0) AS points, max(occurred_at) AS last_at \
-                     FROM engagement_events WHERE occurred_at >= {} AND occurred_at < {} \
-                     GROUP BY member_id, date_trunc('month', occurred_at)",
-                    sql_ts(from),
-                    sql_ts(to + Duration::days(1)),
+                     COALESCE(sum(points), 0) AS points, max(occurred_at) AS last_at, \
+                     bit_or(CAST(1 AS BIGINT) << CAST((date_part('year', occurred_at) - {y0}) * 12 \
+                       + date_part('month', occurred_at) - {m0} AS BIGINT)) AS months_mask \
+                     FROM engagement_events WHERE occurred_at >= {a} AND occurred_at < {b} \
+                     GROUP BY member_id",
+                    y0 = from.year(),
+                    m0 = from.month(),
+                    a = sql_ts(from),
+                    b = sql_ts(to + Duration::days(1)),
+                ),
+            ),
+            (
+                // Activity per month, of the members in the report.
+                "per_month",
+                format!(
+                    "SELECT date_trunc('month', occurred_at) AS month, count(*) AS events, \
+                     COALESCE(sum(CASE WHEN event_type IN ('study', 'course') THEN duration_minutes END), 0) AS study_minutes, \
+                     COALESCE(sum(points), 0) AS points \
+                     FROM engagement_events WHERE occurred_at >= {a} AND occurred_at < {b} \
+                     AND member_id IN (SELECT m.member_id FROM members m \
+                       WHERE (m.status IS NULL OR m.status NOT IN {GONE}){org}) \
+                     GROUP BY date_trunc('month', occurred_at)",
+                    a = sql_ts(from),
+                    b = sql_ts(to + Duration::days(1)),
+                    org = p.org_filter("m.org_id"),
                 ),
             ),
             (
@@ -79,16 +99,17 @@ impl ReportDef for Engagement {
         let months = months_between(from, to);
         let n_members = members.height() as f64;
 
+        if months > 62 {
+            return Err(crate::Error::Invalid(format!(
+                "活跃度报告一次最多统计 62 个月 (the engagement report covers at most 62 months; \
+                 this period has {months}: give a shorter --from/--to)"
+            )));
+        }
         // Only activity of the members in the report (scope, --org, current members).
-        let mm = input
-            .frame("member_months")?
+        let mut per_member = input
+            .frame("per_member")?
             .clone()
             .lazy()
-            .with_column(
-                (col("month").dt().year().cast(DataType::Int64) * lit(100i64)
-                    + col("month").dt().month().cast(DataType::Int64))
-                .alias("month"),
-            )
             .join(
                 members
                     .clone()
@@ -98,44 +119,54 @@ impl ReportDef for Engagement {
                 [col("member_id")],
                 JoinArgs::new(JoinType::Inner),
             )
-            .collect()?
-            .lazy();
-        // Per member: months active, minutes, points, last activity in the period. Rows of
-        // `member_months` are one per member and month, so counting rows counts members.
-        let per_member = mm
-            .clone()
-            .group_by([col("member_id"), col("org_id")])
-            .agg([
-                len().alias("member_months"),
-                col("study_minutes").sum().alias("study_minutes"),
-                col("points").sum().alias("points"),
-                col("last_at").max().alias("last_at"),
-            ])
             .collect()?;
+        let masks: Vec<i64> = {
+            let c = per_member.column("months_mask")?.cast(&DataType::Int64)?;
+            c.i64()?.iter().map(|v| v.unwrap_or(0)).collect()
+        };
+        per_member.with_column(Column::new(
+            "member_months".into(),
+            masks
+                .iter()
+                .map(|m| i64::from(m.count_ones()))
+                .collect::<Vec<_>>(),
+        ))?;
+        // Active members per month: members with that month's bit.
+        let mut active = vec![0i64; months as usize];
+        for m in &masks {
+            for (i, a) in active.iter_mut().enumerate() {
+                *a += (m >> i) & 1;
+            }
+        }
 
         // Every month of the period, those without any activity too.
         let keys = crate::util::month_keys(from, to);
-        let all_months = DataFrame::new_infer_height(vec![Column::new(
-            "month".into(),
-            keys.iter()
-                .map(|k| k.replace('-', "").parse::<i64>().unwrap_or(0))
-                .collect::<Vec<_>>(),
-        )])?;
+        let per_month = input.frame("per_month")?.clone().lazy().with_column(
+            (col("month").dt().year().cast(DataType::Int64) * lit(100i64)
+                + col("month").dt().month().cast(DataType::Int64))
+            .alias("month"),
+        );
+        let all_months = DataFrame::new_infer_height(vec![
+            Column::new(
+                "month".into(),
+                keys.iter()
+                    .map(|k| k.replace('-', "").parse::<i64>().unwrap_or(0))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "active".into(),
+                active[..keys.len().min(active.len())].to_vec(),
+            ),
+        ])?;
         let monthly = all_months
             .lazy()
             .join(
-                mm.clone().group_by([col("month")]).agg([
-                    len().alias("active"),
-                    col("events").sum().alias("events"),
-                    col("study_minutes").sum().alias("study_minutes"),
-                    col("points").sum().alias("points"),
-                ]),
+                per_month,
                 [col("month")],
                 [col("month")],
                 JoinArgs::new(JoinType::Left),
             )
             .with_columns([
-                col("active").fill_null(lit(0)),
                 col("events").fill_null(lit(0)),
                 col("study_minutes").fill_null(lit(0)),
                 col("points").fill_null(lit(0)),
@@ -232,7 +263,7 @@ impl ReportDef for Engagement {
             .collect()?;
 
         // The last activity of each member: in the period (from the months) or before it.
-        let day_unit = match input.frame("member_months")?.column("last_at")?.dtype() {
+        let day_unit = match input.frame("per_member")?.column("last_at")?.dtype() {
             DataType::Datetime(TimeUnit::Nanoseconds, _) => 86_400_000_000_000i64,
             DataType::Datetime(TimeUnit::Milliseconds, _) => 86_400_000,
             _ => 86_400_000_000,
