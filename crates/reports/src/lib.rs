@@ -190,6 +190,8 @@ impl Report {
 pub struct Metrics {
     /// Rows read per input.
     pub rows_read: BTreeMap<String, usize>,
+    /// Milliseconds per input (the query and its conversion to a data frame).
+    pub input_ms: BTreeMap<String, u128>,
     pub query_ms: u128,
     pub compute_ms: u128,
     /// Optional inputs left out because the department was not granted them.
@@ -289,6 +291,7 @@ pub async fn run(
     let p = &p;
     let mut frames = BTreeMap::new();
     for (name, sql) in def.queries(p) {
+        let asked = Instant::now();
         let result = match engine.sql(&sql).await {
             Err(dangan_query::Error::Policy(_)) if def.optional().contains(&name) => {
                 metrics.skipped.push(name.to_string());
@@ -306,6 +309,9 @@ pub async fn run(
         })?;
         metrics.rows_read.insert(name.to_string(), result.rows);
         frames.insert(name, frame::to_frame(&result.schema, &result.batches)?);
+        metrics
+            .input_ms
+            .insert(name.to_string(), asked.elapsed().as_millis());
     }
     metrics.query_ms = started.elapsed().as_millis();
     let input = Inputs { frames };
