@@ -79,12 +79,14 @@ pub fn mask_expr(column: &str) -> datafusion::logical_expr::Expr {
 
 /// Whole years from `from` to `to` (a birthday not reached yet this year does not count).
 pub fn years_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i32 {
-    use chrono::Datelike;
-    let mut years = to.year() - from.year();
-    if (to.month(), to.day()) < (from.month(), from.day()) {
-        years -= 1;
-    }
-    years
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let days = |d: chrono::NaiveDate| (d - epoch).num_days() as i32;
+    whole_years(civil(days(from)), civil(days(to)))
+}
+
+/// Whole years between two `civil` days: the year difference, less one before the birthday.
+fn whole_years((y1, md1): (i32, u32), (y2, md2): (i32, u32)) -> i32 {
+    y2 - y1 - i32::from(md2 < md1)
 }
 
 /// Year and (month · 32 + day) of a day counted from 1970-01-01 (Howard Hinnant's
@@ -148,7 +150,6 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
                 .as_primitive::<arrow::datatypes::Date32Type>()
                 .clone())
         };
-        let years = |(y1, md1): (i32, u32), (y2, md2): (i32, u32)| y2 - y1 - i32::from(md2 < md1);
         // The as-of day: a constant (the usual case: one date, or today) is converted once.
         let as_of_const = match args.args.get(1) {
             None => {
@@ -166,12 +167,12 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
             (_, Some(None)) => Int32Array::new_null(args.number_rows),
             (from, Some(Some(to))) => {
                 let from = date(&from.to_array(args.number_rows)?)?;
-                unary(&from, |d| years(civil(d), to))
+                unary(&from, |d| whole_years(civil(d), to))
             }
             (from, None) => {
                 let from = date(&from.to_array(args.number_rows)?)?;
                 let to = date(&args.args[1].to_array(args.number_rows)?)?;
-                binary(&from, &to, |a, b| years(civil(a), civil(b)))?
+                binary(&from, &to, |a, b| whole_years(civil(a), civil(b)))?
             }
         };
         if out.len() == 1

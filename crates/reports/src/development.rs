@@ -59,7 +59,7 @@ impl ReportDef for Development {
         let orgs = strings(df, "org_name")?;
         let dates: Vec<Vec<Option<NaiveDate>>> = STAGE_COLS
             .iter()
-            .map(|c| dates_of(df, c))
+            .map(|c| crate::util::dates(df, c))
             .collect::<Result<_>>()?;
         let date = |k: usize, i: usize| dates[k][i];
 
@@ -317,14 +317,6 @@ impl ReportDef for Development {
             highlights,
         ))
     }
-}
-
-fn dates_of(df: &DataFrame, name: &str) -> Result<Vec<Option<NaiveDate>>> {
-    let c = df.column(name)?.cast(&DataType::String)?;
-    Ok(c.str()?
-        .iter()
-        .map(|v| v.and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()))
-        .collect())
 }
 
 fn median(v: &[f64]) -> Option<f64> {

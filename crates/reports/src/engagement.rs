@@ -103,7 +103,8 @@ impl ReportDef for Engagement {
     fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (from, to) = crate::util::months_period(p);
         let members = input.frame("members")?.clone();
-        let months = months_between(from, to);
+        let keys = crate::util::month_keys(from, to);
+        let months = keys.len();
         let n_members = members.height() as f64;
 
         if months > 62 {
@@ -139,7 +140,7 @@ impl ReportDef for Engagement {
                 .collect::<Vec<_>>(),
         ))?;
         // Active members per month: members with that month's bit.
-        let mut active = vec![0i64; months as usize];
+        let mut active = vec![0i64; months];
         for m in &masks {
             for (i, a) in active.iter_mut().enumerate() {
                 *a += (m >> i) & 1;
@@ -147,7 +148,6 @@ impl ReportDef for Engagement {
         }
 
         // Every month of the period, those without any activity too.
-        let keys = crate::util::month_keys(from, to);
         let per_month = input.frame("per_month")?.clone().lazy().with_column(
             (col("month").dt().year().cast(DataType::Int64) * lit(100i64)
                 + col("month").dt().month().cast(DataType::Int64))
@@ -160,10 +160,7 @@ impl ReportDef for Engagement {
                     .map(|k| k.replace('-', "").parse::<i64>().unwrap_or(0))
                     .collect::<Vec<_>>(),
             ),
-            Column::new(
-                "active".into(),
-                active[..keys.len().min(active.len())].to_vec(),
-            ),
+            Column::new("active".into(), active),
         ])?;
         let monthly = all_months
             .lazy()
@@ -345,7 +342,9 @@ impl ReportDef for Engagement {
                 .alias("inactive_pct"),
             )
             .collect()?;
-        let by_band = sort_bands(by_band)?;
+        let by_band = crate::util::sort_by_key(by_band, &[], "age_band", |b| {
+            i64::from(crate::util::band_order(b))
+        })?;
         let inactive_list = seen
             .filter(col("inactive"))
             .select([
@@ -481,28 +480,10 @@ impl ReportDef for Engagement {
     }
 }
 
-/// Calendar months the period touches.
-fn months_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
-    (((to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32) + 1).max(1) as i64
-}
-
 fn first_i64(df: &DataFrame, name: &str) -> i64 {
     df.column(name)
         .ok()
         .and_then(|c| c.cast(&DataType::Int64).ok())
         .and_then(|c| c.i64().ok().and_then(|ca| ca.get(0)))
         .unwrap_or(0)
-}
-
-/// Rows of an age-band table in band order.
-pub(crate) fn sort_bands(df: DataFrame) -> Result<DataFrame> {
-    let bands = crate::util::strings(&df, "age_band")?;
-    let order: Vec<i32> = bands.iter().map(|b| crate::util::band_order(b)).collect();
-    let mut df = df;
-    df.with_column(Column::new("_order".into(), order))?;
-    Ok(df
-        .lazy()
-        .sort(["_order"], SortMultipleOptions::default())
-        .drop(cols(["_order"]))
-        .collect()?)
 }

@@ -61,16 +61,7 @@ impl ReportDef for Meetings {
         let held = input.frame("held")?;
         let ids = strings(branches, "org_id")?;
         let names = strings(branches, "org_name")?;
-        let established: Vec<Option<NaiveDate>> = match branches.column("established_date") {
-            Ok(c) => {
-                let s = c.cast(&DataType::String)?;
-                s.str()?
-                    .iter()
-                    .map(|v| v.and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()))
-                    .collect()
-            }
-            Err(_) => vec![None; ids.len()],
-        };
+        let established = crate::util::dates(branches, "established_date")?;
 
         // Meetings held per (branch, type, month).
         let mut count: HashMap<(String, String, String), (i64, i64)> = HashMap::new();

@@ -238,37 +238,23 @@ impl ReportDef for Membership {
 
 /// Rows in the natural order of the dimension (bands in order, else by count).
 fn order(df: DataFrame, dim: &str) -> Result<DataFrame> {
-    let values = crate::util::strings(&df, "value")?;
-    let key: Vec<i64> = match dim {
-        "age_band" => values
-            .iter()
-            .map(|v| i64::from(crate::util::band_order(v)))
-            .collect(),
-        "party_age_band" => values
-            .iter()
-            .map(|v| {
-                PARTY_AGE_BANDS
-                    .iter()
-                    .position(|b| b == v)
-                    .map(|i| i as i64)
-                    .unwrap_or(99)
-            })
-            .collect(),
-        _ => {
-            return Ok(df
-                .lazy()
-                .sort_by_exprs(
-                    [col("count"), col("value")],
-                    SortMultipleOptions::default().with_order_descending_multi([true, false]),
-                )
-                .collect()?);
+    match dim {
+        "age_band" => {
+            crate::util::sort_by_key(df, &[], "value", |v| i64::from(crate::util::band_order(v)))
         }
-    };
-    let mut df = df;
-    df.with_column(Column::new("_k".into(), key))?;
-    Ok(df
-        .lazy()
-        .sort(["_k"], SortMultipleOptions::default())
-        .drop(cols(["_k"]))
-        .collect()?)
+        "party_age_band" => crate::util::sort_by_key(df, &[], "value", |v| {
+            PARTY_AGE_BANDS
+                .iter()
+                .position(|b| *b == v)
+                .map(|i| i as i64)
+                .unwrap_or(99)
+        }),
+        _ => Ok(df
+            .lazy()
+            .sort_by_exprs(
+                [col("count"), col("value")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .collect()?),
+    }
 }

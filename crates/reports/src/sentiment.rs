@@ -174,11 +174,9 @@ impl ReportDef for Sentiment {
             // Significant drops, overall and per organization.
             let mut flags = drops(&monthly, None)?;
             flags.extend(drops(&by_org_month, Some(("org_id", "org_name")))?);
-            let mean_all = floats(&items, "score")?.iter().sum::<f64>() / items.height() as f64;
-            let neg_all = floats(&items, "score")?
-                .iter()
-                .filter(|s| **s < NEGATIVE)
-                .count();
+            let scores = floats(&items, "score")?;
+            let mean_all = scores.iter().sum::<f64>() / items.height() as f64;
+            let neg_all = scores.iter().filter(|s| **s < NEGATIVE).count();
             highlights.push(("条目数".into(), items.height().to_string()));
             highlights.push((
                 "情感指数".into(),
@@ -193,7 +191,7 @@ impl ReportDef for Sentiment {
             let flag_table = flags_frame(&flags)?;
             let behind = items_behind(&items, &flags)?;
             let texts = strings(&items, "text")?;
-            let groups: Vec<Option<usize>> = floats(&items, "score")?
+            let groups: Vec<Option<usize>> = scores
                 .iter()
                 .map(|s| {
                     if *s < NEGATIVE {

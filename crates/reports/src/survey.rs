@@ -141,18 +141,12 @@ impl ReportDef for Survey {
                         round(col("answer_score").mean(), 2).alias("mean"),
                     ])
                     .collect()?;
-                let key: Vec<i64> = strings(&df, "age_band")?
-                    .iter()
-                    .map(|b| i64::from(crate::util::band_order(b)))
-                    .collect();
-                let mut df = df;
-                df.with_column(Column::new("_k".into(), key))?;
-                Some(
-                    df.lazy()
-                        .sort(["question_id", "_k"], SortMultipleOptions::default())
-                        .drop(cols(["_k"]))
-                        .collect()?,
-                )
+                Some(crate::util::sort_by_key(
+                    df,
+                    &["question_id"],
+                    "age_band",
+                    |b| i64::from(crate::util::band_order(b)),
+                )?)
             }
             None => None,
         };

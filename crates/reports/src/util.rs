@@ -123,3 +123,31 @@ pub fn first_text(df: &DataFrame, column: &str) -> String {
         .map(|v| crate::render::text(&v))
         .unwrap_or_default()
 }
+
+/// The rows sorted by `first` columns, then by `key(value of column)` (bands and other fixed
+/// orders that are not alphabetical).
+pub fn sort_by_key(
+    df: DataFrame,
+    first: &[&str],
+    column: &str,
+    key: impl Fn(&str) -> i64,
+) -> Result<DataFrame> {
+    let keys: Vec<i64> = strings(&df, column)?.iter().map(|v| key(v)).collect();
+    let mut df = df;
+    df.with_column(Column::new("_key".into(), keys))?;
+    let by: Vec<&str> = first.iter().copied().chain(["_key"]).collect();
+    Ok(df
+        .lazy()
+        .sort(by, SortMultipleOptions::default())
+        .drop(cols(["_key"]))
+        .collect()?)
+}
+
+/// A date column's values (`None` for nulls and for what is not a date).
+pub fn dates(df: &DataFrame, column: &str) -> Result<Vec<Option<NaiveDate>>> {
+    let c = df.column(column)?.cast(&DataType::String)?;
+    Ok(c.str()?
+        .iter()
+        .map(|v| v.and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()))
+        .collect())
+}
