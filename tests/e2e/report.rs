@@ -402,3 +402,114 @@ fn text_sentiment_and_keywords_for_analysts() {
     let bad = dangan(lake, &["text", "keywords", "--dataset", "organizations"]);
     assert!(!bad.status.success() && stderr(&bad).contains("--column"));
 }
+
+/// Import a roster and date its commit back to `day`, as if the lake had lived through the
+/// years (`members_asof` reads the commit times).
+fn roster_of(lake: &Path, file: &str, mode: &str, day: &str) {
+    let file = fixture(&format!("reports/{file}"));
+    ok(
+        lake,
+        &[
+            "import",
+            "members",
+            file.to_str().unwrap(),
+            "--mode",
+            mode,
+            "--no-index",
+        ],
+    );
+    let log = lake.join("tables/members/_delta_log");
+    let mut commits: Vec<_> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    commits.sort();
+    let at = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(at.timestamp() as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(commits.last().unwrap())
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+}
+
+#[test]
+fn membership_reconciles_each_year_against_the_roster_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.as_path();
+    ok(lake, &["init"]);
+    let orgs = fixture("reports/organizations.csv");
+    ok(
+        lake,
+        &[
+            "import",
+            "organizations",
+            orgs.to_str().unwrap(),
+            "--no-index",
+        ],
+    );
+    // End of 2024: nine people, R06 an activist. End of 2025 (a full roster): R03 moved from
+    // D121 to D111, R09 transferred out, R10 came from outside, R08 is simply not there any
+    // more. 2026 (an update): R06 admitted, R07 died.
+    roster_of(lake, "members_2024.csv", "replace", "2024-12-15");
+    roster_of(lake, "members_2025.csv", "replace", "2025-12-15");
+    roster_of(lake, "members.csv", "upsert", "2026-06-15");
+
+    let r = report(lake, &["membership"]);
+    let years = section(&r, "年度党员数对账");
+    let row = |y: i64| {
+        let r = years
+            .iter()
+            .find(|r| r["year"] == y)
+            .unwrap_or_else(|| panic!("no {y} in {years:?}"));
+        [
+            "opening",
+            "joined",
+            "transferred_in",
+            "transferred_out",
+            "expelled",
+            "died",
+            "unexplained",
+            "closing",
+        ]
+        .map(|c| r[c].as_i64().unwrap())
+    };
+    assert_eq!(
+        years.len(),
+        2,
+        "2022-2024 have no roster before them: {years:?}"
+    );
+    assert_eq!(row(2025), [8, 0, 1, 1, 0, 0, 1, 7]);
+    assert_eq!(row(2026), [7, 1, 0, 0, 0, 1, 0, 7]);
+    assert!(years[0]["check"].as_str().unwrap().starts_with("不符"));
+    assert_eq!(years[1]["check"], "相符");
+    let behind = section(&r, "对账差异名单");
+    assert_eq!(ids(behind, "member_id"), ["R08"]);
+    let h = r["highlights"].to_string();
+    assert!(h.contains("2025 年不符"), "{h}");
+
+    // A sub-tree: R03's move to D111 is a transfer out of D12.
+    let r = report(
+        lake,
+        &["membership", "--org", "D12", "--from", "2025-01-01"],
+    );
+    let years = section(&r, "年度党员数对账");
+    let y2025 = &years[0];
+    assert_eq!(
+        (
+            y2025["opening"].as_i64(),
+            y2025["transferred_out"].as_i64(),
+            y2025["closing"].as_i64(),
+            y2025["check"].as_str()
+        ),
+        (Some(5), Some(2), Some(3), Some("相符"))
+    );
+    assert!(section(&r, "对账差异名单").is_empty());
+}

@@ -279,6 +279,13 @@ impl Lake {
             .with_configuration_property(
                 deltalake::TableProperty::EnableChangeDataFeed,
                 Some("true"),
+            )
+            // ... and the log of every commit stays, however old: `members_asof` and the
+            // membership reconciliation read rosters years back (Delta would drop log entries
+            // past 30 days at a checkpoint otherwise).
+            .with_configuration_property(
+                deltalake::TableProperty::EnableExpiredLogCleanup,
+                Some("false"),
             );
         for f in schema.fields() {
             create =

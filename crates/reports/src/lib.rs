@@ -16,6 +16,7 @@ pub mod keywords;
 mod meetings;
 mod membership;
 mod operators;
+mod reconcile;
 mod sentiment;
 mod survey;
 mod util;

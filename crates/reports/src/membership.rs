@@ -1,6 +1,6 @@
 //! `membership`: who the members are — counts by category, gender, ethnicity, education, age
 //! band and party age, overall and per organization; members admitted and made full members
-//! per year.
+//! per year; the yearly reconciliation of the counts (`reconcile`).
 
 use polars::prelude::*;
 
@@ -51,10 +51,13 @@ impl ReportDef for Membership {
         let as_of = sql_date(p.as_of);
         let age = format!("age(m.birth_date, {as_of})");
         let party_age = format!("party_age(m.join_date, {as_of})");
-        vec![(
-            "members",
-            format!(
-                "SELECT m.member_id, m.org_id, COALESCE(o.name, m.org_id) AS org_name, \
+        vec![
+            ("snapshots", crate::reconcile::query(p)),
+            ("orgs", "SELECT org_id, name FROM organizations".to_string()),
+            (
+                "members",
+                format!(
+                    "SELECT m.member_id, m.org_id, COALESCE(o.name, m.org_id) AS org_name, \
                  COALESCE(m.category, '未填') AS category, COALESCE(m.gender, '未填') AS gender, \
                  COALESCE(m.ethnicity, '未填') AS ethnicity, COALESCE(m.education, '未填') AS education, \
                  {ab} AS age_band, {pb} AS party_age_band, \
@@ -62,11 +65,12 @@ impl ReportDef for Membership {
                  CAST(date_part('year', m.full_date) AS BIGINT) AS full_year \
                  FROM members m LEFT JOIN organizations o ON m.org_id = o.org_id \
                  WHERE (m.status IS NULL OR m.status NOT IN {GONE}){org}",
-                ab = age_band_sql(&age),
-                pb = party_age_band_sql(&party_age),
-                org = p.org_filter("m.org_id"),
+                    ab = age_band_sql(&age),
+                    pb = party_age_band_sql(&party_age),
+                    org = p.org_filter("m.org_id"),
+                ),
             ),
-        )]
+        ]
     }
 
     fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
@@ -169,6 +173,36 @@ impl ReportDef for Membership {
             }),
         );
 
+        // The yearly reconciliation.
+        let orgs = input.frame("orgs")?;
+        let names: std::collections::HashMap<String, String> =
+            crate::util::strings(orgs, "org_id")?
+                .into_iter()
+                .zip(crate::util::strings(orgs, "name")?)
+                .collect();
+        let reconciled = crate::reconcile::sections(input.frame("snapshots")?, &names, p)?;
+        if let Some(yearly) = reconciled.first() {
+            let checks = crate::util::strings(&yearly.table, "check")?;
+            let years = crate::util::strings(&yearly.table, "year")?;
+            let off: Vec<String> = years
+                .iter()
+                .zip(&checks)
+                .filter(|(_, c)| c.as_str() != "相符")
+                .map(|(y, _)| y.clone())
+                .collect();
+            if !checks.is_empty() {
+                highlights.push((
+                    "年度对账".into(),
+                    if off.is_empty() {
+                        format!("{} 年均相符", years.join("、"))
+                    } else {
+                        format!("{} 年不符", off.join("、"))
+                    },
+                ));
+            }
+        }
+        sections.extend(reconciled);
+
         // Per organization: size and make-up.
         let per_org = members
             .clone()
@@ -185,7 +219,11 @@ impl ReportDef for Membership {
                     .sum()
                     .alias("probationary"),
                 col("gender").eq(lit("女")).sum().alias("women"),
-                col("ethnicity").neq(lit("汉族")).sum().alias("minorities"),
+                (col("ethnicity")
+                    .neq(lit("汉族"))
+                    .and(col("ethnicity").neq(lit("未填"))))
+                .sum()
+                .alias("minorities"),
                 col("education")
                     .is_in(
                         lit(Series::new(
