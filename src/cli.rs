@@ -106,12 +106,72 @@ pub enum Command {
         #[command(subcommand)]
         command: IndexCommand,
     },
+    /// Pipelines that run unattended: imports of new files, index sync, reports, upkeep.
+    Pipeline {
+        #[command(subcommand)]
+        command: PipelineCommand,
+    },
+    /// Lake upkeep: compact small files, delete unneeded ones, check everything reads.
+    #[command(name = "lake")]
+    LakeCmd {
+        #[command(subcommand)]
+        command: LakeCommand,
+    },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {
         #[arg(long, default_value_t = 20_000)]
         members: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Run a pipeline once now (a spec file, or the name of one in <lake>/pipelines/).
+    /// Exit code as the importer's: 0 clean, 3 rows quarantined or files still settling,
+    /// 1 a step failed, 4 stopped.
+    Run {
+        spec: String,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Check a spec without running it.
+    Validate { spec: String },
+    /// The pipelines of a folder (default <lake>/pipelines/), their schedules and last runs.
+    List { dir: Option<PathBuf> },
+    /// Past runs, step by step, from the runs table.
+    History {
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Only the last N runs.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Run every pipeline of a folder (default <lake>/pipelines/) on its schedule until
+    /// SIGTERM or Ctrl-C (which stop it between steps).
+    Serve { dir: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Compact the small files imports leave (every table, or these): one commit per table.
+    Optimize { tables: Vec<String> },
+    /// Delete files that no version of the last N days needs (time travel — `members_asof`,
+    /// the membership reconciliation — reaches back N days after this).
+    Vacuum {
+        #[arg(long)]
+        retain: u32,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Every table reads, its files are there, no orphan files, the index is in step.
+    Check {
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
     },
 }
 

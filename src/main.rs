@@ -8,14 +8,28 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    // The scheduler logs what it does (structured, to stderr); other commands print their
+    // results and log only warnings. `DANGAN_LOG` overrides (e.g. `info`, `debug`).
+    let serving = matches!(
+        args.command,
+        cli::Command::Pipeline {
+            command: cli::PipelineCommand::Serve { .. }
+        }
+    );
+    let default = if serving {
+        "warn,dangan_pipelines=info,buoyant_kernel=off,deltalake_core=error"
+    } else {
+        "warn,buoyant_kernel=off,deltalake_core=error"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DANGAN_LOG")
-                .unwrap_or_else(|_| "warn,buoyant_kernel=off,deltalake_core=error".into()),
+                .unwrap_or_else(|_| default.into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let args = cli::Args::parse();
     match cmd::run(args) {
         Ok(code) => code,
         Err(e) => {

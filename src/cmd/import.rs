@@ -31,6 +31,12 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
         survey_title: a.survey_title,
         user: None,
     };
+    // One writer at a time: a scheduled pipeline and this import never interleave commits.
+    let lock = if opts.dry_run {
+        None
+    } else {
+        Some(super::pipeline::import_lock(lake, &opts.dataset)?)
+    };
     let report = import_with_progress(lake, &opts).await?;
     if a.format == TextFormat::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -47,6 +53,7 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
             println!("index 索引: in step in {} ms", sync.millis);
         }
     }
+    drop(lock);
     if report.table_version.is_none() && report.files_failed > 0 && !report.dry_run {
         eprintln!(
             "错误 error: nothing committed 未导入: every file that was not skipped failed (see above)"

@@ -5,6 +5,7 @@ mod datasets;
 mod demo;
 mod import;
 mod member;
+mod pipeline;
 mod quarantine;
 mod report;
 mod search;
@@ -120,6 +121,8 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Quarantine { command } => quarantine::run(&open(&lake_dir)?, command).await,
+        Command::Pipeline { command } => pipeline::run(&open(&lake_dir)?, command).await,
+        Command::LakeCmd { command } => pipeline::lake(&open(&lake_dir)?, command).await,
         Command::Demo { members, seed } => demo::run(&lake_dir, members, seed).await,
     }
 }

@@ -23,6 +23,8 @@ pub enum Error {
         "{path} is not a dangan lake (no lake.toml); create one with `dangan init --lake {path}`"
     )]
     NotALake { path: PathBuf },
+    #[error("湖正被占用 the lake is busy: {holder} holds {path}; try again when it has finished")]
+    Locked { path: PathBuf, holder: String },
     #[error("lake config {path}: {message}")]
     LakeConfig { path: PathBuf, message: String },
     #[error("table `{table}`")]

@@ -261,7 +261,8 @@ impl Lake {
         }
     }
 
-    fn local_path(&self, name: &str) -> Option<PathBuf> {
+    /// The directory of a table on a local lake (`None` on object storage).
+    pub fn local_path(&self, name: &str) -> Option<PathBuf> {
         self.table_url(name).to_file_path().ok()
     }
 

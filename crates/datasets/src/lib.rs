@@ -6,6 +6,7 @@ mod error;
 pub mod generate;
 pub mod idcard;
 mod lake;
+pub mod lock;
 mod registry;
 pub mod sheet;
 mod spec;
@@ -14,6 +15,7 @@ pub mod views;
 
 pub use error::{Error, Result};
 pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus, WriteOptions};
+pub use lock::{Holder, LakeLock};
 pub use registry::{BUILTIN_SPECS, Registry};
 pub use spec::{Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Reference, header_forms};
 pub use system::SystemTable;

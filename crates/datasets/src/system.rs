@@ -20,6 +20,8 @@ pub enum SystemTable {
     Access,
     /// Views saved with `dangan sql --save-view` (see `views.rs`).
     Views,
+    /// One row per step of every pipeline run (see the `pipelines` crate).
+    PipelineRuns,
 }
 
 fn ts() -> DataType {
@@ -42,6 +44,7 @@ impl SystemTable {
         SystemTable::Audit,
         SystemTable::Access,
         SystemTable::Views,
+        SystemTable::PipelineRuns,
     ];
 
     /// Directory name under `system/`.
@@ -53,6 +56,7 @@ impl SystemTable {
             SystemTable::Audit => "audit",
             SystemTable::Access => "access",
             SystemTable::Views => "views",
+            SystemTable::PipelineRuns => "pipeline_runs",
         }
     }
 
@@ -127,6 +131,26 @@ impl SystemTable {
                 s("sql"),
                 s("saved_by"),
                 Field::new("saved_at", ts(), true),
+            ],
+            SystemTable::PipelineRuns => vec![
+                s("run_id"),
+                s("pipeline"),
+                s("trigger"),
+                Field::new("run_started_at", ts(), true),
+                Field::new("run_finished_at", ts(), true),
+                s("run_status"),
+                i("step"),
+                s("kind"),
+                s("detail"),
+                Field::new("started_at", ts(), true),
+                i("duration_ms"),
+                s("status"),
+                i("files"),
+                i("waiting"),
+                i("rows_written"),
+                i("rows_quarantined"),
+                s("message"),
+                s("host"),
             ],
             SystemTable::Access => vec![
                 s("kind"),

@@ -1,0 +1,147 @@
+//! One writer at a time per lake: an operating-system lock on `system/lake.lock` (released
+//! by the kernel when the process ends, however it ends), with a note of who holds it inside
+//! the file for the messages of whoever waits. A note left behind by a process that was killed
+//! is noticed and reported when the next writer takes the lock over.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Who holds (or held) the lock.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: u32,
+    pub host: String,
+    /// RFC 3339.
+    pub since: String,
+    /// What it is doing (`import members`, `pipeline nightly`, ...).
+    pub what: String,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (pid {} on {}, since {})",
+            self.what, self.pid, self.host, self.since
+        )
+    }
+}
+
+/// The held lock; dropping it releases it.
+#[derive(Debug)]
+pub struct LakeLock {
+    file: File,
+    /// The note of a holder that ended without releasing the lock (killed), if there was one.
+    pub recovered: Option<Holder>,
+}
+
+/// This machine's name (for the holder note).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+fn read_note(file: &mut File) -> Option<Holder> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(text.trim()).ok()
+}
+
+impl LakeLock {
+    fn path(dir: &Path) -> PathBuf {
+        dir.join("system").join("lake.lock")
+    }
+
+    /// Take the lock if it is free; otherwise say who holds it.
+    pub fn try_acquire(dir: &Path, what: &str) -> Result<std::result::Result<LakeLock, Holder>> {
+        let path = Self::path(dir);
+        let io = |e| Error::io(&path, e);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = read_note(&mut file).unwrap_or_else(|| Holder {
+                    pid: 0,
+                    host: String::new(),
+                    since: String::new(),
+                    what: "another dangan process".into(),
+                });
+                return Ok(Err(holder));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        // A note still there: its writer ended without releasing (killed, power loss).
+        let recovered = read_note(&mut file);
+        let note = Holder {
+            pid: std::process::id(),
+            host: host_name(),
+            since: chrono::Utc::now().to_rfc3339(),
+            what: what.to_string(),
+        };
+        file.set_len(0).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(serde_json::to_string(&note).unwrap_or_default().as_bytes())
+            .map_err(io)?;
+        file.sync_all().map_err(io)?;
+        Ok(Ok(LakeLock { file, recovered }))
+    }
+
+    /// Take the lock, waiting up to `wait` for the holder to finish (`on_wait` is told who
+    /// it is, once).
+    pub fn acquire(
+        dir: &Path,
+        what: &str,
+        wait: Duration,
+        on_wait: impl Fn(&Holder),
+    ) -> Result<LakeLock> {
+        let started = Instant::now();
+        let mut told = false;
+        loop {
+            match Self::try_acquire(dir, what)? {
+                Ok(lock) => return Ok(lock),
+                Err(holder) => {
+                    if started.elapsed() >= wait {
+                        return Err(Error::Locked {
+                            path: Self::path(dir),
+                            holder: holder.to_string(),
+                        });
+                    }
+                    if !told {
+                        on_wait(&holder);
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for LakeLock {
+    fn drop(&mut self) {
+        // Clear the note first: a note without a lock means "ended without releasing".
+        let _ = self.file.set_len(0);
+        let _ = self.file.sync_all();
+        let _ = self.file.unlock();
+    }
+}

@@ -1,0 +1,529 @@
+//! Running a pipeline once: take the lake's lock, run the steps in order, record every step
+//! in `system_pipeline_runs`, stop at the first failure (earlier steps stay committed; the
+//! next run retries what failed: the file ledger skips what is already in) and run the
+//! failure hook.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, Utc};
+use dangan_datasets::{ImportMode, Lake, LakeLock};
+use dangan_ingest::{FileStatus, ImportOptions, ReadOptions};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::history;
+use crate::spec::{PipelineSpec, Processed, Step};
+use crate::upkeep;
+
+/// How a run was started.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Manual,
+    Schedule,
+    CatchUp,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Schedule => "schedule",
+            Trigger::CatchUp => "catch_up",
+        }
+    }
+}
+
+/// The outcome of a step or a run, worst last.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Done, nothing to complain about.
+    Ok,
+    /// Done, but rows went to quarantine or files wait to settle.
+    Rejects,
+    /// Not run: the run was stopped (SIGTERM) before it.
+    Stopped,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Rejects => "rejects",
+            Status::Stopped => "stopped",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One step's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRun {
+    pub index: usize,
+    pub kind: String,
+    pub detail: String,
+    pub status: Status,
+    pub started_at: DateTime<Utc>,
+    pub millis: u128,
+    /// Files imported (import steps).
+    pub files: usize,
+    /// Files that wait: still being written, or younger than the settle time.
+    pub waiting: usize,
+    pub rows_written: usize,
+    pub rows_quarantined: usize,
+    /// The table version or output the step produced, and anything worth saying.
+    pub message: String,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineRun {
+    pub run_id: String,
+    pub pipeline: String,
+    pub trigger: Trigger,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub status: Status,
+    pub steps: Vec<StepRun>,
+    /// A lock left by a process that was killed, taken over by this run.
+    pub recovered_lock: Option<String>,
+}
+
+impl PipelineRun {
+    /// The exit code, as the importer's: 0 clean, 3 rows quarantined (or files waiting),
+    /// 1 a step failed, 4 stopped before the end.
+    pub fn exit_code(&self) -> u8 {
+        match self.status {
+            Status::Ok => 0,
+            Status::Rejects => 3,
+            Status::Stopped => 4,
+            Status::Failed => 1,
+        }
+    }
+}
+
+/// Told of each step as it starts: its number and description.
+pub type OnStep = Arc<dyn Fn(usize, &str) + Send + Sync>;
+
+/// How to run.
+#[derive(Clone)]
+pub struct RunOptions {
+    pub trigger: Trigger,
+    /// Set (by SIGTERM) to stop between steps.
+    pub stop: Arc<AtomicBool>,
+    /// How long to wait for the lake's lock.
+    pub lock_wait: Duration,
+    /// Called as each step starts (index, description), for progress lines.
+    pub on_step: Option<OnStep>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            trigger: Trigger::Manual,
+            stop: Arc::new(AtomicBool::new(false)),
+            lock_wait: Duration::from_secs(600),
+            on_step: None,
+        }
+    }
+}
+
+fn new_run_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "P{}-{}",
+        chrono::Local::now().format("%Y%m%dT%H%M%S"),
+        &id[..8]
+    )
+}
+
+/// Run `spec` once now.
+pub async fn run(lake: &Lake, spec: &PipelineSpec, opts: &RunOptions) -> Result<PipelineRun> {
+    let what = format!("pipeline {}", spec.name);
+    let lock = LakeLock::acquire(lake.dir(), &what, opts.lock_wait, |h| {
+        tracing::info!(holder = %h, "waiting for the lake lock 等待数据湖锁");
+    })?;
+    let recovered_lock = lock.recovered.as_ref().map(|h| h.to_string());
+    if let Some(h) = &recovered_lock {
+        tracing::warn!(holder = %h, "took over a lock left by a process that ended without releasing it 接管遗留锁");
+    }
+    let run_id = new_run_id();
+    let started_at = Utc::now();
+    tracing::info!(pipeline = %spec.name, run_id = %run_id, trigger = opts.trigger.as_str(), "run started 开始运行");
+    let mut steps = Vec::new();
+    let mut failed = None;
+    for (i, step) in spec.steps.iter().enumerate() {
+        let detail = step.describe();
+        let began = Utc::now();
+        if opts.stop.load(Ordering::SeqCst) || failed.is_some() {
+            steps.push(StepRun {
+                index: i + 1,
+                kind: step.kind().into(),
+                detail,
+                status: Status::Stopped,
+                started_at: began,
+                millis: 0,
+                files: 0,
+                waiting: 0,
+                rows_written: 0,
+                rows_quarantined: 0,
+                message: if failed.is_some() {
+                    "not run: an earlier step failed 前一步失败，未运行".into()
+                } else {
+                    "not run: the scheduler was asked to stop 收到停止信号，未运行".into()
+                },
+            });
+            continue;
+        }
+        if let Some(f) = &opts.on_step {
+            f(i + 1, &detail);
+        }
+        let clock = Instant::now();
+        let mut result = run_step(lake, spec, step)
+            .await
+            .unwrap_or_else(|e| StepRun {
+                index: 0,
+                kind: String::new(),
+                detail: String::new(),
+                status: Status::Failed,
+                started_at: began,
+                millis: 0,
+                files: 0,
+                waiting: 0,
+                rows_written: 0,
+                rows_quarantined: 0,
+                message: e.to_string(),
+            });
+        result.index = i + 1;
+        result.kind = step.kind().into();
+        result.detail = detail;
+        result.started_at = began;
+        result.millis = clock.elapsed().as_millis();
+        tracing::info!(
+            pipeline = %spec.name, step = i + 1, kind = step.kind(), status = result.status.as_str(),
+            rows = result.rows_written, ms = result.millis as u64, message = %result.message,
+            "step finished 步骤完成"
+        );
+        if result.status == Status::Failed {
+            failed = Some((i + 1, result.message.clone()));
+        }
+        steps.push(result);
+    }
+    let status = steps.iter().map(|s| s.status).max().unwrap_or(Status::Ok);
+    let run = PipelineRun {
+        run_id,
+        pipeline: spec.name.clone(),
+        trigger: opts.trigger,
+        started_at,
+        finished_at: Utc::now(),
+        status,
+        steps,
+        recovered_lock,
+    };
+    history::record(lake, &run).await?;
+    drop(lock);
+    if let (Some((step, message)), Some(hook)) = (&failed, &spec.on_failure) {
+        run_hook(&hook.command, &run, *step, message);
+    }
+    tracing::info!(pipeline = %spec.name, run_id = %run.run_id, status = run.status.as_str(), "run finished 运行结束");
+    Ok(run)
+}
+
+/// Run the failure hook (its own failure is logged, not raised).
+fn run_hook(command: &[String], run: &PipelineRun, step: usize, message: &str) {
+    let fill = |s: &String| {
+        s.replace("{pipeline}", &run.pipeline)
+            .replace("{run_id}", &run.run_id)
+            .replace("{step}", &step.to_string())
+            .replace("{message}", message)
+    };
+    let Some((program, args)) = command.split_first() else {
+        return;
+    };
+    match std::process::Command::new(fill(program))
+        .args(args.iter().map(fill))
+        .status()
+    {
+        Ok(s) if s.success() => tracing::info!(hook = %program, "failure hook ran 失败通知已执行"),
+        Ok(s) => tracing::warn!(hook = %program, status = %s, "failure hook failed"),
+        Err(e) => tracing::warn!(hook = %program, error = %e, "failure hook could not start"),
+    }
+}
+
+fn empty_step(status: Status, message: String) -> StepRun {
+    StepRun {
+        index: 0,
+        kind: String::new(),
+        detail: String::new(),
+        status,
+        started_at: Utc::now(),
+        millis: 0,
+        files: 0,
+        waiting: 0,
+        rows_written: 0,
+        rows_quarantined: 0,
+        message,
+    }
+}
+
+/// A path in a spec: relative ones are relative to the lake.
+fn resolve(lake: &Lake, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        lake.dir().join(path)
+    }
+}
+
+/// `{date}`, `{month}`, `{time}` of now (local time).
+pub fn fill_placeholders(s: &str) -> String {
+    let now = chrono::Local::now();
+    s.replace("{date}", &now.format("%Y-%m-%d").to_string())
+        .replace("{month}", &now.format("%Y-%m").to_string())
+        .replace("{time}", &now.format("%Y%m%dT%H%M%S").to_string())
+}
+
+async fn run_step(lake: &Lake, spec: &PipelineSpec, step: &Step) -> Result<StepRun> {
+    match step {
+        Step::Import {
+            dataset,
+            source,
+            mode,
+            mapping,
+            encoding,
+            sheet,
+            processed,
+        } => {
+            import_step(
+                lake,
+                spec,
+                dataset,
+                source,
+                mode.as_deref(),
+                mapping.as_ref(),
+                ReadOptions {
+                    encoding: encoding.clone(),
+                    sheet: sheet.clone(),
+                },
+                *processed,
+            )
+            .await
+        }
+        Step::Index {} => {
+            let index = dangan_index::SearchIndex::open(lake)?;
+            let r = index.sync(lake, false, &|_, _| {}).await?;
+            Ok(StepRun {
+                rows_written: r.documents as usize,
+                ..empty_step(
+                    Status::Ok,
+                    format!("{} documents brought in step 索引已同步", r.documents),
+                )
+            })
+        }
+        Step::Report {
+            name,
+            format,
+            out,
+            org,
+            as_department,
+        } => {
+            use dangan_reports::render::Format;
+            let def = dangan_reports::find(name)?;
+            let path = resolve(lake, &fill_placeholders(out));
+            let format = match format {
+                Some(f) => Format::parse(f)?,
+                None => Format::from_path(&path).unwrap_or(Format::Html),
+            };
+            let mut params = dangan_reports::Params::new(chrono::Local::now().date_naive());
+            params.org = org.clone();
+            let engine = dangan_query::QueryEngine::open_as(lake, as_department.as_deref()).await?;
+            let report = dangan_reports::run(lake, &engine, def, &params).await;
+            engine.flush_audit().await?;
+            let report = report?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            // Written beside and renamed: a reader never sees half a report.
+            let partial = path.with_extension(format!("{}.partial", format.extension()));
+            dangan_reports::render::write(&report, format, &partial)?;
+            std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))?;
+            Ok(empty_step(
+                Status::Ok,
+                format!("{} written 已生成", path.display()),
+            ))
+        }
+        Step::Optimize { tables } => {
+            let r = upkeep::optimize(lake, tables).await?;
+            Ok(empty_step(Status::Ok, r.summary()))
+        }
+        Step::Vacuum { retain_days } => {
+            let r = upkeep::vacuum(lake, *retain_days, false).await?;
+            Ok(empty_step(Status::Ok, r.summary()))
+        }
+        Step::Check {} => {
+            let r = upkeep::check(lake).await?;
+            let status = if r.problems.is_empty() {
+                Status::Ok
+            } else {
+                Status::Failed
+            };
+            Ok(empty_step(status, r.summary()))
+        }
+    }
+}
+
+/// Whether a file is ready: not modified for `settle` (a file still being written keeps
+/// changing its size and time).
+fn settled(path: &Path, settle: Duration) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let Ok(modified) = meta.modified() else {
+        return true;
+    };
+    SystemTime::now()
+        .duration_since(modified)
+        .map(|age| age >= settle)
+        .unwrap_or(false)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn import_step(
+    lake: &Lake,
+    spec: &PipelineSpec,
+    dataset: &str,
+    source: &str,
+    mode: Option<&str>,
+    mapping: Option<&PathBuf>,
+    read: ReadOptions,
+    processed: Processed,
+) -> Result<StepRun> {
+    let pattern = resolve(lake, source);
+    let pattern = pattern.to_string_lossy();
+    let mut ready = Vec::new();
+    let mut waiting = 0;
+    let supported = dangan_ingest::supported_extensions();
+    for entry in glob::glob(&pattern).map_err(|e| Error::Spec(format!("source `{source}`: {e}")))? {
+        let path = entry.map_err(|e| Error::Other(e.to_string()))?;
+        let ext_ok = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| supported.contains(&e.to_ascii_lowercase().as_str()));
+        if !path.is_file() || !ext_ok || path.components().any(|c| c.as_os_str() == "processed") {
+            continue;
+        }
+        if settled(&path, Duration::from_secs(spec.settle_seconds)) {
+            ready.push(path);
+        } else {
+            waiting += 1;
+        }
+    }
+    ready.sort();
+    if ready.is_empty() {
+        return Ok(StepRun {
+            waiting,
+            ..empty_step(
+                Status::Ok,
+                if waiting > 0 {
+                    format!("{waiting} files still settling, next run 文件仍在写入，下次导入")
+                } else {
+                    "no new files 无新文件".into()
+                },
+            )
+        });
+    }
+    let mode = match mode {
+        None => None,
+        Some("append") => Some(ImportMode::Append),
+        Some("replace") => Some(ImportMode::Replace),
+        Some("upsert") => Some(ImportMode::Upsert),
+        Some(m) => return Err(Error::Spec(format!("mode `{m}`"))),
+    };
+    let opts = ImportOptions {
+        dataset: dataset.to_string(),
+        paths: ready.clone(),
+        mode,
+        read,
+        mapping: mapping.map(|m| resolve(lake, &m.to_string_lossy())),
+        user: Some(format!("pipeline {}", spec.name)),
+        ..ImportOptions::default()
+    };
+    let report = dangan_ingest::import(lake, &opts, &|_, _, _| {}).await?;
+    let mut failed = Vec::new();
+    let mut moved = 0;
+    for f in &report.files {
+        match &f.status {
+            FileStatus::Failed(m) => failed.push(m.clone()),
+            FileStatus::Imported | FileStatus::Skipped(_) if processed == Processed::Move => {
+                move_to_processed(&f.path)?;
+                moved += 1;
+            }
+            _ => {}
+        }
+    }
+    let status = if !failed.is_empty() {
+        Status::Failed
+    } else if report.rows_quarantined > 0 || waiting > 0 {
+        Status::Rejects
+    } else {
+        Status::Ok
+    };
+    let mut message = format!(
+        "{} files imported, {} already in, {} failed; {} rows written, {} quarantined; version {}",
+        report.files_read,
+        report.files_skipped,
+        report.files_failed,
+        report.rows_written,
+        report.rows_quarantined,
+        report
+            .table_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "unchanged".into())
+    );
+    if moved > 0 {
+        message.push_str(&format!("; {moved} moved to processed/"));
+    }
+    if waiting > 0 {
+        message.push_str(&format!("; {waiting} still settling"));
+    }
+    if !failed.is_empty() {
+        message.push_str(&format!("; {}", failed.join("; ")));
+    }
+    message.push_str(&format!("; import run {}", report.run_id));
+    Ok(StepRun {
+        files: report.files_read,
+        waiting,
+        rows_written: report.rows_written,
+        rows_quarantined: report.rows_quarantined,
+        ..empty_step(status, message)
+    })
+}
+
+/// Move a file into `processed/` beside it (a name already there gets a time suffix).
+fn move_to_processed(path: &Path) -> Result<()> {
+    let Some(dir) = path.parent() else {
+        return Ok(());
+    };
+    let target_dir = dir.join("processed");
+    std::fs::create_dir_all(&target_dir).map_err(|e| Error::io(&target_dir, e))?;
+    let name = path.file_name().unwrap_or_default();
+    let mut target = target_dir.join(name);
+    if target.exists() {
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let ext = path
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        target = target_dir.join(format!(
+            "{stem}.{}{ext}",
+            chrono::Local::now().format("%Y%m%dT%H%M%S%.3f")
+        ));
+    }
+    std::fs::rename(path, &target).map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,331 @@
+//! Lake upkeep: `optimize` (compact the small files nightly imports leave, one commit per
+//! table), `vacuum` (delete files no version younger than N days needs — "as of" questions
+//! older than that can no longer be answered), `check` (every table's log reads and its files
+//! are there and are Parquet, no orphan files, the search index in step).
+
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use dangan_datasets::Lake;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// What one table's upkeep did.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableUpkeep {
+    pub table: String,
+    /// Optimize: files compacted into `files_added`; vacuum: files deleted.
+    pub files_removed: u64,
+    pub files_added: u64,
+    pub version: Option<i64>,
+}
+
+/// The result of `optimize` or `vacuum`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpkeepReport {
+    pub operation: String,
+    pub tables: Vec<TableUpkeep>,
+    pub millis: u128,
+}
+
+impl UpkeepReport {
+    pub fn summary(&self) -> String {
+        let removed: u64 = self.tables.iter().map(|t| t.files_removed).sum();
+        let added: u64 = self.tables.iter().map(|t| t.files_added).sum();
+        let touched = self
+            .tables
+            .iter()
+            .filter(|t| t.files_removed > 0 || t.files_added > 0)
+            .count();
+        match self.operation.as_str() {
+            "optimize" => format!(
+                "{removed} small files compacted into {added} in {touched} tables 合并小文件 ({} ms)",
+                self.millis
+            ),
+            _ => format!(
+                "{removed} unneeded files deleted in {touched} tables 清理旧文件 ({} ms)",
+                self.millis
+            ),
+        }
+    }
+}
+
+/// The tables to work on: the given ones, or every table that exists.
+async fn tables(lake: &Lake, only: &[String]) -> Result<Vec<String>> {
+    let names: Vec<String> = if only.is_empty() {
+        lake.tables().into_iter().map(|(n, _)| n).collect()
+    } else {
+        for t in only {
+            if !lake.tables().iter().any(|(n, _)| n == t) {
+                return Err(Error::Spec(format!("no table `{t}` in the lake 没有此表")));
+            }
+        }
+        only.to_vec()
+    };
+    let mut out = Vec::new();
+    for n in names {
+        if lake.table_exists(&n).await? {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+fn delta(table: &str, e: impl std::fmt::Display) -> Error {
+    Error::Other(format!("table `{table}`: {e}"))
+}
+
+/// Compact small files, one commit per table that has any.
+pub async fn optimize(lake: &Lake, only: &[String]) -> Result<UpkeepReport> {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for name in tables(lake, only).await? {
+        let table = lake.open_table(&name).await?;
+        let files = table.get_file_uris().map_err(|e| delta(&name, e))?.count();
+        if files < 2 {
+            continue;
+        }
+        let (table, metrics) = table.optimize().await.map_err(|e| delta(&name, e))?;
+        out.push(TableUpkeep {
+            table: name,
+            files_removed: metrics.num_files_removed,
+            files_added: metrics.num_files_added,
+            version: table.version().map(|v| v as i64),
+        });
+    }
+    Ok(UpkeepReport {
+        operation: "optimize".into(),
+        tables: out,
+        millis: started.elapsed().as_millis(),
+    })
+}
+
+/// Delete the files that no version of the last `retain_days` days needs.
+pub async fn vacuum(lake: &Lake, retain_days: u32, dry_run: bool) -> Result<UpkeepReport> {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for name in tables(lake, &[]).await? {
+        let table = lake.open_table(&name).await?;
+        let (table, metrics) = table
+            .vacuum()
+            .with_retention_period(chrono::Duration::days(i64::from(retain_days)))
+            .with_enforce_retention_duration(false)
+            .with_dry_run(dry_run)
+            .await
+            .map_err(|e| delta(&name, e))?;
+        out.push(TableUpkeep {
+            table: name,
+            files_removed: metrics.files_deleted.len() as u64,
+            files_added: 0,
+            version: table.version().map(|v| v as i64),
+        });
+    }
+    Ok(UpkeepReport {
+        operation: if dry_run {
+            "vacuum (dry run)"
+        } else {
+            "vacuum"
+        }
+        .into(),
+        tables: out,
+        millis: started.elapsed().as_millis(),
+    })
+}
+
+/// What `check` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub tables: usize,
+    pub files: usize,
+    /// Files in a table's folder that no commit ever added (a write that died half-way).
+    pub orphans: Vec<String>,
+    pub index_in_step: bool,
+    /// Everything wrong, in words.
+    pub problems: Vec<String>,
+    pub millis: u128,
+}
+
+impl CheckReport {
+    pub fn summary(&self) -> String {
+        if self.problems.is_empty() {
+            format!(
+                "{} tables, {} files: all readable, no orphan files, index in step 检查通过 ({} ms)",
+                self.tables, self.files, self.millis
+            )
+        } else {
+            format!(
+                "{} problems 发现问题: {}",
+                self.problems.len(),
+                self.problems.join("; ")
+            )
+        }
+    }
+}
+
+/// Whether a file starts and ends with Parquet's magic bytes.
+fn is_parquet(path: &Path) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    f.read_exact(&mut head).is_ok()
+        && f.seek(SeekFrom::End(-4)).is_ok()
+        && f.read_exact(&mut tail).is_ok()
+        && &head == b"PAR1"
+        && &tail == b"PAR1"
+}
+
+/// `%XX` escapes of a log path decoded.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every data file any commit of the table added (`add` and `cdc` actions of every log entry).
+fn ever_added(dir: &Path) -> Result<HashSet<String>> {
+    let log = dir.join("_delta_log");
+    let mut paths = HashSet::new();
+    let entries = std::fs::read_dir(&log).map_err(|e| Error::io(&log, e))?;
+    for e in entries {
+        let p = e.map_err(|e| Error::io(&log, e))?.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                return Err(Error::Other(format!(
+                    "{}: a log entry is not JSON 日志损坏",
+                    p.display()
+                )));
+            };
+            for action in ["add", "cdc", "remove"] {
+                if let Some(path) = v
+                    .get(action)
+                    .and_then(|a| a.get("path"))
+                    .and_then(|p| p.as_str())
+                {
+                    paths.insert(percent_decode(path));
+                }
+            }
+        }
+    }
+    Ok(paths)
+}
+
+/// Data files under a table folder (its log left out), relative to it.
+fn data_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "_delta_log") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push(p.strip_prefix(dir).unwrap_or(&p).to_path_buf());
+            }
+        }
+    }
+    out
+}
+
+/// Check the lake.
+pub async fn check(lake: &Lake) -> Result<CheckReport> {
+    let started = Instant::now();
+    let mut problems = Vec::new();
+    let mut orphans = Vec::new();
+    let mut files = 0;
+    let names = tables(lake, &[]).await?;
+    for name in &names {
+        let table = match lake.open_table(name).await {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!("{name}: the log does not read 日志无法读取: {e}"));
+                continue;
+            }
+        };
+        let Some(dir) = lake.local_path(name) else {
+            continue;
+        };
+        let active: Vec<String> = match table.get_file_uris() {
+            Ok(f) => f.collect(),
+            Err(e) => {
+                problems.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        for uri in &active {
+            files += 1;
+            let path = url::Url::parse(uri)
+                .ok()
+                .and_then(|u| u.to_file_path().ok())
+                .unwrap_or_else(|| PathBuf::from(uri));
+            if !path.exists() {
+                problems.push(format!("{name}: file missing 文件缺失: {}", path.display()));
+            } else if !is_parquet(&path) {
+                problems.push(format!(
+                    "{name}: not a Parquet file 文件损坏: {}",
+                    path.display()
+                ));
+            }
+        }
+        match ever_added(&dir) {
+            Ok(known) => {
+                for f in data_files(&dir) {
+                    let rel = f.to_string_lossy().replace('\\', "/");
+                    if !known.contains(&rel) {
+                        orphans.push(format!("{name}/{rel}"));
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    if !orphans.is_empty() {
+        problems.push(format!(
+            "{} orphan files no commit added 孤立文件 (a write that died; `dangan lake vacuum` removes them): {}",
+            orphans.len(),
+            orphans.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let index_in_step = match dangan_index::SearchIndex::open(lake) {
+        Ok(index) => index.in_step(lake).await.unwrap_or(false),
+        Err(_) => false,
+    };
+    if !index_in_step {
+        problems
+            .push("the search index is behind the tables 索引未同步 (`dangan index sync`)".into());
+    }
+    Ok(CheckReport {
+        tables: names.len(),
+        files,
+        orphans,
+        index_in_step,
+        problems,
+        millis: started.elapsed().as_millis(),
+    })
+}
