@@ -129,8 +129,8 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum PipelineCommand {
     /// Run a pipeline once now (a spec file, or the name of one in <lake>/pipelines/).
-    /// Exit code as the importer's: 0 clean, 3 rows quarantined or files still settling,
-    /// 1 a step failed, 4 stopped.
+    /// Exit code as the importer's: 0 clean (files still being written wait for the next
+    /// run), 3 rows quarantined, 1 a step failed, 4 stopped.
     Run {
         spec: String,
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]

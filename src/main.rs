@@ -8,6 +8,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `dangan … | head`: end quietly when the reader goes away, as Unix tools do, instead of
+    // panicking in `println!` (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Args::parse();
     // The scheduler logs what it does (structured, to stderr); other commands print their
     // results and log only warnings. `DANGAN_LOG` overrides (e.g. `info`, `debug`).

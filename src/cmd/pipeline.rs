@@ -117,11 +117,15 @@ pub async fn run(lake: &Lake, command: PipelineCommand) -> Result<ExitCode> {
             println!("pipeline 流水线 {}: valid 配置有效", s.name);
             if let Some(sc) = &s.schedule {
                 let next = sc.next_after(chrono::Utc::now())?;
+                let tz = sc.parse()?.1;
                 println!(
                     "  schedule {} ({}), next run {}",
                     sc.cron,
                     sc.timezone,
-                    next.map(|t| t.with_timezone(&chrono::Local).to_rfc3339())
+                    next.map(|t| t
+                        .with_timezone(&tz)
+                        .format("%Y-%m-%d %H:%M:%S %Z")
+                        .to_string())
                         .unwrap_or_else(|| "never".into())
                 );
             } else {
@@ -143,10 +147,14 @@ pub async fn run(lake: &Lake, command: PipelineCommand) -> Result<ExitCode> {
                     Ok(s) => {
                         let last = dangan_pipelines::history::last_run(lake, &s.name).await?;
                         let next = match &s.schedule {
-                            Some(sc) => sc
-                                .next_after(chrono::Utc::now())?
-                                .map(|t| t.with_timezone(&chrono::Local).to_rfc3339())
-                                .unwrap_or_else(|| "never".into()),
+                            Some(sc) => {
+                                let tz = sc.parse()?.1;
+                                sc.next_after(chrono::Utc::now())?
+                                    .map(|t| {
+                                        t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+                                    })
+                                    .unwrap_or_else(|| "never".into())
+                            }
                             None => "by hand".into(),
                         };
                         println!(

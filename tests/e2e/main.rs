@@ -4,6 +4,7 @@
 mod demo;
 mod import;
 mod kill;
+mod pipeline;
 mod report;
 mod search;
 mod slt;

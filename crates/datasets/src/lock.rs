@@ -145,3 +145,35 @@ impl Drop for LakeLock {
         let _ = self.file.unlock();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_holder_at_a_time_and_a_dead_holders_note_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = LakeLock::try_acquire(dir.path(), "import members")
+            .unwrap()
+            .expect("free");
+        assert!(first.recovered.is_none());
+        let busy = LakeLock::try_acquire(dir.path(), "pipeline nightly")
+            .unwrap()
+            .expect_err("held");
+        assert_eq!(busy.what, "import members");
+        assert_eq!(busy.pid, std::process::id());
+        let waited = LakeLock::acquire(dir.path(), "x", Duration::from_millis(300), |_| {});
+        assert!(matches!(waited, Err(Error::Locked { .. })));
+        drop(first);
+        // Released cleanly: no note left.
+        let again = LakeLock::try_acquire(dir.path(), "pipeline nightly")
+            .unwrap()
+            .expect("free again");
+        assert!(again.recovered.is_none());
+        // A holder that died leaves its note (the kernel released the lock itself).
+        std::mem::forget(again);
+        let path = dir.path().join("system/lake.lock");
+        let note = std::fs::read_to_string(&path).unwrap();
+        assert!(note.contains("pipeline nightly"));
+    }
+}

@@ -43,7 +43,7 @@ impl Trigger {
 pub enum Status {
     /// Done, nothing to complain about.
     Ok,
-    /// Done, but rows went to quarantine or files wait to settle.
+    /// Done, but rows went to quarantine.
     Rejects,
     /// Not run: the run was stopped (SIGTERM) before it.
     Stopped,
@@ -95,7 +95,8 @@ pub struct PipelineRun {
 }
 
 impl PipelineRun {
-    /// The exit code, as the importer's: 0 clean, 3 rows quarantined (or files waiting),
+    /// The exit code, as the importer's: 0 clean (files still settling are no fault), 3 rows
+    /// quarantined,
     /// 1 a step failed, 4 stopped before the end.
     pub fn exit_code(&self) -> u8 {
         match self.status {
@@ -469,7 +470,7 @@ async fn import_step(
     }
     let status = if !failed.is_empty() {
         Status::Failed
-    } else if report.rows_quarantined > 0 || waiting > 0 {
+    } else if report.rows_quarantined > 0 {
         Status::Rejects
     } else {
         Status::Ok
