@@ -100,6 +100,25 @@ pub fn sections(
     p: &Params,
 ) -> Result<Vec<Section>> {
     let (first, last, _) = years(p);
+    // Only the rosters a reconciled year needs (a year needs the one before it): with a
+    // single roster in the lake there is nothing to compare and nothing to read.
+    let present: std::collections::BTreeSet<i32> = floats(snapshots, "year")?
+        .iter()
+        .map(|v| *v as i32)
+        .collect();
+    let needed: Vec<i64> = (first..=last)
+        .filter(|y| present.contains(&(y - 1)))
+        .flat_map(|y| [i64::from(y) - 1, i64::from(y)])
+        .collect();
+    let snapshots = &snapshots
+        .clone()
+        .lazy()
+        .filter(
+            col("year")
+                .cast(DataType::Int64)
+                .is_in(lit(Series::new("y".into(), needed)).implode(false), false),
+        )
+        .collect()?;
     let year: Vec<i32> = floats(snapshots, "year")?
         .iter()
         .map(|v| *v as i32)
