@@ -384,3 +384,98 @@ kind = "index"
     let report: Value = serde_json::from_str(&stdout(&check)).unwrap();
     assert_eq!(report["index_in_step"], true, "{report}");
 }
+
+#[test]
+fn a_failed_step_keeps_earlier_steps_runs_the_hook_and_is_retried_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.as_path();
+    ok(lake, &["init"]);
+    let marker = dir.path().join("hook.txt");
+    write_spec(
+        lake,
+        "fragile",
+        &format!(
+            r#"
+name = "fragile"
+settle_seconds = 0
+on_failure = {{ command = ["sh", "-c", "echo \"$0 $1\" > {}", "{{pipeline}}", "step {{step}}"] }}
+
+[[step]]
+kind = "import"
+dataset = "organizations"
+source = "inbox/organizations/*"
+
+[[step]]
+kind = "import"
+dataset = "members"
+source = "inbox/members/*"
+
+[[step]]
+kind = "index"
+"#,
+            marker.display()
+        ),
+    );
+    drop_file(
+        lake,
+        "organizations",
+        "reports/organizations.csv",
+        "组织.csv",
+    );
+    // Not a workbook at all, whatever its name says.
+    let members = lake.join("inbox/members");
+    std::fs::create_dir_all(&members).unwrap();
+    std::fs::write(members.join("花名册.xlsx"), "this is not a workbook").unwrap();
+
+    let o = dangan(lake, &["pipeline", "run", "fragile", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let run: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let status: Vec<&str> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["ok", "failed", "stopped"], "{run}");
+    assert!(
+        run["steps"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("花名册.xlsx"),
+        "the failure names the file: {run}"
+    );
+    // The first step stays committed; the bad file stays where it was for a person to see.
+    assert_eq!(count(lake, "select count(*) from organizations"), 5);
+    assert!(members.join("花名册.xlsx").is_file());
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap().trim(),
+        "fragile step 2"
+    );
+    // Someone replaces the file; the next run does what failed, and only that.
+    std::fs::remove_file(members.join("花名册.xlsx")).unwrap();
+    drop_file(lake, "members", "reports/members.csv", "花名册.csv");
+    let out = ok(lake, &["pipeline", "run", "fragile", "--format", "json"]);
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["status"], "ok", "{out}");
+    assert_eq!(count(lake, "select count(*) from members"), 7);
+    assert_eq!(count(lake, "select count(*) from organizations"), 5);
+    let h = ok(lake, &["pipeline", "history", "--format", "json"]);
+    let rows: Vec<Value> = serde_json::from_str(&h).unwrap();
+    let statuses: Vec<&str> = rows
+        .iter()
+        .map(|r| r["run_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["failed", "failed", "failed", "ok", "ok", "ok"],
+        "{h}"
+    );
+    // Upkeep: compaction and a dry-run clean-up leave every row in place.
+    ok(lake, &["lake", "optimize"]);
+    let v = ok(lake, &["lake", "vacuum", "--retain", "0", "--dry-run"]);
+    assert!(v.contains("dry run"), "{v}");
+    assert_eq!(count(lake, "select count(*) from members"), 7);
+    let check = dangan(lake, &["lake", "check"]);
+    assert!(check.status.success(), "{}", stdout(&check));
+}
