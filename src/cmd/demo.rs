@@ -195,6 +195,9 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
     );
     println!("   dangan --lake {lake_arg} datasets show members");
     println!("   dangan --lake {lake_arg} import members <你的花名册.xlsx>");
+    println!(
+        "   dangan --lake {lake_arg} pipeline run pipelines/nightly.toml   (every night: copy it to {lake_arg}/pipelines/, then `pipeline serve`)"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

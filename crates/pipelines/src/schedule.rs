@@ -44,6 +44,20 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, Result<PipelineSpec>)>> {
         .collect())
 }
 
+/// The scheduled time a pipeline missed while no scheduler ran: the last time its schedule
+/// fired, if that is after its last run. One time at most, however many were missed; a
+/// pipeline that never ran has missed nothing (it starts on its schedule).
+pub fn missed_run(
+    schedule: &crate::spec::Schedule,
+    last_run: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    Ok(match (schedule.last_at_or_before(now)?, last_run) {
+        (Some(fired), Some(ran)) if ran < fired => Some(fired),
+        _ => None,
+    })
+}
+
 /// Set `stop` on SIGTERM or Ctrl-C.
 pub fn stop_on_signals(stop: Arc<AtomicBool>) {
     tokio::spawn(async move {
@@ -112,13 +126,8 @@ pub async fn serve(
                 Some(t) => *t,
                 None => {
                     // First sight: catch up one missed run if it has run before.
-                    let missed = match (
-                        schedule.last_at_or_before(now)?,
-                        history::last_run(lake, &spec.name).await?,
-                    ) {
-                        (Some(fired), Some(ran)) if ran < fired => Some(fired),
-                        _ => None,
-                    };
+                    let missed =
+                        missed_run(schedule, history::last_run(lake, &spec.name).await?, now)?;
                     match missed {
                         Some(fired) => {
                             tracing::info!(pipeline = %spec.name, missed = %fired, "catching up one missed run 补运行一次");
@@ -180,4 +189,72 @@ pub async fn serve(
     }
     tracing::info!("scheduler stopped 调度器已停止");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Schedule;
+    use chrono::TimeZone;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+            .unwrap()
+            .and_utc()
+    }
+
+    #[test]
+    fn one_catch_up_after_downtime_none_otherwise() {
+        // 02:00 Beijing time = 18:00 UTC the day before.
+        let nightly = Schedule {
+            cron: "0 2 * * *".into(),
+            timezone: "Asia/Shanghai".into(),
+        };
+        let now = at("2026-11-29 15:00");
+        assert_eq!(
+            nightly.last_at_or_before(now).unwrap(),
+            Some(at("2026-11-28 18:00"))
+        );
+        assert_eq!(
+            nightly.next_after(now).unwrap(),
+            Some(Utc.with_ymd_and_hms(2026, 11, 29, 18, 0, 0).unwrap())
+        );
+        // Down for three nights: one run, for the last night.
+        assert_eq!(
+            missed_run(&nightly, Some(at("2026-11-25 18:00")), now).unwrap(),
+            Some(at("2026-11-28 18:00"))
+        );
+        // Ran last night: nothing missed.
+        assert_eq!(
+            missed_run(&nightly, Some(at("2026-11-28 18:00")), now).unwrap(),
+            None
+        );
+        // Never ran: it starts on its schedule.
+        assert_eq!(missed_run(&nightly, None, now).unwrap(), None);
+        // Six fields: seconds first; every two seconds looks back only a little.
+        let often = Schedule {
+            cron: "*/2 * * * * *".into(),
+            timezone: "UTC".into(),
+        };
+        assert_eq!(
+            often.last_at_or_before(at("2026-11-29 15:00")).unwrap(),
+            Some(at("2026-11-29 15:00"))
+        );
+        let bad = Schedule {
+            cron: "every night".into(),
+            timezone: "Asia/Shanghai".into(),
+        };
+        assert!(bad.parse().is_err());
+        let bad_zone = Schedule {
+            cron: "0 2 * * *".into(),
+            timezone: "Beijing".into(),
+        };
+        assert!(
+            bad_zone
+                .parse()
+                .unwrap_err()
+                .to_string()
+                .contains("time zone")
+        );
+    }
 }
