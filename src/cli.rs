@@ -117,6 +117,19 @@ pub enum Command {
         #[command(subcommand)]
         command: LakeCommand,
     },
+    /// The web page for organizers (Chinese) and the JSON API (`/api/v1/`, OpenAPI at
+    /// `/api/v1/openapi.json`), each request under its token's department. Stops on SIGTERM.
+    Serve {
+        /// Address to listen on (port 0: any free port; the first line printed says which).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// A request's query (SQL, search, report) is stopped after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        query_timeout: u64,
+        /// Rows an SQL request returns at most.
+        #[arg(long, default_value_t = 10_000)]
+        max_rows: usize,
+    },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {
         #[arg(long, default_value_t = 20_000)]
@@ -201,6 +214,25 @@ pub enum AccessCommand {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
+    /// API tokens: each acts as one department (`Authorization: Bearer <token>`).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a department; the token is printed on the last line, once (only its
+    /// hash is kept).
+    Create {
+        #[arg(long)]
+        department: String,
+    },
+    /// Every token: id, department, when made, revoked or not (never the token itself).
+    List,
+    /// Revoke a token by its id (`tk_…`).
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]

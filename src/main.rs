@@ -22,10 +22,10 @@ fn main() -> ExitCode {
         args.command,
         cli::Command::Pipeline {
             command: cli::PipelineCommand::Serve { .. }
-        }
+        } | cli::Command::Serve { .. }
     );
     let default = if serving {
-        "warn,dangan_pipelines=info,buoyant_kernel=off,deltalake_core=error"
+        "warn,dangan_pipelines=info,dangan_server=info,buoyant_kernel=off,deltalake_core=error"
     } else {
         "warn,buoyant_kernel=off,deltalake_core=error"
     };

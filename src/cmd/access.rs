@@ -6,9 +6,12 @@ use anyhow::{Result, bail};
 use dangan_datasets::Lake;
 use dangan_datasets::access::{Access, Grant};
 
-use crate::cli::{AccessCommand, DepartmentCommand, TextFormat};
+use crate::cli::{AccessCommand, DepartmentCommand, TextFormat, TokenCommand};
 
 pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
+    if let AccessCommand::Token { command } = command {
+        return token(lake, command).await;
+    }
     let mut access = Access::load(lake).await?;
     match command {
         AccessCommand::Department {
@@ -95,6 +98,43 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
                     }
                 }
             }
+        }
+        AccessCommand::Token { .. } => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token(lake: &Lake, command: TokenCommand) -> Result<ExitCode> {
+    use dangan_datasets::tokens;
+    match command {
+        TokenCommand::Create { department } => {
+            let (info, secret) = tokens::create(lake, &department).await?;
+            println!(
+                "token 令牌 {} for 部门 {} — shown once, keep it safe 仅显示一次，请妥善保存:",
+                info.id, info.department
+            );
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            let all = tokens::list(lake).await?;
+            if all.is_empty() {
+                println!(
+                    "no tokens yet 尚无令牌: `dangan access token create --department <NAME>`"
+                );
+            }
+            for t in all {
+                println!(
+                    "{:<12} {:<16} created {}{}",
+                    t.id,
+                    t.department,
+                    t.created_at,
+                    if t.revoked { "  revoked 已撤销" } else { "" }
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let t = tokens::revoke(lake, &id).await?;
+            println!("revoked 已撤销 token {} of {}", t.id, t.department);
         }
     }
     Ok(ExitCode::SUCCESS)

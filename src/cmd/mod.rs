@@ -123,6 +123,27 @@ async fn run_async(args: Args) -> Result<ExitCode> {
         Command::Quarantine { command } => quarantine::run(&open(&lake_dir)?, command).await,
         Command::Pipeline { command } => pipeline::run(&open(&lake_dir)?, command).await,
         Command::LakeCmd { command } => pipeline::lake(&open(&lake_dir)?, command).await,
+        Command::Serve {
+            addr,
+            query_timeout,
+            max_rows,
+        } => {
+            let options = dangan_server::ServeOptions {
+                addr,
+                query_timeout: std::time::Duration::from_secs(query_timeout),
+                max_rows,
+                ..Default::default()
+            };
+            dangan_server::serve(open(&lake_dir)?, options, |a| {
+                use std::io::Write;
+                println!(
+                    "listening on http://{a}  网页 http://{a}/  API http://{a}/api/v1/openapi.json"
+                );
+                let _ = std::io::stdout().flush();
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo { members, seed } => demo::run(&lake_dir, members, seed).await,
     }
 }

@@ -142,8 +142,8 @@ fn python_reads_same_counts(lake: &Path) {
     let theirs: BTreeMap<String, i64> = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(
         theirs.len(),
-        18,
-        "11 datasets + 7 internal tables: {theirs:?}"
+        19,
+        "11 datasets + 8 internal tables: {theirs:?}"
     );
     for (table, n) in &theirs {
         let ours = count(lake, &format!("select count(*) from {table}"));

@@ -11,6 +11,7 @@ mod registry;
 pub mod sheet;
 mod spec;
 mod system;
+pub mod tokens;
 pub mod views;
 
 pub use error::{Error, Result};

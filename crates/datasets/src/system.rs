@@ -22,6 +22,8 @@ pub enum SystemTable {
     Views,
     /// One row per step of every pipeline run (see the `pipelines` crate).
     PipelineRuns,
+    /// API tokens: created and revoked, by hash (see `tokens.rs`).
+    Tokens,
 }
 
 fn ts() -> DataType {
@@ -45,6 +47,7 @@ impl SystemTable {
         SystemTable::Access,
         SystemTable::Views,
         SystemTable::PipelineRuns,
+        SystemTable::Tokens,
     ];
 
     /// Directory name under `system/`.
@@ -57,6 +60,7 @@ impl SystemTable {
             SystemTable::Access => "access",
             SystemTable::Views => "views",
             SystemTable::PipelineRuns => "pipeline_runs",
+            SystemTable::Tokens => "tokens",
         }
     }
 
@@ -151,6 +155,13 @@ impl SystemTable {
                 i("rows_quarantined"),
                 s("message"),
                 s("host"),
+            ],
+            SystemTable::Tokens => vec![
+                s("id"),
+                s("department"),
+                s("sha256"),
+                s("action"),
+                Field::new("at", ts(), true),
             ],
             SystemTable::Access => vec![
                 s("kind"),

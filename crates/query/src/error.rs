@@ -12,6 +12,11 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("writing xlsx: {0}")]
     Xlsx(String),
+    /// What was asked for is not there (a member, say).
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Index(#[from] dangan_index::Error),
     /// Refused by the access policy (a table not granted, a statement that is not a query).
     #[error("{0}")]
     Policy(String),

@@ -4,6 +4,7 @@
 //! A session opened for a department (`QueryEngine::open_as`) sees the lake through its
 //! grants (`policy.rs`); every query is audited in `system_audit`.
 
+pub mod archive;
 pub mod asof;
 mod error;
 pub mod files;

@@ -1,0 +1,483 @@
+//! The JSON API under `/api/v1/`: search, SQL (read-only), a member's archive, reports,
+//! datasets and import runs — each under the asking token's department. Errors are JSON
+//! `{"code", "message"}`: 401 without a live token, 403 for what was not granted, 400 for a bad
+//! query, 404 for what is not there, 504 past the time limit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use dangan_query::{OutputFormat, QueryEngine, write_batches};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+type App = State<Arc<AppState>>;
+type Params = Query<HashMap<String, String>>;
+
+/// An error as the API answers it.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"code": self.code, "message": self.message})),
+        )
+            .into_response()
+    }
+}
+
+/// A query-layer error as the API answers it: refusals are 403, a bad statement 400, a
+/// missing member 404, the rest 500.
+impl From<dangan_query::Error> for ApiError {
+    fn from(e: dangan_query::Error) -> Self {
+        use dangan_query::Error as E;
+        match e {
+            E::Policy(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            E::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            E::DataFusion(d) => ApiError::new(StatusCode::BAD_REQUEST, "bad_sql", d.to_string()),
+            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
+    }
+}
+
+impl From<dangan_reports::Error> for ApiError {
+    fn from(e: dangan_reports::Error) -> Self {
+        match e {
+            dangan_reports::Error::Query(q) => q.into(),
+            dangan_reports::Error::Invalid(m) if m.contains("未授权") => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", m)
+            }
+            dangan_reports::Error::Invalid(m) => ApiError::bad(m),
+            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/whoami", get(whoami))
+        .route("/datasets", get(datasets))
+        .route("/search", get(search))
+        .route("/sql", get(sql_get).post(sql_post))
+        .route("/members/{id}", get(member))
+        .route("/reports", get(reports))
+        .route("/reports/{name}", get(report))
+        .route("/runs", get(runs))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such page or endpoint 没有此地址",
+    )
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+/// The department of the request's bearer token, and its session.
+async fn who(state: &AppState, headers: &HeaderMap) -> ApiResult<(String, Arc<QueryEngine>)> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "需要令牌 a token is needed: Authorization: Bearer <token> (dangan access token create)",
+            )
+        })?;
+    let department = state
+        .department(token)
+        .await
+        .map_err(|m| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "令牌无效或已撤销 the token is not valid or was revoked",
+            )
+        })?;
+    let session = state.session(&department).await?;
+    Ok((department, session))
+}
+
+/// Run `fut` within the query time limit.
+async fn timed<T>(
+    state: &AppState,
+    fut: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    match tokio::time::timeout(state.options.query_timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            format!(
+                "查询超时 the request took longer than {} s and was stopped",
+                state.options.query_timeout.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn whoami(State(state): App, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let (department, session) = who(&state, &headers).await?;
+    let datasets: Vec<String> = state
+        .lake
+        .registry()
+        .iter()
+        .filter(|s| session.may_read(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    Ok(Json(
+        json!({"department": department, "datasets": datasets}),
+    ))
+}
+
+async fn datasets(State(state): App, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let (_, session) = who(&state, &headers).await?;
+    let list: Vec<Value> = state
+        .lake
+        .registry()
+        .iter()
+        .filter(|s| session.may_read(&s.name))
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "label": s.label,
+                "key": s.key,
+                "columns": s.columns.iter().map(|c| json!({
+                    "name": c.name, "label": c.label, "personal": c.personal, "text": c.text,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "datasets": list })))
+}
+
+fn number(p: &HashMap<String, String>, key: &str, default: usize, max: usize) -> ApiResult<usize> {
+    match p.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .map(|n| n.min(max))
+            .map_err(|_| ApiError::bad(format!("{key}={v}: a whole number is expected"))),
+    }
+}
+
+fn date(p: &HashMap<String, String>, key: &str) -> ApiResult<Option<chrono::NaiveDate>> {
+    p.get(key)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ApiError::bad(format!("{key}={v}: a date YYYY-MM-DD is expected")))
+        })
+        .transpose()
+}
+
+async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Json<Value>> {
+    let (_, session) = who(&state, &headers).await?;
+    let q = p
+        .get("q")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad("q: give the words to search for 请输入检索词"))?
+        .to_string();
+    let datasets: Vec<String> = p
+        .get("dataset")
+        .map(|d| {
+            d.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    for d in &datasets {
+        state
+            .lake
+            .registry()
+            .get(d)
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        if !session.may_read(d) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("数据集 {d} 未授权 (dataset `{d}` was not granted)"),
+            ));
+        }
+    }
+    let orgs = match p.get("org").filter(|o| !o.is_empty()) {
+        Some(root) => {
+            let tree = dangan_query::policy::OrgTree::load(&state.lake)
+                .await
+                .map_err(ApiError::from)?;
+            if !tree.knows(root) {
+                return Err(ApiError::bad(format!(
+                    "没有组织 `{root}` (no organization `{root}`)"
+                )));
+            }
+            Some(tree.sub_trees([root]).into_iter().collect())
+        }
+        None => None,
+    };
+    let req = dangan_index::SearchRequest {
+        query: q.clone(),
+        datasets,
+        scopes: session.search_scopes(),
+        orgs,
+        from: date(&p, "from")?,
+        to: date(&p, "to")?,
+        category: p.get("category").filter(|c| !c.is_empty()).cloned(),
+        limit: number(&p, "limit", 20, 200)?,
+        offset: number(&p, "offset", 0, 10_000)?,
+        facets: p.get("facets").is_none_or(|f| f != "false"),
+    };
+    let index = state
+        .index()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let started = Instant::now();
+    let found = timed(&state, async {
+        tokio::task::spawn_blocking(move || index.search(&req))
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })
+    })
+    .await?;
+    let (rows, status) = match &found {
+        Ok(r) => (r.total as i64, "ok".to_string()),
+        Err(e) => (0, format!("error: {e}")),
+    };
+    session.record(
+        &format!("api search: {q}"),
+        rows,
+        started.elapsed().as_millis() as i64,
+        &status,
+    );
+    match found {
+        Ok(r) => Ok(Json(serde_json::to_value(r).unwrap_or(Value::Null))),
+        Err(dangan_index::Error::Query(m)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("查询有误 bad query: {m}"),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )),
+    }
+}
+
+/// Rows of a result as JSON objects (through the query layer's own JSON writer).
+fn json_rows(r: &dangan_query::QueryResult, max: usize) -> ApiResult<(Vec<Value>, bool)> {
+    let mut buf = Vec::new();
+    write_batches(&mut buf, &r.schema, &r.batches, OutputFormat::Ndjson).map_err(ApiError::from)?;
+    let mut rows = Vec::new();
+    let mut truncated = false;
+    for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        if rows.len() == max {
+            truncated = true;
+            break;
+        }
+        rows.push(serde_json::from_slice(line).unwrap_or(Value::Null));
+    }
+    Ok((rows, truncated))
+}
+
+async fn run_sql(
+    state: &AppState,
+    headers: &HeaderMap,
+    sql: &str,
+    limit: usize,
+) -> ApiResult<Json<Value>> {
+    if sql.trim().is_empty() {
+        return Err(ApiError::bad("q: give an SQL query 请输入 SQL"));
+    }
+    let (_, session) = who(state, headers).await?;
+    let r = timed(state, async { Ok(session.sql(sql).await?) }).await?;
+    let max = limit.min(state.options.max_rows);
+    let (rows, truncated) = json_rows(&r, max)?;
+    let columns: Vec<Value> = r
+        .schema
+        .fields()
+        .iter()
+        .zip(&r.labels)
+        .map(|(f, l)| json!({"name": f.name(), "type": f.data_type().to_string(), "label": l}))
+        .collect();
+    Ok(Json(json!({
+        "columns": columns,
+        "rows": rows,
+        "row_count": r.rows,
+        "truncated": truncated,
+        "duration_ms": r.duration_ms as u64,
+    })))
+}
+
+async fn sql_get(
+    State(state): App,
+    headers: HeaderMap,
+    Query(p): Params,
+) -> ApiResult<Json<Value>> {
+    let limit = number(&p, "limit", state.options.max_rows, state.options.max_rows)?;
+    run_sql(
+        &state,
+        &headers,
+        p.get("q").map(String::as_str).unwrap_or(""),
+        limit,
+    )
+    .await
+}
+
+async fn sql_post(
+    State(state): App,
+    headers: HeaderMap,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    let Json(body) = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "请求过大 the request body is larger than {} bytes",
+                    state.options.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::bad(format!("the body must be JSON {{\"sql\": \"…\"}}: {e}"))
+        }
+    })?;
+    let sql = body
+        .get("sql")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad("the body must be JSON {\"sql\": \"…\"}"))?;
+    let limit = body
+        .get("limit")
+        .and_then(Value::as_u64)
+        .map(|n| n as usize)
+        .unwrap_or(state.options.max_rows);
+    run_sql(&state, &headers, sql, limit).await
+}
+
+async fn member(
+    State(state): App,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, session) = who(&state, &headers).await?;
+    let lake = state.lake.clone();
+    let a = timed(&state, async {
+        let id = dangan_query::archive::resolve(&lake, &session, &id).await?;
+        Ok(dangan_query::archive::archive(&lake, &session, &id).await?)
+    })
+    .await?;
+    Ok(Json(a))
+}
+
+async fn reports() -> Json<Value> {
+    Json(json!({
+        "reports": dangan_reports::REPORTS.iter().map(|r| json!({"name": r.name(), "title": r.title()})).collect::<Vec<_>>()
+    }))
+}
+
+async fn report(
+    State(state): App,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(p): Params,
+) -> ApiResult<Response> {
+    use dangan_reports::render::Format;
+    let def = dangan_reports::find(&name)
+        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()))?;
+    let (_, session) = who(&state, &headers).await?;
+    let format = match p.get("format").map(String::as_str).unwrap_or("json") {
+        "json" => Format::Json,
+        "html" => Format::Html,
+        "md" => Format::Md,
+        f => return Err(ApiError::bad(format!("format={f}: json, html or md"))),
+    };
+    let as_of = date(&p, "as_of")?.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let mut params = dangan_reports::Params::new(as_of);
+    params.from = date(&p, "from")?;
+    params.to = date(&p, "to")?;
+    params.org = p.get("org").filter(|o| !o.is_empty()).cloned();
+    if let Some(d) = p.get("inactive_days") {
+        params.inactive_days = d
+            .parse()
+            .map_err(|_| ApiError::bad("inactive_days: a whole number"))?;
+    }
+    let lake = state.lake.clone();
+    let report = timed(&state, async {
+        Ok(dangan_reports::run(&lake, &session, def, &params).await?)
+    })
+    .await?;
+    let bytes = dangan_reports::render::render(&report, format)?;
+    let content_type = match format {
+        Format::Html => "text/html; charset=utf-8",
+        Format::Md => "text/markdown; charset=utf-8",
+        _ => "application/json",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+async fn runs(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Json<Value>> {
+    let (_, session) = who(&state, &headers).await?;
+    let limit = number(&p, "limit", 50, 1000)?;
+    // The runs of the datasets the department may read (read by the server: the internal
+    // tables are not the department's to query).
+    let granted: Vec<String> = state
+        .lake
+        .registry()
+        .iter()
+        .filter(|s| session.may_read(&s.name))
+        .map(|s| format!("'{}'", s.name.replace('\'', "''")))
+        .collect();
+    if granted.is_empty() {
+        return Ok(Json(json!({"runs": []})));
+    }
+    let admin = QueryEngine::open(&state.lake).await?;
+    let sql = format!(
+        "SELECT run_id, dataset, started_at, finished_at, mode, files_read, files_skipped, \
+         files_failed, rows_read, rows_written, rows_quarantined, table_version, status \
+         FROM system_import_runs WHERE dataset IN ({}) ORDER BY started_at DESC LIMIT {limit}",
+        granted.join(", ")
+    );
+    let r = admin.sql(&sql).await?;
+    let (rows, _) = json_rows(&r, limit)?;
+    Ok(Json(json!({ "runs": rows })))
+}

@@ -1,0 +1,103 @@
+//! The OpenAPI 3.0 description of `/api/v1/` (served without a token).
+
+use serde_json::{Value, json};
+
+fn param(name: &str, place: &str, required: bool, ty: &str, description: &str) -> Value {
+    json!({
+        "name": name, "in": place, "required": required,
+        "schema": {"type": ty}, "description": description,
+    })
+}
+
+fn errors() -> Value {
+    let e = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    json!({
+        "400": e("bad request or bad query 请求或查询有误"),
+        "401": e("no token, or not a live one 需要有效令牌"),
+        "403": e("not granted to the token's department 未授权"),
+        "404": e("not there 不存在"),
+        "504": e("took longer than the time limit 超时"),
+    })
+}
+
+fn ok(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"type": "object"}}}})
+}
+
+fn op(summary: &str, params: Vec<Value>, ok_description: &str) -> Value {
+    let mut responses = errors();
+    responses["200"] = ok(ok_description);
+    json!({"summary": summary, "parameters": params, "responses": responses})
+}
+
+pub fn document() -> Value {
+    let q = |name: &str, ty: &str, d: &str| param(name, "query", false, ty, d);
+    let mut sql_post = op(
+        "Run a read-only SQL query (JSON body)",
+        vec![],
+        "columns, rows, row_count, truncated, duration_ms",
+    );
+    sql_post["requestBody"] = json!({
+        "required": true,
+        "content": {"application/json": {"schema": {
+            "type": "object", "required": ["sql"],
+            "properties": {"sql": {"type": "string"}, "limit": {"type": "integer"}},
+        }}},
+    });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "dangan 档案 API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The archive of grassroots Party organizations' members. Every request runs under the grants of the token's department (`dangan access token create --department X`): datasets not granted do not exist, rows outside its scope do not exist, personal columns come back masked unless granted.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }},
+        },
+        "paths": {
+            "/openapi.json": {"get": {"summary": "This document (no token needed)", "security": [], "responses": {"200": ok("OpenAPI 3.0")}}},
+            "/whoami": {"get": op("The token's department and the datasets it may read", vec![], "department, datasets")},
+            "/datasets": {"get": op("The datasets the department may read, with their columns and Chinese labels", vec![], "datasets")},
+            "/search": {"get": op("Full-text search (jieba words, \"phrases\", -exclusions, OR; names and pinyin)", vec![
+                param("q", "query", true, "string", "what to search for"),
+                q("dataset", "string", "only these datasets (comma-separated)"),
+                q("org", "string", "only this organization and those under it"),
+                q("from", "string", "from this date (YYYY-MM-DD)"),
+                q("to", "string", "to this date (YYYY-MM-DD)"),
+                q("category", "string", "only this category"),
+                q("limit", "integer", "hits per page (default 20, at most 200)"),
+                q("offset", "integer", "hits to skip"),
+                q("facets", "boolean", "count every match per dataset, organization and year (default true)"),
+            ], "total, hits (dataset, key, member_id, org_id, date, score, snippet with <mark>), facets")},
+            "/sql": {
+                "get": op("Run a read-only SQL query", vec![
+                    param("q", "query", true, "string", "the SQL"),
+                    q("limit", "integer", "rows returned at most"),
+                ], "columns, rows, row_count, truncated, duration_ms"),
+                "post": sql_post,
+            },
+            "/members/{id}": {"get": op("One member's archive: profile, appraisals, development, growth records, …", vec![
+                param("id", "path", true, "string", "member_id (or a name or its pinyin when only one member matches)"),
+            ], "member, org_name, sections")},
+            "/reports": {"get": op("The reports there are", vec![], "reports")},
+            "/reports/{name}": {"get": op("A report (membership, appraisal, development, meetings, engagement, sentiment, survey, operators, feedback)", vec![
+                param("name", "path", true, "string", "the report"),
+                q("format", "string", "json (default), html or md"),
+                q("from", "string", "first day (YYYY-MM-DD)"),
+                q("to", "string", "last day (YYYY-MM-DD)"),
+                q("org", "string", "an organization and those under it"),
+                q("as_of", "string", "the day the report is as of"),
+                q("inactive_days", "integer", "engagement: days without activity that count as inactive"),
+            ], "the report")},
+            "/runs": {"get": op("Import runs of the datasets the department may read, newest first", vec![
+                q("limit", "integer", "runs at most (default 50)"),
+            ], "runs")},
+        },
+    })
+}

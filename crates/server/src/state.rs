@@ -1,0 +1,95 @@
+//! What the server keeps between requests: the live tokens (by hash, re-read every few
+//! seconds so a new or revoked token takes effect without a restart), one query session per
+//! department (re-opened every few seconds so imports show up), the search index.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dangan_datasets::Lake;
+use dangan_query::QueryEngine;
+use tokio::sync::Mutex;
+
+use crate::ServeOptions;
+
+/// How long a token list or a department's session is reused.
+const TOKENS_FOR: Duration = Duration::from_secs(3);
+const SESSION_FOR: Duration = Duration::from_secs(10);
+
+pub struct AppState {
+    pub lake: Lake,
+    pub options: ServeOptions,
+    tokens: Mutex<(Option<Instant>, HashMap<String, String>)>,
+    sessions: Mutex<HashMap<String, (Instant, Arc<QueryEngine>)>>,
+    /// Sessions replaced while their audit rows were not yet written.
+    retired: Mutex<Vec<Arc<QueryEngine>>>,
+    index: Mutex<Option<Arc<dangan_index::SearchIndex>>>,
+}
+
+impl AppState {
+    pub fn new(lake: Lake, options: ServeOptions) -> Self {
+        AppState {
+            lake,
+            options,
+            tokens: Mutex::new((None, HashMap::new())),
+            sessions: Mutex::new(HashMap::new()),
+            retired: Mutex::new(Vec::new()),
+            index: Mutex::new(None),
+        }
+    }
+
+    /// The department a bearer token belongs to (`None`: not a live token).
+    pub async fn department(&self, token: &str) -> Result<Option<String>, String> {
+        let hash = dangan_datasets::tokens::token_hash(token);
+        let mut t = self.tokens.lock().await;
+        let stale = t.0.is_none_or(|at| at.elapsed() > TOKENS_FOR);
+        if stale
+            || !t.1.contains_key(&hash)
+                && t.0
+                    .is_some_and(|at| at.elapsed() > Duration::from_millis(500))
+        {
+            let live = dangan_datasets::tokens::live_hashes(&self.lake)
+                .await
+                .map_err(|e| e.to_string())?;
+            *t = (Some(Instant::now()), live.into_iter().collect());
+        }
+        Ok(t.1.get(&hash).cloned())
+    }
+
+    /// The department's session.
+    pub async fn session(&self, department: &str) -> Result<Arc<QueryEngine>, dangan_query::Error> {
+        let mut s = self.sessions.lock().await;
+        if let Some((at, engine)) = s.get(department)
+            && at.elapsed() < SESSION_FOR
+        {
+            return Ok(engine.clone());
+        }
+        let engine = Arc::new(QueryEngine::open_as(&self.lake, Some(department)).await?);
+        if let Some((_, old)) = s.insert(department.to_string(), (Instant::now(), engine.clone())) {
+            self.retired.lock().await.push(old);
+        }
+        Ok(engine)
+    }
+
+    /// The search index.
+    pub async fn index(&self) -> Result<Arc<dangan_index::SearchIndex>, dangan_index::Error> {
+        let mut i = self.index.lock().await;
+        if let Some(index) = &*i {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(dangan_index::SearchIndex::open(&self.lake)?);
+        *i = Some(index.clone());
+        Ok(index)
+    }
+
+    /// Write the audit rows of every session (one commit per session that has any).
+    pub async fn flush_audits(&self) {
+        let mut engines: Vec<Arc<QueryEngine>> = std::mem::take(&mut *self.retired.lock().await);
+        engines.extend(self.sessions.lock().await.values().map(|(_, e)| e.clone()));
+        for e in engines {
+            if let Err(err) = e.flush_audit().await {
+                tracing::warn!(error = %err, "writing the audit failed 审计写入失败");
+            }
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! `dangan serve` on loopback: the JSON API under a department's token (scope, masks,
+//! refusals, errors as JSON, limits, revocation), and the web page in headless Chromium.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// SIGTERM, and wait for it to finish (it writes the audit rows it still holds).
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .output();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(lake: &Path) -> Server {
+    let mut child = Command::new(bin())
+        .arg("--lake")
+        .arg(lake)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env_remove("DANGAN_LAKE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dangan serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    Server { child, port }
+}
+
+/// Percent-encode a query value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One HTTP/1.1 request; (status, body).
+fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    // Chunked bodies (axum streams some): join the chunks.
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&after[..n.min(after.len())]);
+            rest = after.get(n + 2..).unwrap_or("");
+        }
+        out
+    } else {
+        rest.to_string()
+    };
+    (status, body)
+}
+
+fn get(port: u16, path: &str, token: Option<&str>) -> (u16, Value) {
+    let (status, body) = http(port, "GET", path, token, b"");
+    let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    (status, v)
+}
+
+fn setup(lake: &Path) -> String {
+    ok(lake, &["init"]);
+    for (ds, f) in [
+        ("organizations", "reports/organizations.csv"),
+        ("members", "serve/members.csv"),
+        ("growth_records", "serve/growth_records.csv"),
+    ] {
+        let file = fixture(f);
+        ok(lake, &["import", ds, file.to_str().unwrap()]);
+    }
+    ok(lake, &["access", "department", "add", "卫健委"]);
+    ok(lake, &["access", "grant", "卫健委", "members"]);
+    ok(lake, &["access", "grant", "卫健委", "growth_records"]);
+    ok(
+        lake,
+        &[
+            "access",
+            "grant",
+            "卫健委",
+            "organizations",
+            "--scope",
+            "all",
+        ],
+    );
+    let out = ok(
+        lake,
+        &["access", "token", "create", "--department", "卫健委"],
+    );
+    let token = out.lines().last().unwrap().trim().to_string();
+    assert!(token.starts_with("dgn_"), "{out}");
+    let list = ok(lake, &["access", "token", "list"]);
+    assert!(list.contains("卫健委") && !list.contains(&token), "{list}");
+    token
+}
+
+#[test]
+fn api_answers_under_the_tokens_department() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let token = setup(&lake);
+    let t = Some(token.as_str());
+    let server = start(&lake);
+    let port = server.port;
+
+    // The description needs no token; data does.
+    let (s, doc) = get(port, "/api/v1/openapi.json", None);
+    assert_eq!(s, 200);
+    assert!(doc["paths"]["/search"].is_object(), "{doc}");
+    let (s, e) = get(port, "/api/v1/whoami", None);
+    assert_eq!((s, e["code"].as_str()), (401, Some("unauthorized")));
+    let (s, _) = get(port, "/api/v1/whoami", Some("dgn_not_a_token"));
+    assert_eq!(s, 401);
+    let (s, me) = get(port, "/api/v1/whoami", t);
+    assert_eq!(s, 200);
+    assert_eq!(me["department"], "卫健委");
+
+    // SQL: its own organization's rows only, phones masked.
+    let q = enc("select member_id, phone, id_number from members order by member_id");
+    let (s, r) = get(port, &format!("/api/v1/sql?q={q}"), t);
+    assert_eq!(s, 200, "{r}");
+    let rows = r["rows"].as_array().unwrap();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["member_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["R04", "R05"]);
+    assert_eq!(rows[0]["phone"], "138****5678");
+    assert_eq!(rows[0]["id_number"], "3201**********002X");
+    assert_eq!(r["columns"][1]["label"], "联系电话");
+    // The same through POST.
+    let (s, body) = http(
+        port,
+        "POST",
+        "/api/v1/sql",
+        t,
+        br#"{"sql": "select count(*) as n from members"}"#,
+    );
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains(r#""n":2"#), "{body}");
+    // Refusals and mistakes are JSON with a code, never a 500.
+    let (s, e) = get(
+        port,
+        &format!("/api/v1/sql?q={}", enc("select * from feedback")),
+        t,
+    );
+    assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")), "{e}");
+    let (s, e) = get(port, &format!("/api/v1/sql?q={}", enc("selec 1")), t);
+    assert_eq!((s, e["code"].as_str()), (400, Some("bad_sql")), "{e}");
+    let (s, e) = get(
+        port,
+        &format!("/api/v1/sql?q={}", enc("drop table members")),
+        t,
+    );
+    assert_eq!(s, 403, "{e}");
+    let (s, _) = http(port, "POST", "/api/v1/sql", t, b"{not json");
+    assert_eq!(s, 400);
+    let big = vec![b' '; 2 << 20];
+    let (s, _) = http(port, "POST", "/api/v1/sql", t, &big);
+    assert_eq!(s, 413, "a request larger than the limit is refused");
+    let (s, e) = get(port, "/api/v1/nowhere", t);
+    assert_eq!((s, e["code"].as_str()), (404, Some("not_found")));
+
+    // Search: only the department's rows.
+    let (s, r) = get(port, &format!("/api/v1/search?q={}", enc("志愿服务")), t);
+    assert_eq!(s, 200, "{r}");
+    let who: Vec<&str> = r["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["member_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(who, ["R04"], "R01 is in another department's branch: {r}");
+    let (s, _) = get(
+        port,
+        &format!("/api/v1/search?q={}&dataset=feedback", enc("意见")),
+        t,
+    );
+    assert_eq!(s, 403);
+
+    // A member's archive: masked, and a member outside the scope does not exist.
+    let (s, a) = get(port, "/api/v1/members/R04", t);
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["member"]["phone"], "138****5678");
+    let growth = a["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["dataset"] == "growth_records")
+        .expect("growth records");
+    assert_eq!(growth["total"], 2);
+    let (s, e) = get(port, "/api/v1/members/R01", t);
+    assert_eq!((s, e["code"].as_str()), (404, Some("not_found")), "{e}");
+
+    // Reports under the department's grants.
+    let (s, r) = get(port, "/api/v1/reports/membership?as_of=2026-11-30", t);
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        r["highlights"][0][1], "2",
+        "its two members: {}",
+        r["highlights"]
+    );
+    let (s, e) = get(port, "/api/v1/reports/feedback", t);
+    assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")), "{e}");
+    let (s, html) = http(
+        port,
+        "GET",
+        "/api/v1/reports/membership?format=html",
+        t,
+        b"",
+    );
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("<svg") || html.contains("<table"),
+        "an html report"
+    );
+    let (s, runs) = get(port, "/api/v1/runs", t);
+    assert_eq!(s, 200);
+    assert!(
+        runs["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["dataset"] != "feedback"),
+        "{runs}"
+    );
+
+    // A revoked token stops working (within the few seconds tokens are cached).
+    let id = ok(&lake, &["access", "token", "list"])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    ok(&lake, &["access", "token", "revoke", &id]);
+    std::thread::sleep(Duration::from_millis(3500));
+    let (s, _) = get(port, "/api/v1/whoami", t);
+    assert_eq!(s, 401);
+    // Every request was audited under the department.
+    server.stop();
+    let n = count(
+        &lake,
+        "select count(*) from system_audit where department = '卫健委'",
+    );
+    assert!(n >= 5, "{n} audit rows");
+}
+
+#[test]
+fn web_page_in_headless_chromium_signs_in_and_shows_a_masked_member() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!(
+            "skipped: no chromium on PATH (.ci/run installs Debian's `chromium`; elsewhere: apt-get install chromium)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let token = setup(&lake);
+    let server = start(&lake);
+    let dom = |route: &str| {
+        let url = format!(
+            "http://127.0.0.1:{}/#signin={}&to={}",
+            server.port,
+            token,
+            enc(route)
+        );
+        let o = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--virtual-time-budget=15000",
+                "--dump-dom",
+            ])
+            .arg(&url)
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // Signed in, searched: the department's hit, highlighted.
+    let page = dom("search/志愿服务");
+    assert!(
+        page.contains(r#"id="dept">卫健委"#),
+        "signed in as the department"
+    );
+    assert!(
+        page.contains("<mark>志愿服务</mark>"),
+        "highlighted snippet"
+    );
+    assert!(page.contains("#member/R04") && !page.contains("#member/R01"));
+    // The member's page: phone masked, the timeline there.
+    let page = dom("member/R04");
+    assert!(
+        page.contains(r#"id="f-phone" class="masked">138****5678"#),
+        "masked phone"
+    );
+    assert!(page.contains(r#"id="timeline""#) && page.contains("第二季度思想汇报"));
+    assert!(!page.contains("13812345678"));
+}
