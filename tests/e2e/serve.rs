@@ -373,3 +373,98 @@ fn web_page_in_headless_chromium_signs_in_and_shows_a_masked_member() {
     assert!(page.contains(r#"id="timeline""#) && page.contains("第二季度思想汇报"));
     assert!(!page.contains("13812345678"));
 }
+
+#[test]
+fn upload_previews_then_imports_only_on_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let token = setup(&lake);
+    // 卫健委 sees its own rows only: it may not write the roster.
+    ok(&lake, &["access", "department", "add", "组织部"]);
+    ok(
+        &lake,
+        &["access", "grant", "组织部", "members", "--scope", "all"],
+    );
+    let out = ok(
+        &lake,
+        &["access", "token", "create", "--department", "组织部"],
+    );
+    let admin = out.lines().last().unwrap().trim().to_string();
+    let server = start(&lake);
+    let port = server.port;
+    let csv = "member_id,name,gender,birth_date,org_id,category,join_date,id_number\n\
+               R20,钱二十,男,1980-01-01,D121,正式党员,2005-07-01,\n\
+               R21,孙廿一,女,1981-02-02,D121,正式党员,2006-07-01,320102198102020001\n";
+    let path = format!(
+        "/api/v1/imports?dataset=members&filename={}",
+        enc("新党员.csv")
+    );
+    let (s, body) = http(port, "POST", &path, Some(&token), csv.as_bytes());
+    assert_eq!(s, 403, "{body}");
+
+    let (s, body) = http(port, "POST", &path, Some(&admin), csv.as_bytes());
+    assert_eq!(s, 200, "{body}");
+    let preview: Value = serde_json::from_str(&body).unwrap();
+    let p = &preview["preview"];
+    assert_eq!(p["dry_run"], true);
+    assert_eq!(
+        (p["rows_written"].as_i64(), p["rows_quarantined"].as_i64()),
+        (Some(1), Some(1)),
+        "{p}"
+    );
+    assert!(
+        p["quarantine_sample"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("校验位"),
+        "the reason: {p}"
+    );
+    assert_eq!(
+        count(&lake, "select count(*) from members"),
+        3,
+        "a preview writes nothing"
+    );
+
+    let upload = preview["upload"].as_str().unwrap();
+    let (s, body) = http(
+        port,
+        "POST",
+        &format!("/api/v1/imports/{upload}/commit"),
+        Some(&admin),
+        b"",
+    );
+    assert_eq!(s, 200, "{body}");
+    let done: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(done["report"]["rows_written"], 1);
+    assert_eq!(count(&lake, "select count(*) from members"), 4);
+    let (s, _) = http(
+        port,
+        "POST",
+        &format!("/api/v1/imports/{upload}/commit"),
+        Some(&admin),
+        b"",
+    );
+    assert_eq!(s, 409, "confirmed twice: imported once");
+    // The fixes workbook of the rejected row.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /api/v1/imports/{upload}/fixes.xlsx HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {admin}\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let head = String::from_utf8_lossy(&raw[..raw.len().min(400)]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("spreadsheetml"), "{head}");
+    assert!(raw.windows(2).any(|w| w == b"PK"), "an xlsx (zip) body");
+    // Another department cannot see the upload.
+    let (s, _) = http(
+        port,
+        "POST",
+        &format!("/api/v1/imports/{upload}/commit"),
+        Some(&token),
+        b"",
+    );
+    assert_eq!(s, 403);
+}

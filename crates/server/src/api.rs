@@ -29,14 +29,14 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
             message: message.into(),
         }
     }
-    fn bad(message: impl Into<String>) -> Self {
+    pub(crate) fn bad(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 }
@@ -91,6 +91,16 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/reports", get(reports))
         .route("/reports/{name}", get(report))
         .route("/runs", get(runs))
+        .route(
+            "/imports",
+            axum::routing::post(crate::imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(50 << 20)),
+        )
+        .route(
+            "/imports/{id}/commit",
+            axum::routing::post(crate::imports::commit),
+        )
+        .route("/imports/{id}/fixes.xlsx", get(crate::imports::fixes))
 }
 
 pub async fn not_found() -> ApiError {
@@ -106,7 +116,10 @@ async fn openapi() -> Json<Value> {
 }
 
 /// The department of the request's bearer token, and its session.
-async fn who(state: &AppState, headers: &HeaderMap) -> ApiResult<(String, Arc<QueryEngine>)> {
+pub(crate) async fn who(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ApiResult<(String, Arc<QueryEngine>)> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -263,7 +276,9 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
         category: p.get("category").filter(|c| !c.is_empty()).cloned(),
         limit: number(&p, "limit", 20, 200)?,
         offset: number(&p, "offset", 0, 10_000)?,
-        facets: p.get("facets").is_none_or(|f| f != "false"),
+        // Counting every match costs a pass over all of them (seconds for a common word
+        // over millions of rows): only when asked.
+        facets: p.get("facets").is_some_and(|f| f == "true" || f == "1"),
     };
     let index = state
         .index()

@@ -1,9 +1,10 @@
 //! `dangan serve`: one process serving the organizers' web page (Chinese, offline, `page.html`)
-//! and the JSON API under `/api/v1/` (`api.rs`; described by `openapi.rs`). Every request
-//! comes with a department's token and runs under that department's grants exactly as `--as`
-//! does; no token, no data.
+//! and the JSON API under `/api/v1/` (`api.rs`, uploads in `imports.rs`; described by
+//! `openapi.rs`). Every request comes with a department's token and runs under that
+//! department's grants exactly as `--as` does; no token, no data.
 
 mod api;
+mod imports;
 mod openapi;
 mod state;
 

@@ -73,7 +73,7 @@ pub fn document() -> Value {
                 q("category", "string", "only this category"),
                 q("limit", "integer", "hits per page (default 20, at most 200)"),
                 q("offset", "integer", "hits to skip"),
-                q("facets", "boolean", "count every match per dataset, organization and year (default true)"),
+                q("facets", "boolean", "also count every match per dataset, organization and year (default false: it costs a pass over every match)"),
             ], "total, hits (dataset, key, member_id, org_id, date, score, snippet with <mark>), facets")},
             "/sql": {
                 "get": op("Run a read-only SQL query", vec![
@@ -95,6 +95,23 @@ pub fn document() -> Value {
                 q("as_of", "string", "the day the report is as of"),
                 q("inactive_days", "integer", "engagement: days without activity that count as inactive"),
             ], "the report")},
+            "/imports": {"post": {
+                "summary": "Upload a file (the request body) and check it: a dry run says what would go in and what would be rejected; nothing is written until /imports/{id}/commit. Needs a grant of the dataset with scope all.",
+                "parameters": [
+                    param("dataset", "query", true, "string", "the dataset"),
+                    param("filename", "query", true, "string", "the file's name (.xlsx, .xls, .csv)"),
+                ],
+                "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"200": ok("upload (its id), preview (the dry run's report)")},
+            }},
+            "/imports/{id}/commit": {"post": op("Import the checked upload: one atomic commit under the lake's lock, then the index", vec![
+                param("id", "path", true, "string", "the upload id"),
+            ], "report (run_id, rows written, quarantined, table version)")},
+            "/imports/{id}/fixes.xlsx": {"get": {
+                "summary": "The rejected rows of a confirmed upload, with what to fix, as a workbook",
+                "parameters": [param("id", "path", true, "string", "the upload id")],
+                "responses": {"200": {"description": "xlsx", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+            }},
             "/runs": {"get": op("Import runs of the datasets the department may read, newest first", vec![
                 q("limit", "integer", "runs at most (default 50)"),
             ], "runs")},

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Load on the search endpoint of `dangan serve` from a second process on loopback (wrk).
+
+    python3 bench/serve_load.py --lake /tmp/dangan-sql-bench/lake-1000000 [--no-build]
+
+The lake is the 1,000,000-member one of bench/sql_vs_duckdb.py with its search index synced
+(`dangan index sync`). A department `bench_all` granted every dataset (scope all) is used;
+a fresh token is made for it each run. Needs `wrk` (Debian: apt-get install wrk).
+Prints requests/s and latency percentiles at 16 concurrent connections per query.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-cache")
+BIN = os.path.join(TARGET, "release", "dangan")
+
+QUERIES = [
+    ("one word, every dataset", {"q": "志愿服务", "limit": "20"}),
+    ("two words, growth records", {"q": "学习 党史", "dataset": "growth_records", "limit": "20"}),
+    ("a name in pinyin, members", {"q": "zhangwei", "dataset": "members", "limit": "20"}),
+    ("a phrase", {"q": '"形式主义"', "limit": "20"}),
+    ("one word, with facets (the page's search)", {"q": "志愿服务", "limit": "20", "facets": "true"}),
+]
+
+
+def dangan(lake, *args):
+    return subprocess.run([BIN, "--lake", lake, *args], check=True, capture_output=True, text=True).stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lake", default="/tmp/dangan-sql-bench/lake-1000000")
+    ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--no-build", action="store_true")
+    a = ap.parse_args()
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "--bin", "dangan", "--example", "sql_bench"], cwd=ROOT, check=True)
+    departments = dangan(a.lake, "access", "list")
+    if "bench_all" not in departments:
+        dangan(a.lake, "access", "department", "add", "bench_all")
+    for ds in ["members", "growth_records", "appraisals", "feedback", "meetings", "publications", "survey_responses", "organizations"]:
+        dangan(a.lake, "access", "grant", "bench_all", ds, "--scope", "all")
+    token = dangan(a.lake, "access", "token", "create", "--department", "bench_all").strip().splitlines()[-1]
+    server = subprocess.Popen([BIN, "--lake", a.lake, "serve", "--addr", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        port = re.search(r"127\.0\.0\.1:(\d+)", line).group(1)
+        print(f"server on port {port}; {a.connections} connections, {a.duration} s per query\n")
+        print("| query | requests/s | p50 ms | p90 ms | p99 ms | errors |")
+        print("|---|---|---|---|---|---|")
+        for name, params in QUERIES:
+            url = f"http://127.0.0.1:{port}/api/v1/search?" + urllib.parse.urlencode(params)
+            # Warm: the first request opens the department's session and the index.
+            subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", f"Authorization: Bearer {token}", url], check=True)
+            out = subprocess.run(
+                ["wrk", "-t2", f"-c{a.connections}", f"-d{a.duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url],
+                check=True, capture_output=True, text=True).stdout
+            rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+
+            def pct(p):
+                m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+                v, unit = float(m.group(1)), m.group(2)
+                return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+            errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            print(f"| {name} | {float(rps):.0f} | {pct(50):.1f} | {pct(90):.1f} | {pct(99):.1f} | {errors.group(1) if errors else 0} |")
+            sys.stdout.flush()
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+//! Imports from the web page: an uploaded `.xlsx`/`.xls`/`.csv` is kept under
+//! `<lake>/uploads/<id>/`, checked with a dry run (what would go in, what would be rejected and
+//! why) and imported only when the organizer confirms — through the same importer, under the
+//! lake's one-writer lock, one atomic commit, the index brought in step after. The rejected
+//! rows of a confirmed import come back as the fixes workbook. A department imports only into
+//! datasets it was granted with scope `all` (rows of other organizations are not its own to
+//! write).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dangan_ingest::{ImportOptions, ImportReport};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::api::{ApiError, who};
+use crate::state::AppState;
+
+/// What is kept beside an upload.
+#[derive(Debug, Serialize, Deserialize)]
+struct Meta {
+    department: String,
+    dataset: String,
+    file: String,
+    uploaded_at: String,
+    /// The import run, once confirmed.
+    run_id: Option<String>,
+}
+
+fn uploads(state: &AppState) -> PathBuf {
+    state.lake.dir().join("uploads")
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+}
+
+fn ingest_error(e: dangan_ingest::Error) -> ApiError {
+    ApiError::bad(e.to_string())
+}
+
+/// The department may write this dataset: granted, every row in its scope.
+async fn may_import(
+    state: &AppState,
+    headers: &HeaderMap,
+    dataset: &str,
+) -> Result<String, ApiError> {
+    let (department, session) = who(state, headers).await?;
+    state
+        .lake
+        .registry()
+        .get(dataset)
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    let all_rows = session
+        .search_scopes()
+        .is_some_and(|s| s.iter().any(|(d, orgs)| d == dataset && orgs.is_none()));
+    if !session.may_read(dataset) || !all_rows {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "部门 {department} 不能导入 {dataset}：导入需要该数据集的全部范围授权 \
+                 (importing needs a grant of `{dataset}` with --scope all)"
+            ),
+        ));
+    }
+    Ok(department)
+}
+
+fn read_meta(state: &AppState, id: &str) -> Result<(PathBuf, Meta), ApiError> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(ApiError::bad("not an upload id"));
+    }
+    let dir = uploads(state).join(id);
+    let text = std::fs::read_to_string(dir.join("meta.json")).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no upload `{id}` 没有此上传"),
+        )
+    })?;
+    let meta: Meta = serde_json::from_str(&text).map_err(internal)?;
+    Ok((dir, meta))
+}
+
+fn write_meta(dir: &std::path::Path, meta: &Meta) -> Result<(), ApiError> {
+    std::fs::write(
+        dir.join("meta.json"),
+        serde_json::to_string_pretty(meta).map_err(internal)?,
+    )
+    .map_err(internal)
+}
+
+async fn run_import(
+    state: &AppState,
+    meta: &Meta,
+    file: PathBuf,
+    dry_run: bool,
+) -> Result<ImportReport, ApiError> {
+    let opts = ImportOptions {
+        dataset: meta.dataset.clone(),
+        paths: vec![file],
+        dry_run,
+        user: Some(format!("web {}", meta.department)),
+        ..ImportOptions::default()
+    };
+    dangan_ingest::import(&state.lake, &opts, &|_, _, _| {})
+        .await
+        .map_err(ingest_error)
+}
+
+/// `POST /imports?dataset=&filename=` with the file as the body: keep it, check it.
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(p): Query<std::collections::HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = p
+        .get("dataset")
+        .cloned()
+        .ok_or_else(|| ApiError::bad("dataset: which dataset the file is for 请选择数据集"))?;
+    let department = may_import(&state, &headers, &dataset).await?;
+    let name = p
+        .get("filename")
+        .map(|f| {
+            std::path::Path::new(f)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| ApiError::bad("filename: the file's name (its extension says its kind)"))?;
+    let ext = std::path::Path::new(&name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !dangan_ingest::supported_extensions().contains(&ext.as_str()) {
+        return Err(ApiError::bad(format!(
+            "{name}: 只能导入 xlsx、xls、csv 文件 (supported: {})",
+            dangan_ingest::supported_extensions().join(", ")
+        )));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad("the file is empty 文件为空"));
+    }
+    let id = format!(
+        "{}-{}",
+        chrono::Local::now().format("%Y%m%dT%H%M%S"),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let dir = uploads(&state).join(&id);
+    std::fs::create_dir_all(&dir).map_err(internal)?;
+    let file = dir.join(&name);
+    std::fs::write(&file, &body).map_err(internal)?;
+    let meta = Meta {
+        department,
+        dataset,
+        file: name,
+        uploaded_at: chrono::Local::now().to_rfc3339(),
+        run_id: None,
+    };
+    write_meta(&dir, &meta)?;
+    let report = run_import(&state, &meta, file, true).await?;
+    Ok(Json(
+        json!({"upload": id, "dataset": meta.dataset, "file": meta.file, "preview": report}),
+    ))
+}
+
+/// `POST /imports/{id}/commit`: import the checked file for real.
+pub async fn commit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (dir, mut meta) = read_meta(&state, &id)?;
+    let department = may_import(&state, &headers, &meta.dataset).await?;
+    if department != meta.department {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no upload `{id}`"),
+        ));
+    }
+    if let Some(run) = &meta.run_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_imported",
+            format!("这个文件已导入 (imported already, run {run})"),
+        ));
+    }
+    let lake_dir = state.lake.dir().to_path_buf();
+    let what = format!("web import {} by {}", meta.dataset, meta.department);
+    let lock = tokio::task::spawn_blocking(move || {
+        dangan_datasets::LakeLock::acquire(&lake_dir, &what, Duration::from_secs(120), |_| {})
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()))?;
+    let report = run_import(&state, &meta, dir.join(&meta.file), false).await?;
+    if report.table_version.is_some()
+        && let Ok(index) = state.index().await
+        && let Err(e) = index.sync(&state.lake, false, &|_, _| {}).await
+    {
+        tracing::warn!(error = %e, "index sync after a web import failed");
+    }
+    drop(lock);
+    meta.run_id = Some(report.run_id.clone());
+    write_meta(&dir, &meta)?;
+    Ok(Json(json!({"upload": id, "report": report})))
+}
+
+/// `GET /imports/{id}/fixes.xlsx`: the rejected rows of a confirmed import, with what to fix.
+pub async fn fixes(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (dir, meta) = read_meta(&state, &id)?;
+    let (department, _) = who(&state, &headers).await?;
+    if department != meta.department {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no upload `{id}`"),
+        ));
+    }
+    let Some(run) = &meta.run_id else {
+        return Err(ApiError::bad(
+            "not imported yet: confirm it first 尚未确认导入",
+        ));
+    };
+    let rows = dangan_ingest::quarantine::rejected_rows(&state.lake, Some(run))
+        .await
+        .map_err(ingest_error)?;
+    if rows.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "没有被隔离的行 (no rejected rows)",
+        ));
+    }
+    let out = dir.join("待修正.xlsx");
+    dangan_ingest::quarantine::export_fixes(&rows, &out).map_err(ingest_error)?;
+    let bytes = std::fs::read(&out).map_err(internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"fixes.xlsx\"; filename*=UTF-8''%E5%BE%85%E4%BF%AE%E6%AD%A3.xlsx"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
