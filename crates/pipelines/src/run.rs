@@ -162,22 +162,17 @@ pub async fn run(lake: &Lake, spec: &PipelineSpec, opts: &RunOptions) -> Result<
         let detail = step.describe();
         let began = Utc::now();
         if opts.stop.load(Ordering::SeqCst) || failed.is_some() {
+            let why = if failed.is_some() {
+                "not run: an earlier step failed 前一步失败，未运行"
+            } else {
+                "not run: the scheduler was asked to stop 收到停止信号，未运行"
+            };
             steps.push(StepRun {
                 index: i + 1,
                 kind: step.kind().into(),
                 detail,
-                status: Status::Stopped,
                 started_at: began,
-                millis: 0,
-                files: 0,
-                waiting: 0,
-                rows_written: 0,
-                rows_quarantined: 0,
-                message: if failed.is_some() {
-                    "not run: an earlier step failed 前一步失败，未运行".into()
-                } else {
-                    "not run: the scheduler was asked to stop 收到停止信号，未运行".into()
-                },
+                ..empty_step(Status::Stopped, why.into())
             });
             continue;
         }
@@ -187,19 +182,7 @@ pub async fn run(lake: &Lake, spec: &PipelineSpec, opts: &RunOptions) -> Result<
         let clock = Instant::now();
         let mut result = run_step(lake, spec, step)
             .await
-            .unwrap_or_else(|e| StepRun {
-                index: 0,
-                kind: String::new(),
-                detail: String::new(),
-                status: Status::Failed,
-                started_at: began,
-                millis: 0,
-                files: 0,
-                waiting: 0,
-                rows_written: 0,
-                rows_quarantined: 0,
-                message: e.to_string(),
-            });
+            .unwrap_or_else(|e| empty_step(Status::Failed, e.to_string()));
         result.index = i + 1;
         result.kind = step.kind().into();
         result.detail = detail;
