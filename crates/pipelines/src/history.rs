@@ -92,23 +92,26 @@ pub struct HistoryRow {
     pub message: String,
 }
 
-fn text(b: &RecordBatch, name: &str, row: usize) -> String {
-    b.column_by_name(name)
-        .and_then(|c| {
-            arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
-                .ok()
-                .and_then(|c| {
-                    c.as_any()
-                        .downcast_ref::<StringArray>()
-                        .filter(|a| a.is_valid(row))
-                        .map(|a| a.value(row).to_string())
-                })
+/// Every column of a batch as text (cast once per batch, not per cell).
+fn text_columns(b: &RecordBatch) -> Result<Vec<StringArray>> {
+    b.columns()
+        .iter()
+        .map(|c| {
+            Ok(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .cloned()
+                .unwrap_or_else(|| StringArray::from(vec![None::<&str>; b.num_rows()])))
         })
-        .unwrap_or_default()
+        .collect()
 }
 
-fn int(b: &RecordBatch, name: &str, row: usize) -> i64 {
-    text(b, name, row).parse().unwrap_or_default()
+fn cell(a: &StringArray, row: usize) -> String {
+    if a.is_valid(row) {
+        a.value(row).to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Every recorded step, oldest run first (optionally of one pipeline).
@@ -136,22 +139,25 @@ pub async fn read(lake: &Lake, pipeline: Option<&str>) -> Result<Vec<HistoryRow>
     let batches = lake.scan(&name, &columns).await?;
     let mut rows = Vec::new();
     for b in &batches {
+        let c = text_columns(b)?;
+        let t = |i: usize, r: usize| cell(&c[i], r);
+        let n = |i: usize, r: usize| t(i, r).parse().unwrap_or_default();
         for r in 0..b.num_rows() {
             let row = HistoryRow {
-                run_id: text(b, "run_id", r),
-                pipeline: text(b, "pipeline", r),
-                trigger: text(b, "trigger", r),
-                run_started_at: text(b, "run_started_at", r),
-                run_status: text(b, "run_status", r),
-                step: int(b, "step", r),
-                kind: text(b, "kind", r),
-                detail: text(b, "detail", r),
-                status: text(b, "status", r),
-                duration_ms: int(b, "duration_ms", r),
-                files: int(b, "files", r),
-                rows_written: int(b, "rows_written", r),
-                rows_quarantined: int(b, "rows_quarantined", r),
-                message: text(b, "message", r),
+                run_id: t(0, r),
+                pipeline: t(1, r),
+                trigger: t(2, r),
+                run_started_at: t(3, r),
+                run_status: t(4, r),
+                step: n(5, r),
+                kind: t(6, r),
+                detail: t(7, r),
+                status: t(8, r),
+                duration_ms: n(9, r),
+                files: n(10, r),
+                rows_written: n(11, r),
+                rows_quarantined: n(12, r),
+                message: t(13, r),
             };
             if pipeline.is_none_or(|p| p == row.pipeline) {
                 rows.push(row);
@@ -173,17 +179,12 @@ pub async fn last_run(lake: &Lake, pipeline: &str) -> Result<Option<DateTime<Utc
     let batches = lake.scan(&name, &["pipeline", "run_started_at"]).await?;
     let mut last: Option<i64> = None;
     for b in &batches {
-        let (Some(p), Some(t)) = (
-            b.column_by_name("pipeline")
-                .and_then(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).ok()),
-            b.column_by_name("run_started_at"),
-        ) else {
-            continue;
-        };
-        let (Some(p), Some(t)) = (
-            p.as_any().downcast_ref::<StringArray>(),
-            t.as_any().downcast_ref::<TimestampMicrosecondArray>(),
-        ) else {
+        let p = &text_columns(b)?[0];
+        let Some(t) = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+        else {
             continue;
         };
         for r in 0..b.num_rows() {

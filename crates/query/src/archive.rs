@@ -15,17 +15,24 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-pub async fn rows(engine: &QueryEngine, sql: &str) -> Result<Vec<Map<String, Value>>> {
-    let r = engine.sql(sql).await?;
+/// A query's rows as JSON objects, at most `max` (through the query layer's JSON writer).
+pub fn json_rows(r: &crate::QueryResult, max: usize) -> Result<Vec<Map<String, Value>>> {
     let mut buf = Vec::new();
     write_batches(&mut buf, &r.schema, &r.batches, OutputFormat::Ndjson)?;
-    let mut out = Vec::new();
-    for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        if let Ok(Value::Object(m)) = serde_json::from_slice(line) {
-            out.push(m);
-        }
-    }
-    Ok(out)
+    Ok(buf
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .take(max)
+        .filter_map(|line| match serde_json::from_slice(line) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Run a query and give its rows as JSON objects.
+pub async fn rows(engine: &QueryEngine, sql: &str) -> Result<Vec<Map<String, Value>>> {
+    json_rows(&engine.sql(sql).await?, usize::MAX)
 }
 
 /// The member the user means: an id, else one member found by name or pinyin.

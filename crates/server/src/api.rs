@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use dangan_query::{OutputFormat, QueryEngine, write_batches};
+use dangan_query::QueryEngine;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
@@ -318,20 +318,11 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
     }
 }
 
-/// Rows of a result as JSON objects (through the query layer's own JSON writer).
+/// Rows of a result as JSON objects, at most `max`, and whether there were more.
 fn json_rows(r: &dangan_query::QueryResult, max: usize) -> ApiResult<(Vec<Value>, bool)> {
-    let mut buf = Vec::new();
-    write_batches(&mut buf, &r.schema, &r.batches, OutputFormat::Ndjson).map_err(ApiError::from)?;
-    let mut rows = Vec::new();
-    let mut truncated = false;
-    for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        if rows.len() == max {
-            truncated = true;
-            break;
-        }
-        rows.push(serde_json::from_slice(line).unwrap_or(Value::Null));
-    }
-    Ok((rows, truncated))
+    let rows = dangan_query::archive::json_rows(r, max)?;
+    let truncated = r.rows > rows.len();
+    Ok((rows.into_iter().map(Value::Object).collect(), truncated))
 }
 
 async fn run_sql(
@@ -485,7 +476,7 @@ async fn runs(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiRes
     if granted.is_empty() {
         return Ok(Json(json!({"runs": []})));
     }
-    let admin = QueryEngine::open(&state.lake).await?;
+    let admin = state.admin_session().await?;
     let sql = format!(
         "SELECT run_id, dataset, started_at, finished_at, mode, files_read, files_skipped, \
          files_failed, rows_read, rows_written, rows_quarantined, table_version, status \

@@ -58,14 +58,28 @@ impl AppState {
 
     /// The department's session.
     pub async fn session(&self, department: &str) -> Result<Arc<QueryEngine>, dangan_query::Error> {
+        self.cached_session(Some(department)).await
+    }
+
+    /// The administrator's session, for what the server itself reads (import runs).
+    pub async fn admin_session(&self) -> Result<Arc<QueryEngine>, dangan_query::Error> {
+        self.cached_session(None).await
+    }
+
+    async fn cached_session(
+        &self,
+        department: Option<&str>,
+    ) -> Result<Arc<QueryEngine>, dangan_query::Error> {
+        // The administrator's key cannot be a department's: departments have names.
+        let key = department.unwrap_or_default().to_string();
         let mut s = self.sessions.lock().await;
-        if let Some((at, engine)) = s.get(department)
+        if let Some((at, engine)) = s.get(&key)
             && at.elapsed() < SESSION_FOR
         {
             return Ok(engine.clone());
         }
-        let engine = Arc::new(QueryEngine::open_as(&self.lake, Some(department)).await?);
-        if let Some((_, old)) = s.insert(department.to_string(), (Instant::now(), engine.clone())) {
+        let engine = Arc::new(QueryEngine::open_as(&self.lake, department).await?);
+        if let Some((_, old)) = s.insert(key, (Instant::now(), engine.clone())) {
             self.retired.lock().await.push(old);
         }
         Ok(engine)
