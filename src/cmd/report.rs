@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use dangan_datasets::Lake;
-use dangan_query::QueryEngine;
 use dangan_reports::render::{self, Format};
 
 use crate::cli::ReportArgs;
@@ -41,10 +40,9 @@ pub async fn run(lake: &Lake, a: ReportArgs) -> Result<ExitCode> {
     {
         anyhow::bail!("--from {f} is after --to {t} 开始日期晚于结束日期");
     }
-    let engine = QueryEngine::open_as(lake, a.as_department.as_deref()).await?;
-    let report = dangan_reports::run(lake, &engine, def, &params).await;
-    engine.flush_audit().await?;
-    let report = report.with_context(|| format!("report {name}"))?;
+    let report = dangan_reports::run_as(lake, a.as_department.as_deref(), def, &params)
+        .await
+        .with_context(|| format!("report {name}"))?;
     match &a.out {
         Some(path) => {
             render::write(&report, format, path)?;

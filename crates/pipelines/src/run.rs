@@ -326,10 +326,8 @@ async fn run_step(lake: &Lake, spec: &PipelineSpec, step: &Step) -> Result<StepR
             };
             let mut params = dangan_reports::Params::new(chrono::Local::now().date_naive());
             params.org = org.clone();
-            let engine = dangan_query::QueryEngine::open_as(lake, as_department.as_deref()).await?;
-            let report = dangan_reports::run(lake, &engine, def, &params).await;
-            engine.flush_audit().await?;
-            let report = report?;
+            let report =
+                dangan_reports::run_as(lake, as_department.as_deref(), def, &params).await?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }

@@ -323,6 +323,20 @@ pub async fn run(
     Ok(report)
 }
 
+/// Run a report in a session of its own as `department` (`None`: the administrator), writing
+/// the session's audit rows before returning.
+pub async fn run_as(
+    lake: &Lake,
+    department: Option<&str>,
+    def: &dyn ReportDef,
+    params: &Params,
+) -> Result<Report> {
+    let engine = QueryEngine::open_as(lake, department).await?;
+    let report = run(lake, &engine, def, params).await;
+    engine.flush_audit().await?;
+    report
+}
+
 /// The line under a report's title: period, organization, as-of day.
 pub(crate) fn subtitle(p: &Params, from: NaiveDate, to: NaiveDate) -> String {
     let mut s = format!(
