@@ -123,6 +123,10 @@ pub enum Command {
         /// Address to listen on (port 0: any free port; the first line printed says which).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        /// Also serve Arrow Flight SQL here (ADBC, DBeaver, BI tools; the department's token
+        /// as `authorization: Bearer`, or as the password).
+        #[arg(long)]
+        flight_addr: Option<String>,
         /// A request's query (SQL, search, report) is stopped after this many seconds.
         #[arg(long, default_value_t = 30)]
         query_timeout: u64,

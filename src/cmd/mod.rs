@@ -125,19 +125,26 @@ async fn run_async(args: Args) -> Result<ExitCode> {
         Command::LakeCmd { command } => pipeline::lake(&open(&lake_dir)?, command).await,
         Command::Serve {
             addr,
+            flight_addr,
             query_timeout,
             max_rows,
         } => {
             let options = dangan_server::ServeOptions {
                 addr,
+                flight_addr,
                 query_timeout: std::time::Duration::from_secs(query_timeout),
                 max_rows,
                 ..Default::default()
             };
-            dangan_server::serve(open(&lake_dir)?, options, |a| {
+            dangan_server::serve(open(&lake_dir)?, options, |at| {
                 use std::io::Write;
+                let a = at.http;
+                let flight = at
+                    .flight
+                    .map(|f| format!("  Flight SQL grpc://{f}"))
+                    .unwrap_or_default();
                 println!(
-                    "listening on http://{a}  网页 http://{a}/  API http://{a}/api/v1/openapi.json"
+                    "listening on http://{a}  网页 http://{a}/  API http://{a}/api/v1/openapi.json{flight}"
                 );
                 let _ = std::io::stdout().flush();
             })

@@ -229,13 +229,18 @@ impl QueryEngine {
     pub async fn sql(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
         let result = self.run(sql, started).await;
-        let (rows, status) = match &result {
-            Ok(r) => (r.rows as i64, "ok".to_string()),
-            Err(Error::Policy(m)) => (0, format!("denied: {m}")),
-            Err(e) => (0, format!("error: {e}")),
+        let rows = result.as_ref().map_or(0, |r| r.rows as i64);
+        self.record_outcome(sql, rows, started, result.as_ref().err());
+        result
+    }
+
+    fn record_outcome(&self, sql: &str, rows: i64, started: Instant, error: Option<&Error>) {
+        let status = match error {
+            None => "ok".to_string(),
+            Some(Error::Policy(m)) => format!("denied: {m}"),
+            Some(e) => format!("error: {e}"),
         };
         self.record(sql, rows, started.elapsed().as_millis() as i64, &status);
-        result
     }
 
     /// The tables a statement reads, by name (parsed once per query: the policy, the saved
@@ -251,7 +256,22 @@ impl QueryEngine {
             .collect())
     }
 
-    async fn run(&self, sql: &str, started: Instant) -> Result<QueryResult> {
+    /// The columns a statement returns (names and Arrow types, masks applied), planned under
+    /// this session's grants but not run (for Flight SQL's `GetFlightInfo`). A refusal or an
+    /// error is audited here; the run that follows a success is audited by [`QueryEngine::sql`].
+    pub async fn result_schema(&self, sql: &str) -> Result<SchemaRef> {
+        let started = Instant::now();
+        match self.plan(sql).await {
+            Ok((df, _)) => Ok(Arc::new(df.schema().as_arrow().clone())),
+            Err(e) => {
+                self.record_outcome(sql, 0, started, Some(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// A statement planned under this session's grants, and the tables it reads.
+    async fn plan(&self, sql: &str) -> Result<(datafusion::dataframe::DataFrame, Vec<String>)> {
         let read = self.tables_read(sql)?;
         if let Some((t, why)) = read
             .iter()
@@ -282,6 +302,11 @@ impl QueryEngine {
                     })?
             }
         };
+        Ok((df, read))
+    }
+
+    async fn run(&self, sql: &str, started: Instant) -> Result<QueryResult> {
+        let (df, read) = self.plan(sql).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let labels = self.labels(&read, df.schema());
         let batches = df.collect().await?;

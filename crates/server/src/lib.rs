@@ -1,9 +1,10 @@
 //! `dangan serve`: one process serving the organizers' web page (Chinese, offline, `page.html`)
 //! and the JSON API under `/api/v1/` (`api.rs`, uploads in `imports.rs`; described by
-//! `openapi.rs`). Every request comes with a department's token and runs under that
+//! `openapi.rs`), and Arrow Flight SQL on a port of its own (`flight.rs`). Every request comes with a department's token and runs under that
 //! department's grants exactly as `--as` does; no token, no data.
 
 mod api;
+mod flight;
 mod imports;
 mod openapi;
 mod state;
@@ -18,6 +19,7 @@ use axum::response::Html;
 use axum::routing::get;
 use dangan_datasets::Lake;
 
+pub use flight::FlightSql;
 pub use state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub addr: String,
+    /// Where Arrow Flight SQL listens (`None`: not served).
+    pub flight_addr: Option<String>,
     /// A query (SQL, report, search) that runs longer is stopped with a 504.
     pub query_timeout: Duration,
     /// Request bodies larger than this are refused with a 413.
@@ -50,6 +54,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             addr: "127.0.0.1:8080".into(),
+            flight_addr: None,
             query_timeout: Duration::from_secs(30),
             max_body_bytes: 1 << 20,
             max_rows: 10_000,
@@ -69,20 +74,40 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serve until SIGTERM or Ctrl-C; `on_listen` hears the address actually bound (port 0 picks
-/// a free one).
+/// The addresses actually bound (port 0 picks a free one).
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub http: SocketAddr,
+    pub flight: Option<SocketAddr>,
+}
+
+async fn bind(addr: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Listen {
+            addr: addr.to_string(),
+            source,
+        })
+}
+
+/// Serve until SIGTERM or Ctrl-C; `on_listen` hears the addresses actually bound.
 pub async fn serve(
     lake: Lake,
     options: ServeOptions,
-    on_listen: impl FnOnce(SocketAddr),
+    on_listen: impl FnOnce(Listening),
 ) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(&options.addr)
-        .await
-        .map_err(|source| Error::Listen {
-            addr: options.addr.clone(),
-            source,
-        })?;
-    on_listen(listener.local_addr()?);
+    let listener = bind(&options.addr).await?;
+    let flight_listener = match &options.flight_addr {
+        Some(a) => Some(bind(a).await?),
+        None => None,
+    };
+    on_listen(Listening {
+        http: listener.local_addr()?,
+        flight: flight_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?,
+    });
     let state = Arc::new(AppState::new(lake, options));
     let flusher = state.clone();
     tokio::spawn(async move {
@@ -91,10 +116,28 @@ pub async fn serve(
             flusher.flush_audits().await;
         }
     });
+    let flight = flight_listener.map(|l| {
+        let service = FlightSql::new(state.clone()).into_service();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(l),
+                    shutdown(),
+                ),
+        )
+    });
     let app = router(state.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
+    if let Some(f) = flight {
+        match f.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "Flight SQL stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "Flight SQL task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     state.flush_audits().await;
     tracing::info!("server stopped 服务已停止");
     Ok(())
