@@ -409,20 +409,94 @@ fn flight_sql_through_the_adbc_driver_returns_masked_arrow_for_the_department() 
     assert!(n >= 2, "{n} refusals audited");
 }
 
-#[test]
-fn web_page_in_headless_chromium_signs_in_and_shows_a_masked_member() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+/// Headless Chromium, or `None` with a message saying why the test skips.
+fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|c| {
             Command::new(c)
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success())
-        })
-    else {
+        });
+    if found.is_none() {
         eprintln!(
             "skipped: no chromium on PATH (.ci/run installs Debian's `chromium`; elsewhere: apt-get install chromium)"
         );
+    }
+    found
+}
+
+/// A department that may import the roster (scope all, personal masked) and its token.
+fn roster_keeper(lake: &Path) -> String {
+    ok(lake, &["access", "department", "add", "组织部"]);
+    ok(
+        lake,
+        &["access", "grant", "组织部", "members", "--scope", "all"],
+    );
+    let out = ok(
+        lake,
+        &["access", "token", "create", "--department", "组织部"],
+    );
+    out.lines().last().unwrap().trim().to_string()
+}
+
+#[test]
+fn upload_page_in_headless_chromium_previews_confirms_and_shows_the_quarantine() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    setup(&lake);
+    let token = roster_keeper(&lake);
+    let server = start(&lake);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/browser_upload.py");
+    let o = Command::new("python3")
+        .arg(&script)
+        .arg(chromium)
+        .arg(format!("http://127.0.0.1:{}", server.port))
+        .arg(&token)
+        .arg(dir.path().join("profile"))
+        .output()
+        .expect("python3 runs (.ci/run needs it for the other peers too)");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: Value = serde_json::from_str(stdout.trim()).unwrap();
+    // The preview: one row in, one rejected with its reason, nothing written yet.
+    assert_eq!(r["preview_written"], "1");
+    assert_eq!(r["preview_quarantined"], "1");
+    assert!(
+        r["preview_rejects"].as_str().unwrap().contains("校验位"),
+        "{r}"
+    );
+    // Confirmed: written once.
+    assert_eq!(r["written"], "1");
+    assert_eq!(
+        count(
+            &lake,
+            "select count(*) from members where member_id in ('R30', 'R31')"
+        ),
+        1
+    );
+    // The run's quarantine page: the row, why, the ID number masked; the fixes download.
+    let q = r["quarantine"].as_str().unwrap();
+    assert!(q.contains("新党员.csv") && q.contains("校验位"), "{q}");
+    assert!(q.contains("3201**********0001"), "masked: {q}");
+    assert!(
+        !stdout.contains("320102198102020001"),
+        "never the ID number"
+    );
+    assert_eq!(r["fixes_button"], true);
+}
+
+#[test]
+fn web_page_in_headless_chromium_signs_in_and_shows_a_masked_member() {
+    let Some(chromium) = chromium() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -481,16 +555,7 @@ fn upload_previews_then_imports_only_on_confirmation() {
     let lake = dir.path().join("lake");
     let token = setup(&lake);
     // 卫健委 sees its own rows only: it may not write the roster.
-    ok(&lake, &["access", "department", "add", "组织部"]);
-    ok(
-        &lake,
-        &["access", "grant", "组织部", "members", "--scope", "all"],
-    );
-    let out = ok(
-        &lake,
-        &["access", "token", "create", "--department", "组织部"],
-    );
-    let admin = out.lines().last().unwrap().trim().to_string();
+    let admin = roster_keeper(&lake);
     let server = start(&lake);
     let port = server.port;
     let csv = "member_id,name,gender,birth_date,org_id,category,join_date,id_number\n\
@@ -559,6 +624,38 @@ fn upload_previews_then_imports_only_on_confirmation() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.contains("spreadsheetml"), "{head}");
     assert!(raw.windows(2).any(|w| w == b"PK"), "an xlsx (zip) body");
+    // The run's quarantine: the row and why, the ID number masked (组织部 has no personal
+    // grant); the fixes workbook of the run; not for a department with its own rows only.
+    let run = done["report"]["run_id"].as_str().unwrap();
+    let (s, q) = get(
+        port,
+        &format!("/api/v1/runs/{run}/quarantine"),
+        Some(&admin),
+    );
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(q["dataset"], "members");
+    assert_eq!(
+        q["rows"][0]["problems"][0]["value"], "3201**********0001",
+        "{q}"
+    );
+    assert!(!q.to_string().contains("320102198102020001"), "{q}");
+    let (s, _) = get(
+        port,
+        &format!("/api/v1/runs/{run}/quarantine"),
+        Some(&token),
+    );
+    assert_eq!(s, 403);
+    let (s, _) = get(port, "/api/v1/runs/no-such-run/quarantine", Some(&admin));
+    assert_eq!(s, 404);
+    let (s, body) = http(
+        port,
+        "GET",
+        &format!("/api/v1/runs/{run}/fixes.xlsx"),
+        Some(&admin),
+        b"",
+    );
+    assert_eq!(s, 200);
+    assert!(body.starts_with("PK"), "an xlsx (zip) body");
     // Another department cannot see the upload.
     let (s, _) = http(
         port,

@@ -91,6 +91,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/reports", get(reports))
         .route("/reports/{name}", get(report))
         .route("/runs", get(runs))
+        .route("/runs/{run}/quarantine", get(crate::quarantine::show))
+        .route("/runs/{run}/fixes.xlsx", get(crate::quarantine::fixes))
         .route(
             "/imports",
             axum::routing::post(crate::imports::upload)

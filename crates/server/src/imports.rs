@@ -13,8 +13,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use dangan_ingest::{ImportOptions, ImportReport};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -46,7 +46,7 @@ fn ingest_error(e: dangan_ingest::Error) -> ApiError {
 }
 
 /// The department may write this dataset: granted, every row in its scope.
-async fn may_import(
+pub(crate) async fn may_import(
     state: &AppState,
     headers: &HeaderMap,
     dataset: &str,
@@ -110,9 +110,22 @@ async fn run_import(
         user: Some(format!("web {}", meta.department)),
         ..ImportOptions::default()
     };
-    dangan_ingest::import(&state.lake, &opts, &|_, _, _| {})
+    let mut report = dangan_ingest::import(&state.lake, &opts, &|_, _, _| {})
         .await
-        .map_err(ingest_error)
+        .map_err(ingest_error)?;
+    // The sample of rejected cells as the department may see it.
+    for e in &mut report.quarantine_sample {
+        crate::quarantine::file_name(&mut e.file);
+    }
+    if !crate::quarantine::personal_visible(state, &meta.department, &meta.dataset).await? {
+        let spec = state
+            .lake
+            .registry()
+            .get(&meta.dataset)
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        crate::quarantine::Masker::new(spec).sample(&mut report.quarantine_sample);
+    }
+    Ok(report)
 }
 
 /// `POST /imports?dataset=&filename=` with the file as the body: keep it, check it.
@@ -211,6 +224,8 @@ pub async fn commit(
         tracing::warn!(error = %e, "index sync after a web import failed");
     }
     drop(lock);
+    // What was just written shows at once (the run list, the department's queries).
+    state.refresh_sessions().await;
     meta.run_id = Some(report.run_id.clone());
     write_meta(&dir, &meta)?;
     Ok(Json(json!({"upload": id, "report": report})))
@@ -246,15 +261,5 @@ pub async fn fixes(
             "没有被隔离的行 (no rejected rows)",
         ));
     }
-    let out = dir.join("待修正.xlsx");
-    dangan_ingest::quarantine::export_fixes(&rows, &out).map_err(ingest_error)?;
-    let bytes = std::fs::read(&out).map_err(internal)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"fixes.xlsx\"; filename*=UTF-8''%E5%BE%85%E4%BF%AE%E6%AD%A3.xlsx"),
-        ],
-        bytes,
-    )
-        .into_response())
+    crate::quarantine::fixes_download(&dir, &rows)
 }

@@ -7,6 +7,7 @@ mod api;
 mod flight;
 mod imports;
 mod openapi;
+mod quarantine;
 mod state;
 
 use std::net::SocketAddr;

@@ -115,6 +115,14 @@ pub fn document() -> Value {
             "/runs": {"get": op("Import runs of the datasets the department may read, newest first", vec![
                 q("limit", "integer", "runs at most (default 50)"),
             ], "runs")},
+            "/runs/{run}/quarantine": {"get": op("A run's quarantined rows (problems and the row as it was; personal values masked unless granted); needs the dataset granted with scope all", vec![
+                param("run", "path", true, "string", "the run id"),
+            ], "quarantine")},
+            "/runs/{run}/fixes.xlsx": {"get": {
+                "summary": "A run's quarantined rows with what to fix, as a workbook (masked as above)",
+                "parameters": [param("run", "path", true, "string", "the run id")],
+                "responses": {"200": {"description": "xlsx", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+            }},
         },
     })
 }

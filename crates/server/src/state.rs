@@ -85,6 +85,19 @@ impl AppState {
         Ok(engine)
     }
 
+    /// Open every session afresh at its next use (after a write through the server); their
+    /// audit rows are still written.
+    pub async fn refresh_sessions(&self) {
+        let old: Vec<Arc<QueryEngine>> = self
+            .sessions
+            .lock()
+            .await
+            .drain()
+            .map(|(_, (_, e))| e)
+            .collect();
+        self.retired.lock().await.extend(old);
+    }
+
     /// The search index.
     pub async fn index(&self) -> Result<Arc<dangan_index::SearchIndex>, dangan_index::Error> {
         let mut i = self.index.lock().await;

@@ -1,0 +1,258 @@
+//! The quarantine of an import run, as a department sees it: `GET /runs/{run}/quarantine`
+//! (every rejected row with its problems and the row as it was) and
+//! `GET /runs/{run}/fixes.xlsx` (the workbook a branch corrects and sends again). Rejected
+//! rows may lack a valid organization, so no row scope can apply to them: only a department
+//! granted the run's dataset with scope `all` sees them (the rule for importing), and personal
+//! values are masked unless its grant makes them visible — by the column a header feeds and,
+//! for headers no alias knows (a one-off `--mapping`), by what the value looks like.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dangan_datasets::access::{Access, Personal};
+use dangan_ingest::quarantine::RejectedRow;
+use serde_json::{Value, json};
+
+use crate::api::{ApiError, who};
+use crate::imports::may_import;
+use crate::state::AppState;
+
+/// A value that looks like an ID number (15 or 18 characters, digits and a final X) or a
+/// mobile phone number (11 digits starting with 1).
+fn looks_personal(v: &str) -> Option<fn(&str) -> String> {
+    let v = v.trim();
+    let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
+    let n = v.chars().count();
+    if (n == 15 || n == 18) && (digits == n || digits == n - 1 && v.ends_with(['X', 'x'])) {
+        return Some(dangan_query::udf::mask_id);
+    }
+    if n == 11 && digits == 11 && v.starts_with('1') {
+        return Some(dangan_query::udf::mask_phone);
+    }
+    None
+}
+
+/// The mask for a value of `column` (a personal column of the dataset) or of a value that
+/// looks personal; `None`: shown as it is.
+fn mask_for(
+    spec: &dangan_datasets::DatasetSpec,
+    column: Option<&str>,
+    value: &str,
+) -> Option<fn(&str) -> String> {
+    match column.and_then(|c| spec.column(c)) {
+        Some(c) if c.personal => Some(if c.name.contains("phone") {
+            dangan_query::udf::mask_phone
+        } else {
+            dangan_query::udf::mask_id
+        }),
+        _ => looks_personal(value),
+    }
+}
+
+/// Masks the personal values of one dataset's rejected rows.
+pub(crate) struct Masker<'a> {
+    spec: &'a dangan_datasets::DatasetSpec,
+    aliases: Option<dangan_ingest::AliasMap>,
+    /// Values hidden so far (trimmed original, masked), for the messages that quote them.
+    hidden: Vec<(String, String)>,
+}
+
+impl<'a> Masker<'a> {
+    pub(crate) fn new(spec: &'a dangan_datasets::DatasetSpec) -> Self {
+        Masker {
+            spec,
+            aliases: dangan_ingest::AliasMap::new(spec, &[]).ok(),
+            hidden: Vec::new(),
+        }
+    }
+
+    /// The value of `column` (or of a header, resolved to its column), masked if personal.
+    fn value(&mut self, column: Option<&str>, header: Option<&str>, v: &mut String) {
+        let from_header = header
+            .and_then(|h| self.aliases.as_ref()?.lookup(h))
+            .map(|i| self.spec.columns[i].name.clone());
+        let column = column.map(str::to_string).or(from_header);
+        if let Some(m) = mask_for(self.spec, column.as_deref(), v) {
+            let masked = m(v);
+            if !v.trim().is_empty() {
+                self.hidden.push((v.trim().to_string(), masked.clone()));
+            }
+            *v = masked;
+        }
+    }
+
+    /// A message with every value hidden so far masked where it quotes one.
+    fn message(&self, m: &mut String) {
+        for (v, masked) in &self.hidden {
+            if m.contains(v.as_str()) {
+                *m = m.replace(v.as_str(), masked);
+            }
+        }
+    }
+
+    /// Rows of the quarantine: the raw row, the problems' values, the messages.
+    pub(crate) fn rows(&mut self, rows: &mut [RejectedRow]) {
+        for r in rows {
+            for (h, v) in &mut r.raw {
+                self.value(None, Some(h), v);
+            }
+            for p in &mut r.problems {
+                self.value(Some(&p.column), None, &mut p.value);
+            }
+            for p in &mut r.problems {
+                self.message(&mut p.message);
+            }
+        }
+    }
+
+    /// An import report's sample of rejected cells (its raw row is `{header: value}` JSON).
+    pub(crate) fn sample(&mut self, entries: &mut [dangan_ingest::QuarantineEntry]) {
+        for e in entries.iter_mut() {
+            if let Ok(serde_json::Value::Object(mut raw)) = serde_json::from_str(&e.raw) {
+                for (h, v) in raw.iter_mut() {
+                    if let serde_json::Value::String(s) = v {
+                        self.value(None, Some(h), s);
+                    }
+                }
+                e.raw = serde_json::Value::Object(raw).to_string();
+            }
+            self.value(Some(&e.column), None, &mut e.value);
+        }
+        for e in entries.iter_mut() {
+            self.message(&mut e.message);
+        }
+    }
+}
+
+/// Whether the department's grant of the dataset shows personal values as they are.
+pub(crate) async fn personal_visible(
+    state: &AppState,
+    department: &str,
+    dataset: &str,
+) -> Result<bool, ApiError> {
+    let access = Access::load(&state.lake)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(access
+        .grant_for(department, dataset)
+        .is_some_and(|g| g.personal == Personal::Visible))
+}
+
+/// A file as a department sees it: its name (the server's path is not its business).
+pub(crate) fn file_name(path: &mut String) {
+    if let Some(name) = std::path::Path::new(path.as_str()).file_name() {
+        *path = name.to_string_lossy().into_owned();
+    }
+}
+
+/// The run's rejected rows as the asking department may see them.
+async fn rows_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    run: &str,
+) -> Result<(String, Vec<RejectedRow>), ApiError> {
+    let (department, _) = who(state, headers).await?;
+    let rows = dangan_ingest::quarantine::rejected_rows(&state.lake, Some(run))
+        .await
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("批次 {run} 没有被隔离的行 (run `{run}` has no quarantined rows)"),
+        )
+    };
+    let Some(dataset) = rows.first().map(|r| r.dataset.clone()) else {
+        return Err(not_found());
+    };
+    may_import(state, headers, &dataset).await?;
+    let visible = personal_visible(state, &department, &dataset).await?;
+    let mut rows = rows;
+    for r in &mut rows {
+        file_name(&mut r.file);
+    }
+    if !visible {
+        let spec = state
+            .lake
+            .registry()
+            .get(&dataset)
+            .map_err(|e| ApiError::bad(e.to_string()))?;
+        Masker::new(spec).rows(&mut rows);
+    }
+    Ok((dataset, rows))
+}
+
+/// `GET /runs/{run}/quarantine`.
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(run): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (dataset, rows) = rows_for(&state, &headers, &run).await?;
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "file": r.file, "sheet": r.sheet, "row": r.row,
+                "problems": r.problems,
+                "raw": r.raw.iter().map(|(h, v)| json!([h, v])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"run": run, "dataset": dataset, "rows": rows})))
+}
+
+/// The fixes workbook of `rows` as a download.
+pub(crate) fn fixes_download(
+    dir: &std::path::Path,
+    rows: &[RejectedRow],
+) -> Result<Response, ApiError> {
+    let internal =
+        |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    std::fs::create_dir_all(dir).map_err(|e| internal(e.to_string()))?;
+    let out = dir.join(format!("待修正-{}.xlsx", uuid::Uuid::new_v4()));
+    dangan_ingest::quarantine::export_fixes(rows, &out).map_err(|e| internal(e.to_string()))?;
+    let bytes = std::fs::read(&out).map_err(|e| internal(e.to_string()));
+    let _ = std::fs::remove_file(&out);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"fixes.xlsx\"; filename*=UTF-8''%E5%BE%85%E4%BF%AE%E6%AD%A3.xlsx"),
+        ],
+        bytes?,
+    )
+        .into_response())
+}
+
+/// `GET /runs/{run}/fixes.xlsx`.
+pub async fn fixes(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(run): Path<String>,
+) -> Result<Response, ApiError> {
+    let (_, rows) = rows_for(&state, &headers, &run).await?;
+    fixes_download(&state.lake.dir().join("uploads").join("fixes"), &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_that_look_personal_are_masked_whatever_their_header() {
+        assert_eq!(
+            looks_personal("11010119900101123X").map(|m| m("11010119900101123X")),
+            Some("1101**********123X".to_string())
+        );
+        assert_eq!(
+            looks_personal("13812345678").map(|m| m("13812345678")),
+            Some("138****5678".to_string())
+        );
+        for plain in ["2024-05-01", "M0000001", "张三", "1234567", "23812345678"] {
+            assert!(looks_personal(plain).is_none(), "{plain}");
+        }
+    }
+}
