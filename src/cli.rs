@@ -133,6 +133,10 @@ pub enum Command {
         /// Rows an SQL request returns at most.
         #[arg(long, default_value_t = 10_000)]
         max_rows: usize,
+        /// Distinct searches whose results are kept while the index does not change
+        /// (0: search every time).
+        #[arg(long, default_value_t = 1024)]
+        search_cache: usize,
     },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {

@@ -128,12 +128,14 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             flight_addr,
             query_timeout,
             max_rows,
+            search_cache,
         } => {
             let options = dangan_server::ServeOptions {
                 addr,
                 flight_addr,
                 query_timeout: std::time::Duration::from_secs(query_timeout),
                 max_rows,
+                search_cache,
                 ..Default::default()
             };
             dangan_server::serve(open(&lake_dir)?, options, |at| {

@@ -539,6 +539,12 @@ fn web_page_in_headless_chromium_signs_in_and_shows_a_masked_member() {
         "highlighted snippet"
     );
     assert!(page.contains("#member/R04") && !page.contains("#member/R01"));
+    // The counts come after the hits, in a request of their own.
+    assert!(
+        page.contains(r#"data-ds="growth_records">成长记录 (1)"#)
+            && page.contains(r#"id="total-n">1<"#),
+        "facets and the total filled in: {page}"
+    );
     // The member's page: phone masked, the timeline there.
     let page = dom("member/R04");
     assert!(

@@ -45,6 +45,43 @@ pub struct SearchIndex {
     fields: Fields,
     reader: IndexReader,
     jieba: JiebaTokenizer,
+    cache: std::sync::Mutex<ResultCache>,
+}
+
+/// Results of recent searches, valid while the index stays at the generation they were
+/// computed on (a sync or reload starts a new one). The first-in goes first when full.
+#[derive(Default)]
+struct ResultCache {
+    capacity: usize,
+    map: HashMap<String, (u64, SearchResult)>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl ResultCache {
+    fn get(&self, key: &str, generation: u64) -> Option<SearchResult> {
+        self.map
+            .get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, r)| r.clone())
+    }
+
+    fn put(&mut self, key: String, generation: u64, result: &SearchResult) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self
+            .map
+            .insert(key.clone(), (generation, result.clone()))
+            .is_none()
+        {
+            self.order.push_back(key);
+        }
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
 }
 
 /// The table versions the index was last brought to.
@@ -203,6 +240,7 @@ impl SearchIndex {
             fields,
             reader,
             jieba: JiebaTokenizer::default(),
+            cache: std::sync::Mutex::new(ResultCache::default()),
         })
     }
 
@@ -953,18 +991,54 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
+    /// Keep the results of the last `capacity` distinct searches (0: none, the default) for
+    /// as long as the index does not change: a server answers a repeated search — the same
+    /// words, filters and scope — without searching again.
+    pub fn set_cache_capacity(&self, capacity: usize) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.capacity = capacity;
+            if capacity == 0 {
+                c.map.clear();
+                c.order.clear();
+            }
+        }
+    }
+
+    /// See documents committed since the index was opened or last synced here (by another
+    /// process: a pipeline's `index` step).
+    pub fn refresh(&self) -> Result<()> {
+        self.reader.reload().map_err(tantivy_err(&self.dir))
+    }
+
     /// Run a search.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
+        let generation = self.reader.searcher().generation().generation_id();
+        let key = format!("{req:?}");
+        if let Some(r) = self.cache.lock().ok().and_then(|c| c.get(&key, generation)) {
+            return Ok(r);
+        }
+        let searcher = self.reader.searcher();
+        let result = self.search_with(&searcher, req)?;
+        if let Ok(mut c) = self.cache.lock() {
+            c.put(key, searcher.generation().generation_id(), &result);
+        }
+        Ok(result)
+    }
+
+    fn search_with(
+        &self,
+        searcher: &tantivy::Searcher,
+        req: &SearchRequest,
+    ) -> Result<SearchResult> {
         let Plan {
             parsed,
             matcher,
             ranker,
         } = self.plan(req)?;
         let err = tantivy_err(&self.dir);
-        let searcher = self.reader.searcher();
         let need = req.offset + req.limit.max(1);
         let top = self
-            .top_matches(&searcher, matcher.as_ref(), ranker.as_deref(), need, true)
+            .top_matches(searcher, matcher.as_ref(), ranker.as_deref(), need, true)
             .map_err(&err)?;
         let (total, facets) = if req.facets {
             let aggs: Aggregations = serde_json::from_value(serde_json::json!({
@@ -993,7 +1067,7 @@ impl SearchIndex {
             .collect();
         let mut hits = Vec::with_capacity(top.len());
         for (score, _, addr) in top.into_iter().skip(req.offset) {
-            hits.push(self.hit(&searcher, addr, score, &needles).map_err(&err)?);
+            hits.push(self.hit(searcher, addr, score, &needles).map_err(&err)?);
         }
         Ok(SearchResult {
             total: total.unwrap_or(req.offset + hits.len()),

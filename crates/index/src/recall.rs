@@ -170,3 +170,41 @@ fn words_inside_longer_words_and_traditional_characters() {
         Err(crate::Error::Query(_))
     ));
 }
+
+#[test]
+fn cached_results_last_only_while_the_index_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    index.set_cache_capacity(2);
+    index
+        .add_texts(&[("a".into(), "积极参加社区志愿服务活动。".into())])
+        .unwrap();
+    let keys = |q: &str| -> Vec<String> {
+        let mut k: Vec<String> = index
+            .search(&SearchRequest {
+                query: q.into(),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.key)
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys("志愿"), vec!["a"]);
+    assert_eq!(keys("志愿"), vec!["a"], "from the cache");
+    // A commit is a new generation: the cached answer is not used.
+    index
+        .add_texts(&[("b".into(), "组织志愿者清扫街道。".into())])
+        .unwrap();
+    assert_eq!(keys("志愿"), vec!["a", "b"]);
+    // More distinct searches than the capacity: the oldest go, answers stay right.
+    for q in ["社区", "街道", "活动", "志愿"] {
+        assert!(!keys(q).is_empty(), "{q}");
+    }
+    index.set_cache_capacity(0);
+    assert_eq!(keys("街道"), vec!["b"]);
+}

@@ -49,6 +49,8 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// Rows an SQL request returns at most (the response says when it cut).
     pub max_rows: usize,
+    /// Distinct searches whose results are kept while the index does not change (0: none).
+    pub search_cache: usize,
 }
 
 impl Default for ServeOptions {
@@ -59,6 +61,7 @@ impl Default for ServeOptions {
             query_timeout: Duration::from_secs(30),
             max_body_bytes: 1 << 20,
             max_rows: 10_000,
+            search_cache: 1024,
         }
     }
 }

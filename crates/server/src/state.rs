@@ -23,7 +23,8 @@ pub struct AppState {
     sessions: Mutex<HashMap<String, (Instant, Arc<QueryEngine>)>>,
     /// Sessions replaced while their audit rows were not yet written.
     retired: Mutex<Vec<Arc<QueryEngine>>>,
-    index: Mutex<Option<Arc<dangan_index::SearchIndex>>>,
+    /// The index, and when it last looked for documents another process committed.
+    index: Mutex<Option<(Instant, Arc<dangan_index::SearchIndex>)>>,
 }
 
 impl AppState {
@@ -98,14 +99,20 @@ impl AppState {
         self.retired.lock().await.extend(old);
     }
 
-    /// The search index.
+    /// The search index (it picks up what a pipeline's `index` step committed within a few
+    /// seconds; its result cache lives as long as nothing changed).
     pub async fn index(&self) -> Result<Arc<dangan_index::SearchIndex>, dangan_index::Error> {
         let mut i = self.index.lock().await;
-        if let Some(index) = &*i {
+        if let Some((at, index)) = &mut *i {
+            if at.elapsed() > SESSION_FOR {
+                index.refresh()?;
+                *at = Instant::now();
+            }
             return Ok(index.clone());
         }
         let index = Arc::new(dangan_index::SearchIndex::open(&self.lake)?);
-        *i = Some(index.clone());
+        index.set_cache_capacity(self.options.search_cache);
+        *i = Some((Instant::now(), index.clone()));
         Ok(index)
     }
 
