@@ -6,7 +6,9 @@
 The lake is the 1,000,000-member one of bench/sql_vs_duckdb.py with its search index synced
 (`dangan index sync`). A department `bench_all` granted every dataset (scope all) is used;
 a fresh token is made for it each run. Needs `wrk` (Debian: apt-get install wrk).
-Prints requests/s and latency percentiles at 16 concurrent connections per query.
+Prints requests/s and latency percentiles at 16 concurrent connections per query; with --mix,
+for a rotating mix of 40 queries asked as the page asks them (hits, then counts); with
+--search-cache N the server keeps results while the index does not change.
 """
 
 import argparse
@@ -19,6 +21,16 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-cache")
 BIN = os.path.join(TARGET, "release", "dangan")
+
+# The rotating mix: words and pairs an organizer types, each asked as the page asks it (the
+# hits, then the counts of every match in a second request).
+MIX_WORDS = [
+    "学习", "党史", "志愿服务", "形式主义", "三会一课", "主题党日", "组织生活", "理论学习", "社区",
+    "群众", "服务", "活动", "会议", "思想汇报", "廉洁", "担当", "作风", "整改", "批评", "困难",
+    "帮扶", "乡村振兴", "党课", "党费", "发展党员", "培训", "调研", "走访", "慰问", "基层",
+    "意见", "建议", "问题", "满意", "学习 党史", "志愿服务 社区", "整改 问题", "党课 学习",
+    "zhangwei", "wangfang",
+]
 
 QUERIES = [
     ("one word, every dataset", {"q": "志愿服务", "limit": "20"}),
@@ -39,6 +51,10 @@ def main():
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--search-cache", type=int, default=0,
+                    help="the server's --search-cache (0: every request searches)")
+    ap.add_argument("--mix", action="store_true",
+                    help="instead of one query at a time: a rotating mix of 40 queries, hits and counts")
     a = ap.parse_args()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "dangan", "--example", "sql_bench"], cwd=ROOT, check=True)
@@ -48,20 +64,35 @@ def main():
     for ds in ["members", "growth_records", "appraisals", "feedback", "meetings", "publications", "survey_responses", "organizations"]:
         dangan(a.lake, "access", "grant", "bench_all", ds, "--scope", "all")
     token = dangan(a.lake, "access", "token", "create", "--department", "bench_all").strip().splitlines()[-1]
-    server = subprocess.Popen([BIN, "--lake", a.lake, "serve", "--addr", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([BIN, "--lake", a.lake, "serve", "--addr", "127.0.0.1:0",
+                               "--search-cache", str(a.search_cache)], stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
         port = re.search(r"127\.0\.0\.1:(\d+)", line).group(1)
-        print(f"server on port {port}; {a.connections} connections, {a.duration} s per query\n")
+        print(f"server on port {port} (--search-cache {a.search_cache}); {a.connections} connections, {a.duration} s per line\n")
         print("| query | requests/s | p50 ms | p90 ms | p99 ms | errors |")
         print("|---|---|---|---|---|---|")
-        for name, params in QUERIES:
-            url = f"http://127.0.0.1:{port}/api/v1/search?" + urllib.parse.urlencode(params)
+        runs = list(QUERIES)
+        if a.mix:
+            paths = []
+            for w in MIX_WORDS:
+                paths.append(urllib.parse.urlencode({"q": w, "limit": "30"}))
+                paths.append(urllib.parse.urlencode({"q": w, "limit": "1", "facets": "true"}))
+            runs = [(f"mix of {len(MIX_WORDS)} queries × (hits, counts), rotating", paths)]
+        for name, params in runs:
+            base = f"http://127.0.0.1:{port}/api/v1/search?"
+            url = base + (params[0] if isinstance(params, list) else urllib.parse.urlencode(params))
             # Warm: the first request opens the department's session and the index.
             subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", f"Authorization: Bearer {token}", url], check=True)
-            out = subprocess.run(
-                ["wrk", "-t2", f"-c{a.connections}", f"-d{a.duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url],
-                check=True, capture_output=True, text=True).stdout
+            cmd = ["wrk", "-t2", f"-c{a.connections}", f"-d{a.duration}s", "--latency", "-H", f"Authorization: Bearer {token}"]
+            if isinstance(params, list):
+                lua = "/tmp/dangan-serve-mix.lua"
+                with open(lua, "w") as f:
+                    f.write("local paths = {" + ",".join('"/api/v1/search?' + p + '"' for p in params) + "}\n")
+                    f.write("local i = 0\nrequest = function()\n  i = i + 1\n"
+                            "  return wrk.format(nil, paths[(i % #paths) + 1])\nend\n")
+                cmd += ["-s", lua]
+            out = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
             rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
 
             def pct(p):

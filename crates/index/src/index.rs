@@ -13,8 +13,6 @@ use dangan_datasets::arrow::compute::cast;
 use dangan_datasets::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use futures::StreamExt;
 use serde::Serialize;
-use tantivy::aggregation::AggregationCollector;
-use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
@@ -1041,15 +1039,10 @@ impl SearchIndex {
             .top_matches(searcher, matcher.as_ref(), ranker.as_deref(), need, true)
             .map_err(&err)?;
         let (total, facets) = if req.facets {
-            let aggs: Aggregations = serde_json::from_value(serde_json::json!({
-                "dataset": {"terms": {"field": "dataset", "size": 100}},
-                "org": {"terms": {"field": "org_id", "size": 30}},
-                "year": {"terms": {"field": "year", "size": 100}},
-            }))
-            .map_err(|e| Error::Query(e.to_string()))?;
-            let agg = AggregationCollector::from_aggs(aggs, Default::default());
-            let (total, aggs) = searcher.search(&matcher, &(Count, agg)).map_err(&err)?;
-            (Some(total), facets(&aggs))
+            let (total, facets) = searcher
+                .search(&matcher, &crate::facets::FacetCounts)
+                .map_err(&err)?;
+            (Some(total), facets)
         } else {
             (None, Facets::default())
         };
@@ -1241,35 +1234,6 @@ fn regex_escape(s: &str) -> String {
                 .chain(std::iter::once(c))
         })
         .collect()
-}
-
-fn facets(aggs: &tantivy::aggregation::agg_result::AggregationResults) -> Facets {
-    let v = serde_json::to_value(aggs).unwrap_or_default();
-    let buckets = |name: &str| -> BTreeMap<String, u64> {
-        v.get(name)
-            .and_then(|a| a.get("buckets"))
-            .and_then(|b| b.as_array())
-            .map(|b| {
-                b.iter()
-                    .filter_map(|x| {
-                        let key = match x.get("key")? {
-                            serde_json::Value::String(s) => s.clone(),
-                            serde_json::Value::Number(n) => n
-                                .as_f64()
-                                .map_or_else(|| n.to_string(), |f| format!("{}", f as i64)),
-                            other => other.to_string(),
-                        };
-                        Some((key, x.get("doc_count")?.as_u64()?))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    Facets {
-        dataset: buckets("dataset"),
-        org: buckets("org"),
-        year: buckets("year"),
-    }
 }
 
 /// member_id → org_id from the members table.

@@ -4,6 +4,7 @@
 //! snippets.
 
 mod error;
+mod facets;
 mod index;
 pub mod query;
 #[cfg(test)]
