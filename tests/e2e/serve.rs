@@ -139,6 +139,18 @@ fn get(port: u16, path: &str, token: Option<&str>) -> (u16, Value) {
     (status, v)
 }
 
+/// 卫健委's own rows only (R04, R05), their phone and ID number masked.
+fn assert_department_rows_masked(rows: &Value) {
+    let rows = rows.as_array().unwrap();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["member_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["R04", "R05"]);
+    assert_eq!(rows[0]["phone"], "138****5678");
+    assert_eq!(rows[0]["id_number"], "3201**********002X");
+}
+
 fn setup(lake: &Path) -> String {
     ok(lake, &["init"]);
     for (ds, f) in [
@@ -199,14 +211,7 @@ fn api_answers_under_the_tokens_department() {
     let q = enc("select member_id, phone, id_number from members order by member_id");
     let (s, r) = get(port, &format!("/api/v1/sql?q={q}"), t);
     assert_eq!(s, 200, "{r}");
-    let rows = r["rows"].as_array().unwrap();
-    let ids: Vec<&str> = rows
-        .iter()
-        .map(|r| r["member_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["R04", "R05"]);
-    assert_eq!(rows[0]["phone"], "138****5678");
-    assert_eq!(rows[0]["id_number"], "3201**********002X");
+    assert_department_rows_masked(&r["rows"]);
     assert_eq!(r["columns"][1]["label"], "联系电话");
     // The same through POST.
     let (s, body) = http(
@@ -360,14 +365,7 @@ fn flight_sql_through_the_adbc_driver_returns_masked_arrow_for_the_department() 
         r["columns"],
         serde_json::json!(["member_id", "name", "phone", "id_number"])
     );
-    let rows = r["rows"].as_array().unwrap();
-    let ids: Vec<&str> = rows
-        .iter()
-        .map(|r| r["member_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["R04", "R05"]);
-    assert_eq!(rows[0]["phone"], "138****5678");
-    assert_eq!(rows[0]["id_number"], "3201**********002X");
+    assert_department_rows_masked(&r["rows"]);
     assert!(!stdout.contains("13812345678"));
     assert_eq!(r["join"].as_array().unwrap().len(), 2, "{}", r["join"]);
     // Refusals with the reason, never a result.

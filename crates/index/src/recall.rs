@@ -117,6 +117,23 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
     );
 }
 
+/// The keys of the top 10 hits of `q`, sorted.
+fn sorted_keys(index: &SearchIndex, q: &str) -> Vec<String> {
+    let mut k: Vec<String> = index
+        .search(&SearchRequest {
+            query: q.into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.key)
+        .collect();
+    k.sort();
+    k
+}
+
 #[test]
 fn words_inside_longer_words_and_traditional_characters() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,21 +147,7 @@ fn words_inside_longer_words_and_traditional_characters() {
             ("e".into(), "三会一课因事请假一次。".into()),
         ])
         .unwrap();
-    let keys = |q: &str| -> Vec<String> {
-        let mut k: Vec<String> = index
-            .search(&SearchRequest {
-                query: q.into(),
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.key)
-            .collect();
-        k.sort();
-        k
-    };
+    let keys = |q: &str| sorted_keys(&index, q);
     assert_eq!(keys("简单"), vec!["a"]);
     assert_eq!(keys("志愿"), vec!["b"]);
     assert_eq!(keys("党员"), vec!["c"]);
@@ -179,21 +182,7 @@ fn cached_results_last_only_while_the_index_is_unchanged() {
     index
         .add_texts(&[("a".into(), "积极参加社区志愿服务活动。".into())])
         .unwrap();
-    let keys = |q: &str| -> Vec<String> {
-        let mut k: Vec<String> = index
-            .search(&SearchRequest {
-                query: q.into(),
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.key)
-            .collect();
-        k.sort();
-        k
-    };
+    let keys = |q: &str| sorted_keys(&index, q);
     assert_eq!(keys("志愿"), vec!["a"]);
     assert_eq!(keys("志愿"), vec!["a"], "from the cache");
     // A commit is a new generation: the cached answer is not used.

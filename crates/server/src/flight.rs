@@ -212,6 +212,17 @@ impl FlightSql {
         Ok(stream(r.schema, r.batches.into_iter().map(Ok).collect()))
     }
 
+    /// The `FlightInfo` of a catalog request (answered by the `do_get` of its ticket).
+    async fn metadata_info(
+        &self,
+        request: Request<FlightDescriptor>,
+        schema: SchemaRef,
+        ticket: Vec<u8>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.department(request.metadata()).await?;
+        info(&schema, ticket, request.into_inner())
+    }
+
     /// Every table and view the caller's session has, with its schema.
     async fn tables(&self, metadata: &MetadataMap) -> Result<Vec<(String, SchemaRef)>, Status> {
         let session = self.session(metadata).await?;
@@ -346,13 +357,9 @@ impl FlightSqlService for FlightSql {
         query: CommandGetCatalogs,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.department(request.metadata()).await?;
-        let schema = query.into_builder().schema();
-        info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        let ticket = query.as_any().encode_to_vec();
+        self.metadata_info(request, query.into_builder().schema(), ticket)
+            .await
     }
 
     async fn do_get_catalogs(
@@ -371,13 +378,9 @@ impl FlightSqlService for FlightSql {
         query: CommandGetDbSchemas,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.department(request.metadata()).await?;
-        let schema = query.clone().into_builder().schema();
-        info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        let ticket = query.as_any().encode_to_vec();
+        self.metadata_info(request, query.into_builder().schema(), ticket)
+            .await
     }
 
     async fn do_get_schemas(
@@ -396,13 +399,9 @@ impl FlightSqlService for FlightSql {
         query: CommandGetTables,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.department(request.metadata()).await?;
-        let schema = query.clone().into_builder().schema();
-        info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        let ticket = query.as_any().encode_to_vec();
+        self.metadata_info(request, query.into_builder().schema(), ticket)
+            .await
     }
 
     async fn do_get_tables(
@@ -430,13 +429,9 @@ impl FlightSqlService for FlightSql {
         query: CommandGetTableTypes,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.department(request.metadata()).await?;
-        let schema = query.into_builder().schema();
-        info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        let ticket = query.as_any().encode_to_vec();
+        self.metadata_info(request, query.into_builder().schema(), ticket)
+            .await
     }
 
     async fn do_get_table_types(
@@ -456,13 +451,9 @@ impl FlightSqlService for FlightSql {
         query: CommandGetSqlInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.department(request.metadata()).await?;
-        let schema = query.clone().into_builder(&SQL_INFO).schema();
-        info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        let ticket = query.as_any().encode_to_vec();
+        self.metadata_info(request, query.into_builder(&SQL_INFO).schema(), ticket)
+            .await
     }
 
     async fn do_get_sql_info(
