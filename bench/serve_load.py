@@ -53,8 +53,11 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--search-cache", type=int, default=0,
                     help="the server's --search-cache (0: every request searches)")
-    ap.add_argument("--mix", action="store_true",
-                    help="instead of one query at a time: a rotating mix of 40 queries, hits and counts")
+    ap.add_argument("--mix", choices=["page", "hits"],
+                    help="instead of one query at a time: a rotating mix of 40 queries, asked as the "
+                         "page asks them (hits, then counts) or hits only")
+    ap.add_argument("--warm", action="store_true",
+                    help="ask every request of the mix once before measuring (a warm cache)")
     a = ap.parse_args()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "dangan", "--example", "sql_bench"], cwd=ROOT, check=True)
@@ -77,14 +80,19 @@ def main():
             paths = []
             for w in MIX_WORDS:
                 paths.append(urllib.parse.urlencode({"q": w, "limit": "30"}))
-                paths.append(urllib.parse.urlencode({"q": w, "limit": "1", "facets": "true"}))
-            runs = [(f"mix of {len(MIX_WORDS)} queries × (hits, counts), rotating", paths)]
+                if a.mix == "page":
+                    paths.append(urllib.parse.urlencode({"q": w, "limit": "1", "facets": "true"}))
+            what = "(hits, counts)" if a.mix == "page" else "hits"
+            runs = [(f"mix of {len(MIX_WORDS)} queries × {what}, rotating{', warm' if a.warm else ''}", paths)]
         for name, params in runs:
             base = f"http://127.0.0.1:{port}/api/v1/search?"
             url = base + (params[0] if isinstance(params, list) else urllib.parse.urlencode(params))
             # Warm: the first request opens the department's session and the index.
             subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", f"Authorization: Bearer {token}", url], check=True)
             cmd = ["wrk", "-t2", f"-c{a.connections}", f"-d{a.duration}s", "--latency", "-H", f"Authorization: Bearer {token}"]
+            if isinstance(params, list) and a.warm:
+                for path in params:
+                    subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", f"Authorization: Bearer {token}", base + path], check=True)
             if isinstance(params, list):
                 lua = "/tmp/dangan-serve-mix.lua"
                 with open(lua, "w") as f:

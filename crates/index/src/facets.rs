@@ -23,9 +23,13 @@ pub(crate) struct SegmentCounts {
     year: Option<Column<i64>>,
     dataset_counts: Vec<u64>,
     org_counts: Vec<u64>,
+    /// Counts of the years from FIRST_YEAR on, by offset (others in `year_counts`).
+    year_array: Vec<u64>,
     year_counts: HashMap<i64, u64>,
     total: u64,
 }
+
+const FIRST_YEAR: i64 = 1900;
 
 /// One segment's counts, by name.
 #[derive(Default)]
@@ -55,6 +59,7 @@ impl Collector for FacetCounts {
             dataset,
             org,
             year: ff.i64("year").ok(),
+            year_array: vec![0; 300],
             year_counts: HashMap::new(),
             total: 0,
         })
@@ -96,24 +101,37 @@ impl Collector for FacetCounts {
     }
 }
 
-/// The first value of a document in a column of term ordinals.
-fn ord(c: &Option<StrColumn>, doc: DocId) -> Option<usize> {
-    c.as_ref()?.ords().first(doc).map(|o| o as usize)
-}
-
 impl SegmentCollector for SegmentCounts {
     type Fruit = Counts;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        self.total += 1;
-        if let Some(o) = ord(&self.dataset, doc) {
-            self.dataset_counts[o] += 1;
+        self.collect_block(&[doc]);
+    }
+
+    /// A block of matches: each column's values fetched for the whole block at once.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.total += docs.len() as u64;
+        let mut ords = vec![None; docs.len()];
+        for (column, counts) in [
+            (&self.dataset, &mut self.dataset_counts),
+            (&self.org, &mut self.org_counts),
+        ] {
+            if let Some(c) = column {
+                c.ords().first_vals(docs, &mut ords);
+                for o in ords.iter().flatten() {
+                    counts[*o as usize] += 1;
+                }
+            }
         }
-        if let Some(o) = ord(&self.org, doc) {
-            self.org_counts[o] += 1;
-        }
-        if let Some(y) = self.year.as_ref().and_then(|c| c.first(doc)) {
-            *self.year_counts.entry(y).or_default() += 1;
+        if let Some(c) = &self.year {
+            let mut years = vec![None; docs.len()];
+            c.first_vals(docs, &mut years);
+            for y in years.into_iter().flatten() {
+                match usize::try_from(y - FIRST_YEAR) {
+                    Ok(i) if i < self.year_array.len() => self.year_array[i] += 1,
+                    _ => *self.year_counts.entry(y).or_default() += 1,
+                }
+            }
         }
     }
 
@@ -129,11 +147,20 @@ impl SegmentCollector for SegmentCounts {
             }
             out
         };
+        let mut year = self.year_counts;
+        for (i, n) in self
+            .year_array
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+        {
+            *year.entry(FIRST_YEAR + i as i64).or_default() += n;
+        }
         Counts {
             total: self.total,
             dataset: names(&self.dataset, self.dataset_counts),
             org: names(&self.org, self.org_counts),
-            year: self.year_counts,
+            year,
         }
     }
 }

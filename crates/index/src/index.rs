@@ -46,8 +46,20 @@ pub struct SearchIndex {
     cache: std::sync::Mutex<ResultCache>,
 }
 
-/// Results of recent searches, valid while the index stays at the generation they were
-/// computed on (a sync or reload starts a new one). The first-in goes first when full.
+/// What a searcher sees: its segments and their deletes (a reload that found nothing new
+/// keeps it; a commit changes it).
+fn contents(searcher: &tantivy::Searcher) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (id, opstamp) in searcher.generation().segments() {
+        id.uuid_string().hash(&mut h);
+        opstamp.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Results of recent searches, valid while the index holds what it held when they were
+/// computed (see `contents`). The first-in goes first when full.
 #[derive(Default)]
 struct ResultCache {
     capacity: usize,
@@ -1010,15 +1022,15 @@ impl SearchIndex {
 
     /// Run a search.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
-        let generation = self.reader.searcher().generation().generation_id();
+        let searcher = self.reader.searcher();
+        let contents = contents(&searcher);
         let key = format!("{req:?}");
-        if let Some(r) = self.cache.lock().ok().and_then(|c| c.get(&key, generation)) {
+        if let Some(r) = self.cache.lock().ok().and_then(|c| c.get(&key, contents)) {
             return Ok(r);
         }
-        let searcher = self.reader.searcher();
         let result = self.search_with(&searcher, req)?;
         if let Ok(mut c) = self.cache.lock() {
-            c.put(key, searcher.generation().generation_id(), &result);
+            c.put(key, contents, &result);
         }
         Ok(result)
     }

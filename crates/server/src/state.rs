@@ -16,11 +16,20 @@ use crate::ServeOptions;
 const TOKENS_FOR: Duration = Duration::from_secs(3);
 const SESSION_FOR: Duration = Duration::from_secs(10);
 
+/// A department's session, when it was opened, and whether a request is opening its
+/// successor (meanwhile every other request keeps using this one: no request waits for a
+/// refresh but the one doing it).
+struct Session {
+    at: Instant,
+    engine: Arc<QueryEngine>,
+    refreshing: bool,
+}
+
 pub struct AppState {
     pub lake: Lake,
     pub options: ServeOptions,
     tokens: Mutex<(Option<Instant>, HashMap<String, String>)>,
-    sessions: Mutex<HashMap<String, (Instant, Arc<QueryEngine>)>>,
+    sessions: Mutex<HashMap<String, Session>>,
     /// Sessions replaced while their audit rows were not yet written.
     retired: Mutex<Vec<Arc<QueryEngine>>>,
     /// The index, and when it last looked for documents another process committed.
@@ -73,15 +82,28 @@ impl AppState {
     ) -> Result<Arc<QueryEngine>, dangan_query::Error> {
         // The administrator's key cannot be a department's: departments have names.
         let key = department.unwrap_or_default().to_string();
-        let mut s = self.sessions.lock().await;
-        if let Some((at, engine)) = s.get(&key)
-            && at.elapsed() < SESSION_FOR
-        {
-            return Ok(engine.clone());
+        if let Some(e) = self.sessions.lock().await.get_mut(&key) {
+            if e.at.elapsed() < SESSION_FOR || e.refreshing {
+                return Ok(e.engine.clone());
+            }
+            e.refreshing = true;
         }
-        let engine = Arc::new(QueryEngine::open_as(&self.lake, department).await?);
-        if let Some((_, old)) = s.insert(key, (Instant::now(), engine.clone())) {
-            self.retired.lock().await.push(old);
+        let engine = match QueryEngine::open_as(&self.lake, department).await {
+            Ok(e) => Arc::new(e),
+            Err(err) => {
+                if let Some(e) = self.sessions.lock().await.get_mut(&key) {
+                    e.refreshing = false;
+                }
+                return Err(err);
+            }
+        };
+        let fresh = Session {
+            at: Instant::now(),
+            engine: engine.clone(),
+            refreshing: false,
+        };
+        if let Some(old) = self.sessions.lock().await.insert(key, fresh) {
+            self.retired.lock().await.push(old.engine);
         }
         Ok(engine)
     }
@@ -94,7 +116,7 @@ impl AppState {
             .lock()
             .await
             .drain()
-            .map(|(_, (_, e))| e)
+            .map(|(_, s)| s.engine)
             .collect();
         self.retired.lock().await.extend(old);
     }
@@ -119,7 +141,13 @@ impl AppState {
     /// Write the audit rows of every session (one commit per session that has any).
     pub async fn flush_audits(&self) {
         let mut engines: Vec<Arc<QueryEngine>> = std::mem::take(&mut *self.retired.lock().await);
-        engines.extend(self.sessions.lock().await.values().map(|(_, e)| e.clone()));
+        engines.extend(
+            self.sessions
+                .lock()
+                .await
+                .values()
+                .map(|s| s.engine.clone()),
+        );
         for e in engines {
             if let Err(err) = e.flush_audit().await {
                 tracing::warn!(error = %err, "writing the audit failed 审计写入失败");
