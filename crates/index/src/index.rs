@@ -880,6 +880,14 @@ impl SearchIndex {
         }
         terms.sort();
         terms.dedup();
+        // Limited to one dataset: rank inside it, or the best candidates are other datasets'
+        // (short texts rank high) and fail the filter one by one.
+        if plain
+            && !terms.is_empty()
+            && let [d] = req.datasets.as_slice()
+        {
+            terms.push(Term::from_field_text(f.dataset, d));
+        }
         let term = |t: Term| -> Box<dyn Query> {
             Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
         };

@@ -81,10 +81,12 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
     let mut fast_used = 0;
     let extra = ["三会一课 学习".to_string(), "\"思想上\" -组织".to_string()];
     for q in queries.iter().take(120).chain(&extra) {
-        for need in [10, 40] {
+        for (need, datasets) in [(10, vec![]), (40, vec![]), (10, vec!["test".to_string()])] {
+            // Limited to one dataset, the ranking holds the dataset's term too.
             let req = SearchRequest {
                 query: q.clone(),
                 limit: need,
+                datasets,
                 ..Default::default()
             };
             let crate::index::Plan {

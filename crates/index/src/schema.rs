@@ -42,7 +42,13 @@ pub fn build() -> (Schema, Fields) {
     };
     let fields = Fields {
         uid: b.add_text_field("uid", STRING),
-        dataset: b.add_text_field("dataset", STRING | STORED | FAST),
+        // With frequencies, so that a search limited to one dataset can rank inside it (the
+        // dataset's term joins the words' pruned intersection; every document of the dataset
+        // gets the same share of the score).
+        dataset: b.add_text_field(
+            "dataset",
+            text("raw", IndexRecordOption::WithFreqs) | STORED | FAST,
+        ),
         key: b.add_text_field("key", STRING | STORED),
         member_id: b.add_text_field("member_id", STRING | STORED),
         org_id: b.add_text_field("org_id", STRING | STORED | FAST),
