@@ -1031,6 +1031,10 @@ impl SearchIndex {
     /// Run a search.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
         let searcher = self.reader.searcher();
+        // No cache (the CLI): no key, no fingerprint.
+        if self.cache.lock().map_or(true, |c| c.capacity == 0) {
+            return self.search_with(&searcher, req);
+        }
         let contents = contents(&searcher);
         let key = format!("{req:?}");
         if let Some(r) = self.cache.lock().ok().and_then(|c| c.get(&key, contents)) {

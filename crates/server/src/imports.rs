@@ -37,7 +37,7 @@ fn uploads(state: &AppState) -> PathBuf {
     state.lake.dir().join("uploads")
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
 }
 

@@ -17,7 +17,7 @@ use dangan_ingest::quarantine::RejectedRow;
 use serde_json::{Value, json};
 
 use crate::api::{ApiError, who};
-use crate::imports::may_import;
+use crate::imports::{internal, may_import};
 use crate::state::AppState;
 
 /// A value that looks like an ID number (15 or 18 characters, digits and a final X) or a
@@ -133,9 +133,7 @@ pub(crate) async fn personal_visible(
     department: &str,
     dataset: &str,
 ) -> Result<bool, ApiError> {
-    let access = Access::load(&state.lake)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let access = Access::load(&state.lake).await.map_err(internal)?;
     Ok(access
         .grant_for(department, dataset)
         .is_some_and(|g| g.personal == Personal::Visible))
@@ -210,12 +208,10 @@ pub(crate) fn fixes_download(
     dir: &std::path::Path,
     rows: &[RejectedRow],
 ) -> Result<Response, ApiError> {
-    let internal =
-        |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
-    std::fs::create_dir_all(dir).map_err(|e| internal(e.to_string()))?;
+    std::fs::create_dir_all(dir).map_err(internal)?;
     let out = dir.join(format!("待修正-{}.xlsx", uuid::Uuid::new_v4()));
-    dangan_ingest::quarantine::export_fixes(rows, &out).map_err(|e| internal(e.to_string()))?;
-    let bytes = std::fs::read(&out).map_err(|e| internal(e.to_string()));
+    dangan_ingest::quarantine::export_fixes(rows, &out).map_err(internal)?;
+    let bytes = std::fs::read(&out).map_err(internal);
     let _ = std::fs::remove_file(&out);
     Ok((
         [
