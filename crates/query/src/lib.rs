@@ -6,10 +6,12 @@
 
 pub mod archive;
 pub mod asof;
+pub mod date_part;
 mod error;
 pub mod files;
 pub mod output;
 pub mod policy;
+pub mod provider;
 pub mod search_fn;
 pub mod udf;
 
@@ -143,10 +145,7 @@ impl QueryEngine {
                 continue;
             }
             let table = lake.open_table(&name).await?;
-            table
-                .update_datafusion_session(&ctx.state())
-                .map_err(|e| Error::Lake(dangan_datasets::Error::delta(&name, e)))?;
-            let provider = table.table_provider().await?;
+            let provider = provider::table_provider(&ctx, &name, &table).await?;
             ctx.register_table(name.as_str(), provider)?;
         }
         let unavailable = define_views(&ctx, lake, None).await?;

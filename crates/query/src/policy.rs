@@ -182,17 +182,14 @@ pub(crate) async fn register(
         let name = name.to_string();
         async move {
             let table = lake.open_table(&name).await?;
-            table
-                .update_datafusion_session(&ctx.state())
-                .map_err(|e| Error::Lake(dangan_datasets::Error::delta(&name, e)))?;
-            let provider = table.table_provider().await?;
+            let provider = crate::provider::table_provider(ctx, &name, &table).await?;
             Ok::<DataFrame, Error>(ctx.read_table(provider)?)
         }
     };
     let members_provider: Option<Arc<dyn datafusion::catalog::TableProvider>> =
         if lake.table_exists("members").await? {
             let table = lake.open_table("members").await?;
-            Some(table.table_provider().await?)
+            Some(crate::provider::table_provider(ctx, "members", &table).await?)
         } else {
             None
         };

@@ -81,12 +81,46 @@ pub fn mask_expr(column: &str) -> datafusion::logical_expr::Expr {
 pub fn years_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i32 {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let days = |d: chrono::NaiveDate| (d - epoch).num_days() as i32;
-    whole_years(civil(days(from)), civil(days(to)))
+    let cal = Calendar::get();
+    whole_years(cal.civil(days(from)), cal.civil(days(to)))
 }
 
 /// Whole years between two `civil` days: the year difference, less one before the birthday.
 fn whole_years((y1, md1): (i32, u32), (y2, md2): (i32, u32)) -> i32 {
     y2 - y1 - i32::from(md2 < md1)
+}
+
+/// Year and (month · 32 + day) of days counted from 1970-01-01, looked up in a table of the
+/// days from 1900 to 2100 (every birth, join and record date; 292 KB, built once): a lookup
+/// is several times cheaper than the arithmetic, which measured 14 ns a date inside a
+/// group-by. Days outside the table are computed.
+#[derive(Clone, Copy)]
+pub(crate) struct Calendar(&'static [u32]);
+
+/// The first day of the table: 1900-01-01.
+const TABLE_FROM: i32 = -25_567;
+
+impl Calendar {
+    pub(crate) fn get() -> Self {
+        static TABLE: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+        Calendar(TABLE.get_or_init(|| {
+            // Through 2100-12-31.
+            (TABLE_FROM..47_482)
+                .map(|d| {
+                    let (y, md) = civil(d);
+                    ((y as u32) << 16) | md
+                })
+                .collect()
+        }))
+    }
+
+    #[inline]
+    pub(crate) fn civil(self, days: i32) -> (i32, u32) {
+        match self.0.get(days.wrapping_sub(TABLE_FROM) as u32 as usize) {
+            Some(v) => ((v >> 16) as i32, v & 0xffff),
+            None => civil(days),
+        }
+    }
 }
 
 /// Year and (month · 32 + day) of a day counted from 1970-01-01 (Howard Hinnant's
@@ -151,14 +185,15 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
                 .clone())
         };
         // The as-of day: a constant (the usual case: one date, or today) is converted once.
+        let cal = Calendar::get();
         let as_of_const = match args.args.get(1) {
             None => {
                 let today = chrono::Local::now().date_naive();
                 let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-                Some(Some(civil((today - epoch).num_days() as i32)))
+                Some(Some(cal.civil((today - epoch).num_days() as i32)))
             }
             Some(ColumnarValue::Scalar(v)) => match v.cast_to(&DataType::Date32)? {
-                ScalarValue::Date32(d) => Some(d.map(civil)),
+                ScalarValue::Date32(d) => Some(d.map(|d| cal.civil(d))),
                 _ => None,
             },
             Some(ColumnarValue::Array(_)) => None,
@@ -167,12 +202,12 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
             (_, Some(None)) => Int32Array::new_null(args.number_rows),
             (from, Some(Some(to))) => {
                 let from = date(&from.to_array(args.number_rows)?)?;
-                unary(&from, |d| whole_years(civil(d), to))
+                unary(&from, |d| whole_years(cal.civil(d), to))
             }
             (from, None) => {
                 let from = date(&from.to_array(args.number_rows)?)?;
                 let to = date(&args.args[1].to_array(args.number_rows)?)?;
-                binary(&from, &to, |a, b| whole_years(civil(a), civil(b)))?
+                binary(&from, &to, |a, b| whole_years(cal.civil(a), cal.civil(b)))?
             }
         };
         if out.len() == 1
@@ -257,6 +292,7 @@ pub fn load_user_words(lake: &dangan_datasets::Lake) {
 /// Register every function on a session.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(sentiment_udf());
+    ctx.register_udf(ScalarUDF::from(crate::date_part::DatePart::new()));
     ctx.register_udf(ScalarUDF::from(YearsSince::new("age")));
     ctx.register_udf(ScalarUDF::from(YearsSince::new("party_age")));
     ctx.register_udf(segment_udf());
@@ -301,16 +337,16 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates_agree_with_chrono_on_every_day_from_1900_to_2100() {
+    fn civil_dates_agree_with_chrono_on_every_day_from_1800_to_2300() {
         use chrono::Datelike;
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-        for days in -25_567..47_482 {
+        let cal = Calendar::get();
+        // Inside the table and on both sides of it.
+        for days in -62_091..120_529 {
             let d = epoch + chrono::Duration::days(days);
-            assert_eq!(
-                civil(days as i32),
-                (d.year(), d.month() * 32 + d.day()),
-                "{d}"
-            );
+            let want = (d.year(), d.month() * 32 + d.day());
+            assert_eq!(civil(days as i32), want, "{d}");
+            assert_eq!(cal.civil(days as i32), want, "{d}");
         }
     }
 
