@@ -88,7 +88,11 @@ pub async fn optimize(lake: &Lake, only: &[String]) -> Result<UpkeepReport> {
         if files < 2 {
             continue;
         }
-        let (table, metrics) = table.optimize().await.map_err(|e| delta(&name, e))?;
+        let (table, metrics) = table
+            .optimize()
+            .with_writer_properties(lake.writer_properties(&name))
+            .await
+            .map_err(|e| delta(&name, e))?;
         out.push(TableUpkeep {
             table: name,
             files_removed: metrics.num_files_removed,
