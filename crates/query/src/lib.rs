@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod asof;
+pub mod count_by;
 pub mod date_part;
 mod error;
 pub mod files;
@@ -50,6 +51,16 @@ fn session_config() -> SessionConfig {
     options.optimizer.repartition_joins = false;
     options.execution.parquet.pushdown_filters = true;
     config
+}
+
+/// A session with [`session_config`] and dangan's plan rules (`count_by.rs`).
+fn new_context() -> SessionContext {
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(session_config())
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(count_by::CountByRule))
+        .build();
+    SessionContext::new_with_state(state)
 }
 
 /// Define the lake's saved views on a session (a view may use another: repeated until no
@@ -113,8 +124,7 @@ impl QueryEngine {
     /// Register every dataset table under its name and every internal table as
     /// `system_<name>`.
     pub async fn open(lake: &Lake) -> Result<Self> {
-        let config = session_config();
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = new_context();
         udf::register(&ctx);
         udf::load_user_words(lake);
         ctx.register_udtf(
@@ -163,8 +173,7 @@ impl QueryEngine {
         let Some(department) = department else {
             return Self::open(lake).await;
         };
-        let config = session_config();
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = new_context();
         udf::register(&ctx);
         udf::load_user_words(lake);
         let policy = policy::register(&ctx, lake, department).await?;
@@ -379,9 +388,19 @@ impl QueryEngine {
                 )),
             ],
         )?;
-        self.lake
+        if let Err(e) = self
+            .lake
             .write(&name, vec![batch], Default::default())
-            .await?;
+            .await
+        {
+            // Kept for the next flush: an audit row is never dropped.
+            if let Ok(mut p) = self.pending.lock() {
+                let later = std::mem::take(&mut *p);
+                *p = rows;
+                p.extend(later);
+            }
+            return Err(e.into());
+        }
         Ok(())
     }
 }

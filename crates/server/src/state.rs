@@ -34,6 +34,9 @@ pub struct AppState {
     retired: Mutex<Vec<Arc<QueryEngine>>>,
     /// The index, and when it last looked for documents another process committed.
     index: Mutex<Option<(Instant, Arc<dangan_index::SearchIndex>)>>,
+    /// Held while audit rows are written: the flush at shutdown waits for a periodic one
+    /// still writing (whose rows were lost when the process ended under it).
+    flushing: Mutex<()>,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             sessions: Mutex::new(HashMap::new()),
             retired: Mutex::new(Vec::new()),
             index: Mutex::new(None),
+            flushing: Mutex::new(()),
         }
     }
 
@@ -140,6 +144,7 @@ impl AppState {
 
     /// Write the audit rows of every session (one commit per session that has any).
     pub async fn flush_audits(&self) {
+        let _one_at_a_time = self.flushing.lock().await;
         let mut engines: Vec<Arc<QueryEngine>> = std::mem::take(&mut *self.retired.lock().await);
         engines.extend(
             self.sessions
