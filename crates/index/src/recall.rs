@@ -48,18 +48,17 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
             .filter(|(_, t)| t.windows(qc.len()).any(|w| w == qc.as_slice()))
             .map(|(i, _)| format!("R{i}"))
             .collect();
-        let got: HashSet<String> = index
-            .search(&SearchRequest {
+        let got: HashSet<String> = keys(
+            &index,
+            &SearchRequest {
                 query: q.clone(),
                 limit: texts.len(),
                 facets: true,
                 ..Default::default()
-            })
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.key)
-            .collect();
+            },
+        )
+        .into_iter()
+        .collect();
         let found = expected.intersection(&got).count();
         expected_total += expected.len();
         found_total += found;
@@ -119,19 +118,27 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
     );
 }
 
-/// The keys of the top 10 hits of `q`, sorted.
-fn sorted_keys(index: &SearchIndex, q: &str) -> Vec<String> {
-    let mut k: Vec<String> = index
-        .search(&SearchRequest {
-            query: q.into(),
-            limit: 10,
-            ..Default::default()
-        })
+/// The keys of a search's hits, in rank order.
+fn keys(index: &SearchIndex, req: &SearchRequest) -> Vec<String> {
+    index
+        .search(req)
         .unwrap()
         .hits
         .into_iter()
         .map(|h| h.key)
-        .collect();
+        .collect()
+}
+
+/// The keys of the top 10 hits of `q`, sorted.
+fn sorted_keys(index: &SearchIndex, q: &str) -> Vec<String> {
+    let mut k = keys(
+        index,
+        &SearchRequest {
+            query: q.into(),
+            limit: 10,
+            ..Default::default()
+        },
+    );
     k.sort();
     k
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch, StringViewBuilder,
 };
-use arrow::datatypes::{DataType, Date32Type, Int32Type, Int64Type, SchemaRef};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -223,11 +223,10 @@ impl ExecutionPlan for CountByExec {
                         },
                         Some(Err(e)) => return Some((Err(e), (input, None))),
                         None => {
-                            let c = counter.take()?;
+                            let mut c = counter.take()?;
                             if c.handed_over || c.groups.len() == 0 {
                                 return None;
                             }
-                            let mut c = c;
                             return Some((c.emit(), (input, None)));
                         }
                     }
@@ -270,6 +269,18 @@ type QuickMap<K> = HashMap<K, u32, BuildHasherDefault<Quick>>;
 /// Slots of a [`Memo`] (a power of two).
 const MEMO_BITS: u32 = 10;
 
+/// The memo slot of a key's 64-bit mix (multiply-shift).
+#[inline]
+fn slot(spread: u64) -> usize {
+    (spread.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - MEMO_BITS)) as usize
+}
+
+/// Add a value to a column's list; its number.
+fn push<T>(values: &mut Vec<T>, v: T) -> u32 {
+    values.push(v);
+    (values.len() - 1) as u32
+}
+
 /// A direct-mapped memory in front of a [`QuickMap`]: a key's slot is picked by a
 /// multiply-shift of the key, and a hit costs a multiply, a load and a compare — with a few
 /// distinct values (the case this step is for) every lookup after the first is a hit.
@@ -289,7 +300,7 @@ impl<K: Copy + Eq + std::hash::Hash> Memo<K> {
     /// The number of `k` (`spread`: its 64-bit mix), or a new one from `add`.
     #[inline]
     fn number(&mut self, k: K, spread: u64, add: impl FnOnce() -> u32) -> u32 {
-        let slot = (spread.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - MEMO_BITS)) as usize;
+        let slot = slot(spread);
         if let Some((key, id)) = self.slots[slot]
             && key == k
         {
@@ -343,9 +354,9 @@ impl Column {
         }
     }
 
-    /// The number of each row's value, shifted into `packed` at `shift`. `false` when the
-    /// column has more distinct values than a group number holds.
-    fn number(&mut self, a: &ArrayRef, shift: u32, packed: &mut [u64]) -> bool {
+    /// The number of each row's value, shifted into `packed` at `shift`. `Ok(false)` when
+    /// the column has more distinct values than a group number holds.
+    fn number(&mut self, a: &ArrayRef, shift: u32, packed: &mut [u64]) -> Result<bool> {
         match self {
             Column::Text {
                 short,
@@ -359,21 +370,15 @@ impl Column {
                 let views = a.views();
                 for (i, p) in packed.iter_mut().enumerate() {
                     let id = if a.is_null(i) {
-                        *null.get_or_insert_with(|| {
-                            values.push(None);
-                            (values.len() - 1) as u32
-                        })
+                        *null.get_or_insert_with(|| push(values, None))
                     } else {
                         let v = views[i];
                         if (v as u32) <= 12 {
                             short.number(v, (v as u64) ^ ((v >> 64) as u64).rotate_left(29), || {
-                                values.push(Some(a.value(i).into()));
-                                (values.len() - 1) as u32
+                                push(values, Some(a.value(i).into()))
                             })
                         } else {
-                            let slot = (((v >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                                >> (64 - MEMO_BITS))
-                                as usize;
+                            let slot = slot((v >> 64) as u64);
                             match long_views[slot] {
                                 Some((view, id)) if view == v => id,
                                 _ => {
@@ -381,8 +386,7 @@ impl Column {
                                     let id = match long.get(s.as_bytes()) {
                                         Some(id) => *id,
                                         None => {
-                                            values.push(Some(s.into()));
-                                            let id = (values.len() - 1) as u32;
+                                            let id = push(values, Some(s.into()));
                                             long.insert(s.as_bytes().into(), id);
                                             id
                                         }
@@ -395,41 +399,22 @@ impl Column {
                     };
                     *p |= u64::from(id) << shift;
                 }
-                values.len() < MAX_GROUPS
+                Ok(values.len() < MAX_GROUPS)
             }
             Column::Int { ids, values, null } => {
-                let ints: Vec<i64>;
-                let (vals, nulls): (&[i64], _) = match a.data_type() {
-                    DataType::Int64 => {
-                        let a = a.as_primitive::<Int64Type>();
-                        (a.values(), a.nulls())
-                    }
-                    DataType::Int32 => {
-                        let a = a.as_primitive::<Int32Type>();
-                        ints = a.values().iter().map(|v| i64::from(*v)).collect();
-                        (&ints, a.nulls())
-                    }
-                    _ => {
-                        let a = a.as_primitive::<Date32Type>();
-                        ints = a.values().iter().map(|v| i64::from(*v)).collect();
-                        (&ints, a.nulls())
-                    }
-                };
-                for (i, (v, p)) in vals.iter().zip(packed.iter_mut()).enumerate() {
+                // Int32 and Date32 numbered as the Int64 they widen to.
+                let wide = arrow::compute::cast(a, &DataType::Int64)?;
+                let wide = wide.as_primitive::<Int64Type>();
+                let nulls = wide.nulls();
+                for (i, (v, p)) in wide.values().iter().zip(packed.iter_mut()).enumerate() {
                     let id = if nulls.is_some_and(|n| n.is_null(i)) {
-                        *null.get_or_insert_with(|| {
-                            values.push(None);
-                            (values.len() - 1) as u32
-                        })
+                        *null.get_or_insert_with(|| push(values, None))
                     } else {
-                        ids.number(*v, *v as u64, || {
-                            values.push(Some(*v));
-                            (values.len() - 1) as u32
-                        })
+                        ids.number(*v, *v as u64, || push(values, Some(*v)))
                     };
                     *p |= u64::from(id) << shift;
                 }
-                values.len() < MAX_GROUPS
+                Ok(values.len() < MAX_GROUPS)
             }
         }
     }
@@ -494,7 +479,7 @@ impl Counter {
         let mut packed = vec![0u64; n];
         let mut fits = true;
         for (i, (col, k)) in self.columns.iter_mut().zip(&keys).enumerate() {
-            fits &= col.number(k, 16 * i as u32, &mut packed);
+            fits &= col.number(k, 16 * i as u32, &mut packed)?;
         }
         if !fits {
             // A column's numbers no longer fit their 16 bits: this batch passes through
