@@ -680,25 +680,23 @@ impl Counter {
         }
         let group_of = &packed;
         for (counts, what) in self.counts.iter_mut().zip(&counted) {
-            match what {
-                ColumnarValue::Scalar(s) if s.is_null() => {}
-                ColumnarValue::Scalar(_) => {
+            let counts = counts.as_mut_slice();
+            let valid = match what {
+                ColumnarValue::Scalar(s) if s.is_null() => continue,
+                ColumnarValue::Scalar(_) => None,
+                ColumnarValue::Array(a) => a.logical_nulls(),
+            };
+            match valid {
+                None => {
                     for &g in group_of {
                         counts[g as usize] += 1;
                     }
                 }
-                ColumnarValue::Array(a) => match a.logical_nulls() {
-                    None => {
-                        for &g in group_of {
-                            counts[g as usize] += 1;
-                        }
+                Some(valid) => {
+                    for (&g, v) in group_of.iter().zip(valid.iter()) {
+                        counts[g as usize] += i64::from(v);
                     }
-                    Some(nulls) => {
-                        for (i, &g) in group_of.iter().enumerate() {
-                            counts[g as usize] += i64::from(nulls.is_valid(i));
-                        }
-                    }
-                },
+                }
             }
         }
         if self.groups.len() <= MAX_GROUPS {
