@@ -775,14 +775,24 @@ impl SearchIndex {
         }
         let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
         if !req.datasets.is_empty() {
-            all.push((
-                Occur::Must,
-                Box::new(TermSetQuery::new(
-                    req.datasets
-                        .iter()
-                        .map(|d| Term::from_field_text(f.dataset, d)),
-                )),
-            ));
+            // Term queries, not a term set: a term set's scorer first marks every document
+            // of its terms in a bitset (3M for growth records: 40% of a two-word search), a
+            // term query's postings are read only where the other clauses lead.
+            let mut datasets: Vec<Box<dyn Query>> = req
+                .datasets
+                .iter()
+                .map(|d| {
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.dataset, d),
+                        IndexRecordOption::Basic,
+                    )) as Box<dyn Query>
+                })
+                .collect();
+            let datasets = match datasets.len() {
+                1 => datasets.remove(0),
+                _ => Box::new(BooleanQuery::union(datasets)),
+            };
+            all.push((Occur::Must, datasets));
         }
         if let Some(scopes) = &req.scopes {
             let per_dataset: Vec<Box<dyn Query>> = scopes

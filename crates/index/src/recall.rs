@@ -206,3 +206,36 @@ fn cached_results_last_only_while_the_index_is_unchanged() {
     index.set_cache_capacity(0);
     assert_eq!(keys("街道"), vec!["b"]);
 }
+
+#[test]
+fn limited_to_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    index
+        .add_texts(&[
+            ("a".into(), "王芳参加社区志愿服务。".into()),
+            ("b".into(), "组织学习党史。".into()),
+        ])
+        .unwrap();
+    index.add_names(&[("p".into(), "王芳".into())]).unwrap();
+    let keys = |datasets: &[&str]| {
+        let r = index
+            .search(&SearchRequest {
+                query: "王芳".into(),
+                limit: 10,
+                datasets: datasets.iter().map(|d| d.to_string()).collect(),
+                facets: true,
+                ..Default::default()
+            })
+            .unwrap();
+        let mut k: Vec<String> = r.hits.iter().map(|h| h.key.clone()).collect();
+        k.sort();
+        assert_eq!(r.total, k.len(), "{datasets:?}");
+        k
+    };
+    assert_eq!(keys(&[]), vec!["a", "p"]);
+    assert_eq!(keys(&["test"]), vec!["a"]);
+    assert_eq!(keys(&["test-people"]), vec!["p"]);
+    assert_eq!(keys(&["test", "test-people"]), vec!["a", "p"]);
+    assert!(keys(&["members"]).is_empty());
+}
