@@ -946,7 +946,7 @@ impl SearchIndex {
             let weight = matcher.weight(EnableScoring::disabled_from_searcher(searcher))?;
             // A few more than needed, so that equal scores at the edge can go newer first.
             let want = need + 10;
-            let mut pool = (want * 2).max(32);
+            let mut pool = want.max(32);
             while pool <= CAP {
                 let top = searcher.search(ranker, &TopDocs::with_limit(pool).order_by_score())?;
                 let exhausted = top.len() < pool;
