@@ -23,6 +23,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch, StringViewBuilder,
 };
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -414,6 +415,17 @@ enum Column {
     },
 }
 
+/// A batch's nulls, when it has any, with the number of NULL among the column's values
+/// (taken first, so that the loops that number a batch only number values).
+fn null_number<'a, T>(
+    nulls: Option<&'a NullBuffer>,
+    null: &mut Option<u32>,
+    values: &mut Vec<Option<T>>,
+) -> Option<(&'a NullBuffer, u32)> {
+    let nulls = nulls.filter(|n| n.null_count() > 0)?;
+    Some((nulls, *null.get_or_insert_with(|| push(values, None))))
+}
+
 /// The number of a string longer than 12 bytes (`v`: its view): by its view within the
 /// batch, else by its bytes.
 fn long_number(
@@ -547,14 +559,10 @@ impl Column {
             } => {
                 long_views.fill(None);
                 let a = a.as_string_view();
-                // Nulls first, so that the loops below only number values.
-                let nulls = a.nulls().filter(|n| n.null_count() > 0);
-                let null_id = nulls
-                    .is_some()
-                    .then(|| *null.get_or_insert_with(|| push(values, None)));
+                let nulls = null_number(a.nulls(), null, values);
                 for (i, (p, &v)) in packed.iter_mut().zip(a.views().iter()).enumerate() {
-                    let id = match (nulls, null_id) {
-                        (Some(nulls), Some(null_id)) if nulls.is_null(i) => null_id,
+                    let id = match nulls {
+                        Some((nulls, null_id)) if nulls.is_null(i) => null_id,
                         // Inline here: a call per row cost more than the lookup.
                         _ if (v as u32) <= 12 => {
                             short.number(v, mix(v), || push(values, Some(inline_str(v))))
@@ -569,13 +577,10 @@ impl Column {
                 // Int32 and Date32 numbered as the Int64 they widen to.
                 let wide = arrow::compute::cast(a, &DataType::Int64)?;
                 let wide = wide.as_primitive::<Int64Type>();
-                let nulls = wide.nulls().filter(|n| n.null_count() > 0);
-                let null_id = nulls
-                    .is_some()
-                    .then(|| *null.get_or_insert_with(|| push(values, None)));
+                let nulls = null_number(wide.nulls(), null, values);
                 for (i, (p, &v)) in packed.iter_mut().zip(wide.values().iter()).enumerate() {
-                    let id = match (nulls, null_id) {
-                        (Some(nulls), Some(null_id)) if nulls.is_null(i) => null_id,
+                    let id = match nulls {
+                        Some((nulls, null_id)) if nulls.is_null(i) => null_id,
                         _ => ids.number(v, v as u64, || push(values, Some(v))),
                     };
                     *p |= u64::from(id) << shift;
