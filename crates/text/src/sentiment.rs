@@ -157,10 +157,21 @@ pub fn sentiment(text: &str) -> f64 {
         m.tau,
     );
     if s == 0.0 {
-        return 0.0;
+        return lean(nb_score(m, &norm), m.tau);
     }
     // Bounded like VADER's normalization: one clear word is about ±0.45.
     s / (s * s + 4.0).sqrt()
+}
+
+/// The largest score a text gets from the model's lean alone: well inside the band that
+/// reports count as neither positive nor negative (±0.1).
+pub const LEAN: f64 = 0.05;
+
+/// A text without a sentiment word on which the model is not sure enough to speak: its
+/// lean, at most ±[`LEAN`] — the side it is on for whoever must pick one, near zero for
+/// everyone else.
+fn lean(naive_bayes: f64, tau: f64) -> f64 {
+    LEAN * (naive_bayes / tau.max(1.0)).tanh()
 }
 
 /// How the two parts add up (before bounding).
@@ -412,8 +423,13 @@ mod tests {
             assert!(sentiment(&t).abs() <= 1.0);
         }
         assert_eq!(sentiment(""), 0.0);
-        // Texts unlike the training reviews and without a sentiment word stay neutral.
-        assert_eq!(sentiment("今天下午三点开会"), 0.0);
+        // Texts unlike the training reviews and without a sentiment word stay neutral: at
+        // most the model's lean, inside the band reports count as neither side.
+        assert!(
+            sentiment("今天下午三点开会").abs() <= LEAN,
+            "{}",
+            sentiment("今天下午三点开会")
+        );
         assert!(sentiment("支部按时召开三会一课") > 0.0);
     }
 
@@ -433,6 +449,6 @@ mod tests {
         );
     }
 
-    /// Reached (0.8025, BENCHMARKS.md) minus 0.01.
-    const ACCURACY_FLOOR: f64 = 0.79;
+    /// Reached (0.823, BENCHMARKS.md) minus 0.01.
+    const ACCURACY_FLOOR: f64 = 0.813;
 }
