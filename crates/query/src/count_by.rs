@@ -639,20 +639,13 @@ impl Counter {
         if n == 0 {
             return Ok(None);
         }
-        let key_exprs = self.keys.clone();
-        let keys = || -> Result<Vec<ArrayRef>> {
-            key_exprs
-                .iter()
-                .map(|k| k.evaluate(batch).and_then(|v| v.into_array(n)))
-                .collect()
-        };
         let counted = self
             .counted
             .iter()
             .map(|c| c.evaluate(batch))
             .collect::<Result<Vec<_>>>()?;
         if self.handed_over {
-            return self.pass_through(keys()?, &counted, n).map(Some);
+            return self.pass_through(batch, &counted).map(Some);
         }
         let mut packed = vec![0u64; n];
         let mut fits = true;
@@ -664,7 +657,7 @@ impl Counter {
             // uncounted, after what was counted before it.
             self.handed_over = true;
             let before = self.emit()?;
-            let rows = self.pass_through(keys()?, &counted, n)?;
+            let rows = self.pass_through(batch, &counted)?;
             return Ok(Some(arrow::compute::concat_batches(
                 &self.schema,
                 &[before, rows],
@@ -731,13 +724,13 @@ impl Counter {
     }
 
     /// A batch's rows as groups of one each.
-    fn pass_through(
-        &self,
-        keys: Vec<ArrayRef>,
-        counted: &[ColumnarValue],
-        n: usize,
-    ) -> Result<RecordBatch> {
-        let mut out = keys;
+    fn pass_through(&self, batch: &RecordBatch, counted: &[ColumnarValue]) -> Result<RecordBatch> {
+        let n = batch.num_rows();
+        let mut out: Vec<ArrayRef> = self
+            .keys
+            .iter()
+            .map(|k| k.evaluate(batch).and_then(|v| v.into_array(n)))
+            .collect::<Result<_>>()?;
         for what in counted {
             let ones: Int64Array = match what {
                 ColumnarValue::Scalar(s) => PrimitiveArray::from_value(i64::from(!s.is_null()), n),

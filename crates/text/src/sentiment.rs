@@ -151,15 +151,10 @@ fn model() -> &'static Model {
 pub fn sentiment(text: &str) -> f64 {
     let norm = crate::normalize_for_search(text);
     let m = model();
-    let s = combine(
-        lexicon_score(m, &norm),
-        nb_score(m, &norm),
-        m.beta,
-        m.kappa,
-        m.tau,
-    );
+    let naive_bayes = nb_score(m, &norm);
+    let s = combine(lexicon_score(m, &norm), naive_bayes, m.beta, m.kappa, m.tau);
     if s == 0.0 {
-        return lean(nb_score(m, &norm), m.tau);
+        return lean(naive_bayes, m.tau);
     }
     // Bounded like VADER's normalization: one clear word is about ±0.45.
     s / (s * s + 4.0).sqrt()
