@@ -137,6 +137,10 @@ pub enum Command {
         /// (0: search every time).
         #[arg(long, default_value_t = 1024)]
         search_cache: usize,
+        /// Searches that run at once; more wait their turn, first come first served
+        /// (default: two per core; 0: no limit).
+        #[arg(long)]
+        search_slots: Option<usize>,
     },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {

@@ -129,6 +129,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             query_timeout,
             max_rows,
             search_cache,
+            search_slots,
         } => {
             let options = dangan_server::ServeOptions {
                 addr,
@@ -136,6 +137,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
                 query_timeout: std::time::Duration::from_secs(query_timeout),
                 max_rows,
                 search_cache,
+                search_slots: search_slots.unwrap_or_else(dangan_server::default_search_slots),
                 ..Default::default()
             };
             dangan_server::serve(open(&lake_dir)?, options, |at| {

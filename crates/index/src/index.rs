@@ -14,6 +14,7 @@ use dangan_datasets::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use futures::StreamExt;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::Column;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
     BooleanQuery, ConstScoreQuery, EnableScoring, Occur, PhraseQuery, Query, RangeQuery,
@@ -36,6 +37,10 @@ const STATE_FILE: &str = "dangan-state.json";
 /// Memory for the index writer, shared by its threads.
 const WRITER_BUDGET: usize = 256 << 20;
 
+/// A department's scopes: the datasets it may read, each with the organizations whose rows
+/// it may read (`None`: all of them).
+pub type Scopes = Vec<(String, Option<Vec<String>>)>;
+
 /// The search index of a lake.
 pub struct SearchIndex {
     dir: PathBuf,
@@ -44,6 +49,8 @@ pub struct SearchIndex {
     reader: IndexReader,
     jieba: JiebaTokenizer,
     cache: std::sync::Mutex<ResultCache>,
+    /// Day columns by segment (see [`SearchIndex::day_column`]).
+    days: std::sync::Mutex<HashMap<tantivy::index::SegmentId, Option<Column<i64>>>>,
 }
 
 /// What a searcher sees: its segments and their deletes (a reload that found nothing new
@@ -151,7 +158,7 @@ pub struct SearchRequest {
     pub orgs: Option<Vec<String>>,
     /// What a department may read: only these datasets, each limited to the rows of these
     /// organizations (`None`: all its rows). `None`: everything (the administrator).
-    pub scopes: Option<Vec<(String, Option<Vec<String>>)>>,
+    pub scopes: Option<Scopes>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub category: Option<String>,
@@ -251,6 +258,7 @@ impl SearchIndex {
             reader,
             jieba: JiebaTokenizer::default(),
             cache: std::sync::Mutex::new(ResultCache::default()),
+            days: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -751,7 +759,12 @@ impl SearchIndex {
     }
 
     /// What a request matches, unscored: every group, no exclusion, every filter.
-    fn match_query(&self, parsed: &Parsed, req: &SearchRequest) -> Result<Box<dyn Query>> {
+    fn match_query(
+        &self,
+        searcher: &tantivy::Searcher,
+        parsed: &Parsed,
+        req: &SearchRequest,
+    ) -> Result<Box<dyn Query>> {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for group in &parsed.groups {
@@ -794,7 +807,11 @@ impl SearchIndex {
             };
             all.push((Occur::Must, datasets));
         }
-        if let Some(scopes) = &req.scopes {
+        if let Some(scopes) = req
+            .scopes
+            .as_ref()
+            .filter(|s| !self.scopes_pass_all(searcher, s))
+        {
             let per_dataset: Vec<Box<dyn Query>> = scopes
                 .iter()
                 .map(|(d, orgs)| {
@@ -849,13 +866,59 @@ impl SearchIndex {
         Ok(Box::new(BooleanQuery::new(all)))
     }
 
+    /// Whether a department's scopes let every document of the index through (scope all on
+    /// every dataset the searcher's segments hold): then they filter nothing, and checking
+    /// each candidate against a union of every dataset's term would be work for nothing.
+    fn scopes_pass_all(&self, searcher: &tantivy::Searcher, scopes: &Scopes) -> bool {
+        let open: std::collections::HashSet<&str> = scopes
+            .iter()
+            .filter(|(_, orgs)| orgs.is_none())
+            .map(|(d, _)| d.as_str())
+            .collect();
+        searcher.segment_readers().iter().all(|reader| {
+            let Ok(inverted) = reader.inverted_index(self.fields.dataset) else {
+                return false;
+            };
+            let Ok(mut terms) = inverted.terms().stream() else {
+                return false;
+            };
+            while terms.advance() {
+                if !std::str::from_utf8(terms.key()).is_ok_and(|d| open.contains(d)) {
+                    return false;
+                }
+            }
+            true
+        })
+    }
+
+    /// A segment's day column (opening one reads the headers of its blocks: kept per
+    /// segment while the segment lives).
+    fn day_column(&self, reader: &tantivy::SegmentReader) -> Option<Column<i64>> {
+        let id = reader.segment_id();
+        let mut days = self.days.lock().ok()?;
+        if let Some(c) = days.get(&id) {
+            return c.clone();
+        }
+        if days.len() > 256 {
+            days.clear();
+        }
+        let column = reader.fast_fields().i64("day").ok();
+        days.insert(id, column.clone());
+        column
+    }
+
     /// The ranking of a request, a flat query of terms that tantivy ranks with block-max
     /// pruning. When every group is one item without alternatives (the usual query), every
-    /// match holds all the bigrams of all items: the ranking is their intersection, BM25 over
-    /// the bigrams (as CJK bigram search engines rank). Otherwise it is the union of every
+    /// match holds every item: the ranking is the intersection of each item's rarest bigram,
+    /// BM25 of how often a text holds each item. Otherwise it is the union of every
     /// item's bigrams, jieba words and pinyin keys. `None` when some match might hold none
     /// of the terms (one Chinese character, found by a pattern).
-    fn rank_query(&self, parsed: &Parsed, req: &SearchRequest) -> Option<Box<dyn Query>> {
+    fn rank_query(
+        &self,
+        searcher: &tantivy::Searcher,
+        parsed: &Parsed,
+        req: &SearchRequest,
+    ) -> Option<Box<dyn Query>> {
         let f = &self.fields;
         let spelled = parsed.groups.len() > 1 && dangan_text::pinyin_query(&req.query).is_some();
         let plain = !spelled
@@ -875,7 +938,16 @@ impl SearchIndex {
                 {
                     return None;
                 }
-                terms.extend(grams.iter().map(|(t, _)| Term::from_field_text(f.grams, t)));
+                // Every match holds the item, so each of its bigrams at least as often as the
+                // item: its rarest bigram is the item's own BM25 term (how often the text
+                // holds the item, for its length). Summing every bigram would count the item
+                // once per bigram and add the other places its commoner bigrams stand (志愿者,
+                // 服务中心) — and make block-max pruning walk the commonest bigram's blocks.
+                let rarest = grams
+                    .iter()
+                    .map(|(t, _)| Term::from_field_text(f.grams, t))
+                    .min_by_key(|t| searcher.doc_freq(t).unwrap_or(u64::MAX));
+                terms.extend(rarest);
             }
         } else {
             for item in parsed.positive() {
@@ -928,24 +1000,14 @@ impl SearchIndex {
         fast: bool,
     ) -> tantivy::Result<Vec<(Score, i64, DocAddress)>> {
         const CAP: usize = 20_000;
-        let days: Vec<Option<tantivy::columnar::Column<i64>>> = searcher
-            .segment_readers()
-            .iter()
-            .map(|r| r.fast_fields().i64("day").ok())
-            .collect();
-        let day = |a: DocAddress| {
-            days[a.segment_ord as usize]
-                .as_ref()
-                .and_then(|c| c.first(a.doc_id))
-                .unwrap_or(i64::MIN)
-        };
         if let Some(ranker) = ranker.filter(|_| fast) {
             let weight = matcher.weight(EnableScoring::disabled_from_searcher(searcher))?;
+            let rank_weight = ranker.weight(EnableScoring::enabled_from_searcher(searcher))?;
             // A few more than needed, so that equal scores at the edge can go newer first.
             let want = need + 10;
             let mut pool = want.max(32);
             while pool <= CAP {
-                let top = searcher.search(ranker, &TopDocs::with_limit(pool).order_by_score())?;
+                let top = top_scored(searcher, rank_weight.as_ref(), pool)?;
                 let exhausted = top.len() < pool;
                 let mut found = Vec::new();
                 let mut by_segment: BTreeMap<u32, Vec<(Score, DocId)>> = BTreeMap::new();
@@ -957,11 +1019,13 @@ impl SearchIndex {
                 }
                 for (seg, mut docs) in by_segment {
                     docs.sort_by_key(|&(_, d)| d);
-                    let mut check = Checker::new(weight.scorer(searcher.segment_reader(seg), 1.0)?);
+                    let reader = searcher.segment_reader(seg);
+                    let mut check = Checker::new(weight.scorer(reader, 1.0)?);
+                    let days = self.day_column(reader);
                     for (score, doc) in docs {
                         if check.matches(doc) {
-                            let a = DocAddress::new(seg, doc);
-                            found.push((score, day(a), a));
+                            let day = days.as_ref().and_then(|c| c.first(doc));
+                            found.push((score, day.unwrap_or(i64::MIN), DocAddress::new(seg, doc)));
                         }
                     }
                 }
@@ -1000,10 +1064,10 @@ impl SearchIndex {
     }
 
     /// A request's parsed query, what it matches and how it is ranked.
-    pub(crate) fn plan(&self, req: &SearchRequest) -> Result<Plan> {
+    pub(crate) fn plan(&self, searcher: &tantivy::Searcher, req: &SearchRequest) -> Result<Plan> {
         let parsed = parse(&req.query).map_err(Error::Query)?;
-        let matcher = self.match_query(&parsed, req)?;
-        let ranker = self.rank_query(&parsed, req);
+        let matcher = self.match_query(searcher, &parsed, req)?;
+        let ranker = self.rank_query(searcher, &parsed, req);
         Ok(Plan {
             parsed,
             matcher,
@@ -1063,7 +1127,7 @@ impl SearchIndex {
             parsed,
             matcher,
             ranker,
-        } = self.plan(req)?;
+        } = self.plan(searcher, req)?;
         let err = tantivy_err(&self.dir);
         let need = req.offset + req.limit.max(1);
         let top = self
@@ -1223,6 +1287,75 @@ impl Checker {
                 false
             }
         }
+    }
+}
+
+/// The `k` best-scored documents of a weight, best first (equal scores: the lower address).
+///
+/// Like tantivy's `TopDocs`, with block-max pruning, except that the threshold carries from
+/// one segment to the next: `TopDocs` starts every segment from nothing, so a common word
+/// scores the blocks of every segment until that segment's own k-th best is found, although
+/// the earlier segments already set a bar that most of them cannot pass.
+fn top_scored(
+    searcher: &tantivy::Searcher,
+    weight: &dyn tantivy::query::Weight,
+    k: usize,
+) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    // A min-heap on (score, later address first): its top is the entry to drop.
+    let mut heap: BinaryHeap<Reverse<(Ranked, Reverse<DocAddress>)>> = BinaryHeap::new();
+    let bar = |heap: &BinaryHeap<Reverse<(Ranked, Reverse<DocAddress>)>>| {
+        if heap.len() < k {
+            Score::MIN
+        } else {
+            heap.peek().map_or(Score::MIN, |Reverse((s, _))| s.0)
+        }
+    };
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let alive = reader.alive_bitset();
+        let threshold = bar(&heap);
+        weight.for_each_pruning(threshold, reader, &mut |doc, score| {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                // Called only past the threshold: within a segment, documents come in order,
+                // so a tie never displaces an earlier one.
+                heap.push(Reverse((
+                    Ranked(score),
+                    Reverse(DocAddress::new(ord as u32, doc)),
+                )));
+                if heap.len() > k {
+                    heap.pop();
+                }
+            }
+            bar(&heap)
+        })?;
+    }
+    let mut top: Vec<(Score, DocAddress)> = heap
+        .into_iter()
+        .map(|Reverse((s, Reverse(a)))| (s.0, a))
+        .collect();
+    top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(top)
+}
+
+/// A score ordered totally (BM25 scores are never NaN).
+#[derive(Clone, Copy, PartialEq)]
+struct Ranked(Score);
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
     }
 }
 

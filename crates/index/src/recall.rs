@@ -90,7 +90,7 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
             };
             let crate::index::Plan {
                 matcher, ranker, ..
-            } = index.plan(&req).unwrap();
+            } = index.plan(&searcher, &req).unwrap();
             fast_used += usize::from(ranker.is_some());
             let fast = index
                 .top_matches(&searcher, matcher.as_ref(), ranker.as_deref(), need, true)
@@ -238,4 +238,55 @@ fn limited_to_datasets() {
     assert_eq!(keys(&["test-people"]), vec!["p"]);
     assert_eq!(keys(&["test", "test-people"]), vec!["a", "p"]);
     assert!(keys(&["members"]).is_empty());
+}
+
+#[test]
+fn scopes_filter_unless_they_pass_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    index
+        .add_texts(&[("a".into(), "王芳参加社区志愿服务。".into())])
+        .unwrap();
+    index.add_names(&[("p".into(), "王芳".into())]).unwrap();
+    type Given<'a> = Vec<(&'a str, Option<Vec<&'a str>>)>;
+    let keys = |scopes: Option<Given>| {
+        let r = index
+            .search(&SearchRequest {
+                query: "王芳".into(),
+                limit: 10,
+                scopes: scopes.map(|s| {
+                    s.into_iter()
+                        .map(|(d, o)| {
+                            (
+                                d.to_string(),
+                                o.map(|o| o.into_iter().map(str::to_string).collect()),
+                            )
+                        })
+                        .collect()
+                }),
+                facets: true,
+                ..Default::default()
+            })
+            .unwrap();
+        let mut k: Vec<String> = r.hits.iter().map(|h| h.key.clone()).collect();
+        k.sort();
+        assert_eq!(r.total, k.len());
+        k
+    };
+    // Scope all on every dataset the index holds: no filter, everything.
+    assert_eq!(
+        keys(Some(vec![("test", None), ("test-people", None)])),
+        vec!["a", "p"]
+    );
+    // One dataset left out, or limited to organizations the texts are not of: filtered.
+    assert_eq!(keys(Some(vec![("test", None)])), vec!["a"]);
+    assert_eq!(
+        keys(Some(vec![
+            ("test", None),
+            ("test-people", Some(vec!["D9"]))
+        ])),
+        vec!["a"]
+    );
+    assert!(keys(Some(vec![])).is_empty());
+    assert_eq!(keys(None), vec!["a", "p"]);
 }

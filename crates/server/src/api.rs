@@ -288,6 +288,13 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let started = Instant::now();
     let found = timed(&state, async {
+        // Wait for a turn (the wait counts towards the query timeout).
+        let _turn = match &state.search_slots {
+            Some(slots) => Some(slots.acquire().await.map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?),
+            None => None,
+        };
         tokio::task::spawn_blocking(move || index.search(&req))
             .await
             .map_err(|e| {

@@ -51,6 +51,10 @@ pub struct ServeOptions {
     pub max_rows: usize,
     /// Distinct searches whose results are kept while the index does not change (0: none).
     pub search_cache: usize,
+    /// Searches that run at once; more wait their turn, first come first served (0: no
+    /// limit). Given a core each, a search finishes before the next starts instead of all of
+    /// them sharing the cores in slices, which spreads every one of them out.
+    pub search_slots: usize,
 }
 
 impl Default for ServeOptions {
@@ -62,8 +66,15 @@ impl Default for ServeOptions {
             max_body_bytes: 1 << 20,
             max_rows: 10_000,
             search_cache: 1024,
+            search_slots: default_search_slots(),
         }
     }
+}
+
+/// Two searches per core (see [`ServeOptions::search_slots`]): with one, a core idles while
+/// the next search is handed over.
+pub fn default_search_slots() -> usize {
+    2 * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 const PAGE: &str = include_str!("page.html");

@@ -37,18 +37,22 @@ pub struct AppState {
     /// Held while audit rows are written: the flush at shutdown waits for a periodic one
     /// still writing (whose rows were lost when the process ended under it).
     flushing: Mutex<()>,
+    /// Turns for searches (`None`: no limit; see [`ServeOptions::search_slots`]).
+    pub search_slots: Option<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(lake: Lake, options: ServeOptions) -> Self {
         AppState {
             lake,
-            options,
             tokens: Mutex::new((None, HashMap::new())),
             sessions: Mutex::new(HashMap::new()),
             retired: Mutex::new(Vec::new()),
             index: Mutex::new(None),
             flushing: Mutex::new(()),
+            search_slots: (options.search_slots > 0)
+                .then(|| tokio::sync::Semaphore::new(options.search_slots)),
+            options,
         }
     }
 
