@@ -987,10 +987,11 @@ impl SearchIndex {
     /// Fast path: the ranking's top candidates (block-max WAND, which skips whole blocks of
     /// documents that cannot make the top) are checked against the match query one by one
     /// (`seek_danger`: only the candidate's own postings and positions are read); when
-    /// enough of them match, they are exactly the top matches, because any other match
-    /// ranks below the last candidate. The candidate pool grows ×4 while too few match; past
-    /// a cap (the query's words are common but it is rarely met), every match is scored.
-    /// `fast: false` skips the fast path (tests compare the two).
+    /// enough of them match, they are exactly the top matches, because any other match ranks
+    /// below the last candidate. When too few do, the ranking runs again checking each
+    /// document that would make its top as it comes, so that only matches raise the bar: one
+    /// exact pass (every match holds the ranking's terms). Without a ranking (one Chinese
+    /// character) every match is scored. `fast: false` skips the fast path (tests compare).
     pub(crate) fn top_matches(
         &self,
         searcher: &tantivy::Searcher,
@@ -999,43 +1000,47 @@ impl SearchIndex {
         need: usize,
         fast: bool,
     ) -> tantivy::Result<Vec<(Score, i64, DocAddress)>> {
-        const CAP: usize = 20_000;
         if let Some(ranker) = ranker.filter(|_| fast) {
             let weight = matcher.weight(EnableScoring::disabled_from_searcher(searcher))?;
             let rank_weight = ranker.weight(EnableScoring::enabled_from_searcher(searcher))?;
+            let dated = |(score, a): (Score, DocAddress)| {
+                let days = self.day_column(searcher.segment_reader(a.segment_ord));
+                let day = days.and_then(|c| c.first(a.doc_id));
+                (score, day.unwrap_or(i64::MIN), a)
+            };
             // A few more than needed, so that equal scores at the edge can go newer first.
             let want = need + 10;
-            let mut pool = want.max(32);
-            while pool <= CAP {
-                let top = top_scored(searcher, rank_weight.as_ref(), pool)?;
-                let exhausted = top.len() < pool;
-                let mut found = Vec::new();
-                let mut by_segment: BTreeMap<u32, Vec<(Score, DocId)>> = BTreeMap::new();
-                for (score, a) in &top {
-                    by_segment
-                        .entry(a.segment_ord)
-                        .or_default()
-                        .push((*score, a.doc_id));
-                }
-                for (seg, mut docs) in by_segment {
-                    docs.sort_by_key(|&(_, d)| d);
-                    let reader = searcher.segment_reader(seg);
-                    let mut check = Checker::new(weight.scorer(reader, 1.0)?);
-                    let days = self.day_column(reader);
-                    for (score, doc) in docs {
-                        if check.matches(doc) {
-                            let day = days.as_ref().and_then(|c| c.first(doc));
-                            found.push((score, day.unwrap_or(i64::MIN), DocAddress::new(seg, doc)));
-                        }
+            // Usually the best-ranked documents match: rank a pool, then check it.
+            let pool = want.max(32);
+            let top = top_scored(searcher, rank_weight.as_ref(), pool, None)?;
+            let exhausted = top.len() < pool;
+            let mut found = Vec::new();
+            let mut by_segment: BTreeMap<u32, Vec<(Score, DocId)>> = BTreeMap::new();
+            for (score, a) in top {
+                by_segment
+                    .entry(a.segment_ord)
+                    .or_default()
+                    .push((score, a.doc_id));
+            }
+            for (seg, mut docs) in by_segment {
+                docs.sort_by_key(|&(_, d)| d);
+                let mut check = Checker::new(weight.scorer(searcher.segment_reader(seg), 1.0)?);
+                for (score, doc) in docs {
+                    if check.matches(doc) {
+                        found.push(dated((score, DocAddress::new(seg, doc))));
                     }
                 }
-                if found.len() >= want || exhausted {
-                    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-                    found.truncate(need);
-                    return Ok(found);
-                }
-                pool *= 4;
             }
+            // Too few of them did: rank again, checking each document as it comes.
+            if found.len() < want && !exhausted {
+                found = top_scored(searcher, rank_weight.as_ref(), want, Some(weight.as_ref()))?
+                    .into_iter()
+                    .map(dated)
+                    .collect();
+            }
+            found.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            found.truncate(need);
+            return Ok(found);
         }
         // Every match scored: the ranking as an optional part of the match.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
@@ -1290,7 +1295,12 @@ impl Checker {
     }
 }
 
-/// The `k` best-scored documents of a weight, best first (equal scores: the lower address).
+/// The `k` best-scored documents of a weight that pass the filter, best first (equal scores:
+/// the lower address).
+///
+/// A document is checked against the filter only when its score would make the top so far
+/// (`seek_danger`: only its own postings are read), and one that fails does not raise the
+/// bar: the top k are exact in one pass, however many of the best-ranked fail.
 ///
 /// Like tantivy's `TopDocs`, with block-max pruning, except that the threshold carries from
 /// one segment to the next: `TopDocs` starts every segment from nothing, so a common word
@@ -1300,6 +1310,7 @@ fn top_scored(
     searcher: &tantivy::Searcher,
     weight: &dyn tantivy::query::Weight,
     k: usize,
+    filter: Option<&dyn tantivy::query::Weight>,
 ) -> tantivy::Result<Vec<(Score, DocAddress)>> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
@@ -1317,9 +1328,15 @@ fn top_scored(
     };
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
         let alive = reader.alive_bitset();
+        let mut check = match filter {
+            Some(f) => Some(Checker::new(f.scorer(reader, 1.0)?)),
+            None => None,
+        };
         let threshold = bar(&heap);
         weight.for_each_pruning(threshold, reader, &mut |doc, score| {
-            if alive.is_none_or(|a| a.is_alive(doc)) {
+            if alive.is_none_or(|a| a.is_alive(doc))
+                && check.as_mut().is_none_or(|c| c.matches(doc))
+            {
                 // Called only past the threshold: within a segment, documents come in order,
                 // so a tie never displaces an earlier one.
                 heap.push(Reverse((
