@@ -127,7 +127,15 @@ pub struct DatasetSync {
 pub(crate) struct Plan {
     pub parsed: Parsed,
     pub matcher: Box<dyn Query>,
-    pub ranker: Option<Box<dyn Query>>,
+    pub ranker: Option<Ranking>,
+}
+
+/// How matches rank: a flat query of terms (see `rank_query`).
+pub(crate) struct Ranking {
+    pub query: Box<dyn Query>,
+    /// The ranking's best documents are expected to fail the match often (a filter left out
+    /// of it): check each as it comes rather than a pool after.
+    pub check_as_ranked: bool,
 }
 
 /// What `sync` did.
@@ -918,7 +926,7 @@ impl SearchIndex {
         searcher: &tantivy::Searcher,
         parsed: &Parsed,
         req: &SearchRequest,
-    ) -> Option<Box<dyn Query>> {
+    ) -> Option<Ranking> {
         let f = &self.fields;
         let spelled = parsed.groups.len() > 1 && dangan_text::pinyin_query(&req.query).is_some();
         let plain = !spelled
@@ -928,6 +936,7 @@ impl SearchIndex {
                 _ => false,
             });
         let mut terms = Vec::new();
+        let mut items: Vec<(u64, Term)> = Vec::new();
         if plain {
             for item in parsed.positive() {
                 let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
@@ -946,9 +955,21 @@ impl SearchIndex {
                 let rarest = grams
                     .iter()
                     .map(|(t, _)| Term::from_field_text(f.grams, t))
-                    .min_by_key(|t| searcher.doc_freq(t).unwrap_or(u64::MAX));
-                terms.extend(rarest);
+                    .map(|t| (searcher.doc_freq(&t).unwrap_or(u64::MAX), t))
+                    .min_by_key(|(df, _)| *df);
+                items.extend(rarest);
             }
+            // An item in over a third of all texts (idf below ln 3: 学习) still has to match,
+            // but beside a rarer item it does not weigh in the order — as a common term in
+            // Lucene's CommonTermsQuery — and the pruning need not step through its blocks.
+            let rarest = items.iter().map(|(df, _)| *df).min().unwrap_or(0);
+            let common = searcher.num_docs() / 3;
+            terms.extend(
+                items
+                    .into_iter()
+                    .filter(|(df, _)| *df <= common || *df == rarest)
+                    .map(|(_, t)| t),
+            );
         } else {
             for item in parsed.positive() {
                 self.item_rank_terms(item, &mut terms)?;
@@ -959,18 +980,27 @@ impl SearchIndex {
         }
         terms.sort();
         terms.dedup();
-        // Limited to one dataset: rank inside it, or the best candidates are other datasets'
-        // (short texts rank high) and fail the filter one by one.
+        // Limited to one dataset rarer than the terms: its term leads the ranking, which then
+        // walks that dataset's documents only. A larger dataset's term would add a posting
+        // list to step through (block-max pruning steps through the blocks of every term):
+        // the ranking checks each document against the filter as it comes instead.
+        let mut check_as_ranked = false;
         if plain
             && !terms.is_empty()
             && let [d] = req.datasets.as_slice()
         {
-            terms.push(Term::from_field_text(f.dataset, d));
+            let dataset = Term::from_field_text(f.dataset, d);
+            let df = |t: &Term| searcher.doc_freq(t).unwrap_or(u64::MAX);
+            if terms.iter().all(|t| df(&dataset) < df(t)) {
+                terms.push(dataset);
+            } else {
+                check_as_ranked = true;
+            }
         }
         let term = |t: Term| -> Box<dyn Query> {
             Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
         };
-        match terms.len() {
+        let query: Option<Box<dyn Query>> = match terms.len() {
             0 => None,
             1 => terms.pop().map(term),
             _ if plain => Some(Box::new(BooleanQuery::intersection(
@@ -979,7 +1009,11 @@ impl SearchIndex {
             _ => Some(Box::new(BooleanQuery::union(
                 terms.into_iter().map(term).collect(),
             ))),
-        }
+        };
+        query.map(|query| Ranking {
+            query,
+            check_as_ranked,
+        })
     }
 
     /// The best `need` matches, best first: `(score, day, address)`.
@@ -996,13 +1030,15 @@ impl SearchIndex {
         &self,
         searcher: &tantivy::Searcher,
         matcher: &dyn Query,
-        ranker: Option<&dyn Query>,
+        ranker: Option<&Ranking>,
         need: usize,
         fast: bool,
     ) -> tantivy::Result<Vec<(Score, i64, DocAddress)>> {
-        if let Some(ranker) = ranker.filter(|_| fast) {
+        if let Some(ranking) = ranker.filter(|_| fast) {
             let weight = matcher.weight(EnableScoring::disabled_from_searcher(searcher))?;
-            let rank_weight = ranker.weight(EnableScoring::enabled_from_searcher(searcher))?;
+            let rank_weight = ranking
+                .query
+                .weight(EnableScoring::enabled_from_searcher(searcher))?;
             let dated = |(score, a): (Score, DocAddress)| {
                 let days = self.day_column(searcher.segment_reader(a.segment_ord));
                 let day = days.and_then(|c| c.first(a.doc_id));
@@ -1012,8 +1048,12 @@ impl SearchIndex {
             let want = need + 10;
             // Usually the best-ranked documents match: rank a pool, then check it.
             let pool = want.max(32);
-            let top = top_scored(searcher, rank_weight.as_ref(), pool, None)?;
-            let exhausted = top.len() < pool;
+            let top = if ranking.check_as_ranked {
+                Vec::new()
+            } else {
+                top_scored(searcher, rank_weight.as_ref(), pool, None)?
+            };
+            let exhausted = top.len() < pool && !ranking.check_as_ranked;
             let mut found = Vec::new();
             let mut by_segment: BTreeMap<u32, Vec<(Score, DocId)>> = BTreeMap::new();
             for (score, a) in top {
@@ -1048,7 +1088,7 @@ impl SearchIndex {
             Box::new(ConstScoreQuery::new(matcher.box_clone(), 0.0)),
         )];
         if let Some(r) = ranker {
-            clauses.push((Occur::Should, r.box_clone()));
+            clauses.push((Occur::Should, r.query.box_clone()));
         }
         let query = BooleanQuery::new(clauses);
         let top = TopDocs::with_limit(need).tweak_score(move |segment: &tantivy::SegmentReader| {
@@ -1136,7 +1176,7 @@ impl SearchIndex {
         let err = tantivy_err(&self.dir);
         let need = req.offset + req.limit.max(1);
         let top = self
-            .top_matches(searcher, matcher.as_ref(), ranker.as_deref(), need, true)
+            .top_matches(searcher, matcher.as_ref(), ranker.as_ref(), need, true)
             .map_err(&err)?;
         let (total, facets) = if req.facets {
             let (total, facets) = searcher

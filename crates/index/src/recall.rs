@@ -93,10 +93,10 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
             } = index.plan(&searcher, &req).unwrap();
             fast_used += usize::from(ranker.is_some());
             let fast = index
-                .top_matches(&searcher, matcher.as_ref(), ranker.as_deref(), need, true)
+                .top_matches(&searcher, matcher.as_ref(), ranker.as_ref(), need, true)
                 .unwrap();
             let full = index
-                .top_matches(&searcher, matcher.as_ref(), ranker.as_deref(), need, false)
+                .top_matches(&searcher, matcher.as_ref(), ranker.as_ref(), need, false)
                 .unwrap();
             // (Sums of the same terms in another order may differ in the last bits.)
             assert_eq!(fast.len(), full.len(), "query {q}, top {need}");
