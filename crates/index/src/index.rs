@@ -1145,6 +1145,16 @@ impl SearchIndex {
     }
 
     /// Run a search.
+    /// The result of a search if the cache holds it for what the index holds now (no search
+    /// is run): a server answers it at once instead of waiting for a turn to search.
+    pub fn cached(&self, req: &SearchRequest) -> Option<SearchResult> {
+        let cache = self.cache.lock().ok()?;
+        if cache.capacity == 0 {
+            return None;
+        }
+        cache.get(&format!("{req:?}"), contents(&self.reader.searcher()))
+    }
+
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
         let searcher = self.reader.searcher();
         // No cache (the CLI): no key, no fingerprint.

@@ -192,19 +192,30 @@ fn cached_results_last_only_while_the_index_is_unchanged() {
         .add_texts(&[("a".into(), "积极参加社区志愿服务活动。".into())])
         .unwrap();
     let keys = |q: &str| sorted_keys(&index, q);
+    let req = |q: &str| SearchRequest {
+        query: q.into(),
+        limit: 10,
+        ..Default::default()
+    };
+    let cached = |q: &str| index.cached(&req(q)).map(|r| r.hits.len());
+    assert_eq!(cached("志愿"), None, "nothing searched yet");
     assert_eq!(keys("志愿"), vec!["a"]);
     assert_eq!(keys("志愿"), vec!["a"], "from the cache");
+    assert_eq!(cached("志愿"), Some(1));
     // A commit is a new generation: the cached answer is not used.
     index
         .add_texts(&[("b".into(), "组织志愿者清扫街道。".into())])
         .unwrap();
+    assert_eq!(cached("志愿"), None, "the index changed");
     assert_eq!(keys("志愿"), vec!["a", "b"]);
+    assert_eq!(cached("志愿"), Some(2));
     // More distinct searches than the capacity: the oldest go, answers stay right.
     for q in ["社区", "街道", "活动", "志愿"] {
         assert!(!keys(q).is_empty(), "{q}");
     }
     index.set_cache_capacity(0);
     assert_eq!(keys("街道"), vec!["b"]);
+    assert_eq!(cached("街道"), None, "no cache");
 }
 
 #[test]

@@ -287,7 +287,11 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     let started = Instant::now();
+    let cached = index.cached(&req);
     let found = timed(&state, async {
+        if let Some(r) = cached {
+            return Ok(Ok(r));
+        }
         // Wait for a turn (the wait counts towards the query timeout).
         let _turn = match &state.search_slots {
             Some(slots) => Some(slots.acquire().await.map_err(|e| {
