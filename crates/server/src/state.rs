@@ -25,10 +25,19 @@ struct Session {
     refreshing: bool,
 }
 
+/// The live tokens (hash → department), when they were read, and whether a request is
+/// reading them again (meanwhile the others use these).
+#[derive(Default)]
+struct Tokens {
+    at: Option<Instant>,
+    live: HashMap<String, String>,
+    refreshing: bool,
+}
+
 pub struct AppState {
     pub lake: Lake,
     pub options: ServeOptions,
-    tokens: Mutex<(Option<Instant>, HashMap<String, String>)>,
+    tokens: Mutex<Tokens>,
     sessions: Mutex<HashMap<String, Session>>,
     /// Sessions replaced while their audit rows were not yet written.
     retired: Mutex<Vec<Arc<QueryEngine>>>,
@@ -45,7 +54,7 @@ impl AppState {
     pub fn new(lake: Lake, options: ServeOptions) -> Self {
         AppState {
             lake,
-            tokens: Mutex::new((None, HashMap::new())),
+            tokens: Mutex::new(Tokens::default()),
             sessions: Mutex::new(HashMap::new()),
             retired: Mutex::new(Vec::new()),
             index: Mutex::new(None),
@@ -57,21 +66,36 @@ impl AppState {
     }
 
     /// The department a bearer token belongs to (`None`: not a live token).
+    ///
+    /// The list is read again every few seconds by the request that finds it stale, while the
+    /// others go on with the one they have (reading it takes tens of milliseconds: every
+    /// request waiting for it showed in the tail every 3 s). A token not in the list waits
+    /// for a fresh one (it may have just been made), a revoked one lasts at most a few
+    /// seconds.
     pub async fn department(&self, token: &str) -> Result<Option<String>, String> {
         let hash = dangan_datasets::tokens::token_hash(token);
-        let mut t = self.tokens.lock().await;
-        let stale = t.0.is_none_or(|at| at.elapsed() > TOKENS_FOR);
-        if stale
-            || !t.1.contains_key(&hash)
-                && t.0
-                    .is_some_and(|at| at.elapsed() > Duration::from_millis(500))
         {
-            let live = dangan_datasets::tokens::live_hashes(&self.lake)
-                .await
-                .map_err(|e| e.to_string())?;
-            *t = (Some(Instant::now()), live.into_iter().collect());
+            let mut t = self.tokens.lock().await;
+            let known = t.live.get(&hash).cloned();
+            let age = t.at.map(|at| at.elapsed());
+            let stale = age.is_none_or(|a| a > TOKENS_FOR);
+            let unknown_and_old =
+                known.is_none() && age.is_none_or(|a| a > Duration::from_millis(500));
+            if !stale && !unknown_and_old {
+                return Ok(known);
+            }
+            if known.is_some() && t.refreshing {
+                return Ok(known);
+            }
+            t.refreshing = true;
         }
-        Ok(t.1.get(&hash).cloned())
+        let read = dangan_datasets::tokens::live_hashes(&self.lake).await;
+        let mut t = self.tokens.lock().await;
+        t.refreshing = false;
+        let live = read.map_err(|e| e.to_string())?;
+        t.live = live.into_iter().collect();
+        t.at = Some(Instant::now());
+        Ok(t.live.get(&hash).cloned())
     }
 
     /// The department's session.
@@ -131,14 +155,24 @@ impl AppState {
 
     /// The search index (it picks up what a pipeline's `index` step committed within a few
     /// seconds; its result cache lives as long as nothing changed).
+    ///
+    /// The request that finds it due looks (on the blocking pool); the others go on with the
+    /// searcher they have meanwhile (every request waiting showed in the tail every 10 s).
     pub async fn index(&self) -> Result<Arc<dangan_index::SearchIndex>, dangan_index::Error> {
         let mut i = self.index.lock().await;
         if let Some((at, index)) = &mut *i {
+            let index = index.clone();
             if at.elapsed() > SESSION_FOR {
-                index.refresh()?;
                 *at = Instant::now();
+                drop(i);
+                let looking = index.clone();
+                match tokio::task::spawn_blocking(move || looking.refresh()).await {
+                    Ok(looked) => looked?,
+                    // The next request due looks again; this one goes on with what it has.
+                    Err(e) => tracing::warn!("looking for new index segments: {e}"),
+                }
             }
-            return Ok(index.clone());
+            return Ok(index);
         }
         let index = Arc::new(dangan_index::SearchIndex::open(&self.lake)?);
         index.set_cache_capacity(self.options.search_cache);
