@@ -936,8 +936,10 @@ impl SearchIndex {
                 _ => false,
             });
         let mut terms = Vec::new();
-        let mut items: Vec<(u64, Term)> = Vec::new();
+        // The documents that hold the rarest term of a plain ranking.
+        let mut rarest = u64::MAX;
         if plain {
+            let mut items: Vec<(u64, Term)> = Vec::new();
             for item in parsed.positive() {
                 let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
                 let grams = bigrams(&norm, true);
@@ -952,17 +954,17 @@ impl SearchIndex {
                 // holds the item, for its length). Summing every bigram would count the item
                 // once per bigram and add the other places its commoner bigrams stand (志愿者,
                 // 服务中心) — and make block-max pruning walk the commonest bigram's blocks.
-                let rarest = grams
+                let bigram = grams
                     .iter()
                     .map(|(t, _)| Term::from_field_text(f.grams, t))
                     .map(|t| (searcher.doc_freq(&t).unwrap_or(u64::MAX), t))
                     .min_by_key(|(df, _)| *df);
-                items.extend(rarest);
+                items.extend(bigram);
             }
             // An item in over a third of all texts (idf below ln 3: 学习) still has to match,
             // but beside a rarer item it does not weigh in the order — as a common term in
             // Lucene's CommonTermsQuery — and the pruning need not step through its blocks.
-            let rarest = items.iter().map(|(df, _)| *df).min().unwrap_or(0);
+            rarest = items.iter().map(|(df, _)| *df).min().unwrap_or(u64::MAX);
             let common = searcher.num_docs() / 3;
             terms.extend(
                 items
@@ -990,8 +992,7 @@ impl SearchIndex {
             && let [d] = req.datasets.as_slice()
         {
             let dataset = Term::from_field_text(f.dataset, d);
-            let df = |t: &Term| searcher.doc_freq(t).unwrap_or(u64::MAX);
-            if terms.iter().all(|t| df(&dataset) < df(t)) {
+            if searcher.doc_freq(&dataset).unwrap_or(u64::MAX) < rarest {
                 terms.push(dataset);
             } else {
                 check_as_ranked = true;
@@ -1046,28 +1047,28 @@ impl SearchIndex {
             };
             // A few more than needed, so that equal scores at the edge can go newer first.
             let want = need + 10;
-            // Usually the best-ranked documents match: rank a pool, then check it.
-            let pool = want.max(32);
-            let top = if ranking.check_as_ranked {
-                Vec::new()
-            } else {
-                top_scored(searcher, rank_weight.as_ref(), pool, None)?
-            };
-            let exhausted = top.len() < pool && !ranking.check_as_ranked;
             let mut found = Vec::new();
-            let mut by_segment: BTreeMap<u32, Vec<(Score, DocId)>> = BTreeMap::new();
-            for (score, a) in top {
-                by_segment
-                    .entry(a.segment_ord)
-                    .or_default()
-                    .push((score, a.doc_id));
-            }
-            for (seg, mut docs) in by_segment {
-                docs.sort_by_key(|&(_, d)| d);
-                let mut check = Checker::new(weight.scorer(searcher.segment_reader(seg), 1.0)?);
-                for (score, doc) in docs {
-                    if check.matches(doc) {
-                        found.push(dated((score, DocAddress::new(seg, doc))));
+            let mut exhausted = false;
+            // Usually the best-ranked documents match: rank a pool, then check it.
+            if !ranking.check_as_ranked {
+                let pool = want.max(32);
+                let top = top_scored(searcher, rank_weight.as_ref(), pool, None)?;
+                exhausted = top.len() < pool;
+                let mut by_segment: BTreeMap<u32, Vec<(Score, DocId)>> = BTreeMap::new();
+                for (score, a) in top {
+                    by_segment
+                        .entry(a.segment_ord)
+                        .or_default()
+                        .push((score, a.doc_id));
+                }
+                for (seg, mut docs) in by_segment {
+                    docs.sort_by_key(|&(_, d)| d);
+                    let reader = searcher.segment_reader(seg);
+                    let mut check = Checker::new(weight.scorer(reader, 1.0)?);
+                    for (score, doc) in docs {
+                        if check.matches(doc) {
+                            found.push(dated((score, DocAddress::new(seg, doc))));
+                        }
                     }
                 }
             }
@@ -1144,25 +1145,32 @@ impl SearchIndex {
         self.reader.reload().map_err(tantivy_err(&self.dir))
     }
 
-    /// Run a search.
+    /// Where a request's result is kept for what the searcher holds: its key and the
+    /// searcher's contents (`None`: no cache — the CLI — so no key, no fingerprint).
+    fn cache_slot(
+        &self,
+        searcher: &tantivy::Searcher,
+        req: &SearchRequest,
+    ) -> Option<(String, u64)> {
+        if self.cache.lock().map_or(true, |c| c.capacity == 0) {
+            return None;
+        }
+        Some((format!("{req:?}"), contents(searcher)))
+    }
+
     /// The result of a search if the cache holds it for what the index holds now (no search
     /// is run): a server answers it at once instead of waiting for a turn to search.
     pub fn cached(&self, req: &SearchRequest) -> Option<SearchResult> {
-        let cache = self.cache.lock().ok()?;
-        if cache.capacity == 0 {
-            return None;
-        }
-        cache.get(&format!("{req:?}"), contents(&self.reader.searcher()))
+        let (key, contents) = self.cache_slot(&self.reader.searcher(), req)?;
+        self.cache.lock().ok()?.get(&key, contents)
     }
 
+    /// Run a search.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
         let searcher = self.reader.searcher();
-        // No cache (the CLI): no key, no fingerprint.
-        if self.cache.lock().map_or(true, |c| c.capacity == 0) {
+        let Some((key, contents)) = self.cache_slot(&searcher, req) else {
             return self.search_with(&searcher, req);
-        }
-        let contents = contents(&searcher);
-        let key = format!("{req:?}");
+        };
         if let Some(r) = self.cache.lock().ok().and_then(|c| c.get(&key, contents)) {
             return Ok(r);
         }

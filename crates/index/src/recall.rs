@@ -143,6 +143,20 @@ fn sorted_keys(index: &SearchIndex, q: &str) -> Vec<String> {
     k
 }
 
+/// The keys of a search's hits, sorted, with the counts asked for: the total is the hits.
+fn counted_keys(index: &SearchIndex, req: SearchRequest) -> Vec<String> {
+    let r = index
+        .search(&SearchRequest {
+            facets: true,
+            ..req
+        })
+        .unwrap();
+    let mut k: Vec<String> = r.hits.iter().map(|h| h.key.clone()).collect();
+    k.sort();
+    assert_eq!(r.total, k.len(), "{:?}", r.facets);
+    k
+}
+
 #[test]
 fn words_inside_longer_words_and_traditional_characters() {
     let dir = tempfile::tempdir().unwrap();
@@ -230,19 +244,15 @@ fn limited_to_datasets() {
         .unwrap();
     index.add_names(&[("p".into(), "王芳".into())]).unwrap();
     let keys = |datasets: &[&str]| {
-        let r = index
-            .search(&SearchRequest {
+        counted_keys(
+            &index,
+            SearchRequest {
                 query: "王芳".into(),
                 limit: 10,
                 datasets: datasets.iter().map(|d| d.to_string()).collect(),
-                facets: true,
                 ..Default::default()
-            })
-            .unwrap();
-        let mut k: Vec<String> = r.hits.iter().map(|h| h.key.clone()).collect();
-        k.sort();
-        assert_eq!(r.total, k.len(), "{datasets:?}");
-        k
+            },
+        )
     };
     assert_eq!(keys(&[]), vec!["a", "p"]);
     assert_eq!(keys(&["test"]), vec!["a"]);
@@ -261,28 +271,23 @@ fn scopes_filter_unless_they_pass_everything() {
     index.add_names(&[("p".into(), "王芳".into())]).unwrap();
     type Given<'a> = Vec<(&'a str, Option<Vec<&'a str>>)>;
     let keys = |scopes: Option<Given>| {
-        let r = index
-            .search(&SearchRequest {
+        let scopes = scopes.map(|s| {
+            s.into_iter()
+                .map(|(d, o)| {
+                    let orgs = o.map(|o| o.into_iter().map(str::to_string).collect());
+                    (d.to_string(), orgs)
+                })
+                .collect()
+        });
+        counted_keys(
+            &index,
+            SearchRequest {
                 query: "王芳".into(),
                 limit: 10,
-                scopes: scopes.map(|s| {
-                    s.into_iter()
-                        .map(|(d, o)| {
-                            (
-                                d.to_string(),
-                                o.map(|o| o.into_iter().map(str::to_string).collect()),
-                            )
-                        })
-                        .collect()
-                }),
-                facets: true,
+                scopes,
                 ..Default::default()
-            })
-            .unwrap();
-        let mut k: Vec<String> = r.hits.iter().map(|h| h.key.clone()).collect();
-        k.sort();
-        assert_eq!(r.total, k.len());
-        k
+            },
+        )
     };
     // Scope all on every dataset the index holds: no filter, everything.
     assert_eq!(
