@@ -64,7 +64,7 @@ def fit_nb(docs, labels, alpha):
 
 
 def nb_score(model, feats):
-    return sum(model.get(g, 0.0) for g in set(feats))
+    return math.fsum(model.get(g, 0.0) for g in set(feats))  # exact: independent of set order
 
 
 def svm_grams(grams):

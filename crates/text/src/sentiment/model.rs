@@ -155,19 +155,23 @@ pub fn char_ngrams(text: &str) -> Vec<&str> {
 }
 
 /// Calls `f` with each character n-gram; when it returns false, the longer n-grams at that
-/// position are skipped.
-fn for_each_char_ngram<'a>(text: &'a str, mut f: impl FnMut(&'a str) -> bool) {
+/// position are not offered. Returns how many n-grams the text has (offered or not).
+fn for_each_char_ngram<'a>(text: &'a str, mut f: impl FnMut(&'a str) -> bool) -> usize {
     let mut bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
     bounds.push(text.len());
     let chars = bounds.len() - 1;
+    let mut count = 0;
     for i in 0..chars {
+        let mut offer = true;
         for n in 1..=MAX_GRAM.min(chars - i) {
-            let g = &text[bounds[i]..bounds[i + n]];
-            if g[bounds[i + n - 1] - bounds[i]..].starts_with(char::is_whitespace) || !f(g) {
+            if text[bounds[i + n - 1]..].starts_with(char::is_whitespace) {
                 break;
             }
+            count += 1;
+            offer = offer && f(&text[bounds[i]..bounds[i + n]]);
         }
     }
+    count
 }
 
 /// The word features of a (normalized) text, with repeats: its jieba words (a word within
@@ -255,14 +259,9 @@ impl Learned {
     /// The inputs of the trees for a normalized text and its lexicon score.
     pub fn features(&self, text: &str, lexicon: f64) -> [f64; FEATURES.len()] {
         let mut found = Vec::with_capacity(text.len() * 2);
-        let mut length = 0usize;
-        for_each_char_ngram(text, |_| {
-            length += 1;
-            true
-        });
         // Every feature kept was in at least two training sentences, and so was every
         // shorter n-gram it starts with: an n-gram not in the table ends the ones after it.
-        for_each_char_ngram(text, |g| match self.grams.find(g) {
+        let length = for_each_char_ngram(text, |g| match self.grams.find(g) {
             Some(f) => {
                 found.push(f);
                 true
