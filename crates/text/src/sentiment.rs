@@ -299,7 +299,10 @@ fn clause(m: &Model, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
                     if ours {
                         score.ours += v;
                     }
-                    if let Some(f) = found {
+                    // Words set to 0 (neutral in party work) are not worth showing.
+                    if let Some(f) = found
+                        && v != 0.0
+                    {
                         f.push((w.to_string(), v));
                     }
                     negations = 0;

@@ -1,9 +1,10 @@
 //! The learned part of `sentiment()`: six scores of a text — naive Bayes over its character
 //! 1–5-grams, naive Bayes over its jieba words, the lexicon's score, linear SVMs over the
 //! TF-IDF of its character 1–4-grams and of its words, and its length — combined by
-//! gradient-boosted trees into one log-odds. Trained by `train/train_sentiment.py` (scikit-learn) on the features
-//! that `examples/sentiment_features.rs` writes with the functions below, so that training
-//! and scoring see the same n-grams and words; the model files are in `data/sentiment/`.
+//! gradient-boosted trees into one log-odds. Trained by `train/train_sentiment.py`
+//! (scikit-learn) on the features that `examples/sentiment_features.rs` writes with the
+//! functions below, so that training and scoring see the same n-grams and words; the model
+//! files are in `data/sentiment/`.
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -287,10 +288,12 @@ impl Learned {
         let mut sum = self.baseline;
         for tree in &self.trees {
             let mut at = 0;
-            while let Some(node) = tree.get(at) {
+            // At most one step per node: a malformed file cannot make it loop.
+            for _ in 0..tree.len() {
+                let Some(node) = tree.get(at) else { break };
                 match node.split {
                     Some((f, threshold)) => {
-                        at = if features[f] <= threshold {
+                        at = if features.get(f).copied().unwrap_or(0.0) <= threshold {
                             node.left
                         } else {
                             node.right
