@@ -355,6 +355,9 @@ fn text_sentiment_and_keywords_for_analysts() {
             .any(|w| w["word"] == "打卡留痕"),
         "{out}"
     );
+    // The lake's words are its own: they count in the lexicon and move the model's side.
+    assert_eq!(rows[2]["lexicon_ours"], -2.0, "{out}");
+    assert!(rows[2]["model_log_odds"].is_f64(), "{out}");
 
     let out = ok(
         lake,
