@@ -28,16 +28,21 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 texts
             };
             for t in texts.iter().filter(|t| !t.trim().is_empty()) {
-                let score = sentiment::sentiment(t);
-                let label = if score < -0.1 {
+                // One scoring of the text: the score is shaped from its parts.
+                let (lexicon, model) = sentiment::parts(t);
+                let score = sentiment::shape(lexicon, model);
+                let label = if score < sentiment::NEGATIVE {
                     "负面"
-                } else if score > 0.1 {
+                } else if score > sentiment::POSITIVE {
                     "正面"
                 } else {
                     "中性"
                 };
-                let (lexicon, model) = sentiment::parts(t);
-                let words = sentiment::explain(t);
+                let words = if explain {
+                    sentiment::explain(t)
+                } else {
+                    Vec::new()
+                };
                 if format == TextFormat::Json {
                     let mut v = serde_json::json!({"text": t, "score": score, "label": label});
                     if explain {
@@ -126,9 +131,9 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                     Some(which) => {
                         let s = sentiment::sentiment(t);
                         let keep = if which == "negative" {
-                            s < -0.1
+                            s < sentiment::NEGATIVE
                         } else {
-                            s > 0.1
+                            s > sentiment::POSITIVE
                         };
                         keep.then_some(0)
                     }

@@ -11,9 +11,8 @@ use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
 
 pub struct Sentiment;
 
-/// Below this score an item counts as negative; above `POSITIVE` as positive.
-pub const NEGATIVE: f64 = -0.1;
-pub const POSITIVE: f64 = 0.1;
+// The scorer's own band: below NEGATIVE an item counts as negative, above POSITIVE positive.
+use dangan_text::sentiment::{NEGATIVE, POSITIVE};
 /// A month-on-month fall of the mean score is flagged when it is at least this large and
 /// significant (two-sample z below -1.96, p < 0.05), with at least `MIN_ITEMS` items in each
 /// of the two months.

@@ -162,8 +162,13 @@ pub const OURS: f64 = 0.5;
 /// training reviews (a meeting notice) land either way.
 pub const SURE: f64 = 2.5;
 
+/// Below this score a text counts as negative, above [`POSITIVE`] as positive, in between
+/// as neither (the reports' counts, `dangan text sentiment`'s labels).
+pub const NEGATIVE: f64 = -0.1;
+pub const POSITIVE: f64 = 0.1;
+
 /// The largest score a text gets from the model's lean alone: well inside the band that
-/// reports count as neither positive nor negative (±0.1).
+/// counts as neither positive nor negative ([`NEGATIVE`] … [`POSITIVE`]).
 pub const LEAN: f64 = 0.05;
 
 /// The score from the two parts. The side is always the model's (with our own words added);
