@@ -42,7 +42,7 @@ fn main() {
     let secs = started.elapsed().as_secs_f64() / passes as f64;
     eprintln!("(checksum {checksum:.3})");
     // Each of the model's inputs alone (the sign of its score), then the whole.
-    let features: Vec<(bool, [f64; 6])> = set
+    let features: Vec<(bool, [f64; dangan_text::sentiment::FEATURES.len()])> = set
         .iter()
         .map(|(l, t)| (*l, dangan_text::sentiment::model_features(t)))
         .collect();

@@ -11,14 +11,14 @@
 //! `train.tsv`: sentences of 4–160 characters from both files, less the evaluation set
 //! (`data/eval/sentiment_eval.tsv`) and sentences found in both; `eval.tsv`: the evaluation
 //! set. Each line: `label<TAB>lexicon score<TAB>its part from dangan's own words<TAB>character
-//! n-grams<TAB>word features` (space-separated, with repeats) of the text as
-//! `normalize_for_search` leaves it.
+//! n-grams<TAB>word features<TAB>each n-gram's clause` (space-separated, with repeats; `-`
+//! for an n-gram with a clause end in it) of the text as `normalize_for_search` leaves it.
 
 use std::collections::HashSet;
 use std::io::Write;
 
 use dangan_text::sentiment::{
-    EVALUATION_SET, char_ngrams, lexicon_parts, parse_labelled, word_features,
+    EVALUATION_SET, char_ngram_clauses, lexicon_parts, parse_labelled, word_features,
 };
 
 fn load(path: &str) -> Vec<String> {
@@ -37,14 +37,19 @@ fn write(path: &std::path::Path, docs: &[(bool, String)]) {
     for (label, text) in docs {
         let norm = dangan_text::normalize_for_search(text);
         let lexicon = lexicon_parts(&norm);
+        let (grams, clauses): (Vec<&str>, Vec<String>) = char_ngram_clauses(&norm)
+            .into_iter()
+            .map(|(g, c)| (g, c.map_or("-".to_string(), |c| c.to_string())))
+            .unzip();
         writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}",
             u8::from(*label),
             lexicon.all,
             lexicon.ours,
-            char_ngrams(&norm).join(" "),
-            word_features(&norm).join(" ")
+            grams.join(" "),
+            word_features(&norm).join(" "),
+            clauses.join(" ")
         )
         .expect("write");
     }

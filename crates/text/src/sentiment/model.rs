@@ -1,7 +1,8 @@
-//! The learned part of `sentiment()`: six scores of a text — naive Bayes over its character
+//! The learned part of `sentiment()`: ten scores of a text — naive Bayes over its character
 //! 1–5-grams, naive Bayes over its jieba words, the lexicon's score, linear SVMs over the
-//! TF-IDF of its character 1–4-grams and of its words, and its length — combined by
-//! gradient-boosted trees into one log-odds. Trained by `train/train_sentiment.py`
+//! TF-IDF of its character 1–4-grams and of its words, its length, and the character naive
+//! Bayes of its first and last clause and of its most negative and most positive one —
+//! combined by gradient-boosted trees into one log-odds. Trained by `train/train_sentiment.py`
 //! (scikit-learn) on the features that `examples/sentiment_features.rs` writes with the
 //! functions below, so that training and scoring see the same n-grams and words; the model
 //! files are in `data/sentiment/`.
@@ -75,15 +76,32 @@ pub(crate) struct Learned {
 }
 
 /// The inputs of the trees, in the order they were trained with (`grams`: how many
-/// character n-grams the text has, its length).
-pub const FEATURES: [&str; 6] = [
+/// character n-grams the text has, its length; `clause_*`: the character naive Bayes of
+/// the first, the last, the lowest and the highest scoring clause — a review's verdict is
+/// often one clause of several: 房间不错，但是服务太差).
+pub const FEATURES: [&str; 10] = [
     "nb_chars",
     "nb_words",
     "lexicon",
     "svm_chars",
     "svm_words",
     "grams",
+    "clause_first",
+    "clause_last",
+    "clause_min",
+    "clause_max",
 ];
+
+/// Characters (after `normalize_for_search`) between the clauses of a text for the
+/// clause scores: punctuation (an n-gram with it belongs to no clause) and white space
+/// (which no n-gram holds; reviews often part their clauses with a space).
+fn ends_clause(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            ',' | '.' | '!' | '?' | ';' | '~' | '，' | '。' | '！' | '？' | '；' | '～' | '…'
+        )
+}
 
 fn header_value(text: &str, key: &str) -> f64 {
     text.lines()
@@ -147,29 +165,47 @@ pub(crate) fn learned() -> &'static Learned {
 
 /// The character 1–5-grams of a (normalized) text, with repeats, none with a space in it.
 pub fn char_ngrams(text: &str) -> Vec<&str> {
+    char_ngram_clauses(text)
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect()
+}
+
+/// [`char_ngrams`], each with the clause it lies in (counted from 0 by the clause ends
+/// before it; `None`: it holds a clause end).
+pub fn char_ngram_clauses(text: &str) -> Vec<(&str, Option<u32>)> {
     let mut out = Vec::with_capacity(text.len() * 2);
-    for_each_char_ngram(text, |g| {
-        out.push(g);
+    for_each_char_ngram(text, |g, clause| {
+        out.push((g, clause));
         true
     });
     out
 }
 
-/// Calls `f` with each character n-gram; when it returns false, the longer n-grams at that
-/// position are not offered. Returns how many n-grams the text has (offered or not).
-fn for_each_char_ngram<'a>(text: &'a str, mut f: impl FnMut(&'a str) -> bool) -> usize {
-    let mut bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
-    bounds.push(text.len());
-    let chars = bounds.len() - 1;
-    let mut count = 0;
-    for i in 0..chars {
+/// Calls `f` with each character n-gram and its clause; when it returns false, the longer
+/// n-grams at that position are not offered (every 1-gram is). Returns how many n-grams
+/// the text has (offered or not).
+fn for_each_char_ngram<'a>(
+    text: &'a str,
+    mut f: impl FnMut(&'a str, Option<u32>) -> bool,
+) -> usize {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let bound = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
+    let (mut count, mut clause) = (0, 0u32);
+    for i in 0..chars.len() {
         let mut offer = true;
-        for n in 1..=MAX_GRAM.min(chars - i) {
-            if text[bounds[i + n - 1]..].starts_with(char::is_whitespace) {
+        let mut inside = true;
+        for n in 1..=MAX_GRAM.min(chars.len() - i) {
+            let last = chars[i + n - 1].1;
+            if last.is_whitespace() {
                 break;
             }
+            inside = inside && !ends_clause(last);
             count += 1;
-            offer = offer && f(&text[bounds[i]..bounds[i + n]]);
+            offer = offer && f(&text[bound(i)..bound(i + n)], inside.then_some(clause));
+        }
+        if ends_clause(chars[i].1) {
+            clause += 1;
         }
     }
     count
@@ -256,20 +292,51 @@ impl Table {
     }
 }
 
+/// The naive Bayes sum (each distinct n-gram once) of the first, the last, the lowest and
+/// the highest of `clauses` clauses from their n-grams found in the model; all 0 for none.
+fn clause_scores(clauses: usize, found: &mut [(usize, u64, f32)]) -> [f64; 4] {
+    if clauses == 0 {
+        return [0.0; 4];
+    }
+    let mut sums = vec![0.0f64; clauses];
+    found.sort_unstable_by_key(|(c, h, _)| (*c, *h));
+    for run in found.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        sums[run[0].0] += f64::from(run[0].2);
+    }
+    let low = sums.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    [sums[0], sums[clauses - 1], low, high]
+}
+
 impl Learned {
     /// The inputs of the trees for a normalized text and its lexicon score.
     pub fn features(&self, text: &str, lexicon: f64) -> [f64; FEATURES.len()] {
         let mut found = Vec::with_capacity(text.len() * 2);
+        // The clauses with an n-gram (in the model or not), in order, and the n-grams
+        // found by clause: (clause's place among those, hash, naive Bayes log-odds).
+        let mut clauses: Vec<u32> = Vec::new();
+        let mut in_clause: Vec<(usize, u64, f32)> = Vec::with_capacity(text.len() * 2);
         // Every feature kept was in at least two training sentences, and so was every
         // shorter n-gram it starts with: an n-gram not in the table ends the ones after it.
-        let length = for_each_char_ngram(text, |g| match self.grams.find(g) {
-            Some(f) => {
-                found.push(f);
-                true
+        let length = for_each_char_ngram(text, |g, clause| {
+            if let Some(c) = clause
+                && clauses.last() != Some(&c)
+            {
+                clauses.push(c);
             }
-            None => false,
+            match self.grams.find(g) {
+                Some(f) => {
+                    if clause.is_some() {
+                        in_clause.push((clauses.len() - 1, f.0, f.1.nb));
+                    }
+                    found.push(f);
+                    true
+                }
+                None => false,
+            }
         });
         let (nb_chars, svm_chars) = self.grams.score(&mut found);
+        let [first, last, low, high] = clause_scores(clauses.len(), &mut in_clause);
         found.clear();
         for_each_word_feature(text, |w| found.extend(self.words.find(w)));
         let (nb_words, svm_words) = self.words.score(&mut found);
@@ -280,6 +347,10 @@ impl Learned {
             svm_chars,
             svm_words,
             length as f64,
+            first,
+            last,
+            low,
+            high,
         ]
     }
 
