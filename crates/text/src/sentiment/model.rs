@@ -265,6 +265,11 @@ fn hash(feature: &str) -> u64 {
     h.finish()
 }
 
+/// A feature of a text found in the model: its hash, its weights, and for a character
+/// n-gram the place of its clause among the text's clauses ([`NO_CLAUSE`]: in none).
+type Found = (u64, Weights, u32);
+const NO_CLAUSE: u32 = u32::MAX;
+
 impl Table {
     /// The feature's hash and weights, if the model has it.
     fn find(&self, feature: &str) -> Option<(u64, Weights)> {
@@ -274,9 +279,11 @@ impl Table {
 
     /// Naive Bayes (each distinct feature once) and the SVM's decision (sublinear TF-IDF,
     /// L2-normalized, over the features it has an idf for) over a text's features found in
-    /// the model, with repeats (features in neither vocabulary add nothing to either).
-    fn score(&self, found: &mut [(u64, Weights)]) -> (f64, f64) {
-        found.sort_unstable_by_key(|(h, _)| *h);
+    /// the model, with repeats (features in neither vocabulary add nothing to either); adds
+    /// each clause's naive Bayes (each distinct feature once per clause) to `clauses`.
+    fn score(&self, found: &mut [Found], clauses: &mut [f64]) -> (f64, f64) {
+        // One sort serves all three: by feature, and within a feature by clause.
+        found.sort_unstable_by_key(|&(h, _, c)| (h, c));
         let (mut nb, mut dot, mut norm) = (0.0, 0.0, 0.0);
         for run in found.chunk_by(|a, b| a.0 == b.0) {
             let w = run[0].1;
@@ -286,60 +293,60 @@ impl Table {
                 dot += v * f64::from(w.w);
                 norm += v * v;
             }
+            if !clauses.is_empty() {
+                for same in run.chunk_by(|a, b| a.2 == b.2) {
+                    if let Some(sum) = clauses.get_mut(same[0].2 as usize) {
+                        *sum += f64::from(w.nb);
+                    }
+                }
+            }
         }
         let svm = if norm > 0.0 { dot / norm.sqrt() } else { 0.0 };
         (nb, svm + self.bias)
     }
 }
 
-/// The naive Bayes sum (each distinct n-gram once) of the first, the last, the lowest and
-/// the highest of `clauses` clauses from their n-grams found in the model; all 0 for none.
-fn clause_scores(clauses: usize, found: &mut [(usize, u64, f32)]) -> [f64; 4] {
-    if clauses == 0 {
+/// The first, the last, the lowest and the highest of the clauses' scores; all 0 for none.
+fn clause_scores(sums: &[f64]) -> [f64; 4] {
+    let (Some(&first), Some(&last)) = (sums.first(), sums.last()) else {
         return [0.0; 4];
-    }
-    let mut sums = vec![0.0f64; clauses];
-    found.sort_unstable_by_key(|(c, h, _)| (*c, *h));
-    for run in found.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-        sums[run[0].0] += f64::from(run[0].2);
-    }
+    };
     let low = sums.iter().copied().fold(f64::INFINITY, f64::min);
     let high = sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    [sums[0], sums[clauses - 1], low, high]
+    [first, last, low, high]
 }
 
 impl Learned {
     /// The inputs of the trees for a normalized text and its lexicon score.
     pub fn features(&self, text: &str, lexicon: f64) -> [f64; FEATURES.len()] {
-        let mut found = Vec::with_capacity(text.len() * 2);
-        // The clauses with an n-gram (in the model or not), in order, and the n-grams
-        // found by clause: (clause's place among those, hash, naive Bayes log-odds).
-        let mut clauses: Vec<u32> = Vec::new();
-        let mut in_clause: Vec<(usize, u64, f32)> = Vec::with_capacity(text.len() * 2);
+        let mut found: Vec<Found> = Vec::with_capacity(text.len() * 2);
+        // A naive Bayes sum for each clause with an n-gram (in the model or not), in order.
+        let mut clauses: Vec<f64> = Vec::new();
+        let mut current = None;
         // Every feature kept was in at least two training sentences, and so was every
         // shorter n-gram it starts with: an n-gram not in the table ends the ones after it.
         let length = for_each_char_ngram(text, |g, clause| {
-            if let Some(c) = clause
-                && clauses.last() != Some(&c)
-            {
-                clauses.push(c);
+            if clause.is_some() && clause != current {
+                current = clause;
+                clauses.push(0.0);
             }
-            match self.grams.find(g) {
-                Some(f) => {
-                    if clause.is_some() {
-                        in_clause.push((clauses.len() - 1, f.0, f.1.nb));
-                    }
-                    found.push(f);
-                    true
-                }
-                None => false,
-            }
+            let Some((h, w)) = self.grams.find(g) else {
+                return false;
+            };
+            let place = match clause {
+                Some(_) => clauses.len() as u32 - 1,
+                None => NO_CLAUSE,
+            };
+            found.push((h, w, place));
+            true
         });
-        let (nb_chars, svm_chars) = self.grams.score(&mut found);
-        let [first, last, low, high] = clause_scores(clauses.len(), &mut in_clause);
+        let (nb_chars, svm_chars) = self.grams.score(&mut found, &mut clauses);
+        let [first, last, low, high] = clause_scores(&clauses);
         found.clear();
-        for_each_word_feature(text, |w| found.extend(self.words.find(w)));
-        let (nb_words, svm_words) = self.words.score(&mut found);
+        for_each_word_feature(text, |w| {
+            found.extend(self.words.find(w).map(|(h, w)| (h, w, NO_CLAUSE)))
+        });
+        let (nb_words, svm_words) = self.words.score(&mut found, &mut []);
         [
             nb_chars,
             nb_words,
