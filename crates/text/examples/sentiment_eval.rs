@@ -9,7 +9,7 @@ fn main() {
             let (lex, log_odds) = dangan_text::sentiment::parts(t);
             println!(
                 "{t}: {:.3} (lexicon {:.2}, ours {:.2}, model log-odds {log_odds:.2}) {:?} {:?}",
-                dangan_text::sentiment::sentiment(t),
+                dangan_text::sentiment::shape(lex, log_odds),
                 lex.all,
                 lex.ours,
                 dangan_text::sentiment::model_features(t),

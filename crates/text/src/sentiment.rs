@@ -197,18 +197,19 @@ pub fn parts(text: &str) -> (Lexicon, f64) {
     if !crate::is_word(&norm) {
         return (Lexicon::default(), 0.0);
     }
-    let lexicon = lexicon_score(model(), &norm);
-    let learned = model::learned();
-    (
-        lexicon,
-        learned.log_odds(&learned.features(&norm, lexicon.all)),
-    )
+    let (lexicon, features) = lexicon_and_features(&norm);
+    (lexicon, model::learned().log_odds(&features))
 }
 
 /// The inputs of the model's trees ([`FEATURES`]) for a text.
 pub fn model_features(text: &str) -> [f64; FEATURES.len()] {
-    let norm = crate::normalize_for_search(text);
-    model::learned().features(&norm, lexicon_score(model(), &norm).all)
+    lexicon_and_features(&crate::normalize_for_search(text)).1
+}
+
+/// A normalized text's lexicon score and the trees' inputs (the lexicon's among them).
+fn lexicon_and_features(norm: &str) -> (Lexicon, [f64; FEATURES.len()]) {
+    let lexicon = lexicon_score(model(), norm);
+    (lexicon, model::learned().features(norm, lexicon.all))
 }
 
 /// The lexicon part alone (for inspection and tests).
