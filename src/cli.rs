@@ -141,6 +141,16 @@ pub enum Command {
         /// (default: two per core; 0: no limit).
         #[arg(long)]
         search_slots: Option<usize>,
+        /// Queries (SQL, reports, archives, Flight SQL) that run at once; more wait their
+        /// turn up to --queue-wait seconds, then get a 429 (default: two per core).
+        #[arg(long)]
+        query_slots: Option<usize>,
+        /// Queries of one department running or waiting at once; one more gets a 429.
+        #[arg(long, default_value_t = 4)]
+        department_queries: usize,
+        /// Seconds a query waits for its turn before it is refused.
+        #[arg(long, default_value_t = 10)]
+        queue_wait: u64,
     },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {
@@ -215,9 +225,13 @@ pub enum AccessCommand {
         /// org:<ORG_ID> (that organization and those under it).
         #[arg(long, default_value = "own")]
         scope: String,
-        /// Personal columns (ID number, phone): masked or visible.
+        /// Personal columns (ID number, phone, birth date): masked or visible.
         #[arg(long, default_value = "masked")]
         personal: String,
+        /// May also import into the dataset (web upload, API); never implied by reading.
+        /// Needs --scope all; never for organizations (the org tree is the administrator's).
+        #[arg(long)]
+        import: bool,
     },
     /// Take a grant back.
     Revoke { department: String, dataset: String },

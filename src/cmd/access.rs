@@ -26,6 +26,7 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
             dataset,
             scope,
             personal,
+            import,
         } => {
             lake.registry().get(&dataset)?;
             let grant = Grant {
@@ -33,10 +34,17 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
                 dataset: dataset.clone(),
                 scope: scope.parse()?,
                 personal: personal.parse()?,
+                import,
             };
             let line = format!(
-                "granted 授权 {department} → {dataset}: rows {}, personal columns {}",
-                grant.scope, grant.personal
+                "granted 授权 {department} → {dataset}: rows {}, personal columns {}{}",
+                grant.scope,
+                grant.personal,
+                if import {
+                    ", may import 可导入"
+                } else {
+                    ", read only 只读"
+                }
             );
             access.grant(grant)?;
             let v = access.save(lake, "access: grant").await?;
@@ -65,6 +73,7 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
                                 "dataset": g.dataset,
                                 "scope": g.scope.to_string(),
                                 "personal": g.personal.to_string(),
+                                "import": g.import,
                             })).collect::<Vec<_>>(),
                         })
                     })
@@ -92,8 +101,11 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
                     }
                     for g in grants {
                         println!(
-                            "  {:<20} rows {:<14} personal {}",
-                            g.dataset, g.scope, g.personal
+                            "  {:<20} rows {:<14} personal {:<8}{}",
+                            g.dataset,
+                            g.scope,
+                            g.personal,
+                            if g.import { " import 可导入" } else { "" }
                         );
                     }
                 }

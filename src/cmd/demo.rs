@@ -237,6 +237,7 @@ async fn departments(lake: &Lake) -> Result<()> {
             dataset: dataset.into(),
             scope,
             personal: Personal::Masked,
+            import: false,
         })?;
     }
     access.save(lake, "demo: grants").await?;

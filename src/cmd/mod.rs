@@ -22,12 +22,28 @@ use crate::cli::{Args, Command, TextFormat};
 /// Exit code of an import that quarantined rows or could not read a file.
 pub const EXIT_REJECTS: u8 = 3;
 
+/// The stack of every thread that plans or runs queries. Statements are held to a budget
+/// (`dangan_query::guard`) and DataFusion's recursive walks grow their stack on the heap; a
+/// deep stack besides covers the walks that do not (an expression's display and drop), in
+/// debug builds too. Only the pages a thread touches are memory.
+const STACK_BYTES: usize = 64 << 20;
+
 pub fn run(args: Args) -> Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    rt.block_on(run_async(args))
+    // The command's own future runs on a thread of that size, not on the main thread's 8 MB.
+    std::thread::Builder::new()
+        .name("dangan".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_stack_size(STACK_BYTES)
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(run_async(args))
+        })
+        .context("starting the main thread")?
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
 async fn run_async(args: Args) -> Result<ExitCode> {
@@ -130,6 +146,9 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             max_rows,
             search_cache,
             search_slots,
+            query_slots,
+            department_queries,
+            queue_wait,
         } => {
             let options = dangan_server::ServeOptions {
                 addr,
@@ -138,6 +157,9 @@ async fn run_async(args: Args) -> Result<ExitCode> {
                 max_rows,
                 search_cache,
                 search_slots: search_slots.unwrap_or_else(dangan_server::default_search_slots),
+                query_slots: query_slots.unwrap_or_else(dangan_server::default_search_slots),
+                department_queries,
+                queue_wait: std::time::Duration::from_secs(queue_wait),
                 ..Default::default()
             };
             dangan_server::serve(open(&lake_dir)?, options, |at| {

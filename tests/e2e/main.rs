@@ -7,6 +7,7 @@ mod kill;
 mod pipeline;
 mod report;
 mod search;
+mod security;
 mod serve;
 mod slt;
 mod sql;

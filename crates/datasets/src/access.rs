@@ -1,7 +1,8 @@
 //! Departments and what each was granted, kept in the lake (`system_access`, one Delta
 //! commit per change): which datasets a department may read, which rows (its own
-//! organizations, an org sub-tree, or all) and whether personal columns are visible or
-//! masked. The query layer enforces it; this module only keeps it.
+//! organizations, an org sub-tree, or all), whether personal columns are visible or masked,
+//! and — never implied by reading — whether it may import into the dataset. The query layer
+//! and the server enforce it; this module only keeps it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -89,14 +90,21 @@ pub struct Department {
     pub orgs: Vec<String>,
 }
 
-/// What a department may read of one dataset.
+/// What a department may read of one dataset, and whether it may import into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub department: String,
     pub dataset: String,
     pub scope: Scope,
     pub personal: Personal,
+    /// May import (`dangan access grant … --import`; scope `all` only, never the
+    /// organizations: the org tree, and so every department's scope, is the
+    /// administrator's).
+    pub import: bool,
 }
+
+/// The dataset whose rows decide every department's scope.
+pub const ORG_TREE: &str = "organizations";
 
 /// Every department and grant of a lake.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,6 +124,7 @@ impl Access {
             return Ok(access);
         }
         let cols = ["kind", "department", "dataset", "scope", "personal", "orgs"];
+        let mut imports: Vec<(String, String)> = Vec::new();
         for batch in lake.scan(&name, &cols).await? {
             let col = |i: usize| -> Result<StringArray> {
                 Ok(cast(batch.column(i), &DataType::Utf8)?
@@ -146,7 +155,9 @@ impl Access {
                         dataset: v(&dataset, i),
                         scope: v(&scope, i).parse()?,
                         personal: v(&personal, i).parse()?,
+                        import: false,
                     }),
+                    "import" => imports.push((v(&dept, i), v(&dataset, i))),
                     other => {
                         return Err(Error::Invalid(format!(
                             "{name}: unknown row kind `{other}`"
@@ -154,6 +165,13 @@ impl Access {
                     }
                 }
             }
+        }
+        // An import row stands beside its grant (kept as rows of their own, so the table's
+        // layout did not change).
+        for g in &mut access.grants {
+            g.import = imports
+                .iter()
+                .any(|(d, ds)| d == &g.department && ds == &g.dataset);
         }
         access.departments.sort_by(|a, b| a.name.cmp(&b.name));
         access
@@ -188,6 +206,16 @@ impl Access {
                 Some(g.personal.to_string()),
                 None,
             ]);
+            if g.import {
+                rows.push([
+                    Some("import".into()),
+                    Some(g.department.clone()),
+                    Some(g.dataset.clone()),
+                    None,
+                    None,
+                    None,
+                ]);
+            }
         }
         let mut columns: Vec<Arc<dyn Array>> = (0..6)
             .map(|c| {
@@ -253,6 +281,17 @@ impl Access {
     /// Grant (or change the grant of) a dataset to a department.
     pub fn grant(&mut self, grant: Grant) -> Result<()> {
         self.require_department(&grant.department)?;
+        if grant.import && grant.dataset == ORG_TREE {
+            return Err(Error::Invalid(format!(
+                "组织架构只能由管理员导入 (a department never imports `{ORG_TREE}`: the org tree decides every department's scope)"
+            )));
+        }
+        if grant.import && grant.scope != Scope::All {
+            return Err(Error::Invalid(format!(
+                "导入授权需要 --scope all (importing `{}` needs --scope all: a file's rows may belong to any organization, and rows outside the scope are not the department's to write)",
+                grant.dataset
+            )));
+        }
         self.grants
             .retain(|g| !(g.department == grant.department && g.dataset == grant.dataset));
         self.grants.push(grant);
@@ -307,21 +346,46 @@ mod tests {
             dataset: "members".into(),
             scope: Scope::Own,
             personal: Personal::Masked,
+            import: false,
         })
         .unwrap();
+        a.grant(Grant {
+            department: "组织部".into(),
+            dataset: "appraisals".into(),
+            scope: Scope::All,
+            personal: Personal::Masked,
+            import: true,
+        })
+        .unwrap();
+        for (dataset, scope) in [("organizations", Scope::All), ("members", Scope::Own)] {
+            let refused = a.grant(Grant {
+                department: "组织部".into(),
+                dataset: dataset.into(),
+                scope,
+                personal: Personal::Masked,
+                import: true,
+            });
+            assert!(refused.is_err(), "{dataset}");
+        }
         assert!(
             a.grant(Grant {
                 department: "宣传部".into(),
                 dataset: "members".into(),
                 scope: Scope::All,
                 personal: Personal::Masked,
+                import: false,
             })
             .is_err()
         );
         a.save(&lake, "test").await.unwrap();
         let back = Access::load(&lake).await.unwrap();
+        a.grants
+            .sort_by(|x, y| (&x.department, &x.dataset).cmp(&(&y.department, &y.dataset)));
         assert_eq!(back, a);
+        assert!(back.grant_for("组织部", "appraisals").unwrap().import);
+        assert!(!back.grant_for("组织部", "members").unwrap().import);
         assert!(a.revoke("组织部", "members").unwrap());
+        assert!(a.revoke("组织部", "appraisals").unwrap());
         a.save(&lake, "test").await.unwrap();
         assert!(Access::load(&lake).await.unwrap().grants.is_empty());
     }

@@ -18,7 +18,9 @@ pub use error::{Error, Result};
 pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus, WriteOptions};
 pub use lock::{Holder, LakeLock};
 pub use registry::{BUILTIN_SPECS, Registry};
-pub use spec::{Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Reference, header_forms};
+pub use spec::{
+    Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Mask, Reference, header_forms,
+};
 pub use system::SystemTable;
 
 /// Re-exported so that every crate writes against the one Arrow and deltalake of the lake.

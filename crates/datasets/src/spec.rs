@@ -146,6 +146,17 @@ pub struct Reference {
     pub column: String,
 }
 
+/// What a department without the personal grant sees of a personal column. Chosen so that
+/// nothing it can see together narrows an ID number to fewer than 1,000 candidates (the
+/// README's access section and `dangan-query`'s mask test): ID numbers keep their first two
+/// and last two characters, phones 3 + 4 digits, personal dates their year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mask {
+    IdNumber,
+    Phone,
+    Year,
+}
+
 /// A resolved column.
 #[derive(Debug, Clone)]
 pub struct ColumnSpec {
@@ -213,6 +224,22 @@ impl DatasetSpec {
 
     pub fn personal_columns(&self) -> impl Iterator<Item = &ColumnSpec> {
         self.columns.iter().filter(|c| c.personal)
+    }
+}
+
+impl ColumnSpec {
+    /// The mask of a personal column (`None`: not personal): a date keeps its year, a phone
+    /// its 3 + 4 digits, anything else is masked as an ID number.
+    pub fn mask(&self) -> Option<Mask> {
+        if !self.personal {
+            None
+        } else if matches!(self.ty, ColumnType::Date | ColumnType::Timestamp) {
+            Some(Mask::Year)
+        } else if self.name.contains("phone") {
+            Some(Mask::Phone)
+        } else {
+            Some(Mask::IdNumber)
+        }
     }
 }
 

@@ -103,9 +103,10 @@ impl TableFunctionImpl for AsOf {
             Some(p) => match p.granted.get(&dataset) {
                 Some(g) => Some((g.clone(), p.members.clone())),
                 None => {
-                    return plan_err!(
-                        "数据集 {dataset} 未授权 (dataset `{dataset}` was not granted)"
-                    );
+                    // A refusal of the policy, told apart from a bad statement upstream.
+                    return Err(DataFusionError::External(Box::new(crate::Error::Policy(
+                        format!("数据集 {dataset} 未授权 (dataset `{dataset}` was not granted)"),
+                    ))));
                 }
             },
         };
@@ -142,10 +143,16 @@ impl TableFunctionImpl for AsOf {
             return Ok(provider);
         };
         let ctx = SessionContext::new();
-        let df = ctx.read_table(provider)?;
-        let members = members.map(|m| ctx.read_table(m)).transpose()?;
-        let view = crate::policy::view(&spec, df, &g.grant, g.orgs.as_ref(), members.as_ref())
-            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+        crate::udf::register(&ctx);
+        let view = crate::policy::view(
+            &ctx,
+            &spec,
+            provider,
+            &g.grant,
+            g.orgs.as_ref(),
+            members.as_ref(),
+        )
+        .map_err(|e| DataFusionError::Plan(e.to_string()))?;
         Ok(view.into_view())
     }
 }

@@ -20,11 +20,29 @@ pub enum Error {
     /// Refused by the access policy (a table not granted, a statement that is not a query).
     #[error("{0}")]
     Policy(String),
+    /// Over the statement budget (`guard.rs`): refused before planning.
+    #[error("{0}")]
+    TooComplex(String),
+    /// A panic inside the engine while answering, caught: the process and every other
+    /// request go on.
+    #[error("内部错误 internal error while answering the query: {0}")]
+    Panic(String),
 }
 
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(e: datafusion::error::DataFusionError) -> Self {
-        Error::DataFusion(Box::new(e))
+        // A refusal raised inside planning (a table function's) stays a refusal.
+        let policy = match e.find_root() {
+            datafusion::error::DataFusionError::External(inner) => match inner.downcast_ref() {
+                Some(Error::Policy(m)) => Some(m.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match policy {
+            Some(m) => Error::Policy(m),
+            None => Error::DataFusion(Box::new(e)),
+        }
     }
 }
 

@@ -6,13 +6,16 @@
 
 pub mod archive;
 pub mod asof;
+pub mod bounded;
 pub mod count_by;
 pub mod date_part;
 mod error;
 pub mod files;
+pub mod guard;
 pub mod output;
 pub mod policy;
 pub mod provider;
+pub mod scope;
 pub mod search_fn;
 pub mod udf;
 
@@ -55,12 +58,84 @@ fn session_config() -> SessionConfig {
 
 /// A session with [`session_config`] and dangan's plan rules (`count_by.rs`).
 fn new_context() -> SessionContext {
+    context_with(session_config())
+}
+
+/// A department's session: its `EXPLAIN` prints the logical plan only — the physical plan
+/// names the server's files (`policy::check_explain` refuses the rest).
+fn department_context() -> SessionContext {
+    let mut config = session_config();
+    config.options_mut().explain.logical_plan_only = true;
+    context_with(config)
+}
+
+/// The memory every session of this process shares for what DataFusion accounts for (sorts,
+/// hash aggregations, joins): a `FairSpillPool`, so past its share an operator that can
+/// spill does (to the OS temp folder) and one that cannot fails its query with an error
+/// naming the limit — the process is never the one to die. `DANGAN_MEMORY_LIMIT` sets it in
+/// bytes (or with a `K`/`M`/`G` suffix); by default half of the machine's memory.
+fn runtime() -> Arc<datafusion::execution::runtime_env::RuntimeEnv> {
+    static RUNTIME: std::sync::OnceLock<Arc<datafusion::execution::runtime_env::RuntimeEnv>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let limit = memory_limit();
+            datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+                .with_memory_pool(Arc::new(
+                    datafusion::execution::memory_pool::FairSpillPool::new(limit),
+                ))
+                .build_arc()
+                .unwrap_or_else(|_| Arc::new(Default::default()))
+        })
+        .clone()
+}
+
+/// The size of the shared pool (see [`runtime`]).
+pub fn memory_limit() -> usize {
+    let parse = |v: &str| {
+        let v = v.trim();
+        let (digits, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+            Some((i, _)) => (&v[..i], v[i..].trim().to_ascii_uppercase()),
+            None => (v, String::new()),
+        };
+        let n: usize = digits.parse().ok()?;
+        let shift = match unit.trim_end_matches('B') {
+            "" => 0,
+            "K" => 10,
+            "M" => 20,
+            "G" => 30,
+            _ => return None,
+        };
+        n.checked_mul(1 << shift)
+    };
+    if let Some(n) = std::env::var("DANGAN_MEMORY_LIMIT")
+        .ok()
+        .as_deref()
+        .and_then(parse)
+    {
+        return n.max(64 << 20);
+    }
+    // Half of MemTotal (kB) from /proc/meminfo; 4 GB where it cannot be read.
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        })
+        .map_or(4 << 30, |kb| kb * 1024 / 2)
+}
+
+fn context_with(config: SessionConfig) -> SessionContext {
     let state = datafusion::execution::SessionStateBuilder::new()
-        .with_config(session_config())
+        .with_config(config)
+        .with_runtime_env(runtime())
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(count_by::CountByRule))
         .build();
-    SessionContext::new_with_state(state)
+    let ctx = SessionContext::new_with_state(state);
+    bounded::register(&ctx);
+    ctx
 }
 
 /// Define the lake's saved views on a session (a view may use another: repeated until no
@@ -98,6 +173,78 @@ async fn define_views(
         }
     }
     Ok(failed)
+}
+
+/// The text of a caught panic.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// Audits a query whose future was dropped before it ended.
+struct Unfinished<'a> {
+    engine: &'a QueryEngine,
+    sql: &'a str,
+    started: Instant,
+    done: bool,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.engine.record(
+                self.sql,
+                0,
+                self.started.elapsed().as_millis() as i64,
+                "stopped: timed out or the client went away 查询超时或已取消",
+            );
+        }
+    }
+}
+
+/// An error a department sees from running its statement: what is quoted in it (a value of a
+/// row, between quotes) and long runs of digits are left out. Within the scope those values
+/// were the department's to see, masked where the grant says; this keeps any path that
+/// evaluates a condition on a row it may not see from quoting the row.
+fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    let mut digits = String::new();
+    let flush = |out: &mut String, digits: &mut String| {
+        if digits.len() >= 6 {
+            out.push('…');
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '\'' || c == '"' => {
+                flush(&mut out, &mut digits);
+                out.push(c);
+                quote = Some(c);
+            }
+            None if c.is_ascii_digit() => digits.push(c),
+            None => {
+                flush(&mut out, &mut digits);
+                out.push(c);
+            }
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    flush(&mut out, &mut digits);
+    out
 }
 
 /// One query as `system_audit` records it.
@@ -173,7 +320,7 @@ impl QueryEngine {
         let Some(department) = department else {
             return Self::open(lake).await;
         };
-        let ctx = new_context();
+        let ctx = department_context();
         udf::register(&ctx);
         udf::load_user_words(lake);
         let policy = policy::register(&ctx, lake, department).await?;
@@ -234,42 +381,75 @@ impl QueryEngine {
     /// rows, duration, and whether it was refused or failed) with the next
     /// [`QueryEngine::flush_audit`]: every command flushes before it ends (one commit for all
     /// the queries it ran), so the audit costs no query a commit of its own.
+    ///
+    /// A query whose future is dropped before it ends (a server's time limit, a client that
+    /// went away) is audited as stopped.
     pub async fn sql(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
-        let result = self.run(sql, started).await;
+        let mut watch = Unfinished {
+            engine: self,
+            sql,
+            started,
+            done: false,
+        };
+        let result = self.sql_unaudited(sql).await;
+        watch.done = true;
         let rows = result.as_ref().map_or(0, |r| r.rows as i64);
         self.record_outcome(sql, rows, started, result.as_ref().err());
         result
+    }
+
+    /// [`QueryEngine::sql`] without an audit row: for a caller that audits the request itself
+    /// under the department it answers (the server reading import runs for one).
+    pub async fn sql_unaudited(&self, sql: &str) -> Result<QueryResult> {
+        use futures::FutureExt;
+        let started = Instant::now();
+        // A panic anywhere in planning or running is this query's error, never the process's.
+        std::panic::AssertUnwindSafe(self.run(sql, started))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|p| Err(Error::Panic(panic_message(p.as_ref()))))
     }
 
     fn record_outcome(&self, sql: &str, rows: i64, started: Instant, error: Option<&Error>) {
         let status = match error {
             None => "ok".to_string(),
             Some(Error::Policy(m)) => format!("denied: {m}"),
+            Some(Error::TooComplex(m)) => format!("refused: {m}"),
             Some(e) => format!("error: {e}"),
         };
         self.record(sql, rows, started.elapsed().as_millis() as i64, &status);
     }
 
-    /// The tables a statement reads, by name (parsed once per query: the policy, the saved
-    /// views and the spreadsheet labels all ask).
-    fn tables_read(&self, sql: &str) -> Result<Vec<String>> {
+    /// A statement parsed once per query (the policy, the saved views and the spreadsheet
+    /// labels all ask), after its size was checked against the budget, and the tables it
+    /// reads, by name.
+    fn parse(&self, sql: &str) -> Result<(datafusion::sql::parser::Statement, Vec<String>)> {
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
+        let tokens_as = datafusion::sql::sqlparser::dialect::dialect_from_str(dialect)
+            .unwrap_or_else(|| Box::new(datafusion::sql::sqlparser::dialect::GenericDialect {}));
+        guard::check(sql, &guard::BUDGET, tokens_as.as_ref())?;
         let statement = state.sql_to_statement(sql, &dialect)?;
-        Ok(state
+        let read = state
             .resolve_table_references(&statement)?
             .iter()
             .map(|t| t.table().to_string())
-            .collect())
+            .collect();
+        Ok((statement, read))
     }
 
     /// The columns a statement returns (names and Arrow types, masks applied), planned under
     /// this session's grants but not run (for Flight SQL's `GetFlightInfo`). A refusal or an
     /// error is audited here; the run that follows a success is audited by [`QueryEngine::sql`].
     pub async fn result_schema(&self, sql: &str) -> Result<SchemaRef> {
+        use futures::FutureExt;
         let started = Instant::now();
-        match self.plan(sql).await {
+        let planned = std::panic::AssertUnwindSafe(self.plan(sql))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|p| Err(Error::Panic(panic_message(p.as_ref()))));
+        match planned {
             Ok((df, _)) => Ok(Arc::new(df.schema().as_arrow().clone())),
             Err(e) => {
                 self.record_outcome(sql, 0, started, Some(&e));
@@ -280,34 +460,34 @@ impl QueryEngine {
 
     /// A statement planned under this session's grants, and the tables it reads.
     async fn plan(&self, sql: &str) -> Result<(datafusion::dataframe::DataFrame, Vec<String>)> {
-        let read = self.tables_read(sql)?;
+        let (statement, read) = self.parse(sql)?;
         if let Some((t, why)) = read
             .iter()
             .find_map(|t| self.unavailable.get(t).map(|why| (t, why)))
         {
             return Err(Error::Policy(format!("view `{t}`: {why}")));
         }
+        let state = self.ctx.state();
         let df = match &self.policy {
-            None => self.ctx.sql(sql).await?,
+            None => {
+                let plan = state.statement_to_plan(statement).await?;
+                self.ctx.execute_logical_plan(plan).await?
+            }
             Some(policy) => {
                 policy.check(&read)?;
+                policy::check_explain(&statement)?;
                 let options = datafusion::execution::context::SQLOptions::new()
                     .with_allow_ddl(false)
                     .with_allow_dml(false)
                     .with_allow_statements(false);
-                self.ctx
-                    .sql_with_options(sql, options)
-                    .await
-                    .map_err(|e| match e {
-                        datafusion::error::DataFusionError::Plan(m)
-                            if m.contains("not supported") =>
-                        {
-                            Error::Policy(format!(
-                                "部门只能查询 (a department may only query: {m})"
-                            ))
-                        }
-                        e => e.into(),
-                    })?
+                let plan = state.statement_to_plan(statement).await?;
+                options.verify_plan(&plan).map_err(|e| match e {
+                    datafusion::error::DataFusionError::Plan(m) if m.contains("not supported") => {
+                        Error::Policy(format!("部门只能查询 (a department may only query: {m})"))
+                    }
+                    e => e.into(),
+                })?;
+                self.ctx.execute_logical_plan(plan).await?
             }
         };
         Ok((df, read))
@@ -317,7 +497,15 @@ impl QueryEngine {
         let (df, read) = self.plan(sql).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let labels = self.labels(&read, df.schema());
-        let batches = df.collect().await?;
+        let batches = match df.collect().await {
+            Ok(b) => b,
+            Err(e) if self.policy.is_some() => {
+                return Err(
+                    datafusion::error::DataFusionError::Execution(redact(&e.to_string())).into(),
+                );
+            }
+            Err(e) => return Err(e.into()),
+        };
         let rows = batches.iter().map(|b| b.num_rows()).sum();
         Ok(QueryResult {
             schema,
@@ -402,5 +590,23 @@ impl QueryEngine {
             return Err(e.into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_departments_errors_quote_no_values() {
+        let m = "Cast error: Cannot cast string 'M0001|入党申请书 张三' to value of Int64 type";
+        assert_eq!(
+            super::redact(m),
+            "Cast error: Cannot cast string '…' to value of Int64 type"
+        );
+        assert_eq!(
+            super::redact("Overflow happened on: 32010219800101 + 1"),
+            "Overflow happened on: … + 1"
+        );
+        assert_eq!(super::redact("column \"x"), "column \"…");
+        assert_eq!(super::redact("Int64 at 12"), "Int64 at 12");
     }
 }

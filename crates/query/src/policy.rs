@@ -1,6 +1,7 @@
 //! The access policy of a department's session. A granted dataset is registered not as its
-//! table but as a view over it: rows outside the grant's scope filtered out, personal
-//! columns masked unless the grant makes them visible. The table itself is never registered
+//! table but as a view over it: rows outside the grant's scope filtered out inside the scan,
+//! before any condition of the statement (`scope.rs`), personal columns masked unless the
+//! grant makes them visible. The table itself is never registered
 //! under any name in that session, so views, joins, functions and `EXPLAIN` can only ever
 //! reach the view. A dataset that was not granted, and every internal table, is refused by
 //! name before the statement is planned, and statements other than queries are refused.
@@ -13,10 +14,12 @@ use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use dangan_datasets::access::{Access, Grant, Personal, Scope};
 use dangan_datasets::{DatasetSpec, Lake};
-use datafusion::logical_expr::{Expr, JoinType, col, lit};
+use datafusion::catalog::TableProvider;
+use datafusion::logical_expr::{Expr, col};
 use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::error::{Error, Result};
+use crate::scope::{RowScope, ScopedTable};
 
 /// What a department's session may read.
 #[derive(Debug, Clone)]
@@ -98,65 +101,52 @@ impl OrgTree {
     }
 }
 
-/// The view of one granted dataset: `raw` filtered to the grant's scope and with its
-/// personal columns masked. `members` is the raw members table, for datasets that reach
-/// their organization through the member.
+/// The view of one granted dataset: `raw` read through its scope (`scope.rs`: rows outside
+/// it never meet a condition of the statement) and its personal columns masked. `members` is
+/// the raw members table, for datasets that reach their organization through the member.
 pub(crate) fn view(
+    ctx: &SessionContext,
     spec: &DatasetSpec,
-    raw: DataFrame,
+    raw: Arc<dyn TableProvider>,
     grant: &Grant,
     orgs: Option<&BTreeSet<String>>,
-    members: Option<&DataFrame>,
+    members: Option<&Arc<dyn TableProvider>>,
 ) -> Result<DataFrame> {
-    let mut df = raw;
-    if let Some(orgs) = orgs {
-        let list: Vec<Expr> = orgs.iter().map(|o| lit(o.as_str())).collect();
-        let in_scope = |column: &str| {
-            if list.is_empty() {
-                lit(false)
+    let source: Arc<dyn TableProvider> = match orgs {
+        None => raw,
+        Some(orgs) => {
+            let orgs = Arc::new(orgs.clone());
+            let scope = if spec.column("org_id").is_some() {
+                RowScope::Orgs(orgs)
+            } else if spec.column("member_id").is_some()
+                && let Some(members) = members
+            {
+                RowScope::Members {
+                    orgs,
+                    members: members.clone(),
+                }
             } else {
-                col(column).in_list(list.clone(), false)
-            }
-        };
-        if spec.column("org_id").is_some() {
-            df = df.filter(in_scope("org_id"))?;
-        } else if spec.column("member_id").is_some()
-            && let Some(members) = members
-        {
-            let scoped = members
-                .clone()
-                .filter(in_scope("org_id"))?
-                .select(vec![col("member_id").alias("scope_member_id")])?;
-            df = df.join(
-                scoped,
-                JoinType::LeftSemi,
-                &["member_id"],
-                &["scope_member_id"],
-                None,
-            )?;
-        } else {
-            // Rows that belong to no organization are not in any scope but `all`.
-            df = df.filter(lit(false))?;
+                // Rows that belong to no organization are not in any scope but `all`.
+                RowScope::Nothing
+            };
+            Arc::new(ScopedTable::new(raw, scope))
         }
-    }
-    if grant.personal == Personal::Masked {
-        let personal: BTreeSet<&str> = spec.personal_columns().map(|c| c.name.as_str()).collect();
-        if !personal.is_empty() {
-            let exprs: Vec<Expr> = df
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| {
-                    let name = f.name().as_str();
-                    if personal.contains(name) {
-                        crate::udf::mask_expr(name).alias(name)
-                    } else {
-                        col(name)
-                    }
-                })
-                .collect();
-            df = df.select(exprs)?;
-        }
+    };
+    let mut df = ctx.read_table(source)?;
+    if grant.personal == Personal::Masked && spec.personal_columns().next().is_some() {
+        let exprs: Vec<Expr> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let name = f.name().as_str();
+                match spec.column(name).filter(|c| c.personal) {
+                    Some(c) => crate::udf::mask_expr(c).alias(name),
+                    None => col(name),
+                }
+            })
+            .collect();
+        df = df.select(exprs)?;
     }
     Ok(df)
 }
@@ -182,20 +172,13 @@ pub(crate) async fn register(
         let name = name.to_string();
         async move {
             let table = lake.open_table(&name).await?;
-            let provider = crate::provider::table_provider(ctx, &name, &table).await?;
-            Ok::<DataFrame, Error>(ctx.read_table(provider)?)
+            crate::provider::table_provider(ctx, &name, &table).await
         }
     };
-    let members_provider: Option<Arc<dyn datafusion::catalog::TableProvider>> =
-        if lake.table_exists("members").await? {
-            let table = lake.open_table("members").await?;
-            Some(crate::provider::table_provider(ctx, "members", &table).await?)
-        } else {
-            None
-        };
-    let members = match &members_provider {
-        Some(p) => Some(ctx.read_table(p.clone())?),
-        None => None,
+    let members_provider: Option<Arc<dyn TableProvider>> = if lake.table_exists("members").await? {
+        Some(raw("members").await?)
+    } else {
+        None
     };
     let mut granted: HashMap<String, crate::asof::Granted> = HashMap::new();
     let mut denied = BTreeSet::new();
@@ -218,14 +201,22 @@ pub(crate) async fn register(
                 Some(tree.sub_trees([id]))
             }
         };
-        let source = if lake.table_exists(&spec.name).await? {
+        let source: Arc<dyn TableProvider> = if lake.table_exists(&spec.name).await? {
             raw(&spec.name).await?
         } else {
-            let empty =
-                datafusion::datasource::MemTable::try_new(spec.arrow_schema(), vec![vec![]])?;
-            ctx.read_table(Arc::new(empty))?
+            Arc::new(datafusion::datasource::MemTable::try_new(
+                spec.arrow_schema(),
+                vec![vec![]],
+            )?)
         };
-        let v = view(spec, source, grant, orgs.as_ref(), members.as_ref())?;
+        let v = view(
+            ctx,
+            spec,
+            source,
+            grant,
+            orgs.as_ref(),
+            members_provider.as_ref(),
+        )?;
         granted.insert(
             spec.name.clone(),
             crate::asof::Granted {
@@ -268,6 +259,36 @@ pub(crate) async fn register(
         denied,
         scopes,
     })
+}
+
+/// Refuse what a department's `EXPLAIN` may not show. Its session prints the logical plan
+/// only (`explain.logical_plan_only`): names, the statement's own literals and the scope's
+/// organizations. `VERBOSE` and `ANALYZE` print the Parquet statistics of every scanned
+/// column before scope and masks (the min and max ID number of the whole table), row counts
+/// and server paths: those, statistics and other formats are the administrator's.
+pub(crate) fn check_explain(statement: &datafusion::sql::parser::Statement) -> Result<()> {
+    use datafusion::common::format::ExplainFormat;
+    use datafusion::sql::parser::Statement;
+    let Statement::Explain(e) = statement else {
+        return Ok(());
+    };
+    let o = &e.options;
+    if o.analyze
+        || o.verbose
+        || o.analyze_level.is_some()
+        || o.analyze_categories.is_some()
+        || o.show_statistics == Some(true)
+        || o.format
+            .as_ref()
+            .is_some_and(|f| !matches!(f, ExplainFormat::Indent))
+    {
+        return Err(Error::Policy(
+            "部门的 EXPLAIN 只显示逻辑计划 (a department's EXPLAIN shows the logical plan only: \
+             VERBOSE, ANALYZE, statistics and other formats are the administrator's)"
+                .to_string(),
+        ));
+    }
+    check_explain(&e.statement)
 }
 
 impl Policy {

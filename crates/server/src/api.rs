@@ -39,6 +39,9 @@ impl ApiError {
     pub(crate) fn bad(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -60,6 +63,7 @@ impl From<dangan_query::Error> for ApiError {
             E::Policy(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             E::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             E::DataFusion(d) => ApiError::new(StatusCode::BAD_REQUEST, "bad_sql", d.to_string()),
+            E::TooComplex(m) => ApiError::new(StatusCode::BAD_REQUEST, "too_complex", m),
             e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
         }
     }
@@ -95,8 +99,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/runs/{run}/fixes.xlsx", get(crate::quarantine::fixes))
         .route(
             "/imports",
-            axum::routing::post(crate::imports::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(50 << 20)),
+            axum::routing::post(crate::imports::upload).layer(
+                axum::extract::DefaultBodyLimit::max(crate::imports::MAX_UPLOAD),
+            ),
         )
         .route(
             "/imports/{id}/commit",
@@ -148,6 +153,18 @@ pub(crate) async fn who(
         })?;
     let session = state.session(&department).await?;
     Ok((department, session))
+}
+
+/// A turn for one of the department's queries (admission control), or a 429.
+pub(crate) async fn turn<'a>(
+    state: &'a AppState,
+    session: &QueryEngine,
+) -> ApiResult<crate::state::Turn<'a>> {
+    let department = session.department().unwrap_or("administrator 管理员");
+    state.admission.admit(department).await.map_err(|m| {
+        session.record("(refused at admission)", 0, 0, &format!("refused: {m}"));
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", m)
+    })
 }
 
 /// Run `fut` within the query time limit.
@@ -259,9 +276,17 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
             let tree = dangan_query::policy::OrgTree::load(&state.lake)
                 .await
                 .map_err(ApiError::from)?;
-            if !tree.knows(root) {
+            // An organization outside every scope of the department answers as one that
+            // does not exist: the answer tells nothing of the org tree it may not read.
+            let visible = session.search_scopes().is_none_or(|scopes| {
+                scopes.iter().any(|(_, orgs)| match orgs {
+                    None => true,
+                    Some(orgs) => orgs.iter().any(|o| o == root),
+                })
+            });
+            if !tree.knows(root) || !visible {
                 return Err(ApiError::bad(format!(
-                    "没有组织 `{root}` (no organization `{root}`)"
+                    "没有组织 `{root}`，或不在授权范围内 (no organization `{root}` in your scope)"
                 )));
             }
             Some(tree.sub_trees([root]).into_iter().collect())
@@ -348,6 +373,7 @@ async fn run_sql(
         return Err(ApiError::bad("q: give an SQL query 请输入 SQL"));
     }
     let (_, session) = who(state, headers).await?;
+    let _turn = turn(state, &session).await?;
     let r = timed(state, async { Ok(session.sql(sql).await?) }).await?;
     let max = limit.min(state.options.max_rows);
     let (rows, truncated) = json_rows(&r, max)?;
@@ -420,6 +446,7 @@ async fn member(
 ) -> ApiResult<Json<Value>> {
     let (_, session) = who(&state, &headers).await?;
     let lake = state.lake.clone();
+    let _turn = turn(&state, &session).await?;
     let a = timed(&state, async {
         let id = dangan_query::archive::resolve(&lake, &session, &id).await?;
         Ok(dangan_query::archive::archive(&lake, &session, &id).await?)
@@ -461,6 +488,7 @@ async fn report(
             .map_err(|_| ApiError::bad("inactive_days: a whole number"))?;
     }
     let lake = state.lake.clone();
+    let _turn = turn(&state, &session).await?;
     let report = timed(&state, async {
         Ok(dangan_reports::run(&lake, &session, def, &params).await?)
     })
@@ -477,26 +505,44 @@ async fn report(
 async fn runs(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Json<Value>> {
     let (_, session) = who(&state, &headers).await?;
     let limit = number(&p, "limit", 50, 1000)?;
-    // The runs of the datasets the department may read (read by the server: the internal
-    // tables are not the department's to query).
+    // The runs of the datasets the department may read with scope `all` (read by the
+    // server: the internal tables are not the department's to query). A run's counts are
+    // district-wide: a department limited to its own branches does not see them.
+    let all_rows = session.search_scopes();
     let granted: Vec<String> = state
         .lake
         .registry()
         .iter()
-        .filter(|s| session.may_read(&s.name))
+        .filter(|s| {
+            session.may_read(&s.name)
+                && all_rows.as_ref().is_none_or(|scopes| {
+                    scopes
+                        .iter()
+                        .any(|(d, orgs)| d == &s.name && orgs.is_none())
+                })
+        })
         .map(|s| format!("'{}'", s.name.replace('\'', "''")))
         .collect();
     if granted.is_empty() {
         return Ok(Json(json!({"runs": []})));
     }
     let admin = state.admin_session().await?;
+    let started = Instant::now();
     let sql = format!(
         "SELECT run_id, dataset, started_at, finished_at, mode, files_read, files_skipped, \
          files_failed, rows_read, rows_written, rows_quarantined, table_version, status \
          FROM system_import_runs WHERE dataset IN ({}) ORDER BY started_at DESC LIMIT {limit}",
         granted.join(", ")
     );
-    let r = admin.sql(&sql).await?;
-    let (rows, _) = json_rows(&r, limit)?;
+    // Read by the server, audited as the department's request.
+    let r = admin.sql_unaudited(&sql).await;
+    session.record(
+        &format!("api runs: {}", granted.join(", ")),
+        r.as_ref().map_or(0, |r| r.rows as i64),
+        started.elapsed().as_millis() as i64,
+        &r.as_ref()
+            .map_or_else(|e| format!("error: {e}"), |_| "ok".to_string()),
+    );
+    let (rows, _) = json_rows(&r?, limit)?;
     Ok(Json(json!({ "runs": rows })))
 }

@@ -99,6 +99,7 @@ fn query_status(e: dangan_query::Error) -> Status {
     match e {
         E::Policy(m) => Status::permission_denied(m),
         E::DataFusion(d) => Status::invalid_argument(d.to_string()),
+        E::TooComplex(m) => Status::invalid_argument(m),
         E::NotFound(m) => Status::not_found(m),
         e => Status::internal(e.to_string()),
     }
@@ -199,6 +200,11 @@ impl FlightSql {
         sql: &str,
     ) -> Result<Response<DoGetStream>, Status> {
         let session = self.session(metadata).await?;
+        let department = session.department().unwrap_or("administrator 管理员");
+        let _turn = self.state.admission.admit(department).await.map_err(|m| {
+            session.record("(refused at admission)", 0, 0, &format!("refused: {m}"));
+            Status::resource_exhausted(m)
+        })?;
         let limit = self.state.options.query_timeout;
         let r = tokio::time::timeout(limit, session.sql(sql))
             .await

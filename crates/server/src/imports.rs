@@ -3,15 +3,17 @@
 //! why) and imported only when the organizer confirms — through the same importer, under the
 //! lake's one-writer lock, one atomic commit, the index brought in step after. The rejected
 //! rows of a confirmed import come back as the fixes workbook. A department imports only into
-//! datasets it was granted with scope `all` (rows of other organizations are not its own to
-//! write).
+//! datasets it was granted with `--import` (scope `all`: rows of other organizations are not
+//! its own to write), never the organizations; the token is checked before the body is read;
+//! every preview and import is a row of the department's audit; uploads are removed after
+//! seven days.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -21,6 +23,9 @@ use serde_json::{Value, json};
 
 use crate::api::{ApiError, who};
 use crate::state::AppState;
+
+/// The largest file an upload takes.
+pub(crate) const MAX_UPLOAD: usize = 50 << 20;
 
 /// What is kept beside an upload.
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,32 +50,69 @@ fn ingest_error(e: dangan_ingest::Error) -> ApiError {
     ApiError::bad(e.to_string())
 }
 
-/// The department may write this dataset: granted, every row in its scope.
+/// The department may import into this dataset: granted with `--import` (which needs scope
+/// `all`), and never the organizations, whose rows decide every department's scope.
 pub(crate) async fn may_import(
     state: &AppState,
     headers: &HeaderMap,
     dataset: &str,
-) -> Result<String, ApiError> {
+) -> Result<(String, Arc<dangan_query::QueryEngine>), ApiError> {
     let (department, session) = who(state, headers).await?;
     state
         .lake
         .registry()
         .get(dataset)
         .map_err(|e| ApiError::bad(e.to_string()))?;
-    let all_rows = session
-        .search_scopes()
-        .is_some_and(|s| s.iter().any(|(d, orgs)| d == dataset && orgs.is_none()));
-    if !session.may_read(dataset) || !all_rows {
+    let access = dangan_datasets::access::Access::load(&state.lake)
+        .await
+        .map_err(internal)?;
+    let granted = access.grant_for(&department, dataset).is_some_and(|g| {
+        g.import
+            && g.scope == dangan_datasets::access::Scope::All
+            && dataset != dangan_datasets::access::ORG_TREE
+    });
+    if !granted {
+        session.record(
+            &format!("web import {dataset}"),
+            0,
+            0,
+            "denied: no import grant",
+        );
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             format!(
-                "部门 {department} 不能导入 {dataset}：导入需要该数据集的全部范围授权 \
-                 (importing needs a grant of `{dataset}` with --scope all)"
+                "部门 {department} 不能导入 {dataset}：需要导入授权 \
+                 (importing needs `dangan access grant {department} {dataset} --scope all --import`; \
+                 reading never implies it, and the organizations are the administrator's)"
             ),
         ));
     }
-    Ok(department)
+    Ok((department, session))
+}
+
+/// Uploads older than this are removed when the next upload arrives: a preview that was
+/// never confirmed, and the files of confirmed ones (their rows are in the lake).
+const UPLOADS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Remove the upload folders older than [`UPLOADS_KEPT`].
+fn clean_uploads(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > UPLOADS_KEPT);
+        // Only upload folders (`<time>-<id>`), never `fixes/`.
+        let upload = e.file_name().to_string_lossy().contains('-');
+        if old && upload && e.path().is_dir() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn read_meta(state: &AppState, id: &str) -> Result<(PathBuf, Meta), ApiError> {
@@ -128,18 +170,52 @@ async fn run_import(
     Ok(report)
 }
 
+/// An upload's check or import as a row of the department's audit.
+fn audit_import(
+    session: &dangan_query::QueryEngine,
+    meta: &Meta,
+    what: &str,
+    started: std::time::Instant,
+    report: &Result<ImportReport, ApiError>,
+) {
+    let (rows, status) = match report {
+        Ok(r) => (
+            r.rows_written as i64,
+            format!(
+                "ok: run {}, {} rows read, {} written, {} quarantined",
+                r.run_id, r.rows_read, r.rows_written, r.rows_quarantined
+            ),
+        ),
+        Err(e) => (0, format!("error: {}", e.message())),
+    };
+    session.record(
+        &format!("web {what} {} {}", meta.dataset, meta.file),
+        rows,
+        started.elapsed().as_millis() as i64,
+        &status,
+    );
+}
+
 /// `POST /imports?dataset=&filename=` with the file as the body: keep it, check it.
 pub async fn upload(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(p): Query<std::collections::HashMap<String, String>>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let dataset = p
         .get("dataset")
         .cloned()
         .ok_or_else(|| ApiError::bad("dataset: which dataset the file is for 请选择数据集"))?;
-    let department = may_import(&state, &headers, &dataset).await?;
+    // The token and the grant first: nobody's body is read before they are known.
+    let (department, session) = may_import(&state, &headers, &dataset).await?;
+    let body: Bytes = axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("文件过大 the file is larger than {} MB", MAX_UPLOAD >> 20),
+        )
+    })?;
     let name = p
         .get("filename")
         .map(|f| {
@@ -168,6 +244,7 @@ pub async fn upload(
         chrono::Local::now().format("%Y%m%dT%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
+    clean_uploads(&uploads(&state));
     let dir = uploads(&state).join(&id);
     std::fs::create_dir_all(&dir).map_err(internal)?;
     let file = dir.join(&name);
@@ -180,7 +257,10 @@ pub async fn upload(
         run_id: None,
     };
     write_meta(&dir, &meta)?;
-    let report = run_import(&state, &meta, file, true).await?;
+    let started = std::time::Instant::now();
+    let report = run_import(&state, &meta, file, true).await;
+    audit_import(&session, &meta, "preview", started, &report);
+    let report = report?;
     Ok(Json(
         json!({"upload": id, "dataset": meta.dataset, "file": meta.file, "preview": report}),
     ))
@@ -193,7 +273,7 @@ pub async fn commit(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (dir, mut meta) = read_meta(&state, &id)?;
-    let department = may_import(&state, &headers, &meta.dataset).await?;
+    let (department, session) = may_import(&state, &headers, &meta.dataset).await?;
     if department != meta.department {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -216,7 +296,10 @@ pub async fn commit(
     .await
     .map_err(internal)?
     .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()))?;
-    let report = run_import(&state, &meta, dir.join(&meta.file), false).await?;
+    let started = std::time::Instant::now();
+    let report = run_import(&state, &meta, dir.join(&meta.file), false).await;
+    audit_import(&session, &meta, "import", started, &report);
+    let report = report?;
     if report.table_version.is_some()
         && let Ok(index) = state.index().await
         && let Err(e) = index.sync(&state.lake, false, &|_, _| {}).await

@@ -55,6 +55,12 @@ pub struct ServeOptions {
     /// limit). Given a core each, a search finishes before the next starts instead of all of
     /// them sharing the cores in slices, which spreads every one of them out.
     pub search_slots: usize,
+    /// Queries (SQL, reports, archives, Flight SQL) that run at once; more wait in turn.
+    pub query_slots: usize,
+    /// Queries of one department running or waiting at once; one more is refused (429).
+    pub department_queries: usize,
+    /// How long a query waits for a turn before it is refused (429).
+    pub queue_wait: Duration,
 }
 
 impl Default for ServeOptions {
@@ -67,6 +73,9 @@ impl Default for ServeOptions {
             max_rows: 10_000,
             search_cache: 1024,
             search_slots: default_search_slots(),
+            query_slots: default_search_slots(),
+            department_queries: 4,
+            queue_wait: Duration::from_secs(10),
         }
     }
 }

@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dangan_datasets::Mask;
 use dangan_datasets::access::{Access, Personal};
 use dangan_ingest::quarantine::RejectedRow;
 use serde_json::{Value, json};
@@ -22,15 +23,15 @@ use crate::state::AppState;
 
 /// A value that looks like an ID number (15 or 18 characters, digits and a final X) or a
 /// mobile phone number (11 digits starting with 1).
-fn looks_personal(v: &str) -> Option<fn(&str) -> String> {
+fn looks_personal(v: &str) -> Option<Mask> {
     let v = v.trim();
     let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
     let n = v.chars().count();
     if (n == 15 || n == 18) && (digits == n || digits == n - 1 && v.ends_with(['X', 'x'])) {
-        return Some(dangan_query::udf::mask_id);
+        return Some(Mask::IdNumber);
     }
     if n == 11 && digits == 11 && v.starts_with('1') {
-        return Some(dangan_query::udf::mask_phone);
+        return Some(Mask::Phone);
     }
     None
 }
@@ -41,15 +42,40 @@ fn mask_for(
     spec: &dangan_datasets::DatasetSpec,
     column: Option<&str>,
     value: &str,
-) -> Option<fn(&str) -> String> {
-    match column.and_then(|c| spec.column(c)) {
-        Some(c) if c.personal => Some(if c.name.contains("phone") {
-            dangan_query::udf::mask_phone
-        } else {
-            dangan_query::udf::mask_id
-        }),
-        _ => looks_personal(value),
+) -> Option<Mask> {
+    match column.and_then(|c| spec.column(c)).and_then(|c| c.mask()) {
+        Some(m) => Some(m),
+        None => looks_personal(value),
     }
+}
+
+/// Dates written `YYYY-MM-DD` in a message, their month and day hidden (the ID-number check
+/// quotes the birth date it found in the number).
+fn mask_dates(m: &str) -> String {
+    let chars: Vec<char> = m.chars().collect();
+    let mut out = String::with_capacity(m.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let date = chars.len() - i >= 10
+            && (0..10).all(|k| {
+                let c = chars[i + k];
+                if k == 4 || k == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+            && (i == 0 || !chars[i - 1].is_ascii_digit());
+        if date {
+            out.extend(&chars[i..i + 5]);
+            out.push_str("**-**");
+            i += 10;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Masks the personal values of one dataset's rejected rows.
@@ -76,7 +102,7 @@ impl<'a> Masker<'a> {
             .map(|i| self.spec.columns[i].name.clone());
         let column = column.map(str::to_string).or(from_header);
         if let Some(m) = mask_for(self.spec, column.as_deref(), v) {
-            let masked = m(v);
+            let masked = dangan_query::udf::mask_text(m, v);
             if !v.trim().is_empty() {
                 self.hidden.push((v.trim().to_string(), masked.clone()));
             }
@@ -90,6 +116,14 @@ impl<'a> Masker<'a> {
             if m.contains(v.as_str()) {
                 *m = m.replace(v.as_str(), masked);
             }
+        }
+        if self
+            .spec
+            .columns
+            .iter()
+            .any(|c| c.mask() == Some(Mask::Year))
+        {
+            *m = mask_dates(m);
         }
     }
 
@@ -239,16 +273,23 @@ mod tests {
 
     #[test]
     fn values_that_look_personal_are_masked_whatever_their_header() {
+        let masked = |v: &str| looks_personal(v).map(|m| dangan_query::udf::mask_text(m, v));
         assert_eq!(
-            looks_personal("11010119900101123X").map(|m| m("11010119900101123X")),
-            Some("1101**********123X".to_string())
+            masked("11010119900101123X"),
+            Some("11**************3X".to_string())
         );
-        assert_eq!(
-            looks_personal("13812345678").map(|m| m("13812345678")),
-            Some("138****5678".to_string())
-        );
+        assert_eq!(masked("13812345678"), Some("138****5678".to_string()));
         for plain in ["2024-05-01", "M0000001", "张三", "1234567", "23812345678"] {
             assert!(looks_personal(plain).is_none(), "{plain}");
         }
+    }
+
+    #[test]
+    fn messages_hide_the_month_and_day_of_dates() {
+        assert_eq!(
+            mask_dates("出生日期1980-01-02与身份证号中的1980-01-01不一致"),
+            "出生日期1980-**-**与身份证号中的1980-**-**不一致"
+        );
+        assert_eq!(mask_dates("row 12, 2024-05"), "row 12, 2024-05");
     }
 }

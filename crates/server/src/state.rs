@@ -48,6 +48,89 @@ pub struct AppState {
     flushing: Mutex<()>,
     /// Turns for searches (`None`: no limit; see [`ServeOptions::search_slots`]).
     pub search_slots: Option<tokio::sync::Semaphore>,
+    /// Turns for queries (SQL, reports, archives; every channel).
+    pub admission: Admission,
+}
+
+/// Admission control for queries: at most `slots` run at once, at most `per_department` of
+/// one department are running or waiting, and a request waits at most `wait` for its turn —
+/// past any of these it is refused at once (429 / `RESOURCE_EXHAUSTED`) rather than left to
+/// time out with every other request sharing the cores.
+pub struct Admission {
+    slots: tokio::sync::Semaphore,
+    total: usize,
+    per_department: std::sync::Mutex<HashMap<String, usize>>,
+    per_department_max: usize,
+    wait: Duration,
+}
+
+/// A query's turn: the slot and the department's count are given back when it is dropped.
+pub struct Turn<'a> {
+    _slot: tokio::sync::SemaphorePermit<'a>,
+    _counted: Counted<'a>,
+}
+
+/// One of a department's running or waiting queries.
+struct Counted<'a> {
+    admission: &'a Admission,
+    department: String,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.admission.per_department.lock()
+            && let Some(n) = m.get_mut(&self.department)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+impl Admission {
+    pub fn new(slots: usize, per_department: usize, wait: Duration) -> Self {
+        let slots = slots.max(1);
+        Admission {
+            slots: tokio::sync::Semaphore::new(slots),
+            total: slots,
+            per_department: std::sync::Mutex::new(HashMap::new()),
+            per_department_max: per_department.max(1),
+            wait,
+        }
+    }
+
+    /// A turn for one of `department`'s queries, or why not (the text of a 429).
+    pub async fn admit(&self, department: &str) -> Result<Turn<'_>, String> {
+        {
+            let mut m = self
+                .per_department
+                .lock()
+                .map_err(|_| "admission state poisoned".to_string())?;
+            let n = m.entry(department.to_string()).or_insert(0);
+            if *n >= self.per_department_max {
+                return Err(format!(
+                    "查询过多 {department} has {n} queries running or waiting, at most {} at once; \
+                     wait for them to finish",
+                    self.per_department_max
+                ));
+            }
+            *n += 1;
+        }
+        let counted = Counted {
+            admission: self,
+            department: department.to_string(),
+        };
+        match tokio::time::timeout(self.wait, self.slots.acquire()).await {
+            Ok(Ok(slot)) => Ok(Turn {
+                _slot: slot,
+                _counted: counted,
+            }),
+            _ => Err(format!(
+                "服务器繁忙 all {} query slots stayed busy for {} s; try again shortly",
+                self.total,
+                self.wait.as_secs()
+            )),
+        }
+    }
 }
 
 impl AppState {
@@ -61,6 +144,11 @@ impl AppState {
             flushing: Mutex::new(()),
             search_slots: (options.search_slots > 0)
                 .then(|| tokio::sync::Semaphore::new(options.search_slots)),
+            admission: Admission::new(
+                options.query_slots,
+                options.department_queries,
+                options.queue_wait,
+            ),
             options,
         }
     }
