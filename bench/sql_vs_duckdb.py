@@ -9,7 +9,9 @@ DuckDB over the same Parquet files, in the same run, with results compared.
    events builds a lake (cached too).
 2. `cargo run --release --example sql_bench` runs bench/sql_queries.json: each query --runs
    times as the administrator, and as a department granted every dataset with scope all and
-   personal columns visible (the policy layer's own cost); median ms and the rows.
+   personal columns visible (the policy layer's own cost), and as a department whose scope
+   is the root organization's sub-tree (every row, but through the scope applied inside the
+   scan: `bench_scoped`, personal visible); median ms and the rows.
 3. DuckDB runs the same queries (its own spelling where bench/sql_queries.json gives one) over
    views on the tables' Parquet files (a freshly imported lake: every file is current), the
    same number of times; median ms. The rows must be equal.
@@ -61,8 +63,16 @@ def main():
         for ds in DATASETS:
             run([dangan, "--lake", lake, "access", "grant", "bench_all", ds, "--scope", "all", "--personal", "visible"])
         open(os.path.join(lake, ".done"), "w").close()
+    if "bench_scoped" not in run([dangan, "--lake", lake, "access", "list"]):
+        roots = run([dangan, "--lake", lake, "sql", "--format", "csv",
+                     "select org_id from organizations where parent_id is null"]).split()[1:]
+        run([dangan, "--lake", lake, "access", "department", "add", "bench_scoped"])
+        for ds in DATASETS:
+            run([dangan, "--lake", lake, "access", "grant", "bench_scoped", ds,
+                 "--scope", f"org:{roots[0]}", "--personal", "visible"])
     out = run([os.path.join(target, "release", "examples", "sql_bench"), "--lake", lake,
-               "--queries", os.path.join(root, "bench", "sql_queries.json"), "--runs", str(a.runs), "--as", "bench_all"])
+               "--queries", os.path.join(root, "bench", "sql_queries.json"), "--runs", str(a.runs),
+               "--as", "bench_all", "--scoped", "bench_scoped"])
     ours = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
     queries = json.load(open(os.path.join(root, "bench", "sql_queries.json")))
 
@@ -72,9 +82,10 @@ def main():
         con.execute(f"CREATE VIEW {ds} AS SELECT * FROM read_parquet('{lake}/tables/{ds}/**/*.parquet')")
     counts = {ds: con.execute(f"SELECT count(*) FROM {ds}").fetchone()[0] for ds in DATASETS}
     print(f"archive of {a.members:,} members: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")
-    print("| query | dangan ms | DuckDB ms | ratio | as a department ms | policy overhead | rows equal |")
-    print("|---|---|---|---|---|---|---|")
-    ratios, overheads = [], []
+    print("| query | dangan ms | DuckDB ms | ratio | as a department ms | policy overhead | "
+          "scoped ms | scope cost | rows equal |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    ratios, overheads, scope_costs = [], [], []
     for q, o in zip(queries, ours):
         sql = q["duckdb"] or q["ours"]
         times = []
@@ -106,14 +117,20 @@ def main():
         over = (pol / o["ms"] - 1) * 100 if pol else None
         if over is not None:
             overheads.append(over)
+        sc = o.get("scoped_ms")
+        cost = (sc / pol - 1) * 100 if sc and pol else None
+        if cost is not None:
+            scope_costs.append(cost)
+        same = same and o.get("scoped_same") is not False
         print(f"| {q['name']} | {o['ms']:.1f} | {theirs_ms:.1f} | {ratio:.2f} | "
-              f"{pol:.1f} | {over:+.1f}% | {'yes' if same else 'NO'} |")
+              f"{pol:.1f} | {over:+.1f}% | {sc:.1f} | {cost:+.1f}% | {'yes' if same else 'NO'} |")
         if not same:
             print(f"  ours {o['rows'][:3]} … theirs {rows[:3]} …", file=sys.stderr)
     ratios.sort()
     overheads.sort()
     print(f"\nmedian ratio dangan/DuckDB {ratios[len(ratios) // 2]:.2f} (worst {ratios[-1]:.2f}); "
-          f"median policy overhead {overheads[len(overheads) // 2]:+.1f}%")
+          f"median policy overhead {overheads[len(overheads) // 2]:+.1f}%; "
+          f"median scope cost (scoped / scope all) {sorted(scope_costs)[len(scope_costs) // 2]:+.1f}%")
 
 
 if __name__ == "__main__":

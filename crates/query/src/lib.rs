@@ -73,17 +73,22 @@ fn department_context() -> SessionContext {
 /// hash aggregations, joins): a `FairSpillPool`, so past its share an operator that can
 /// spill does (to the OS temp folder) and one that cannot fails its query with an error
 /// naming the limit — the process is never the one to die. `DANGAN_MEMORY_LIMIT` sets it in
-/// bytes (or with a `K`/`M`/`G` suffix); by default half of the machine's memory.
+/// bytes (or with a `K`/`M`/`G` suffix); by default half of the machine's memory;
+/// `unbounded` is DataFusion's own default, no pool (for measuring what the pool costs).
 fn runtime() -> Arc<datafusion::execution::runtime_env::RuntimeEnv> {
+    use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
     static RUNTIME: std::sync::OnceLock<Arc<datafusion::execution::runtime_env::RuntimeEnv>> =
         std::sync::OnceLock::new();
     RUNTIME
         .get_or_init(|| {
-            let limit = memory_limit();
+            let unbounded = std::env::var("DANGAN_MEMORY_LIMIT").is_ok_and(|v| v == "unbounded");
+            let pool: Arc<dyn MemoryPool> = if unbounded {
+                Arc::new(UnboundedMemoryPool::default())
+            } else {
+                Arc::new(FairSpillPool::new(memory_limit()))
+            };
             datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
-                .with_memory_pool(Arc::new(
-                    datafusion::execution::memory_pool::FairSpillPool::new(limit),
-                ))
+                .with_memory_pool(pool)
                 .build_arc()
                 .unwrap_or_else(|_| Arc::new(Default::default()))
         })
