@@ -459,3 +459,99 @@ fn a_department_cannot_crash_the_server_or_read_past_its_grant() {
     assert!(out.contains(r#""n":2"#), "{out}");
     assert_no_secret("cli", &out, &lake);
 }
+
+/// The server's resident memory, from /proc.
+fn rss_mb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+#[test]
+fn heavy_queries_are_bounded_and_wait_their_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let token = setup(&lake);
+    ok(&lake, &["access", "department", "add", "宣传部"]);
+    let other = ok(
+        &lake,
+        &["access", "token", "create", "--department", "宣传部"],
+    )
+    .lines()
+    .last()
+    .unwrap()
+    .trim()
+    .to_string();
+    let server = start_with(
+        &lake,
+        &[
+            "--query-slots",
+            "1",
+            "--department-queries",
+            "1",
+            "--queue-wait",
+            "1",
+            "--query-timeout",
+            "4",
+        ],
+    );
+    let port = server.port;
+
+    // Values built far past their arguments: refused, the server's memory stays small.
+    for sql in [
+        "select length(repeat('x', 1000000000))",
+        "select length(lpad('x', 1000000000))",
+        "select cardinality(range(1, 1000000000))",
+        "select length(repeat(name, 10000000)) from members",
+    ] {
+        let (s, body) = post_sql(port, &token, sql);
+        assert_eq!(s, 400, "{sql}: {body}");
+        assert!(body.contains("结果过大"), "{sql}: {body}");
+    }
+    let (s, body) = post_sql(
+        port,
+        &token,
+        &format!("select {}", vec!["repeat('x', 2)"; 17].join(" || ")),
+    );
+    assert_eq!(s, 400, "{body}");
+    let rss = rss_mb(server.pid());
+    assert!(rss < 1024, "the server holds {rss} MB");
+
+    // One slot: a slow query holds it; the same department's next query is refused at once
+    // (its limit is one), another department's waits its second and is refused.
+    let slow = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            post_sql(
+                port,
+                &token,
+                "select count(*) from members m, range(1, 100000000000) r where r.value % 7 = 8",
+            )
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let (s, body) = post_sql(port, &token, "select 1");
+    assert_eq!(s, 429, "{body}");
+    assert!(body.contains("查询过多") && started.elapsed() < Duration::from_millis(900));
+    let (s, body) = post_sql(port, &other, "select 1");
+    assert_eq!(s, 429, "{body}");
+    assert!(body.contains("服务器繁忙"), "{body}");
+    let (s, body) = slow.join().unwrap();
+    assert_eq!(s, 504, "{body}");
+    // Its turn given back: the next query runs.
+    let (s, body) = post_sql(port, &token, "select 1 as one");
+    assert_eq!(s, 200, "{body}");
+    server.stop();
+    assert!(
+        count(
+            &lake,
+            "select count(*) from system_audit where status like 'refused: 查询过多%'"
+        ) >= 1
+    );
+}

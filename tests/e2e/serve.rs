@@ -20,6 +20,10 @@ pub(crate) struct Server {
 
 impl Server {
     /// SIGTERM, and wait for it to finish (it writes the audit rows it still holds).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
