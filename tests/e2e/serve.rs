@@ -593,6 +593,10 @@ fn upload_previews_then_imports_only_on_confirmation() {
     let (s, body) = http(port, "POST", &path, Some(&admin), csv.as_bytes());
     assert_eq!(s, 200, "{body}");
     let preview: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        !body.contains(lake.to_string_lossy().as_ref()),
+        "no server path in a preview: {body}"
+    );
     let p = &preview["preview"];
     assert_eq!(p["dry_run"], true);
     assert_eq!(

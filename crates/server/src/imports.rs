@@ -147,17 +147,35 @@ async fn run_import(
 ) -> Result<ImportReport, ApiError> {
     let opts = ImportOptions {
         dataset: meta.dataset.clone(),
-        paths: vec![file],
+        paths: vec![file.clone()],
         dry_run,
         user: Some(format!("web {}", meta.department)),
         ..ImportOptions::default()
     };
+    // The server's folders are nobody's business: file names only, in the report and in
+    // every message.
+    let folder = file
+        .parent()
+        .map(|p| format!("{}/", p.display()))
+        .unwrap_or_default();
+    let hide = |m: &str| m.replace(&folder, "");
     let mut report = dangan_ingest::import(&state.lake, &opts, &|_, _, _| {})
         .await
-        .map_err(ingest_error)?;
+        .map_err(|e| ApiError::bad(hide(&e.to_string())))?;
+    for f in &mut report.files {
+        if let Some(name) = f.path.file_name() {
+            f.path = name.into();
+        }
+        if let dangan_ingest::FileStatus::Failed(m) | dangan_ingest::FileStatus::Skipped(m) =
+            &mut f.status
+        {
+            *m = hide(m);
+        }
+    }
     // The sample of rejected cells as the department may see it.
     for e in &mut report.quarantine_sample {
         crate::quarantine::file_name(&mut e.file);
+        e.message = hide(&e.message);
     }
     if !crate::quarantine::personal_visible(state, &meta.department, &meta.dataset).await? {
         let spec = state
