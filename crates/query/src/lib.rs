@@ -12,6 +12,7 @@ pub mod date_part;
 mod error;
 pub mod files;
 pub mod guard;
+mod journal;
 pub mod output;
 pub mod policy;
 pub mod provider;
@@ -252,6 +253,59 @@ fn redact(message: &str) -> String {
     out
 }
 
+/// Who the local operator is in the audit.
+const ADMINISTRATOR: &str = "administrator 管理员";
+
+/// Append audit rows (`who[i]` asked `rows[i]`) to `system_audit` in one commit.
+async fn write_audit(lake: &Lake, who: &[&str], rows: &[AuditRow]) -> Result<()> {
+    use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
+    let table = dangan_datasets::SystemTable::Audit;
+    let name = table.table_name();
+    let schema = table.schema();
+    lake.ensure_table(&name, &schema).await?;
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(TimestampMicrosecondArray::from(
+                rows.iter().map(|r| r.at).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(who.to_vec())),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.sql))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.rows))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.millis))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.status),
+            )),
+        ],
+    )?;
+    lake.write(&name, vec![batch], Default::default()).await?;
+    Ok(())
+}
+
+/// Write the queries a dead process left running (`journal.rs`) as `interrupted` rows.
+async fn recover_interrupted(lake: &Lake) -> Result<()> {
+    let (found, claimed) = journal::dead_processes(lake);
+    if !found.is_empty() {
+        let who: Vec<&str> = found.iter().map(|r| r.who.as_str()).collect();
+        let rows: Vec<AuditRow> = found
+            .iter()
+            .map(|r| AuditRow {
+                at: r.at,
+                sql: r.sql.clone(),
+                rows: 0,
+                millis: 0,
+                status: "interrupted: the process ended while the query ran 查询进行中进程终止"
+                    .to_string(),
+            })
+            .collect();
+        write_audit(lake, &who, &rows).await?;
+    }
+    for f in claimed {
+        let _ = std::fs::remove_file(f);
+    }
+    Ok(())
+}
+
 /// One query as `system_audit` records it.
 struct AuditRow {
     at: i64,
@@ -276,6 +330,7 @@ impl QueryEngine {
     /// Register every dataset table under its name and every internal table as
     /// `system_<name>`.
     pub async fn open(lake: &Lake) -> Result<Self> {
+        recover_interrupted(lake).await?;
         let ctx = new_context();
         udf::register(&ctx);
         udf::load_user_words(lake);
@@ -325,6 +380,7 @@ impl QueryEngine {
         let Some(department) = department else {
             return Self::open(lake).await;
         };
+        recover_interrupted(lake).await?;
         let ctx = department_context();
         udf::register(&ctx);
         udf::load_user_words(lake);
@@ -391,6 +447,8 @@ impl QueryEngine {
     /// went away) is audited as stopped.
     pub async fn sql(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
+        // In the journal before it runs: a process that dies on it still leaves its row.
+        let _journal = journal::start(&self.lake, self.department().unwrap_or(ADMINISTRATOR), sql);
         let mut watch = Unfinished {
             engine: self,
             sql,
@@ -553,7 +611,6 @@ impl QueryEngine {
 
     /// Write the audit rows of the queries run so far, in one commit.
     pub async fn flush_audit(&self) -> Result<()> {
-        use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
         let rows: Vec<AuditRow> = match self.pending.lock() {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => return Ok(()),
@@ -561,38 +618,15 @@ impl QueryEngine {
         if rows.is_empty() {
             return Ok(());
         }
-        let table = dangan_datasets::SystemTable::Audit;
-        let name = table.table_name();
-        let schema = table.schema();
-        self.lake.ensure_table(&name, &schema).await?;
-        let who = self.department().unwrap_or("administrator 管理员");
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![
-                Arc::new(TimestampMicrosecondArray::from(
-                    rows.iter().map(|r| r.at).collect::<Vec<_>>(),
-                )),
-                Arc::new(StringArray::from(vec![who; rows.len()])),
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.sql))),
-                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.rows))),
-                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.millis))),
-                Arc::new(StringArray::from_iter_values(
-                    rows.iter().map(|r| &r.status),
-                )),
-            ],
-        )?;
-        if let Err(e) = self
-            .lake
-            .write(&name, vec![batch], Default::default())
-            .await
-        {
+        let who = self.department().unwrap_or(ADMINISTRATOR);
+        if let Err(e) = write_audit(&self.lake, &vec![who; rows.len()], &rows).await {
             // Kept for the next flush: an audit row is never dropped.
             if let Ok(mut p) = self.pending.lock() {
                 let later = std::mem::take(&mut *p);
                 *p = rows;
                 p.extend(later);
             }
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
     }
