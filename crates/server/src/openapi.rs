@@ -12,10 +12,12 @@ fn param(name: &str, place: &str, required: bool, ty: &str, description: &str) -
 fn errors() -> Value {
     let e = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     json!({
-        "400": e("bad request or bad query 请求或查询有误"),
+        "400": e("bad request or bad query (code too_complex: over the statement budget) 请求或查询有误"),
         "401": e("no token, or not a live one 需要有效令牌"),
         "403": e("not granted to the token's department 未授权"),
         "404": e("not there 不存在"),
+        "429": e("too many queries of the department, or no free query slot in time 查询过多或服务器繁忙"),
+        "500": e("an internal error while answering (the server goes on) 内部错误"),
         "504": e("took longer than the time limit 超时"),
     })
 }
