@@ -95,7 +95,30 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/api/v1", api::routes())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(state.options.max_body_bytes))
+        .layer(axum::middleware::from_fn(catch_panics))
         .with_state(state)
+}
+
+/// A panic while answering a request is that request's 500, never the connection's silent
+/// end (queries catch their own and audit them: `QueryEngine::sql`).
+async fn catch_panics(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => api::ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "内部错误 an internal error while answering; the server goes on",
+        )
+        .into_response(),
+    }
 }
 
 /// The addresses actually bound (port 0 picks a free one).
