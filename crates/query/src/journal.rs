@@ -1,6 +1,6 @@
-//! The audit's journal: every query is written to a file under
-//! `<lake>/system/audit-journal/` before it runs, and marked done when it ends, so a process
-//! that dies while answering (killed, out of memory) still leaves the query's row. Audit rows
+//! The audit's journal: every query is written to a file under `<lake>/journal/` (not under
+//! `system/`, whose folders are Delta tables) before it runs, and marked done when it ends, so
+//! a process that dies while answering (killed, out of memory) still leaves its row. Audit rows
 //! are committed to `system_audit` in batches (`QueryEngine::flush_audit`); the journal covers
 //! the queries in flight. The next process that opens the lake writes a dead process's
 //! unfinished queries as `interrupted` rows (one commit) and removes its journal.
@@ -26,7 +26,7 @@ struct Journal {
 static JOURNAL: std::sync::OnceLock<Option<Journal>> = std::sync::OnceLock::new();
 
 fn folder(lake: &Lake) -> PathBuf {
-    lake.dir().join("system").join("audit-journal")
+    lake.dir().join("journal")
 }
 
 fn journal(lake: &Lake) -> Option<&'static Journal> {
