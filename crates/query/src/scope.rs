@@ -14,7 +14,7 @@
 //! which passes on only the rows in scope and lets no filter of a parent through (DataFusion's
 //! physical filter pushdown stops at a node that does not opt in).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -24,8 +24,8 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::Result;
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{HashSet, Result};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, col, lit};
@@ -78,7 +78,10 @@ impl ScopedTable {
     ) -> Result<Option<(&'static str, Arc<HashSet<String>>)>> {
         match &self.scope {
             RowScope::Nothing => Ok(None),
-            RowScope::Orgs(orgs) => Ok(Some(("org_id", Arc::new(orgs.iter().cloned().collect())))),
+            RowScope::Orgs(orgs) => Ok(Some((
+                "org_id",
+                Arc::new(orgs.iter().cloned().collect::<HashSet<String>>()),
+            ))),
             RowScope::Members { orgs, members } => {
                 let ids = self
                     .member_ids
@@ -110,7 +113,7 @@ async fn members_in(
     let plan = members
         .scan(state, Some(&columns), &[in_orgs("org_id", orgs)], None)
         .await?;
-    let mut ids = HashSet::new();
+    let mut ids = HashSet::<String>::default();
     for batch in datafusion::physical_plan::collect(plan, state.task_ctx()).await? {
         let id = cast(batch.column(0), &DataType::Utf8)?;
         let org = cast(batch.column(1), &DataType::Utf8)?;
@@ -248,11 +251,21 @@ fn in_scope(
     keep: usize,
     schema: &SchemaRef,
 ) -> Result<RecordBatch> {
-    let keys = cast(batch.column(key), &DataType::Utf8)?;
-    let keys = keys.as_string::<i32>();
-    let mask: BooleanArray = (0..keys.len())
-        .map(|i| Some(keys.is_valid(i) && allowed.contains(keys.value(i))))
-        .collect();
+    // Read the strings where they are (Parquet gives views): no copy of the column.
+    let column = batch.column(key);
+    let look = |values: &mut dyn Iterator<Item = Option<&str>>| -> BooleanArray {
+        values
+            .map(|v| Some(v.is_some_and(|v| allowed.contains(v))))
+            .collect()
+    };
+    let mask = match column.data_type() {
+        DataType::Utf8View => look(&mut column.as_string_view().iter()),
+        DataType::Utf8 => look(&mut column.as_string::<i32>().iter()),
+        _ => {
+            let keys = cast(column, &DataType::Utf8)?;
+            look(&mut keys.as_string::<i32>().iter())
+        }
+    };
     let columns: Vec<usize> = (0..keep).collect();
     let kept = batch.project(&columns)?;
     let filtered = filter_record_batch(&kept, &mask)?;
