@@ -66,6 +66,20 @@ fn random_expression(next: &mut impl FnMut(u64) -> u64, size: usize) -> String {
     format!("select {out}")
 }
 
+/// A department granted nothing (宣传部), and its token.
+fn department_without_grants(lake: &Path) -> String {
+    ok(lake, &["access", "department", "add", "宣传部"]);
+    ok(
+        lake,
+        &["access", "token", "create", "--department", "宣传部"],
+    )
+    .lines()
+    .last()
+    .unwrap()
+    .trim()
+    .to_string()
+}
+
 fn post_sql(port: u16, token: &str, sql: &str) -> (u16, String) {
     let body = serde_json::json!({ "sql": sql }).to_string();
     http(port, "POST", "/api/v1/sql", Some(token), body.as_bytes())
@@ -86,16 +100,7 @@ fn a_department_cannot_crash_the_server_or_read_past_its_grant() {
     let lake = dir.path().join("lake");
     let token = setup(&lake);
     let t = token.as_str();
-    ok(&lake, &["access", "department", "add", "宣传部"]);
-    let nothing = ok(
-        &lake,
-        &["access", "token", "create", "--department", "宣传部"],
-    )
-    .lines()
-    .last()
-    .unwrap()
-    .trim()
-    .to_string();
+    let nothing = department_without_grants(&lake);
     let server = start_with(
         &lake,
         &["--flight-addr", "127.0.0.1:0", "--query-timeout", "5"],
@@ -477,16 +482,7 @@ fn heavy_queries_are_bounded_and_wait_their_turn() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let token = setup(&lake);
-    ok(&lake, &["access", "department", "add", "宣传部"]);
-    let other = ok(
-        &lake,
-        &["access", "token", "create", "--department", "宣传部"],
-    )
-    .lines()
-    .last()
-    .unwrap()
-    .trim()
-    .to_string();
+    let other = department_without_grants(&lake);
     let server = start_with(
         &lake,
         &[

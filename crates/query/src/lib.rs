@@ -254,7 +254,7 @@ fn redact(message: &str) -> String {
 }
 
 /// Who the local operator is in the audit.
-const ADMINISTRATOR: &str = "administrator 管理员";
+pub const ADMINISTRATOR: &str = "administrator 管理员";
 
 /// Append audit rows (`who[i]` asked `rows[i]`) to `system_audit` in one commit.
 async fn write_audit(lake: &Lake, who: &[&str], rows: &[AuditRow]) -> Result<()> {

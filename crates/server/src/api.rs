@@ -160,11 +160,11 @@ pub(crate) async fn turn<'a>(
     state: &'a AppState,
     session: &QueryEngine,
 ) -> ApiResult<crate::state::Turn<'a>> {
-    let department = session.department().unwrap_or("administrator 管理员");
-    state.admission.admit(department).await.map_err(|m| {
-        session.record("(refused at admission)", 0, 0, &format!("refused: {m}"));
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", m)
-    })
+    state
+        .admission
+        .admit_session(session)
+        .await
+        .map_err(|m| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", m))
 }
 
 /// Run `fut` within the query time limit.

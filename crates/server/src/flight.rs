@@ -200,11 +200,12 @@ impl FlightSql {
         sql: &str,
     ) -> Result<Response<DoGetStream>, Status> {
         let session = self.session(metadata).await?;
-        let department = session.department().unwrap_or("administrator 管理员");
-        let _turn = self.state.admission.admit(department).await.map_err(|m| {
-            session.record("(refused at admission)", 0, 0, &format!("refused: {m}"));
-            Status::resource_exhausted(m)
-        })?;
+        let _turn = self
+            .state
+            .admission
+            .admit_session(&session)
+            .await
+            .map_err(Status::resource_exhausted)?;
         let limit = self.state.options.query_timeout;
         let r = tokio::time::timeout(limit, session.sql(sql))
             .await

@@ -98,6 +98,18 @@ impl Admission {
         }
     }
 
+    /// A turn for one of `session`'s queries, or why not (the text of a 429), the refusal
+    /// audited under its department.
+    pub async fn admit_session(
+        &self,
+        session: &dangan_query::QueryEngine,
+    ) -> Result<Turn<'_>, String> {
+        let department = session.department().unwrap_or(dangan_query::ADMINISTRATOR);
+        self.admit(department).await.inspect_err(|m| {
+            session.record("(refused at admission)", 0, 0, &format!("refused: {m}"));
+        })
+    }
+
     /// A turn for one of `department`'s queries, or why not (the text of a 429).
     pub async fn admit(&self, department: &str) -> Result<Turn<'_>, String> {
         {
