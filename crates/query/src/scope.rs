@@ -26,16 +26,23 @@ use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{HashSet, Result};
+use datafusion::config::ConfigOptions;
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, col, lit};
+use datafusion::physical_expr::expressions::{Column as PhysicalColumn, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::execution_plan::ReplaceChildrenOptions;
+use datafusion::physical_plan::filter_pushdown::{
+    ChildFilterDescription, ChildPushdownResult, FilterDescription, FilterPushdownPhase,
+    FilterPushdownPropagation,
+};
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties,
-    PlanProperties,
+    PlanProperties, Statistics,
 };
 use futures::StreamExt;
 
@@ -296,6 +303,62 @@ impl ExecutionPlan for ScopeExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    /// The input's statistics as upper bounds (the scope only removes rows): without them a
+    /// join would not know which side is small, and could build its hash table from the
+    /// six-million-row side.
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let mut stats = input_stats[0].as_ref().clone().to_inexact();
+        stats.column_statistics.truncate(self.keep);
+        Ok(Arc::new(stats))
+    }
+
+    /// Lets through only the dynamic filters a join or a top-k builds at run time over plain
+    /// columns of this table (the probe side's `member_id BETWEEN min AND max AND member_id
+    /// IN (build side)`): comparisons and hash look-ups of a column's own values, which
+    /// cannot fail on a row and so tell nothing of the rows outside the scope they remove
+    /// early. Every other filter of a parent stays above the scope.
+    fn gather_filters_for_pushdown(
+        &self,
+        phase: FilterPushdownPhase,
+        parent_filters: Vec<Arc<dyn PhysicalExpr>>,
+        _config: &ConfigOptions,
+    ) -> Result<FilterDescription> {
+        let through: Vec<Arc<dyn PhysicalExpr>> = parent_filters
+            .iter()
+            .map(|f| {
+                if phase == FilterPushdownPhase::Post && dynamic_over_columns(f) {
+                    Arc::clone(f)
+                } else {
+                    // A column that no input has: the filter is marked as not pushed.
+                    Arc::new(PhysicalColumn::new(BARRIER, usize::MAX)) as Arc<dyn PhysicalExpr>
+                }
+            })
+            .collect();
+        Ok(FilterDescription::new()
+            .with_child(ChildFilterDescription::from_child(&through, &self.input)?))
+    }
+
+    /// Tells the parent that none of its filters was applied here: a dynamic filter in the
+    /// scan only saves work, its producer still decides.
+    fn handle_child_pushdown_result(
+        &self,
+        _phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        Ok(FilterPushdownPropagation::all_unsupported(
+            child_pushdown_result,
+        ))
+    }
+
     fn replace_children(
         self: Arc<Self>,
         mut children: Vec<Arc<dyn ExecutionPlan>>,
@@ -337,6 +400,19 @@ impl ExecutionPlan for ScopeExec {
         let stream = input.map(move |batch| in_scope(&batch?, key, &allowed, keep, &out));
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
+}
+
+/// The name of a column no table has (see [`ScopeExec::gather_filters_for_pushdown`]).
+const BARRIER: &str = "\u{0}scope barrier";
+
+/// Whether `f` is a dynamic filter whose inputs are columns, not expressions over them.
+fn dynamic_over_columns(f: &Arc<dyn PhysicalExpr>) -> bool {
+    f.downcast_ref::<DynamicFilterPhysicalExpr>()
+        .is_some_and(|d| {
+            d.children()
+                .iter()
+                .all(|c| c.downcast_ref::<PhysicalColumn>().is_some())
+        })
 }
 
 /// Functions that return a value for every input and never fail on one: a condition made of
@@ -469,5 +545,45 @@ mod tests {
         for e in &no {
             assert!(!leakproof(e, &schema), "{e}");
         }
+    }
+
+    #[test]
+    fn only_dynamic_filters_over_columns_pass_the_scope() {
+        use datafusion::physical_expr::expressions::{CastExpr, lit as plit};
+        use datafusion::physical_plan::filter_pushdown::PushedDown;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("member_id", DataType::Utf8, true),
+            Field::new("org_id", DataType::Utf8, true),
+        ]));
+        let input: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(schema.clone()));
+        let scope = ScopeExec::new(input, 1, Arc::new(HashSet::default()), 2, schema);
+        let member: Arc<dyn PhysicalExpr> = Arc::new(PhysicalColumn::new("member_id", 0));
+        // What a hash join builds for its probe side: over the key column itself.
+        let over_column: Arc<dyn PhysicalExpr> = Arc::new(DynamicFilterPhysicalExpr::new(
+            vec![member.clone()],
+            plit(true),
+        ));
+        // A top-k over `ORDER BY arrow_cast(member_id, 'Int64')`: the cast would run on
+        // rows outside the scope and could fail on one of them.
+        let cast: Arc<dyn PhysicalExpr> =
+            Arc::new(CastExpr::new(member.clone(), DataType::Int64, None));
+        let over_expression: Arc<dyn PhysicalExpr> =
+            Arc::new(DynamicFilterPhysicalExpr::new(vec![cast], plit(true)));
+        let plain: Arc<dyn PhysicalExpr> = member;
+        let pushed = |phase| {
+            let d = scope
+                .gather_filters_for_pushdown(
+                    phase,
+                    vec![over_column.clone(), over_expression.clone(), plain.clone()],
+                    &ConfigOptions::default(),
+                )
+                .unwrap();
+            d.parent_filters()[0]
+                .iter()
+                .map(|p| matches!(p.discriminant, PushedDown::Yes))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pushed(FilterPushdownPhase::Post), [true, false, false]);
+        assert_eq!(pushed(FilterPushdownPhase::Pre), [false, false, false]);
     }
 }
