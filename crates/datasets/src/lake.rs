@@ -303,6 +303,46 @@ impl Lake {
         Ok(true)
     }
 
+    /// Add to the table the columns of `schema` it lacks (a spec that gained a column since the
+    /// table was made): one metadata commit; older rows read them as empty. Returns the names
+    /// added.
+    pub async fn add_missing_columns(&self, name: &str, schema: &SchemaRef) -> Result<Vec<String>> {
+        let table = self.open_table(name).await?;
+        let have: std::collections::HashSet<String> = table
+            .snapshot()
+            .map_err(|e| Error::delta(name, e))?
+            .schema()
+            .fields()
+            .map(|f| f.name().to_string())
+            .collect();
+        let mut added = Vec::new();
+        let mut fields = Vec::new();
+        for f in schema.fields() {
+            if !have.contains(f.name()) {
+                added.push(f.name().clone());
+                fields.push(deltalake::kernel::StructField::new(
+                    f.name(),
+                    delta_type(f.data_type())?,
+                    true,
+                ));
+            }
+        }
+        if fields.is_empty() {
+            return Ok(added);
+        }
+        let props = CommitProperties::default().with_metadata([(
+            "dangan.operation".to_string(),
+            serde_json::Value::from(format!("add columns {}", added.join(", "))),
+        )]);
+        table
+            .add_columns()
+            .with_fields(fields)
+            .with_commit_properties(props)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(added)
+    }
+
     /// Write `batches` to the table as **one** Delta commit carrying `opts.transactions` as
     /// `txn` actions. Either everything (data + markers) is visible afterwards, or nothing.
     /// Returns the new table version.

@@ -14,9 +14,10 @@ use toml::Spanned;
 use crate::error::{Error, Result};
 
 /// The storage type of a column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnType {
+    #[default]
     String,
     Int,
     Float,
@@ -158,7 +159,7 @@ pub enum Mask {
 }
 
 /// A resolved column.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ColumnSpec {
     pub name: String,
     pub ty: ColumnType,
