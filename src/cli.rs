@@ -286,6 +286,15 @@ pub enum DatasetsCommand {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
+    /// An import template (导入模板) for branches to fill: Chinese headers, drop-down lists
+    /// (the allowed values, the lake's branches), date/number/ID-length validation, a hint per
+    /// column, personal columns marked, and a 填写说明 sheet.
+    Template {
+        name: String,
+        /// The workbook to write (.xlsx).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -377,6 +386,14 @@ pub struct ImportArgs {
     /// Import files again even if the same content was imported before.
     #[arg(long)]
     pub force: bool,
+    /// With `--mode replace`: replace the table even when more than half of the rows were
+    /// rejected (by default such a replace is refused and the table kept).
+    #[arg(long)]
+    pub replace_anyway: bool,
+    /// A value for every row of a column the files lack: `--set year=2024` (the 评议结果
+    /// template has no 年度). Repeat for several columns.
+    #[arg(long = "set", value_name = "COLUMN=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
     /// Survey id for 问卷星-style wide exports (default: derived from the file name).
     #[arg(long)]
     pub survey_id: Option<String>,
@@ -504,4 +521,12 @@ pub enum TextCommand {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
+}
+
+/// `column=value` of `--set`.
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((c, v)) if !c.trim().is_empty() => Ok((c.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("`{s}`: expected COLUMN=VALUE, e.g. year=2024")),
+    }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dangan_datasets::{Lake, Registry};
 use serde_json::json;
 
@@ -16,6 +16,37 @@ fn registry(lake_dir: &Path) -> Result<std::sync::Arc<Registry>> {
         Err(dangan_datasets::Error::NotALake { .. }) => std::sync::Arc::new(Registry::builtin()?),
         Err(e) => return Err(e.into()),
     })
+}
+
+/// `dangan datasets template NAME --out FILE`: inside a lake, the reference columns get the
+/// lake's rows (branch names) as drop-down lists; outside one, the built-in spec alone.
+pub async fn template(lake_dir: &Path, name: &str, out: &Path) -> Result<ExitCode> {
+    let (spec, choices) = match Lake::open(lake_dir) {
+        Ok(lake) => {
+            let spec = lake.registry().get(name)?.clone();
+            let choices = dangan_ingest::template_choices(&lake, &spec).await?;
+            (spec, choices)
+        }
+        Err(dangan_datasets::Error::NotALake { .. }) => {
+            (Registry::builtin()?.get(name)?.clone(), Default::default())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let bytes = dangan_ingest::template::template(&spec, &choices)
+        .with_context(|| format!("writing the template of {name}"))?;
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "template 导入模板 of {} ({}): {} columns, {} with drop-down lists → {}",
+        spec.name,
+        spec.label,
+        spec.columns.len(),
+        spec.columns
+            .iter()
+            .filter(|c| c.is_enum() || choices.get(&c.name).is_some_and(|x| !x.rows.is_empty()))
+            .count(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(lake_dir: &Path, command: DatasetsCommand) -> Result<ExitCode> {
@@ -41,6 +72,7 @@ pub fn run(lake_dir: &Path, command: DatasetsCommand) -> Result<ExitCode> {
                 }
             }
         }
+        DatasetsCommand::Template { .. } => unreachable!("run by `template`"),
         DatasetsCommand::Show { name, format } => {
             let s = reg.get(&name)?;
             if format == TextFormat::Json {

@@ -30,6 +30,8 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
         survey_id: a.survey_id,
         survey_title: a.survey_title,
         user: None,
+        replace_anyway: a.replace_anyway,
+        set: a.set,
     };
     // One writer at a time: a scheduled pipeline and this import never interleave commits.
     let lock = if opts.dry_run {
@@ -54,9 +56,19 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
         }
     }
     drop(lock);
-    if report.table_version.is_none() && report.files_failed > 0 && !report.dry_run {
+    // The same exit for a dry run as for the real run it stands for.
+    if let Some(why) = &report.refused {
+        eprintln!("错误 error: {why}");
+        return Ok(ExitCode::from(1));
+    }
+    if report.files_read == 0 && report.files_failed > 0 {
         eprintln!(
-            "错误 error: nothing committed 未导入: every file that was not skipped failed (see above)"
+            "错误 error: nothing {} 未导入: every file that was not skipped failed (see above)",
+            if report.dry_run {
+                "would be committed"
+            } else {
+                "committed"
+            }
         );
         return Ok(ExitCode::from(1));
     }
@@ -97,7 +109,7 @@ pub fn print_report(r: &ImportReport) {
         "imported 导入"
     };
     println!(
-        "{what} {}: {} files read, {} skipped, {} failed; rows {} read, {} written, {} quarantined 隔离; version {}; {} ms; run {}",
+        "{what} {}: {} files read, {} skipped, {} failed; rows {} read, {} written, {} quarantined 隔离{}; version {}; {} ms; run {}",
         r.dataset,
         r.files_read,
         r.files_skipped,
@@ -105,6 +117,14 @@ pub fn print_report(r: &ImportReport) {
         r.rows_read,
         r.rows_written,
         r.rows_quarantined,
+        if r.rows_merged > 0 {
+            format!(
+                ", {} merged 合并 (exact repeats of a kept row)",
+                r.rows_merged
+            )
+        } else {
+            String::new()
+        },
         r.table_version
             .map(|v| v.to_string())
             .unwrap_or_else(|| "unchanged".into()),
@@ -115,14 +135,35 @@ pub fn print_report(r: &ImportReport) {
         match &f.status {
             FileStatus::Failed(m) => println!("  failed 失败: {m}"),
             FileStatus::Skipped(why) => println!("  skipped 跳过 {}: {why}", f.path.display()),
-            FileStatus::Imported if !f.unknown_headers.is_empty() => {
-                println!(
-                    "  {}: columns not in the spec, left out 未识别的列: {}",
-                    f.path.display(),
-                    f.unknown_headers.join(", ")
-                )
+            FileStatus::Imported => {
+                if let Some(enc) = f.encoding.as_deref().filter(|e| *e != "UTF-8") {
+                    println!("  {}: read as {enc} 编码", f.path.display());
+                }
+                if !f.unknown_headers.is_empty() {
+                    println!(
+                        "  {}: columns not in the spec, left out 未识别的列: {}",
+                        f.path.display(),
+                        f.unknown_headers.join(", ")
+                    )
+                }
+                if let Some(note) = &f.template_note {
+                    println!("  {}: {note}", f.path.display());
+                }
+                if !f.sheets_left.is_empty() {
+                    println!(
+                        "  {}: sheets left out 未导入的工作表: {}",
+                        f.path.display(),
+                        f.sheets_left.join("; ")
+                    );
+                }
+                if !f.duplicate_headers.is_empty() {
+                    println!(
+                        "  {}: repeated columns, left out 重复的列（已有同名列）: {}",
+                        f.path.display(),
+                        f.duplicate_headers.join(", ")
+                    )
+                }
             }
-            FileStatus::Imported => {}
         }
     }
     for q in r.quarantine_sample.iter().take(10) {

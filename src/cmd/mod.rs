@@ -59,6 +59,9 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Datasets {
+            command: crate::cli::DatasetsCommand::Template { name, out },
+        } => datasets::template(&lake_dir, &name, &out).await,
         Command::Datasets { command } => datasets::run(&lake_dir, command),
         Command::Generate { members, seed, out } => {
             let cfg = dangan_datasets::generate::Config::new(members, seed, out);

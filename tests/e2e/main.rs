@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod kill;
 mod pipeline;
+mod real_files;
 mod report;
 mod search;
 mod security;

@@ -682,6 +682,25 @@ fn upload_previews_then_imports_only_on_confirmation() {
     );
     assert_eq!(s, 200);
     assert!(body.starts_with("PK"), "an xlsx (zip) body");
+    // The import template: for the department that may import (it lists the branches), not
+    // for one that may only read.
+    let (s, body) = http(
+        port,
+        "GET",
+        "/api/v1/datasets/members/template.xlsx",
+        Some(&admin),
+        b"",
+    );
+    assert_eq!(s, 200, "{body}");
+    assert!(body.starts_with("PK"), "an xlsx (zip) body");
+    let (s, _) = http(
+        port,
+        "GET",
+        "/api/v1/datasets/members/template.xlsx",
+        Some(&token),
+        b"",
+    );
+    assert_eq!(s, 403);
     // Another department cannot see the upload.
     let (s, _) = http(
         port,

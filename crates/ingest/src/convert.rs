@@ -9,7 +9,7 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use dangan_datasets::{ColumnType, DatasetSpec};
 
 use crate::header::HeaderMatch;
@@ -90,7 +90,7 @@ impl Builder {
             (Builder::Int(b), Value::Int(i)) => b.append_value(*i),
             (Builder::Float(b), Value::Float(f)) => b.append_value(*f),
             (Builder::Float(b), Value::Int(i)) => b.append_value(*i as f64),
-            (Builder::Date(b), Value::Date(d)) => {
+            (Builder::Date(b), Value::Date(d) | Value::Month(d, _)) => {
                 b.append_value((*d - UNIX_EPOCH).num_days() as i32)
             }
             (Builder::Ts(b), Value::Timestamp(t)) => b.append_value(t.and_utc().timestamp_micros()),
@@ -125,8 +125,33 @@ impl Builder {
 /// What converting one sheet produced.
 pub struct Converted {
     pub batch: RecordBatch,
+    /// The file row (1-based, as Excel shows it) of each row of `batch`.
+    pub file_rows: Vec<i64>,
     pub rows_read: usize,
     pub quarantine: Vec<QuarantineEntry>,
+}
+
+impl Converted {
+    /// Several conversions (the sheets of one workbook) as one.
+    pub fn concat(parts: Vec<Converted>) -> Result<Converted, arrow::error::ArrowError> {
+        let mut parts = parts.into_iter();
+        let Some(mut all) = parts.next() else {
+            return Err(arrow::error::ArrowError::InvalidArgumentError(
+                "nothing to concatenate".into(),
+            ));
+        };
+        let mut batches = vec![all.batch.clone()];
+        for p in parts {
+            batches.push(p.batch);
+            all.file_rows.extend(p.file_rows);
+            all.rows_read += p.rows_read;
+            all.quarantine.extend(p.quarantine);
+        }
+        if batches.len() > 1 {
+            all.batch = arrow::compute::concat_batches(&all.batch.schema(), &batches)?;
+        }
+        Ok(all)
+    }
 }
 
 /// Inputs of a conversion that do not change from file to file.
@@ -134,6 +159,9 @@ pub struct ConvertContext<'a> {
     pub spec: &'a DatasetSpec,
     /// Per spec column: the index of the dataset it references, if loaded.
     pub references: Vec<Option<&'a ReferenceIndex>>,
+    /// Per spec column: the value `--set column=value` gives every row (for a column the
+    /// file does not have).
+    pub constants: Vec<Option<String>>,
     /// The ID-number column and the columns checked against it.
     id_column: Option<usize>,
     birth_column: Option<usize>,
@@ -145,6 +173,7 @@ impl<'a> ConvertContext<'a> {
         ConvertContext {
             spec,
             references,
+            constants: vec![None; spec.columns.len()],
             id_column: spec
                 .columns
                 .iter()
@@ -235,18 +264,36 @@ pub fn convert_rows(
         }
     }
     let mut quarantine = Vec::new();
+    let mut file_rows = Vec::with_capacity(n);
     let mut rows_read = 0;
     let mut values: Vec<Value> = Vec::with_capacity(spec.columns.len());
     let mut problems: Vec<(usize, Problem)> = Vec::new();
+    // Cells right of the last header have no column to go to: such a row is quarantined
+    // rather than stored without them.
+    let header_end = src
+        .headers
+        .iter()
+        .rposition(|h| !dangan_text::is_blank(h))
+        .map_or(0, |i| i + 1);
     for r in src.data_from..rows.row_count() {
         if rows.row_is_empty(r) {
             continue;
         }
+        let extra: Vec<(usize, String)> = (header_end..rows.width(r))
+            .filter_map(|c| {
+                let cell = rows.cell(r, c);
+                (!cell.is_empty()).then(|| (c, cell.display()))
+            })
+            .collect();
         rows_read += 1;
         values.clear();
         problems.clear();
         for (ci, col) in spec.columns.iter().enumerate() {
-            let cell = source_of[ci].map_or(CellRef::Empty, |sc| rows.cell(r, sc));
+            let cell = match (source_of[ci], &ctx.constants[ci]) {
+                (Some(sc), _) => rows.cell(r, sc),
+                (None, Some(v)) => CellRef::Text(v),
+                (None, None) => CellRef::Empty,
+            };
             // A referenced id may be given by name (a branch by its name): resolve first.
             let outcome = match (ctx.references[ci], cell) {
                 (Some(index), CellRef::Text(t)) if !cell.is_empty() => {
@@ -283,12 +330,34 @@ pub fn convert_rows(
             values.push(v);
         }
         cross_check(ctx, &mut values, &mut problems);
-        if problems.is_empty() {
+        for (ci, v) in values.iter().enumerate() {
+            if let Value::Month(d, true) = v {
+                problems.push((ci, crate::value::ambiguous_month(*d)));
+            }
+        }
+        if problems.is_empty() && extra.is_empty() {
             for (b, v) in builders.iter_mut().zip(&values) {
                 b.push(v);
             }
+            file_rows.push(src.numbers.file_row(r, src.data_from));
         } else {
             let raw = raw_json(src.headers, rows, r);
+            for (c, value) in &extra {
+                let letter = column_letter(*c);
+                quarantine.push(QuarantineEntry {
+                    file: file.to_string(),
+                    sheet: src.sheet.to_string(),
+                    row: src.numbers.file_row(r, src.data_from),
+                    column: String::new(),
+                    header: format!("({letter}列，无表头)"),
+                    value: value.clone(),
+                    reason: "extra_cell".into(),
+                    message: format!(
+                        "第{letter}列有值“{value}”，但该列没有表头，无处存放；请补上表头或删除该值 (a value in column {letter}, right of the last header: no column to store it in)"
+                    ),
+                    raw: raw.clone(),
+                });
+            }
             for (ci, p) in problems.drain(..) {
                 let col = &spec.columns[ci];
                 let sc = source_of[ci];
@@ -312,6 +381,7 @@ pub fn convert_rows(
     let batch = RecordBatch::try_new(spec.arrow_schema(), arrays)?;
     Ok(Converted {
         batch,
+        file_rows,
         rows_read,
         quarantine,
     })
@@ -330,7 +400,36 @@ fn cross_check(ctx: &ConvertContext, values: &mut [Value], problems: &mut Vec<(u
         return;
     };
     if let Some(bi) = ctx.birth_column {
+        let born = parsed.birth_date;
         match &values[bi] {
+            // A month (`1968.12` in a 出生年月 column) agrees when year and month do; the ID
+            // number then gives the day. `1985.1` is January or October: the number decides.
+            Value::Month(d, ambiguous)
+                if d.year() == born.year()
+                    && (d.month() == born.month() || (*ambiguous && born.month() == 10)) =>
+            {
+                values[bi] = Value::Date(born)
+            }
+            Value::Month(d, ambiguous) => {
+                let given = if *ambiguous {
+                    format!("{}年1月或10月", d.year())
+                } else {
+                    format!("{}年{}月", d.year(), d.month())
+                };
+                problems.push((
+                    bi,
+                    Problem {
+                        reason: "id_mismatch",
+                        message: format!(
+                            "出生年月{given}与身份证号中的{}年{}月不一致 (birth month disagrees with the ID number)",
+                            born.year(),
+                            born.month()
+                        ),
+                    },
+                ));
+                // Reported once, as a mismatch.
+                values[bi] = Value::Null;
+            }
             Value::Date(d) if *d != parsed.birth_date => problems.push((
                 bi,
                 Problem {
@@ -356,6 +455,20 @@ fn cross_check(ctx: &ConvertContext, values: &mut [Value], problems: &mut Vec<(u
             _ => {}
         }
     }
+}
+
+/// Excel's name of a 0-based column: A … Z, AA, AB, …
+pub(crate) fn column_letter(mut c: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn raw_json(headers: &[String], rows: &dyn Rows, r: usize) -> String {

@@ -11,7 +11,9 @@ pub enum Error {
     UnsupportedFormat { path: PathBuf, supported: String },
     #[error("{path}: no header row found in the first rows; expected headers such as {expected}")]
     NoHeader { path: PathBuf, expected: String },
-    #[error("{path}: missing required column(s) {missing}; the file's headers are {found}")]
+    #[error(
+        "{path}: missing required column(s) {missing}; the file's headers are {found}. If one of them is that column under another name, say so with --mapping FILE ([aliases] \"header\" = \"column\")"
+    )]
     MissingColumns {
         path: PathBuf,
         missing: String,
@@ -25,6 +27,8 @@ pub enum Error {
     },
     #[error("mapping file {path}: {message}")]
     Mapping { path: PathBuf, message: String },
+    #[error("{0}")]
+    Usage(String),
     #[error("no files to import in {0}")]
     NoFiles(String),
     #[error(transparent)]

@@ -102,3 +102,162 @@ fn converters_never_panic_on_random_cells() {
         }
     }
 }
+
+/// A random roster CSV for `organizations`-free checks: good rows, bad rows (a bad date, an
+/// empty required name), repeated keys (same values or not), cells right of the header, blank
+/// lines. Returns the text.
+fn random_roster(rng: &mut ChaCha8Rng) -> String {
+    let mut out = String::from("党员编号,姓名,性别,出生日期,入党时间\n");
+    let ids: Vec<String> = (0..rng.random_range(1..12))
+        .map(|i| format!("P{i:04}"))
+        .collect();
+    for _ in 0..rng.random_range(0..40) {
+        let id = &ids[rng.random_range(0..ids.len())];
+        let name = ["张伟", "李娜", "王芳", ""][rng.random_range(0..4)];
+        let sex = ["男", "女", "男性", "未知"][rng.random_range(0..4)];
+        let born = ["1985-10-01", "1985.10", "去年", "", "1968年12月"][rng.random_range(0..5)];
+        let joined = ["2010-07-01", "2012", "2010.07", ""][rng.random_range(0..4)];
+        match rng.random_range(0..10) {
+            0 => out.push('\n'),
+            1 => out.push_str(&format!("{id},{name},{sex},{born},{joined},多出的值\n")),
+            _ => out.push_str(&format!("{id},{name},{sex},{born},{joined}\n")),
+        }
+    }
+    out
+}
+
+/// For random files, the report's counts are what the table and the quarantine hold after:
+/// read = written + quarantined + merged, the table has `written` rows more, and the
+/// quarantine one or more entries for each quarantined row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_counts_equal_what_the_lake_holds() {
+    use crate::import::{ImportOptions, import};
+    use dangan_datasets::{ImportMode, Lake};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("datasets")).unwrap();
+    for (name, mode) in [("roster_append", "append"), ("roster_upsert", "upsert")] {
+        std::fs::write(
+            dir.path().join("datasets").join(format!("{name}.toml")),
+            format!(
+                r#"name = "{name}"
+key = ["member_id"]
+mode = "{mode}"
+
+[[columns]]
+name = "member_id"
+
+[[columns]]
+name = "name"
+type = "string"
+label = "姓名"
+aliases = ["姓名"]
+required = true
+
+[[columns]]
+name = "gender"
+type = "string"
+label = "性别"
+aliases = ["性别"]
+values = ["男", "女"]
+variants = {{ "男" = ["男性"], "女" = ["女性"] }}
+
+[[columns]]
+name = "birth_date"
+type = "date"
+label = "出生日期"
+aliases = ["出生日期"]
+
+[[columns]]
+name = "join_date"
+type = "date"
+label = "入党时间"
+aliases = ["入党时间"]
+"#
+            ),
+        )
+        .unwrap();
+    }
+    let (lake, _) = Lake::init(dir.path()).await.unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(24);
+    // The user's own dataset: no reference to organizations to fail on.
+    let count = |lake: &Lake, table: &'static str| {
+        let lake = lake.clone();
+        async move {
+            lake.scan(table, &["member_id"])
+                .await
+                .map(|b| b.iter().map(|b| b.num_rows()).sum::<usize>())
+                .unwrap_or(0)
+        }
+    };
+    let mut total_written = 0;
+    let mut total_quarantined_rows = 0;
+    for case in 0..25 {
+        let mode = [ImportMode::Append, ImportMode::Upsert][case % 2];
+        let table = ["roster_append", "roster_upsert"][case % 2];
+        let path = dir.path().join(format!("case{case}.csv"));
+        std::fs::write(&path, random_roster(&mut rng)).unwrap();
+        let before = count(&lake, table).await;
+        let opts = ImportOptions {
+            dataset: table.into(),
+            paths: vec![path.clone()],
+            mode: Some(mode),
+            ..ImportOptions::default()
+        };
+        let report = match import(&lake, &opts, &|_, _, _| {}).await {
+            Ok(r) => r,
+            Err(e) => panic!("case {case}: {e}"),
+        };
+        let f = &report.files[0];
+        if matches!(f.status, crate::import::FileStatus::Failed(_)) {
+            assert_eq!(report.table_version, None, "case {case}");
+            continue;
+        }
+        assert_eq!(
+            f.rows_read,
+            f.rows_written + f.rows_quarantined + f.rows_merged,
+            "case {case}: {f:?}"
+        );
+        let after = count(&lake, table).await;
+        if mode == ImportMode::Append {
+            assert_eq!(after - before, f.rows_written, "case {case}");
+        } else {
+            // Upsert: the written rows are one per key, each new or replacing one.
+            assert!(after - before <= f.rows_written, "case {case}");
+            assert!(after >= f.rows_written, "case {case}");
+        }
+        total_written += f.rows_written;
+        let rows_in_quarantine: std::collections::BTreeSet<(String, i64)> = report
+            .quarantine_sample
+            .iter()
+            .map(|q| (q.file.clone(), q.row))
+            .collect();
+        assert!(
+            rows_in_quarantine.len() <= f.rows_quarantined,
+            "case {case}"
+        );
+        total_quarantined_rows += f.rows_quarantined;
+    }
+    // Every quarantined row is in system_quarantine (by file and row).
+    let q = lake
+        .scan("system_quarantine", &["file", "row"])
+        .await
+        .unwrap();
+    let mut distinct = std::collections::BTreeSet::new();
+    for b in &q {
+        let file = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+        let file = file
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        let row = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64).unwrap();
+        let row = row
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        for i in 0..b.num_rows() {
+            distinct.insert((file.value(i).to_string(), row.value(i)));
+        }
+    }
+    assert_eq!(distinct.len(), total_quarantined_rows);
+    assert!(total_written > 0 && total_quarantined_rows > 0);
+}

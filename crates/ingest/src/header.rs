@@ -14,7 +14,8 @@ const HEADER_SEARCH_ROWS: usize = 30;
 /// Normalized header → spec column index, for one dataset (plus `--mapping` additions).
 #[derive(Debug, Clone)]
 pub struct AliasMap {
-    map: HashMap<String, usize>,
+    /// Normalized header → (column, whether a `--mapping` entry says so).
+    map: HashMap<String, (usize, bool)>,
 }
 
 impl AliasMap {
@@ -22,7 +23,7 @@ impl AliasMap {
         let mut map = HashMap::new();
         for (i, col) in spec.columns.iter().enumerate() {
             for form in header_forms(col) {
-                map.entry(form).or_insert(i);
+                map.entry(form).or_insert((i, false));
             }
         }
         // `--mapping` entries win over the spec.
@@ -33,13 +34,20 @@ impl AliasMap {
                     spec.name
                 )
             })?;
-            map.insert(normalize_header(header), i);
+            map.insert(normalize_header(header), (i, true));
         }
         Ok(AliasMap { map })
     }
 
     pub fn lookup(&self, header: &str) -> Option<usize> {
-        self.map.get(&normalize_header(header)).copied()
+        self.map.get(&normalize_header(header)).map(|(i, _)| *i)
+    }
+
+    /// Whether `header` is matched by a `--mapping` entry.
+    fn mapped(&self, header: &str) -> bool {
+        self.map
+            .get(&normalize_header(header))
+            .is_some_and(|(_, user)| *user)
     }
 }
 
@@ -85,12 +93,25 @@ pub fn match_header_row(
     cells: impl IntoIterator<Item = String>,
     aliases: &AliasMap,
 ) -> HeaderMatch {
+    let cells: Vec<String> = cells.into_iter().collect();
     let mut columns = Vec::new();
     let mut unknown = Vec::new();
     let mut duplicates = Vec::new();
+    // The user's `--mapping` entries take their columns first, wherever they stand in the row;
+    // then the spec's names and aliases, left to right.
     let mut taken = std::collections::HashSet::new();
-    for text in cells {
+    let mut by_mapping = std::collections::HashSet::new();
+    for (at, text) in cells.iter().enumerate() {
+        if aliases.mapped(text)
+            && let Some(i) = aliases.lookup(text)
+            && taken.insert(i)
+        {
+            by_mapping.insert(at);
+        }
+    }
+    for (at, text) in cells.into_iter().enumerate() {
         match aliases.lookup(&text) {
+            Some(i) if by_mapping.contains(&at) => columns.push(Some(i)),
             Some(i) if taken.insert(i) => columns.push(Some(i)),
             Some(_) => {
                 duplicates.push(text);
@@ -128,6 +149,7 @@ mod tests {
         let aliases = AliasMap::new(spec, &[]).unwrap();
         let sheet = RawSheet {
             name: "s".into(),
+            encoding: None,
             rows: vec![
                 vec![t("第一党支部党员花名册"), RawCell::Empty],
                 vec![
@@ -160,5 +182,24 @@ mod tests {
             ]
         );
         assert_eq!(m.unknown, vec!["备注".to_string()]);
+    }
+
+    #[test]
+    fn the_users_mapping_wins_over_an_alias_earlier_in_the_row() {
+        let reg = Registry::builtin().unwrap();
+        let spec = reg.get("members").unwrap();
+        let mapping = [("真实姓名".to_string(), "name".to_string())];
+        let aliases = AliasMap::new(spec, &mapping).unwrap();
+        let m = match_header_row(
+            0,
+            ["党员编号", "姓名", "真实姓名", "姓名"].map(String::from),
+            &aliases,
+        );
+        let name = spec.column_index("name");
+        assert_eq!(m.columns[1], None);
+        assert_eq!(m.columns[2], name);
+        assert_eq!(m.columns[3], None);
+        // Every repeat is reported, not only the first.
+        assert_eq!(m.duplicates, vec!["姓名".to_string(), "姓名".to_string()]);
     }
 }

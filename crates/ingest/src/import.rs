@@ -40,6 +40,10 @@ pub struct ImportOptions {
     pub survey_title: Option<String>,
     /// Who runs the import (recorded in the run table).
     pub user: Option<String>,
+    /// `--replace-anyway`: replace the table even when most rows were rejected.
+    pub replace_anyway: bool,
+    /// `--set column=value`: a value for every row, for a column the files do not have.
+    pub set: Vec<(String, String)>,
 }
 
 /// `--mapping` file: `[aliases]` of header → column.
@@ -71,7 +75,17 @@ pub struct FileReport {
     pub rows_read: usize,
     pub rows_written: usize,
     pub rows_quarantined: usize,
+    /// Rows that repeat an earlier row of the run exactly (same key, same values): one is kept.
+    pub rows_merged: usize,
     pub unknown_headers: Vec<String>,
+    /// Headers that repeat a column another header already feeds (left out).
+    pub duplicate_headers: Vec<String>,
+    /// The text encoding a CSV was read in.
+    pub encoding: Option<String>,
+    /// Sheets of a workbook that were not imported, each with why.
+    pub sheets_left: Vec<String>,
+    /// What a filled import template tells (one from an older spec).
+    pub template_note: Option<String>,
     #[serde(flatten)]
     pub status: FileStatus,
 }
@@ -90,6 +104,10 @@ pub struct ImportReport {
     pub rows_read: usize,
     pub rows_written: usize,
     pub rows_quarantined: usize,
+    pub rows_merged: usize,
+    /// Why the run wrote nothing although files were read (a replace that would have emptied
+    /// the table); the CLI exits 1 with it.
+    pub refused: Option<String>,
     /// Table version after the commit (`None` when nothing was committed).
     pub table_version: Option<i64>,
     pub duration_ms: u128,
@@ -100,13 +118,22 @@ pub struct ImportReport {
 impl ImportReport {
     /// True when everything that was read went in.
     pub fn clean(&self) -> bool {
-        self.files_failed == 0 && self.rows_quarantined == 0
+        self.files_failed == 0 && self.rows_quarantined == 0 && self.refused.is_none()
     }
 }
 
 /// The Delta `txn` app id marking a file's content as imported into a table.
 pub fn file_marker(sha256: &str) -> String {
     format!("dangan-file-{sha256}")
+}
+
+/// The marker of what a run imports of a file: all of its sheets that fit (the file's
+/// marker), or, with `--sheet`, that one sheet of it.
+fn run_marker(sha256: &str, sheet: Option<&str>) -> String {
+    match sheet {
+        None => file_marker(sha256),
+        Some(s) => format!("{}-sheet-{s}", file_marker(sha256)),
+    }
 }
 
 /// Expand files and directories to the supported files they hold, sorted, without Office
@@ -233,6 +260,43 @@ async fn load_references(
     Ok(out)
 }
 
+/// What each reference column of `spec` may hold, for its template's drop-down list: the
+/// ids and names of the referenced dataset's rows (the lake's branches for `org_id`).
+pub async fn template_choices(
+    lake: &Lake,
+    spec: &DatasetSpec,
+) -> Result<BTreeMap<String, crate::template::Choices>> {
+    let mut out = BTreeMap::new();
+    for col in &spec.columns {
+        let Some(r) = &col.references else { continue };
+        let target = lake.registry().get(&r.dataset)?.clone();
+        if target.column("name").is_none() {
+            continue;
+        }
+        let batches = lake.scan(&r.dataset, &[r.column.as_str(), "name"]).await?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            let utf8 =
+                |i: usize| arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Utf8);
+            let (ids, names) = (utf8(0)?, utf8(1)?);
+            let (Some(ids), Some(names)) = (
+                ids.as_any().downcast_ref::<StringArray>(),
+                names.as_any().downcast_ref::<StringArray>(),
+            ) else {
+                continue;
+            };
+            for i in 0..b.num_rows() {
+                if ids.is_valid(i) && names.is_valid(i) {
+                    rows.push((ids.value(i).to_string(), names.value(i).to_string()));
+                }
+            }
+        }
+        rows.sort_by(|a, b| a.1.cmp(&b.1));
+        out.insert(col.name.clone(), crate::template::Choices { rows });
+    }
+    Ok(out)
+}
+
 /// Run an import. Problems with single rows go to quarantine; a file that cannot be read at
 /// all is reported as failed and the others still go in; the dataset table gets at most one
 /// commit.
@@ -260,15 +324,42 @@ pub async fn import(
         message,
     })?;
     let refs = load_references(lake, &spec).await?;
-    let ctx = ConvertContext::new(
+    let mut ctx = ConvertContext::new(
         &spec,
         spec.columns
             .iter()
             .map(|c| c.references.as_ref().and_then(|r| refs.get(&r.dataset)))
             .collect(),
     );
+    for (column, value) in &opts.set {
+        let i = spec.column_index(column).ok_or_else(|| {
+            Error::Usage(format!(
+                "--set {column}=…: dataset `{}` has no column `{column}` (its columns: {})",
+                spec.name,
+                spec.columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        // Checked once here, not quarantined on every row.
+        if let Err(p) = crate::value::convert(&spec.columns[i], crate::reader::CellRef::Text(value))
+        {
+            return Err(Error::Usage(format!(
+                "--set {column}={value}: {}",
+                p.message
+            )));
+        }
+        ctx.constants[i] = Some(value.clone());
+    }
     // A dataset added by a user spec after `init` gets its table now.
     lake.ensure_table(&spec.name, &spec.arrow_schema()).await?;
+    // ... and one whose spec gained a column gets the column (not on a dry run).
+    if !opts.dry_run {
+        lake.add_missing_columns(&spec.name, &spec.arrow_schema())
+            .await?;
+    }
     let table = lake.open_table(&spec.name).await?;
 
     // Pass 1 (in order): hash each file and decide whether it is new.
@@ -285,7 +376,12 @@ pub async fn import(
             rows_read: 0,
             rows_written: 0,
             rows_quarantined: 0,
+            rows_merged: 0,
             unknown_headers: Vec::new(),
+            duplicate_headers: Vec::new(),
+            encoding: None,
+            sheets_left: Vec::new(),
+            template_note: None,
             status: FileStatus::Imported,
         };
         if let Some(first) = seen.get(&sha) {
@@ -293,11 +389,24 @@ pub async fn import(
                 FileStatus::Skipped(format!("same content as {} in this run", first.display()));
         } else if !opts.force
             && lake
+                .transaction_version(&table, &run_marker(&sha, opts.read.sheet.as_deref()))
+                .await?
+                .is_some()
+        {
+            rep.status = FileStatus::Skipped(match &opts.read.sheet {
+                None => "already imported (same content)".into(),
+                Some(s) => format!("sheet {s} of this content was already imported"),
+            });
+        } else if !opts.force
+            && opts.read.sheet.is_some()
+            && lake
                 .transaction_version(&table, &file_marker(&sha))
                 .await?
                 .is_some()
         {
-            rep.status = FileStatus::Skipped("already imported (same content)".into());
+            rep.status = FileStatus::Skipped(
+                "already imported with all its sheets that fit (same content)".into(),
+            );
         } else {
             seen.insert(sha, path.clone());
         }
@@ -308,7 +417,10 @@ pub async fn import(
         .filter(|i| reports[*i].status == FileStatus::Imported)
         .collect();
     let todo_paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
-    let mut sink = if opts.dry_run {
+    // An upsert's rows are all kept (also in a dry run) so that repeated keys are found.
+    let mut sink = if mode == ImportMode::Upsert {
+        Sink::Collect(Vec::new())
+    } else if opts.dry_run {
         Sink::Discard
     } else if mode == ImportMode::Append {
         Sink::Append(Box::new(lake.appender(&spec.name).await?))
@@ -322,16 +434,56 @@ pub async fn import(
         let rep = &mut reports[*i];
         match o.error {
             Some(e) => rep.status = FileStatus::Failed(e),
+            None if o.rows_read == 0 && !o.unknown.is_empty() => {
+                rep.status = FileStatus::Failed(format!(
+                    "{}: no data rows below the header (row {}), and headers {} match no column — \
+                     is the file cut short, or are its line ends unusual? Nothing was imported from it",
+                    rep.path.display(),
+                    o.header_row,
+                    o.unknown.join(", ")
+                ))
+            }
             None => {
                 rep.sheet = Some(o.sheet);
                 rep.header_row = Some(o.header_row);
                 rep.unknown_headers = o.unknown;
+                rep.duplicate_headers = o.duplicates;
+                rep.encoding = o.encoding;
+                rep.sheets_left = o.sheets_left;
+                rep.template_note = o.template_note;
                 rep.rows_read = o.rows_read;
                 rep.rows_written = o.rows_written;
                 rep.rows_quarantined = o.rows_read - o.rows_written;
                 quarantine.extend(o.quarantine);
             }
         }
+    }
+    // One row per key: repeats in the run are merged or quarantined, and said so.
+    if let Sink::Collect(collected) = &mut sink
+        && mode == ImportMode::Upsert
+    {
+        let paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
+        let sheets: Vec<String> = todo
+            .iter()
+            .map(|i| reports[*i].sheet.clone().unwrap_or_default())
+            .collect();
+        let deduped = crate::dedupe::dedupe(&spec, std::mem::take(collected), &paths, &sheets)?;
+        for (file, (quarantined, merged)) in deduped.per_file {
+            let rep = &mut reports[todo[file]];
+            rep.rows_written -= quarantined + merged;
+            rep.rows_quarantined += quarantined;
+            rep.rows_merged += merged;
+        }
+        quarantine.extend(deduped.quarantine);
+        *collected = deduped
+            .batches
+            .into_iter()
+            .map(|batch| stream::Collected {
+                batch,
+                file: 0,
+                file_rows: Vec::new(),
+            })
+            .collect();
     }
 
     let count = |f: fn(&FileReport) -> bool| reports.iter().filter(|r| f(r)).count();
@@ -350,12 +502,42 @@ pub async fn import(
         rows_read: imported.iter().map(|r| r.rows_read).sum(),
         rows_written: imported.iter().map(|r| r.rows_written).sum(),
         rows_quarantined: imported.iter().map(|r| r.rows_quarantined).sum(),
+        rows_merged: imported.iter().map(|r| r.rows_merged).sum(),
+        refused: None,
         table_version: None,
         duration_ms: 0,
         quarantine_sample: quarantine.iter().take(20).cloned().collect(),
         files: Vec::new(),
     };
-    if !opts.dry_run && !imported.is_empty() {
+    // A replace keeps only what passed: with most rows rejected it would empty the table.
+    if mode == ImportMode::Replace
+        && !opts.replace_anyway
+        && report.rows_read > 0
+        && report.rows_written * 2 < report.rows_read
+    {
+        report.refused = Some(format!(
+            "refused to replace table `{}` 拒绝替换: only {} of {} rows passed their checks ({} quarantined), \
+             so the table would lose its rows; it is unchanged. Fix the file (dangan quarantine export {} --out fixes.xlsx \
+             writes the rejected rows with their reasons) or pass --replace-anyway",
+            spec.name, report.rows_written, report.rows_read, report.rows_quarantined, run_id
+        ));
+    }
+    if !opts.dry_run && report.refused.is_some() && !quarantine.is_empty() {
+        // Kept so that the rejected rows can be fixed; the files stay unimported.
+        let b = records::quarantine_batch(
+            &run_id,
+            &spec.name,
+            &quarantine,
+            Local::now().naive_local(),
+        )?;
+        lake.write(
+            &SystemTable::Quarantine.table_name(),
+            vec![b],
+            WriteOptions::default(),
+        )
+        .await?;
+    }
+    if !opts.dry_run && !imported.is_empty() && report.refused.is_none() {
         let now = Local::now().naive_local();
         // Quarantine first: if the run dies before the data commit, the rows are still kept
         // (under a run that has no run record) and the files are retried next time.
@@ -370,7 +552,7 @@ pub async fn import(
         }
         let transactions = imported
             .iter()
-            .map(|r| (file_marker(&r.sha256), 1))
+            .map(|r| (run_marker(&r.sha256, opts.read.sheet.as_deref()), 1))
             .collect();
         let commit_info = vec![
             (
@@ -398,7 +580,9 @@ pub async fn import(
         };
         let version = match sink {
             Sink::Append(appender) => appender.commit(write).await?,
-            Sink::Collect(mut batches) => {
+            Sink::Collect(collected) => {
+                let mut batches: Vec<RecordBatch> =
+                    collected.into_iter().map(|c| c.batch).collect();
                 if batches.is_empty() {
                     // Every row was quarantined (or the files were empty): the commit still
                     // records the files as imported.
@@ -461,21 +645,22 @@ fn hash_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), size))
 }
 
-pub(crate) type FileResult = (crate::convert::Converted, String, usize, Vec<String>);
+pub(crate) type FileResult = (crate::convert::Converted, stream::FileInfo);
 
 /// A sheet ready to convert: its rows (long form for wide surveys), the file rows they come
 /// from, and its header.
 pub(crate) type Prepared = (RawSheet, Option<Vec<usize>>, HeaderMatch);
 
-/// Pick the sheet to import among `sheets` (the first whose header has every required
-/// column), turning wide survey exports into long rows.
+/// The sheets to import among `sheets`: every one whose header has every required column (a
+/// workbook with one sheet per branch or per year goes in whole), turning wide survey exports
+/// into long rows; and the sheets left out, each with why.
 pub(crate) fn prepare(
     ctx: &ConvertContext,
     aliases: &AliasMap,
     path: &Path,
     sheets: Vec<RawSheet>,
     opts: &ImportOptions,
-) -> Result<Prepared> {
+) -> Result<(Vec<Prepared>, Vec<String>)> {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -501,31 +686,62 @@ pub(crate) fn prepare(
         let header = find_header(&sheet, aliases);
         candidates.push((sheet, source_rows, header));
     }
-    let missing_of = |h: &HeaderMatch| -> Vec<String> {
+    let missing_of = |h: &HeaderMatch| -> Vec<usize> {
         ctx.spec
             .columns
             .iter()
             .enumerate()
-            .filter(|(i, c)| c.required && !h.columns.contains(&Some(*i)))
-            .map(|(_, c)| format!("{} ({})", c.name, c.aliases[1..].join("/")))
+            .filter(|(i, c)| {
+                c.required && !h.columns.contains(&Some(*i)) && ctx.constants[*i].is_none()
+            })
+            .map(|(i, _)| i)
             .collect()
     };
-    // The first sheet whose header has every required column; else the first with a header.
-    let pick = candidates
-        .iter()
-        .position(|(_, _, h)| h.as_ref().is_some_and(|h| missing_of(h).is_empty()))
-        .or_else(|| candidates.iter().position(|(_, _, h)| h.is_some()));
+    let fits = |h: &Option<HeaderMatch>| h.as_ref().is_some_and(|h| missing_of(h).is_empty());
+    if candidates.iter().any(|(_, _, h)| fits(h)) {
+        let mut take = Vec::new();
+        let mut left = Vec::new();
+        for (sheet, rows, header) in candidates {
+            match header {
+                Some(h) if missing_of(&h).is_empty() => take.push((sheet, rows, h)),
+                Some(h) => left.push(format!(
+                    "{} (no column {})",
+                    sheet.name,
+                    missing_of(&h)
+                        .iter()
+                        .map(|&i| ctx.spec.columns[i].label.as_str())
+                        .collect::<Vec<_>>()
+                        .join("、")
+                )),
+                None => left.push(format!("{} (no header of {})", sheet.name, ctx.spec.name)),
+            }
+        }
+        return Ok((take, left));
+    }
+    // No sheet fits: say what the closest one lacks.
+    let pick = candidates.iter().position(|(_, _, h)| h.is_some());
     let Some(pick) = pick else {
+        let mut expected = ctx
+            .spec
+            .columns
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| c.label.clone())
+            .collect::<Vec<_>>()
+            .join("、");
+        // Headers of another encoding read as this one match nothing.
+        if let Some(enc) = candidates
+            .iter()
+            .find_map(|(s, _, _)| s.encoding)
+            .filter(|e| *e != "UTF-8")
+        {
+            expected.push_str(&format!(
+                " — the file was read as {enc}; if its text looks garbled, name its encoding with --encoding (utf-8, gbk, big5, …)"
+            ));
+        }
         return Err(Error::NoHeader {
             path: path.to_path_buf(),
-            expected: ctx
-                .spec
-                .columns
-                .iter()
-                .filter(|c| c.required)
-                .map(|c| c.label.clone())
-                .collect::<Vec<_>>()
-                .join("、"),
+            expected,
         });
     };
     let (sheet, source_rows, header) = candidates.swap_remove(pick);
@@ -537,16 +753,48 @@ pub(crate) fn prepare(
             .map(|c| c.display())
             .filter(|s| !s.is_empty())
             .collect();
+        let unused: Vec<&str> = header.unknown.iter().map(String::as_str).collect();
+        let missing: Vec<String> = missing
+            .iter()
+            .map(|&i| {
+                let c = &ctx.spec.columns[i];
+                let mut text = format!("{} {} ({})", c.name, c.label, c.aliases.join("/"));
+                if let Some(near) = closest_header(&c.aliases, &unused) {
+                    text.push_str(&format!(
+                        " — closest header in the file 最接近的表头: “{near}”"
+                    ));
+                }
+                text
+            })
+            .collect();
         return Err(Error::MissingColumns {
             path: path.to_path_buf(),
-            missing: missing.join(", "),
+            missing: missing.join("; "),
             found: found.join(", "),
         });
     }
-    Ok((sheet, source_rows, header))
+    Ok((vec![(sheet, source_rows, header)], Vec::new()))
 }
 
-/// Read, prepare and convert a whole file.
+/// The header among `headers` most like one of `aliases` (by edit distance over characters,
+/// so that 党员号 is near 党员编号), if any is near enough to be worth naming.
+fn closest_header<'h>(aliases: &[String], headers: &[&'h str]) -> Option<&'h str> {
+    headers
+        .iter()
+        .filter_map(|h| {
+            let h_norm = dangan_text::normalize_header(h);
+            aliases
+                .iter()
+                .map(|a| strsim::normalized_levenshtein(&dangan_text::normalize_header(a), &h_norm))
+                .fold(None::<f64>, |m, x| Some(m.map_or(x, |m| m.max(x))))
+                .map(|score| (score, *h))
+        })
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, h)| h)
+}
+
+/// Read, prepare and convert a whole file: every sheet that fits, as one part.
 pub(crate) fn convert_file(
     ctx: &ConvertContext,
     aliases: &AliasMap,
@@ -554,19 +802,85 @@ pub(crate) fn convert_file(
     bytes: &[u8],
     opts: &ImportOptions,
 ) -> Result<FileResult> {
-    let (sheet, source_rows, header) = prepare(
-        ctx,
-        aliases,
-        path,
-        read_sheets(path, bytes, &opts.read)?,
-        opts,
-    )?;
+    let mut sheets = read_sheets(path, bytes, &opts.read)?;
+    // A filled template: its own sheets stay out, and an older one says what it lacks.
+    let template_note = template_note(ctx.spec, &mut sheets);
+    let (prepared, left) = prepare(ctx, aliases, path, sheets, opts)?;
     let file = path.display().to_string();
-    let conv = convert_sheet(ctx, &file, &sheet, &header, source_rows.as_deref())?;
-    let header_row = source_rows
-        .as_ref()
-        .and_then(|s| s.first().copied())
-        .unwrap_or(header.row)
-        + 1;
-    Ok((conv, sheet.name.clone(), header_row, header.unknown))
+    let mut parts: Vec<crate::convert::Converted> = Vec::with_capacity(prepared.len());
+    let mut info: Option<stream::FileInfo> = None;
+    for (sheet, source_rows, header) in prepared {
+        parts.push(convert_sheet(
+            ctx,
+            &file,
+            &sheet,
+            &header,
+            source_rows.as_deref(),
+        )?);
+        let header_row = source_rows
+            .as_ref()
+            .and_then(|s| s.first().copied())
+            .unwrap_or(header.row)
+            + 1;
+        let this = stream::FileInfo::new(sheet.name.clone(), header_row, header, sheet.encoding);
+        info = Some(match info {
+            None => this,
+            Some(mut all) => {
+                all.sheet = format!("{}, {}", all.sheet, this.sheet);
+                all.unknown.extend(this.unknown);
+                all.unknown.dedup();
+                all.duplicates.extend(this.duplicates);
+                all
+            }
+        });
+    }
+    let mut info = info.ok_or_else(|| Error::File {
+        path: path.to_path_buf(),
+        message: "no sheet to import".into(),
+    })?;
+    info.sheets_left = left;
+    info.template_note = template_note;
+    Ok((crate::convert::Converted::concat(parts)?, info))
+}
+
+/// When `sheets` are a template's (`dangan datasets template`), take out its rules, lists and
+/// marker sheets, and say which columns the spec has gained since the template was made.
+fn template_note(spec: &DatasetSpec, sheets: &mut Vec<RawSheet>) -> Option<String> {
+    use crate::template::{RULES_SHEET, TEMPLATE_SHEET};
+    let marker = sheets.iter().position(|s| s.name == TEMPLATE_SHEET)?;
+    let marker = sheets.remove(marker);
+    sheets.retain(|s| s.name != RULES_SHEET && s.name != "_lists");
+    let cell = |r: usize, c: usize| {
+        marker
+            .rows
+            .get(r)
+            .and_then(|row| row.get(c))
+            .map(|c| c.display())
+            .unwrap_or_default()
+    };
+    let dataset = cell(0, 1);
+    let had: Vec<String> = marker
+        .rows
+        .get(1)
+        .map(|row| row.iter().map(|c| c.display()).collect())
+        .unwrap_or_default();
+    if dataset != spec.name {
+        return Some(format!(
+            "this is a template of dataset `{dataset}`, imported into `{}`",
+            spec.name
+        ));
+    }
+    let added: Vec<String> = spec
+        .columns
+        .iter()
+        .filter(|c| !had.contains(&c.name))
+        .map(|c| format!("{} ({})", c.label, c.name))
+        .collect();
+    (!added.is_empty()).then(|| {
+        format!(
+            "a template from an older spec 模板较旧: columns added since 新增的列: {} — they are empty for these rows; `dangan datasets template {}` writes a current one",
+            added.join(", "),
+            spec.name
+        )
+    })
 }

@@ -2,6 +2,7 @@
 //! normalizers and checks, wide survey exports, quarantine, and the atomic commit of a run.
 
 mod convert;
+mod dedupe;
 mod error;
 #[cfg(test)]
 mod fuzz;
@@ -12,6 +13,7 @@ pub mod reader;
 mod records;
 mod stream;
 pub mod survey;
+pub mod template;
 pub mod value;
 
 pub use convert::{QuarantineEntry, ReferenceIndex};
@@ -19,5 +21,6 @@ pub use error::{Error, Result, describe};
 pub use header::{AliasMap, HeaderMatch, find_header};
 pub use import::{
     FileReport, FileStatus, ImportOptions, ImportReport, collect_files, file_marker, import,
+    template_choices,
 };
 pub use reader::{RawCell, RawSheet, ReadOptions, read_sheets, supported_extensions};

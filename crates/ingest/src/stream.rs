@@ -21,17 +21,29 @@ use crate::reader::jsonl::{jsonl_blocks, parse_block};
 /// Where converted batches go.
 pub(crate) enum Sink {
     Append(Box<TableAppender>),
-    Collect(Vec<RecordBatch>),
+    Collect(Vec<Collected>),
     Discard,
 }
 
+/// A converted batch kept for a commit that needs all rows, with where its rows come from.
+pub(crate) struct Collected {
+    pub batch: RecordBatch,
+    /// Index of the file in the run's list.
+    pub file: usize,
+    pub file_rows: Vec<i64>,
+}
+
 impl Sink {
-    async fn put(&mut self, batch: RecordBatch) -> Result<()> {
+    async fn put(&mut self, file: usize, batch: RecordBatch, file_rows: Vec<i64>) -> Result<()> {
         match self {
             Sink::Append(a) => a.write(batch).await?,
             Sink::Collect(v) => {
                 if batch.num_rows() > 0 {
-                    v.push(batch)
+                    v.push(Collected {
+                        batch,
+                        file,
+                        file_rows,
+                    })
                 }
             }
             Sink::Discard => {}
@@ -53,12 +65,48 @@ pub(crate) struct FileOutcome {
     pub sheet: String,
     pub header_row: usize,
     pub unknown: Vec<String>,
+    pub duplicates: Vec<String>,
+    pub encoding: Option<String>,
+    pub sheets_left: Vec<String>,
+    pub template_note: Option<String>,
     pub error: Option<String>,
+}
+
+/// What a file's reading found besides its rows.
+pub(crate) struct FileInfo {
+    pub sheet: String,
+    /// 1-based row of the header in the file.
+    pub header_row: usize,
+    pub unknown: Vec<String>,
+    pub duplicates: Vec<String>,
+    pub encoding: Option<&'static str>,
+    /// Sheets of the workbook that were not imported, each with why.
+    pub sheets_left: Vec<String>,
+    pub template_note: Option<String>,
+}
+
+impl FileInfo {
+    pub(crate) fn new(
+        sheet: String,
+        header_row: usize,
+        header: crate::header::HeaderMatch,
+        encoding: Option<&'static str>,
+    ) -> Self {
+        FileInfo {
+            sheet,
+            header_row,
+            unknown: header.unknown,
+            duplicates: header.duplicates,
+            encoding,
+            sheets_left: Vec::new(),
+            template_note: None,
+        }
+    }
 }
 
 enum Msg {
     Part(usize, Converted),
-    Done(usize, Result<(String, usize, Vec<String>)>),
+    Done(usize, Result<FileInfo>),
 }
 
 /// Stream CSV and JSONL files part by part when batches go straight to an appender (wide
@@ -125,9 +173,9 @@ pub(crate) async fn convert_all(
                                     source: e,
                                 })
                                 .and_then(|bytes| convert_file(ctx, aliases, path, &bytes, opts))
-                                .map(|(conv, sheet, row, unknown)| {
+                                .map(|(conv, info)| {
                                     send(Msg::Part(i, conv));
-                                    (sheet, row, unknown)
+                                    info
                                 })
                         };
                         progress(done.fetch_add(1, Ordering::Relaxed) + 1, files.len(), path);
@@ -153,13 +201,19 @@ pub(crate) async fn convert_all(
                             o.rows_written += c.batch.num_rows();
                             o.quarantine.extend(c.quarantine);
                             wrote[i] |= c.batch.num_rows() > 0;
-                            if let Err(e) = sink.put(c.batch).await {
+                            if let Err(e) = sink.put(i, c.batch, c.file_rows).await {
                                 failure = Some(e);
                             }
                         }
-                        Msg::Done(i, Ok((sheet, row, unknown))) => {
+                        Msg::Done(i, Ok(info)) => {
                             let o = &mut out[i];
-                            (o.sheet, o.header_row, o.unknown) = (sheet, row, unknown);
+                            o.sheet = info.sheet;
+                            o.header_row = info.header_row;
+                            o.unknown = info.unknown;
+                            o.duplicates = info.duplicates;
+                            o.encoding = info.encoding.map(str::to_string);
+                            o.sheets_left = info.sheets_left;
+                            o.template_note = info.template_note;
                         }
                         Msg::Done(i, Err(e)) if commits_as_it_goes && wrote[i] => {
                             failure = Some(Error::File {
@@ -191,12 +245,13 @@ enum Work {
 /// Parts after the first, each with the 0-based file row of its first data row.
 type Parts = Box<dyn Iterator<Item = Result<(Work, usize)>> + Send>;
 
+/// A streamed file's first part as a sheet, the file row of its first data row (when that is
+/// not its sheet row), its encoding, and the parts that follow.
+type Opened = (RawSheet, Option<usize>, Option<&'static str>, Parts);
+
 /// The first part of a streamed file as a sheet (for header detection), the file row of its
 /// first data row when that is not its sheet row, and the parts that follow.
-fn open_parts(
-    path: &Path,
-    opts: &ImportOptions,
-) -> Result<Option<(RawSheet, Option<usize>, Parts)>> {
+fn open_parts(path: &Path, opts: &ImportOptions) -> Result<Option<Opened>> {
     let name = crate::reader::file_sheet_name(path);
     let ext = path
         .extension()
@@ -210,7 +265,12 @@ fn open_parts(
         let (bytes, first_line) = blocks.next().transpose()?.unwrap_or_default();
         let sheet = parse_block(path, &bytes, first_line)?.to_sheet(name);
         let rest = blocks.map(|b| b.map(|(bytes, line)| (Work::Jsonl(bytes), line)));
-        return Ok(Some((sheet, Some(first_line), Box::new(rest))));
+        return Ok(Some((
+            sheet,
+            Some(first_line),
+            Some("UTF-8"),
+            Box::new(rest),
+        )));
     }
     let Some(mut blocks) = csv_blocks(path, &opts.read)? else {
         return Ok(None);
@@ -218,9 +278,10 @@ fn open_parts(
     let format = std::sync::Arc::new(blocks.format().clone());
     let (bytes, _) = blocks.next().transpose()?.unwrap_or_default();
     let sheet = format.parse(&bytes, 0)?.to_sheet(name);
+    let encoding = format.encoding();
     let rest =
         blocks.map(move |b| b.map(|(bytes, record)| (Work::Csv(format.clone(), bytes), record)));
-    Ok(Some((sheet, None, Box::new(rest))))
+    Ok(Some((sheet, None, Some(encoding), Box::new(rest))))
 }
 
 /// Convert a CSV or JSONL file part by part: this thread reads, helper threads (one per core)
@@ -233,12 +294,14 @@ fn convert_streaming(
     path: &Path,
     emit: &(dyn Fn(Converted) -> bool + Sync),
     helpers: usize,
-) -> Result<Option<(String, usize, Vec<String>)>> {
-    let Some((first, first_line, parts)) = open_parts(path, opts)? else {
+) -> Result<Option<FileInfo>> {
+    let Some((first, first_line, encoding, parts)) = open_parts(path, opts)? else {
         return Ok(None);
     };
     let name = first.name.clone();
-    let (sheet, _, header) = prepare(ctx, aliases, path, vec![first], opts)?;
+    let (sheet, _, header) = prepare(ctx, aliases, path, vec![first], opts)?
+        .0
+        .swap_remove(0);
     let file = path.display().to_string();
     let headers: Vec<String> = sheet.rows[header.row]
         .iter()
@@ -258,7 +321,7 @@ fn convert_streaming(
     )?;
     drop(sheet);
     if !emit(first_part) {
-        return Ok(Some((name, header.row + 1, header.unknown)));
+        return Ok(Some(FileInfo::new(name, header.row + 1, header, encoding)));
     }
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(Work, usize)>(helpers);
     let work_rx = std::sync::Mutex::new(work_rx);
@@ -339,5 +402,5 @@ fn convert_streaming(
     if let Some(e) = failure.into_inner().ok().flatten() {
         return Err(e);
     }
-    Ok(Some((name, header.row + 1, header.unknown)))
+    Ok(Some(FileInfo::new(name, header.row + 1, header, encoding)))
 }

@@ -145,6 +145,7 @@ pub fn to_long(sheet: &RawSheet, info: &SurveyInfo) -> Option<(RawSheet, Vec<usi
         RawSheet {
             name: sheet.name.clone(),
             rows,
+            encoding: sheet.encoding,
         },
         source_rows,
     ))
@@ -174,6 +175,7 @@ mod tests {
         let t = |s: &str| RawCell::Text(s.into());
         let sheet = RawSheet {
             name: "s".into(),
+            encoding: None,
             rows: vec![
                 vec![
                     t("序号"),

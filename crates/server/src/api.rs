@@ -89,6 +89,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/openapi.json", get(openapi))
         .route("/whoami", get(whoami))
         .route("/datasets", get(datasets))
+        .route(
+            "/datasets/{name}/template.xlsx",
+            get(crate::imports::template),
+        )
         .route("/search", get(search))
         .route("/sql", get(sql_get).post(sql_post))
         .route("/members/{id}", get(member))

@@ -15,8 +15,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use dangan_ingest::{ImportOptions, ImportReport};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -363,4 +363,52 @@ pub async fn fixes(
         ));
     }
     crate::quarantine::fixes_download(&dir, &rows)
+}
+
+/// `GET /datasets/{name}/template.xlsx`: the dataset's import template (导入模板), for a
+/// department that may import into it (the template lists the lake's branches).
+pub async fn template(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(dataset): Path<String>,
+) -> Result<Response, ApiError> {
+    let (_, session) = may_import(&state, &headers, &dataset).await?;
+    let spec = state
+        .lake
+        .registry()
+        .get(&dataset)
+        .map_err(|e| ApiError::bad(e.to_string()))?
+        .clone();
+    let choices = dangan_ingest::template_choices(&state.lake, &spec)
+        .await
+        .map_err(internal)?;
+    let bytes = dangan_ingest::template::template(&spec, &choices).map_err(internal)?;
+    session.record(&format!("web template {dataset}"), 0, 0, "ok");
+    let name = format!("{}导入模板.xlsx", spec.label);
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{dataset}-template.xlsx\"; filename*=UTF-8''{encoded}"
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

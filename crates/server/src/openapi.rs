@@ -66,6 +66,9 @@ pub fn document() -> Value {
             "/openapi.json": {"get": {"summary": "This document (no token needed)", "security": [], "responses": {"200": ok("OpenAPI 3.0")}}},
             "/whoami": {"get": op("The token's department and the datasets it may read", vec![], "department, datasets")},
             "/datasets": {"get": op("The datasets the department may read, with their columns and Chinese labels", vec![], "datasets")},
+            "/datasets/{name}/template.xlsx": {"get": op("The dataset's import template (导入模板): Chinese headers, drop-down lists of the allowed values and the lake's branches, validations, hints, a 填写说明 sheet — for a department that may import into it (403 otherwise)", vec![
+                param("name", "path", true, "string", "the dataset"),
+            ], "an .xlsx workbook")},
             "/search": {"get": op("Full-text search (jieba words, \"phrases\", -exclusions, OR; names and pinyin)", vec![
                 param("q", "query", true, "string", "what to search for"),
                 q("dataset", "string", "only these datasets (comma-separated)"),

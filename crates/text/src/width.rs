@@ -20,8 +20,14 @@ pub(crate) fn fold_char(c: char) -> char {
     }
 }
 
+/// Spaces of every width, BOM and zero-width space, and NUL (a byte some exporters pad cells
+/// with, never a value).
 fn is_space(c: char) -> bool {
-    c.is_whitespace() || c == '\u{3000}' || c == '\u{00A0}' || c == '\u{FEFF}' || c == '\u{200B}'
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{3000}' | '\u{00A0}' | '\u{FEFF}' | '\u{200B}' | '\u{0}'
+        )
 }
 
 /// Trim half- and full-width spaces (and BOM / zero-width space) from both ends.

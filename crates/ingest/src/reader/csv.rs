@@ -1,4 +1,5 @@
-//! CSV in UTF-8, UTF-8 with BOM or GBK/GB18030 (detected, or forced with `--encoding`).
+//! CSV in UTF-8 (with or without BOM), UTF-16 with BOM, GBK/GB18030 and the other legacy
+//! encodings (detected, or forced with `--encoding`); records end in `\r\n`, `\n` or `\r`.
 
 use std::path::Path;
 
@@ -9,8 +10,8 @@ use crate::error::{Error, Result};
 
 pub struct CsvReader;
 
-/// Decode bytes: a BOM wins, then a forced encoding, then valid UTF-8, else GB18030 (a superset
-/// of GBK, which is what Excel on Chinese Windows writes).
+/// Decode bytes: a BOM wins, then a forced encoding, then valid UTF-8, else the encoding
+/// [`detect`] finds (GB18030 for GBK, which is what Excel on Chinese Windows writes).
 pub fn decode<'a>(
     path: &Path,
     bytes: &'a [u8],
@@ -29,7 +30,7 @@ pub fn decode<'a>(
     let enc = match forced {
         Some(label) => encoding_for_label(path, label)?,
         None if std::str::from_utf8(bytes).is_ok() => UTF_8,
-        None => GB18030,
+        None => detect(bytes),
     };
     let (text, _, had_errors) = enc.decode(bytes);
     if had_errors {
@@ -50,9 +51,11 @@ impl Reader for CsvReader {
     }
 
     fn read(&self, path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawSheet>> {
-        let (text, _) = decode(path, bytes, opts.encoding.as_deref())?;
+        let (text, encoding) = decode(path, bytes, opts.encoding.as_deref())?;
         let rows = parse_records(path, &text, delimiter(path), 0)?;
-        Ok(vec![rows.to_sheet(super::file_sheet_name(path))])
+        let mut sheet = rows.to_sheet(super::file_sheet_name(path));
+        sheet.encoding = Some(encoding);
+        Ok(vec![sheet])
     }
 }
 
@@ -68,7 +71,7 @@ fn delimiter(path: &Path) -> u8 {
 }
 
 /// Split decoded CSV text into rows of cells: fields separated by `delim`, records by a newline
-/// outside quotes (`\r\n` or `\n`), `"…"` quoting with `""` for a quote. Every record is a row,
+/// outside quotes (`\r\n`, `\n`, or a lone `\r`), `"…"` quoting with `""` for a quote. Every record is a row,
 /// a blank line an empty one, so that row `r` is record `first_record + r` of the file. A quote
 /// inside an unquoted field, or text after a closing quote, is kept as it is (what Excel does);
 /// a quote that is never closed is an error naming its line.
@@ -105,14 +108,8 @@ pub fn parse_records(path: &Path, text: &str, delim: u8, first_record: usize) ->
                     });
                 }
                 // Text between the closing quote and the delimiter is kept.
-                let end = memchr::memchr2(delim, b'\n', &b[i..]).map_or(b.len(), |p| i + p);
-                let tail_end = if end < b.len() && b[end] == b'\n' && end > i && b[end - 1] == b'\r'
-                {
-                    end - 1
-                } else {
-                    end
-                };
-                pieces.push(i..tail_end);
+                let end = memchr::memchr3(delim, b'\n', b'\r', &b[i..]).map_or(b.len(), |p| i + p);
+                pieces.push(i..end);
                 i = end;
                 rows.push_cell_with(|buf| {
                     for p in pieces {
@@ -120,20 +117,19 @@ pub fn parse_records(path: &Path, text: &str, delim: u8, first_record: usize) ->
                     }
                 });
             } else {
-                let end = memchr::memchr2(delim, b'\n', &b[i..]).map_or(b.len(), |p| i + p);
-                let field_end =
-                    if end < b.len() && b[end] == b'\n' && end > i && b[end - 1] == b'\r' {
-                        end - 1
-                    } else {
-                        end
-                    };
-                rows.push_cell_with(|buf| buf.push_str(&text[i..field_end]));
+                let end = memchr::memchr3(delim, b'\n', b'\r', &b[i..]).map_or(b.len(), |p| i + p);
+                rows.push_cell_with(|buf| buf.push_str(&text[i..end]));
                 i = end;
             }
             match b.get(i) {
                 Some(&c) if c == delim => i += 1,
+                // `\r\n`, `\n`, or a lone `\r` (old Mac "CSV (Macintosh)") ends the record.
+                Some(b'\r') if b.get(i + 1) == Some(&b'\n') => {
+                    i += 2;
+                    break;
+                }
                 Some(_) => {
-                    i += 1; // the newline
+                    i += 1;
                     break;
                 }
                 None => break,
@@ -183,10 +179,11 @@ pub fn csv_blocks(path: &Path, opts: &ReadOptions) -> Result<Option<CsvBlocks>> 
         None => match opts.encoding.as_deref() {
             Some(label) => encoding_for_label(path, label)?,
             None if prefix_is_utf8(&head) => UTF_8,
-            None => GB18030,
+            None => detect(&head),
         },
     };
-    if !encoding.is_ascii_compatible() {
+    // Blocks are cut at `\n`: a file whose records end in a lone `\r` (old Mac) is read whole.
+    if !encoding.is_ascii_compatible() || (!head.contains(&b'\n') && head.contains(&b'\r')) {
         return Ok(None);
     }
     Ok(Some(CsvBlocks {
@@ -213,6 +210,13 @@ pub struct CsvFormat {
 impl CsvBlocks {
     pub fn format(&self) -> &CsvFormat {
         &self.format
+    }
+}
+
+impl CsvFormat {
+    /// The name of the encoding the file is read in.
+    pub fn encoding(&self) -> &'static str {
+        self.encoding.name()
     }
 }
 
@@ -324,6 +328,67 @@ impl Iterator for CsvBlocks {
             want = block.len();
         }
     }
+}
+
+/// The encoding of text that is not UTF-8. Mozilla's detector (`chardetng`, the one Firefox
+/// uses) names it — GBK, Big5, Shift_JIS, windows-1252 … — except that simplified Chinese
+/// text, whose double-byte characters all lie in GB2312's rows (both bytes 0xA1–0xFE), stays
+/// GBK even when it is too short for the detector (`评语\n优秀` alone reads to it as Hebrew);
+/// Big5 and Shift_JIS text has most of its trail bytes below 0xA1, Latin-1 its accented
+/// letters between ASCII ones, so neither looks like that. GBK reads as its superset GB18030.
+/// A guess whose decoding fails gives way to GB18030, whose strict decoding then names the
+/// line that is not text. (EUC-KR and EUC-JP look like GB2312 and read as it, and every
+/// single-byte code page reads as windows-1252: name another with `--encoding`.)
+pub fn detect(bytes: &[u8]) -> &'static Encoding {
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    // `bytes` may be the first megabyte of a file, cut inside a character.
+    detector.feed(bytes, false);
+    let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
+    if guess == encoding_rs::GBK || guess == GB18030 {
+        return GB18030;
+    }
+    let (pairs, in_gb2312) = gb2312_pairs(bytes);
+    if pairs > 0 && in_gb2312 * 10 >= pairs * 9 {
+        return GB18030;
+    }
+    // A few accented letters do not tell the single-byte code pages apart (`©` alone reads as
+    // Latin-2's `Š`): the one Western Excel writes is windows-1252.
+    if guess.is_single_byte() {
+        return encoding_rs::WINDOWS_1252;
+    }
+    let mut decoder = guess.new_decoder_without_bom_handling();
+    let mut sink = String::with_capacity(bytes.len().min(1 << 16) * 3);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        sink.clear();
+        let (result, read) = decoder.decode_to_string_without_replacement(rest, &mut sink, false);
+        if let encoding_rs::DecoderResult::Malformed(..) = result {
+            return GB18030;
+        }
+        rest = &rest[read..];
+    }
+    guess
+}
+
+/// Bytes ≥ 0x80 taken two at a time: how many pairs, and how many lie in GB2312's rows of
+/// characters (lead 0xA1–0xF7, trail 0xA1–0xFE).
+fn gb2312_pairs(bytes: &[u8]) -> (usize, usize) {
+    let (mut pairs, mut fit, mut i) = (0, 0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            i += 1;
+            continue;
+        }
+        if let Some(&t) = bytes.get(i + 1) {
+            pairs += 1;
+            if (0xA1..=0xF7).contains(&b) && (0xA1..=0xFE).contains(&t) {
+                fit += 1;
+            }
+        }
+        i += 2;
+    }
+    (pairs, fit)
 }
 
 /// Whether the first bytes of a file are UTF-8 (a multi-byte character cut at the end of the
@@ -441,5 +506,59 @@ mod tests {
         assert_eq!(all[60_000].1, "第59999行\n续行，含逗号");
         assert_eq!(all[60_001].1.chars().count(), 2_500_000);
         assert_eq!(all[60_002], ("M-last".to_string(), "末行".to_string()));
+    }
+
+    /// CPython's CJK samples (tests/fixtures/real/cjkencodings): each is detected as its own
+    /// encoding family and decodes to its UTF-8 original.
+    #[test]
+    fn detects_the_cjk_encodings_of_cpythons_samples() {
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/real/cjkencodings");
+        for (file, family) in [
+            ("gb2312", &["gb18030"][..]),
+            ("gbk", &["gb18030"]),
+            ("gb18030", &["gb18030"]),
+            ("big5", &["Big5"]),
+            ("shift_jis", &["Shift_JIS"]),
+        ] {
+            let bytes = std::fs::read(dir.join(format!("{file}.txt"))).unwrap();
+            let original = std::fs::read_to_string(dir.join(format!("{file}-utf8.txt"))).unwrap();
+            let (text, enc) = decode(Path::new(file), &bytes, None).unwrap();
+            assert!(family.contains(&enc), "{file}: detected {enc}");
+            assert_eq!(text, original, "{file}");
+        }
+        // EUC-KR and EUC-JP look like GB2312 to any byte statistics: --encoding names them.
+        for (file, label) in [("euc_kr", "euc-kr"), ("euc_jp", "euc-jp")] {
+            let bytes = std::fs::read(dir.join(format!("{file}.txt"))).unwrap();
+            let original = std::fs::read_to_string(dir.join(format!("{file}-utf8.txt"))).unwrap();
+            let (text, _) = decode(Path::new(file), &bytes, Some(label)).unwrap();
+            // (CPython's sample ends in KS X 1001 jamo sequences that only Python composes.)
+            assert_eq!(text.lines().next(), original.lines().next(), "{file}");
+        }
+        // Short simplified Chinese is GBK, short Big5 with low trail bytes is Big5.
+        for (text, enc) in [
+            ("评语\n优秀", encoding_rs::GBK),
+            ("a,b\n1,王\n", encoding_rs::GBK),
+            ("姓名\n陳美麗", encoding_rs::BIG5),
+        ] {
+            let (bytes, _, _) = enc.encode(text);
+            let want = if enc == encoding_rs::GBK {
+                GB18030
+            } else {
+                enc
+            };
+            assert_eq!(detect(&bytes), want, "{text}");
+        }
+        // Latin-1 is not GB18030: Renée, not Ren閑.
+        let (text, enc) = decode(Path::new("x.csv"), b"name\nRen\xe9e\n", None).unwrap();
+        assert_eq!((text.as_ref(), enc), ("name\nRenée\n", "windows-1252"));
+    }
+
+    #[test]
+    fn a_lone_cr_ends_a_record_outside_quotes() {
+        assert_eq!(
+            cells("a,b\r1,\"x\ry\"\r2,3"),
+            vec![vec!["a", "b"], vec!["1", "x\ry"], vec!["2", "3"]]
+        );
     }
 }

@@ -1,52 +1,230 @@
-//! Excel workbooks, `.xlsx` and the old `.xls`, through calamine.
+//! Excel workbooks, `.xlsx`, `.xlsm`, `.xlsb`, the old `.xls`, and `.ods`, through calamine.
+//!
+//! Only worksheets are read (chart, dialog and macro sheets are skipped), only the one asked
+//! for when `--sheet` names it, dates of a workbook saved in Excel's 1904 date system (Mac
+//! Excel) are moved to the 1900 system every other part of dangan reads, and formula errors
+//! (`#DIV/0!`) stay errors, for the checks to quarantine.
 
 use std::io::Cursor;
 use std::path::Path;
 
-use calamine::{Data, Reader as _, open_workbook_auto_from_rs};
+use calamine::{
+    Data, Ods, OdsError, Reader as _, SheetType, Sheets, Xls, XlsError, Xlsb, XlsbError, Xlsx,
+    XlsxError, open_workbook_from_rs,
+};
 
 use super::{RawCell, RawSheet, ReadOptions, Reader};
 use crate::error::{Error, Result};
 
 pub struct ExcelReader;
 
+/// Days from 1899-12-30 (the 1900 system's day 0) to 1904-01-01 (the 1904 system's).
+const DAYS_1900_TO_1904: f64 = 1462.0;
+
+type Workbook<'a> = Sheets<Cursor<&'a [u8]>>;
+
+/// Open a workbook of any of the formats, telling a password apart from a broken file.
+fn open<'a>(path: &Path, bytes: &'a [u8]) -> Result<Workbook<'a>> {
+    let data = Cursor::new(bytes);
+    let mut password = false;
+    let mut errors = Vec::new();
+    match open_workbook_from_rs::<Xlsx<_>, _>(data.clone()) {
+        Ok(w) => return Ok(Sheets::Xlsx(w)),
+        Err(XlsxError::Password) => password = true,
+        Err(e) => errors.push(format!("xlsx: {e}")),
+    }
+    match open_workbook_from_rs::<Xls<_>, _>(data.clone()) {
+        Ok(w) => return Ok(Sheets::Xls(w)),
+        Err(XlsError::Password) => password = true,
+        Err(e) => errors.push(format!("xls: {e}")),
+    }
+    match open_workbook_from_rs::<Xlsb<_>, _>(data.clone()) {
+        Ok(w) => return Ok(Sheets::Xlsb(w)),
+        Err(XlsbError::Password) => password = true,
+        Err(e) => errors.push(format!("xlsb: {e}")),
+    }
+    match open_workbook_from_rs::<Ods<_>, _>(data) {
+        Ok(w) => return Ok(Sheets::Ods(w)),
+        Err(OdsError::Password) => password = true,
+        Err(e) => errors.push(format!("ods: {e}")),
+    }
+    let message = if password {
+        "the workbook is password-protected (工作簿设置了打开密码): open it in Excel, \
+         save a copy without a password (文件 → 信息 → 保护工作簿 → 用密码进行加密, clear it) \
+         and import that copy"
+            .to_string()
+    } else {
+        format!(
+            "not a readable workbook (none of xlsx, xls, xlsb, ods: {})",
+            errors.join("; ")
+        )
+    };
+    Err(Error::File {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+fn uses_1904(wb: &Workbook) -> bool {
+    match wb {
+        Sheets::Xlsx(w) => w.has_1904_epoch(),
+        Sheets::Xls(w) => w.has_1904_epoch(),
+        Sheets::Xlsb(w) => w.has_1904_epoch(),
+        Sheets::Ods(_) => false,
+    }
+}
+
 impl Reader for ExcelReader {
     fn extensions(&self) -> &'static [&'static str] {
         &["xlsx", "xlsm", "xls", "xlsb", "ods"]
     }
 
-    fn read(&self, path: &Path, bytes: &[u8], _opts: &ReadOptions) -> Result<Vec<RawSheet>> {
-        let bad = |e: &dyn std::fmt::Display| Error::File {
-            path: path.to_path_buf(),
-            message: format!("not a readable workbook: {e}"),
+    fn selects_sheet(&self) -> bool {
+        true
+    }
+
+    fn read(&self, path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawSheet>> {
+        let mut wb = open(path, bytes)?;
+        let shift = if uses_1904(&wb) {
+            DAYS_1900_TO_1904
+        } else {
+            0.0
         };
-        let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| bad(&e))?;
+        let sheets = wb.sheets_metadata().to_vec();
+        let worksheets: Vec<&str> = sheets
+            .iter()
+            .filter(|s| s.typ == SheetType::WorkSheet)
+            .map(|s| s.name.as_str())
+            .collect();
+        // `--sheet` by name or by its number among all sheets (as Excel's tabs count them).
+        let wanted: Vec<&str> = match opts.sheet.as_deref() {
+            None => worksheets.clone(),
+            Some(w) => {
+                let by_name = sheets.iter().find(|s| s.name == w);
+                let by_number = w
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=sheets.len()).contains(n))
+                    .map(|n| &sheets[n - 1]);
+                match by_name.or(by_number) {
+                    Some(s) if s.typ == SheetType::WorkSheet => vec![s.name.as_str()],
+                    Some(s) => {
+                        return Err(Error::File {
+                            path: path.to_path_buf(),
+                            message: format!(
+                                "sheet `{}` is a {:?}, not a worksheet with rows (worksheets: {})",
+                                s.name,
+                                s.typ,
+                                worksheets.join(", ")
+                            ),
+                        });
+                    }
+                    None => {
+                        return Err(Error::File {
+                            path: path.to_path_buf(),
+                            message: format!(
+                                "no sheet `{w}` (sheets: {})",
+                                sheets
+                                    .iter()
+                                    .map(|s| s.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        });
+                    }
+                }
+            }
+        };
         let mut out = Vec::new();
-        for name in wb.sheet_names() {
-            let range = wb.worksheet_range(&name).map_err(|e| bad(&e))?;
+        for name in wanted {
+            let range = wb.worksheet_range(name).map_err(|e| Error::File {
+                path: path.to_path_buf(),
+                message: format!("sheet `{name}` cannot be read: {e}"),
+            })?;
             // Rows and columns before the used range's start are empty in the sheet.
             let (r0, c0) = range.start().unwrap_or((0, 0));
             let mut rows: Vec<Vec<RawCell>> = (0..r0).map(|_| Vec::new()).collect();
             for row in range.rows() {
                 let mut cells: Vec<RawCell> = (0..c0).map(|_| RawCell::Empty).collect();
-                cells.extend(row.iter().map(convert));
+                cells.extend(row.iter().map(|d| convert(d, shift)));
                 rows.push(cells);
             }
-            out.push(RawSheet { name, rows });
+            out.push(RawSheet {
+                name: name.to_string(),
+                rows,
+                encoding: None,
+            });
         }
         Ok(out)
     }
 }
 
-fn convert(d: &Data) -> RawCell {
+fn convert(d: &Data, shift: f64) -> RawCell {
     match d {
         Data::Empty => RawCell::Empty,
-        Data::Error(e) => RawCell::Text(format!("#{e}")),
+        // calamine's display is Excel's own (`#DIV/0!`, `#N/A`).
+        Data::Error(e) => RawCell::Error(e.to_string()),
         Data::String(s) => RawCell::Text(s.clone()),
         Data::Int(i) => RawCell::Number(*i as f64),
         Data::Float(f) => RawCell::Number(*f),
         Data::Bool(b) => RawCell::Bool(*b),
-        Data::DateTime(dt) => RawCell::DateTime(dt.as_f64()),
+        Data::DateTime(dt) if dt.is_datetime() => RawCell::DateTime(dt.as_f64() + shift),
+        // A duration (`[h]:mm`) is a number of days, not a date.
+        Data::DateTime(dt) => RawCell::Number(dt.as_f64()),
         Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calamine(file: &str) -> Vec<RawSheet> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/real/calamine")
+            .join(file);
+        let bytes = std::fs::read(&path).unwrap();
+        ExcelReader
+            .read(&path, &bytes, &ReadOptions::default())
+            .unwrap()
+    }
+
+    /// calamine's own test workbooks: the 1904 copies read as the same dates as the 1900
+    /// ones, in every format (they read 4 years and 1 day early).
+    #[test]
+    fn the_1904_date_system_in_xls_xlsx_and_xlsb() {
+        for ext in ["xls", "xlsx", "xlsb"] {
+            let plain = calamine(&format!("date.{ext}"));
+            let mac = calamine(&format!("date_1904.{ext}"));
+            assert_eq!(plain[0].rows, mac[0].rows, "{ext}");
+            assert_eq!(mac[0].rows[0][0].display(), "2021-01-01", "{ext}");
+            assert_eq!(mac[0].rows[1][0].display(), "2021-01-02", "{ext}");
+        }
+    }
+
+    #[test]
+    fn error_values_stay_errors_and_chart_sheets_are_skipped() {
+        let sheets = calamine("errors.xlsx");
+        let shown: Vec<String> = sheets[0].rows.iter().map(|r| r[0].display()).collect();
+        assert_eq!(
+            shown,
+            [
+                "#DIV/0!", "#NAME?", "#VALUE!", "#NULL!", "#REF!", "#NUM!", "#N/A"
+            ]
+        );
+        assert!(
+            sheets[0]
+                .rows
+                .iter()
+                .all(|r| matches!(r[0], RawCell::Error(_)))
+        );
+        for ext in ["xls", "xlsx", "xlsb"] {
+            let names: Vec<String> = calamine(&format!("any_sheets.{ext}"))
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            assert!(!names.iter().any(|n| n == "Chart"), "{ext}: {names:?}");
+            assert!(names.iter().any(|n| n == "Visible"), "{ext}: {names:?}");
+        }
     }
 }

@@ -19,6 +19,8 @@ pub enum RawCell {
     /// An Excel date/time cell, as its serial number (days since 1899-12-30).
     DateTime(f64),
     Bool(bool),
+    /// A formula's error value, as Excel shows it (`#DIV/0!`, `#NAME?`).
+    Error(String),
 }
 
 impl RawCell {
@@ -41,6 +43,7 @@ pub enum CellRef<'a> {
     Number(f64),
     DateTime(f64),
     Bool(bool),
+    Error(&'a str),
 }
 
 impl<'a> CellRef<'a> {
@@ -69,6 +72,7 @@ impl<'a> CellRef<'a> {
                 })
                 .unwrap_or_else(|| v.to_string()),
             CellRef::Bool(b) => b.to_string(),
+            CellRef::Error(e) => e.to_string(),
         }
     }
 }
@@ -81,6 +85,7 @@ impl RawCell {
             RawCell::Number(v) => CellRef::Number(*v),
             RawCell::DateTime(v) => CellRef::DateTime(*v),
             RawCell::Bool(b) => CellRef::Bool(*b),
+            RawCell::Error(e) => CellRef::Error(e),
         }
     }
 }
@@ -173,7 +178,11 @@ impl TextRows {
                     .collect()
             })
             .collect();
-        RawSheet { name, rows }
+        RawSheet {
+            name,
+            rows,
+            encoding: None,
+        }
     }
 }
 
@@ -205,10 +214,12 @@ impl Rows for TextRows {
 }
 
 /// One sheet of a file (a CSV has one, named after the file).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawSheet {
     pub name: String,
     pub rows: Vec<Vec<RawCell>>,
+    /// The text encoding it was decoded from (text formats only).
+    pub encoding: Option<&'static str>,
 }
 
 impl RawSheet {
@@ -239,6 +250,11 @@ pub trait Reader: Sync {
     fn extensions(&self) -> &'static [&'static str];
     /// Read the sheets of the file at `path` from its bytes.
     fn read(&self, path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawSheet>>;
+    /// Whether [`Reader::read`] itself returns only the sheet `--sheet` names (a workbook,
+    /// which then reads no other sheet).
+    fn selects_sheet(&self) -> bool {
+        false
+    }
 }
 
 /// Every reader, in the order they are tried.
@@ -273,7 +289,8 @@ pub fn read_sheets(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<
             supported: supported_extensions().join(", "),
         })?;
     let sheets = reader.read(path, bytes, opts)?;
-    pick_sheets(path, sheets, opts.sheet.as_deref())
+    let wanted = opts.sheet.as_deref().filter(|_| !reader.selects_sheet());
+    pick_sheets(path, sheets, wanted)
 }
 
 fn pick_sheets(path: &Path, sheets: Vec<RawSheet>, wanted: Option<&str>) -> Result<Vec<RawSheet>> {

@@ -69,6 +69,10 @@ impl Reader for ParquetReader {
             }
         }
         let name = super::file_sheet_name(path);
-        Ok(vec![RawSheet { name, rows }])
+        Ok(vec![RawSheet {
+            name,
+            rows,
+            encoding: None,
+        }])
     }
 }
