@@ -834,3 +834,68 @@ fn templates_carry_the_specs_rules_and_a_filled_one_imports_as_typed() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--set year=去年"), "{}", stderr(&o));
 }
+
+#[test]
+fn wide_development_ledgers_and_merged_cells() {
+    let dir = lake();
+    let lake = dir.path();
+    ok(
+        lake,
+        &["import", "members", s(&real("built/roster_mac_gbk.csv"))],
+    );
+    // One row per person with a date column per stage: one row per filled stage; the branch
+    // merged down beside its people reaches each of them; a person with no stage is kept in
+    // quarantine, not dropped.
+    let (code, report, err) = import(
+        lake,
+        &["development", s(&real("built/development_wide.xlsx"))],
+    );
+    assert_eq!(code, Some(3), "{err}\n{report}");
+    assert_eq!(report["rows_written"], 7, "{report}");
+    let rows: Vec<(String, String, String, String)> = sql(
+        lake,
+        "select member_id, stage, stage_date, org_id from development order by member_id, stage_date",
+    )
+    .iter()
+    .map(|r| {
+        let t = |c: &str| r[c].as_str().unwrap_or("").to_string();
+        (t("member_id"), t("stage"), t("stage_date"), t("org_id"))
+    })
+    .collect();
+    let want = [
+        ("T000401", "入党申请人", "2019-03-05"),
+        ("T000401", "入党积极分子", "2019-09-10"),
+        ("T000401", "发展对象", "2020-09-01"),
+        ("T000401", "预备党员", "2021-06-28"),
+        ("T000401", "正式党员", "2022-06-30"),
+        ("T000402", "入党申请人", "2021-04-01"),
+        ("T000402", "入党积极分子", "2021-10-08"),
+    ];
+    assert_eq!(
+        rows,
+        want.map(|(m, st, d)| (
+            m.to_string(),
+            st.to_string(),
+            d.to_string(),
+            "T0101".to_string()
+        ))
+    );
+    let q = quarantine(lake, &report["run_id"]);
+    assert!(
+        q.iter().all(|r| r["row"] == 5 && r["reason"] == "required"),
+        "{q:?}"
+    );
+
+    // A two-level header and a branch merged down: every member gets the branch.
+    let (code, report, err) = import(lake, &["members", s(&real("built/roster_merged.xlsx"))]);
+    assert_eq!(code, Some(0), "{err}\n{report}");
+    assert_eq!(report["files"][0]["header_row"], 2, "{report}");
+    let orgs: Vec<String> = sql(
+        lake,
+        "select org_id from members where member_id like 'T0008%' order by member_id",
+    )
+    .iter()
+    .map(|r| r["org_id"].as_str().unwrap().to_string())
+    .collect();
+    assert_eq!(orgs, ["T0101", "T0101", "T0101", "T0102"]);
+}

@@ -19,7 +19,7 @@ pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStat
 pub use lock::{Holder, LakeLock};
 pub use registry::{BUILTIN_SPECS, Registry};
 pub use spec::{
-    Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Mask, Reference, header_forms,
+    Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Mask, Reference, Unpivot, header_forms,
 };
 pub use system::SystemTable;
 

@@ -209,6 +209,7 @@ fn empty_file(name: &str) -> SpecFile {
         description: None,
         key: None,
         mode: None,
+        unpivot: None,
         columns: Vec::new(),
     }
 }

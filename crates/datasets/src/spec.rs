@@ -119,6 +119,18 @@ pub struct ColumnFile {
     pub description: Option<String>,
 }
 
+/// `[unpivot]` of a dataset: a wide sheet with one column per value of `name` (a 党员发展 sheet
+/// with a date column per stage) becomes one row per filled cell: the header gives `name`,
+/// the cell gives `value`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Unpivot {
+    /// The enum column whose values (or variants) head the wide columns.
+    pub name: String,
+    /// The column the cells go to.
+    pub value: String,
+}
+
 /// A dataset file: a whole new dataset, or (when `name` is a known dataset) additions to it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,6 +140,7 @@ pub struct SpecFile {
     pub description: Option<String>,
     pub key: Option<Spanned<Vec<String>>>,
     pub mode: Option<ImportMode>,
+    pub unpivot: Option<Unpivot>,
     #[serde(default)]
     pub columns: Vec<ColumnFile>,
 }
@@ -197,6 +210,8 @@ pub struct DatasetSpec {
     pub columns: Vec<ColumnSpec>,
     /// Where the spec came from (`builtin:members.toml`, a user file path, …).
     pub sources: Vec<String>,
+    /// How a wide sheet of this dataset becomes long rows, if it can be wide.
+    pub unpivot: Option<Unpivot>,
 }
 
 impl DatasetSpec {
@@ -270,6 +285,7 @@ pub(crate) struct Draft {
     pub description: Option<String>,
     pub key: Option<(Vec<String>, Located)>,
     pub mode: Option<ImportMode>,
+    pub unpivot: Option<Unpivot>,
     pub columns: Vec<(ColumnFile, Located)>,
     pub sources: Vec<String>,
 }
@@ -299,6 +315,7 @@ impl Draft {
             description: None,
             key: None,
             mode: None,
+            unpivot: None,
             columns: Vec::new(),
             sources: Vec::new(),
         }
@@ -320,6 +337,9 @@ impl Draft {
         }
         if file.mode.is_some() {
             self.mode = file.mode;
+        }
+        if file.unpivot.is_some() {
+            self.unpivot = file.unpivot;
         }
         if let Some(key) = file.key {
             let loc = at(key.span().start);
@@ -398,6 +418,21 @@ impl Draft {
                 self.name
             )));
         }
+        if let Some(u) = &self.unpivot {
+            let enum_column = columns.iter().find(|c| c.name == u.name);
+            if !enum_column.is_some_and(|c| c.is_enum()) {
+                return Err(first_loc.error(format!(
+                    "[unpivot] name = `{}` must be a column of `{}` with `values`",
+                    u.name, self.name
+                )));
+            }
+            if !columns.iter().any(|c| c.name == u.value) {
+                return Err(first_loc.error(format!(
+                    "[unpivot] value = `{}` is not a column of `{}`",
+                    u.value, self.name
+                )));
+            }
+        }
         Ok(DatasetSpec {
             name: self.name.clone(),
             label: self.label.clone().unwrap_or_else(|| self.name.clone()),
@@ -406,6 +441,7 @@ impl Draft {
             mode: self.mode.unwrap_or_default(),
             columns,
             sources: self.sources.clone(),
+            unpivot: self.unpivot.clone(),
         })
     }
 }

@@ -676,6 +676,8 @@ pub(crate) fn prepare(
                 survey_title: opts.survey_title.clone().unwrap_or_else(|| stem.clone()),
             };
             survey::to_long(&sheet, &info)
+        } else if ctx.spec.unpivot.is_some() {
+            crate::unpivot::to_long(&sheet, ctx.spec, aliases)
         } else {
             None
         };

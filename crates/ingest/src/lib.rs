@@ -14,6 +14,7 @@ mod records;
 mod stream;
 pub mod survey;
 pub mod template;
+mod unpivot;
 pub mod value;
 
 pub use convert::{QuarantineEntry, ReferenceIndex};

@@ -114,6 +114,7 @@ enum Msg {
 fn streamable(ctx: &ConvertContext, path: &Path, sink_streams: bool) -> bool {
     sink_streams
         && ctx.spec.name != "survey_responses"
+        && ctx.spec.unpivot.is_none()
         && path
             .extension()
             .and_then(|e| e.to_str())

@@ -149,6 +149,8 @@ impl Reader for ExcelReader {
                 cells.extend(row.iter().map(|d| convert(d, shift)));
                 rows.push(cells);
             }
+            let merged = merged_regions(&mut wb, name);
+            fill_merged_down(&mut rows, &merged);
             out.push(RawSheet {
                 name: name.to_string(),
                 rows,
@@ -156,6 +158,49 @@ impl Reader for ExcelReader {
             });
         }
         Ok(out)
+    }
+}
+
+/// The merged regions of a sheet, as (first row, first column, last row, last column); none
+/// where the format does not say (xlsb, ods).
+fn merged_regions(wb: &mut Workbook, name: &str) -> Vec<(usize, usize, usize, usize)> {
+    let dims = match wb {
+        Sheets::Xlsx(w) => w.merge_cells_by_sheet_name(name).unwrap_or_default(),
+        Sheets::Xls(w) => w.merge_cells_by_sheet_name(name).unwrap_or_default(),
+        Sheets::Xlsb(_) | Sheets::Ods(_) => Vec::new(),
+    };
+    dims.iter()
+        .map(|d| {
+            (
+                d.start.0 as usize,
+                d.start.1 as usize,
+                d.end.0 as usize,
+                d.end.1 as usize,
+            )
+        })
+        .collect()
+}
+
+/// A cell merged down over several rows is, to whoever reads the sheet, the value of each of
+/// those rows (a branch written once beside all of its members; a header spanning the two
+/// rows of a two-level header): its value is copied into the empty cells below it, in its
+/// first column. Horizontal spans are one value and stay in their first cell.
+fn fill_merged_down(rows: &mut [Vec<RawCell>], merged: &[(usize, usize, usize, usize)]) {
+    for &(r0, c0, r1, _) in merged {
+        if r1 <= r0 || r0 >= rows.len() {
+            continue;
+        }
+        let Some(value) = rows[r0].get(c0).filter(|v| !v.is_empty()).cloned() else {
+            continue;
+        };
+        for row in rows.iter_mut().take(r1 + 1).skip(r0 + 1) {
+            if row.len() <= c0 {
+                row.resize(c0 + 1, RawCell::Empty);
+            }
+            if row[c0].is_empty() {
+                row[c0] = value.clone();
+            }
+        }
     }
 }
 
