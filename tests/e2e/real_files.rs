@@ -495,6 +495,22 @@ fn encodings_line_ends_duplicates_decimal_commas() {
         3
     );
 
+    // Read in the wrong encoding, the headers match nothing: the message says --encoding.
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "members",
+            s(&real("built/roster_big5.csv")),
+            "--encoding",
+            "shift_jis",
+            "--dry-run",
+        ],
+    );
+    let text = stdout(&o) + &stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("--encoding"), "{text}");
+
     // Big5 and Latin-1 are detected, not read as GB18030.
     let (code, report, err) = import(lake, &["members", s(&real("built/roster_big5.csv"))]);
     assert_eq!(code, Some(0), "{err}\n{report}");
