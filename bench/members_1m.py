@@ -9,7 +9,8 @@ Writes one UTF-8 CSV and one JSONL file of member rows (valid ID numbers, Chines
 the CSV, canonical names for JSONL), then alternates:
   dangan:  `dangan import members <file> --mode append` into a fresh lake — decoding, header
            mapping, every check (ID check digit and birth date, enums, dates, phones, codes),
-           Parquet, one Delta commit;
+           Parquet, one Delta commit, and the search index brought in step (`--no-index`: the
+           import alone, as the figures before the index measured);
   DuckDB:  COPY (SELECT * FROM read_csv(...)) TO '...parquet' (no checks), and read_json for
            the JSONL variant.
 Reports medians, the median of per-run ratios, and peak memory (ru_maxrss of the child).
@@ -67,6 +68,9 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--bin", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "dangan"))
+    ap.add_argument("--no-index", action="store_true",
+                    help="import with --no-index: the import alone, as this benchmark measured before "
+                         "imports kept the search index in step (the default since issue 7)")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="dangan-m1m-")
     csv_path, jsonl_path = os.path.join(work, "members.csv"), os.path.join(work, "members.jsonl")
@@ -86,7 +90,10 @@ def main():
             with open(org, "w", encoding="utf-8") as f:
                 f.write("org_id,name,org_type\nB01,测试支部,党支部\n")
             subprocess.run([a.bin, "--lake", lake, "import", "organizations", org], check=True, stdout=subprocess.DEVNULL)
-            t1, m1 = run_measured([a.bin, "--lake", lake, "import", "members", path, "--mode", "append"])
+            cmd = [a.bin, "--lake", lake, "import", "members", path, "--mode", "append"]
+            if a.no_index:
+                cmd.append("--no-index")
+            t1, m1 = run_measured(cmd)
             out = os.path.join(work, f"duck-{fmt}-{i}.parquet")
             t2, m2 = run_measured([sys.executable, "-c",
                                    f"import duckdb; duckdb.connect().execute(\"COPY (SELECT * FROM {duck}('{path}')) TO '{out}' (FORMAT parquet)\")"])

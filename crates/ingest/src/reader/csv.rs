@@ -71,12 +71,36 @@ fn delimiter(path: &Path) -> u8 {
 }
 
 /// Split decoded CSV text into rows of cells: fields separated by `delim`, records by a newline
-/// outside quotes (`\r\n`, `\n`, or a lone `\r`), `"…"` quoting with `""` for a quote. Every record is a row,
-/// a blank line an empty one, so that row `r` is record `first_record + r` of the file. A quote
-/// inside an unquoted field, or text after a closing quote, is kept as it is (what Excel does);
-/// a quote that is never closed is an error naming its line.
+/// outside quotes (`\r\n` or `\n`; `\r` in a text without any `\n`), `"…"` quoting with `""`
+/// for a quote. Every record is a row, a blank line an empty one, so that row `r` is record
+/// `first_record + r` of the file. A quote inside an unquoted field, or text after a closing
+/// quote, is kept as it is (what Excel does); a quote that is never closed is an error naming
+/// its line.
 pub fn parse_records(path: &Path, text: &str, delim: u8, first_record: usize) -> Result<TextRows> {
     let b = text.as_bytes();
+    // Records end in `\n` (a `\r` before it is dropped) — or, in a text with no `\n` at all
+    // (old Mac "CSV (Macintosh)"), in `\r`. Decided once, so that the common case scans for two
+    // bytes, not three.
+    let newline = if memchr::memchr(b'\n', b).is_none() && memchr::memchr(b'\r', b).is_some() {
+        b'\r'
+    } else {
+        b'\n'
+    };
+    // The end of the field starting at `from`, and where its text ends (before a `\r\n`'s `\r`).
+    let field_end = |from: usize| -> (usize, usize) {
+        let end = memchr::memchr2(delim, newline, &b[from..]).map_or(b.len(), |p| from + p);
+        let text_end = if newline == b'\n'
+            && end < b.len()
+            && b[end] == b'\n'
+            && end > from
+            && b[end - 1] == b'\r'
+        {
+            end - 1
+        } else {
+            end
+        };
+        (end, text_end)
+    };
     let mut rows = TextRows::with_capacity(b.len() / 100 + 1, b.len());
     let mut i = 0;
     while i < b.len() {
@@ -99,7 +123,8 @@ pub fn parse_records(path: &Path, text: &str, delim: u8, first_record: usize) ->
                     }
                 }
                 if !closed {
-                    let line = 1 + first_record + memchr::memchr_iter(b'\n', &b[..open_at]).count();
+                    let line =
+                        1 + first_record + memchr::memchr_iter(newline, &b[..open_at]).count();
                     return Err(Error::File {
                         path: path.to_path_buf(),
                         message: format!(
@@ -108,8 +133,8 @@ pub fn parse_records(path: &Path, text: &str, delim: u8, first_record: usize) ->
                     });
                 }
                 // Text between the closing quote and the delimiter is kept.
-                let end = memchr::memchr3(delim, b'\n', b'\r', &b[i..]).map_or(b.len(), |p| i + p);
-                pieces.push(i..end);
+                let (end, text_end) = field_end(i);
+                pieces.push(i..text_end);
                 i = end;
                 rows.push_cell_with(|buf| {
                     for p in pieces {
@@ -117,19 +142,14 @@ pub fn parse_records(path: &Path, text: &str, delim: u8, first_record: usize) ->
                     }
                 });
             } else {
-                let end = memchr::memchr3(delim, b'\n', b'\r', &b[i..]).map_or(b.len(), |p| i + p);
-                rows.push_cell_with(|buf| buf.push_str(&text[i..end]));
+                let (end, text_end) = field_end(i);
+                rows.push_cell_with(|buf| buf.push_str(&text[i..text_end]));
                 i = end;
             }
             match b.get(i) {
                 Some(&c) if c == delim => i += 1,
-                // `\r\n`, `\n`, or a lone `\r` (old Mac "CSV (Macintosh)") ends the record.
-                Some(b'\r') if b.get(i + 1) == Some(&b'\n') => {
-                    i += 2;
-                    break;
-                }
                 Some(_) => {
-                    i += 1;
+                    i += 1; // the newline
                     break;
                 }
                 None => break,
