@@ -45,8 +45,11 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
     } else {
         print_report(&report);
     }
-    if report.table_version.is_some() && !report.dry_run && !a.no_index {
+    if !report.dry_run && !a.no_index {
         // The index follows the lake: a search never shows a row the table no longer has.
+        // Also when nothing new was committed: an earlier import killed after its commit but
+        // before its index step left the index behind, and its re-run finds the file
+        // "already imported" (in step, this costs a comparison of versions).
         let sync = super::search::sync_quietly(lake).await?;
         if a.format != TextFormat::Json && sync.documents > 0 {
             for d in &sync.datasets {

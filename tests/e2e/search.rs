@@ -249,3 +249,41 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NO_SUCH_ORG"));
 }
+
+/// An import killed after its commit but before its index step leaves the index behind; its
+/// re-run finds the file already imported — and still brings the index in step (here the
+/// first import skipped the index on purpose, which leaves the same state).
+#[test]
+fn a_rerun_of_an_imported_file_still_brings_the_index_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path();
+    ok(lake, &["init"]);
+    ok(
+        lake,
+        &[
+            "import",
+            "organizations",
+            fixture("orgs_bom.csv").to_str().unwrap(),
+            "--no-index",
+        ],
+    );
+    let roster = fixture("real/built/roster_mac_gbk.csv");
+    ok(
+        lake,
+        &["import", "members", roster.to_str().unwrap(), "--no-index"],
+    );
+    let members_in_step = |lake: &std::path::Path| -> bool {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(lake, &["index", "status", "--format", "json"])).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["dataset"] == "members")
+            .map(|d| d["in_step"].as_bool().unwrap())
+            .unwrap()
+    };
+    assert!(!members_in_step(lake), "behind after --no-index");
+    let out = ok(lake, &["import", "members", roster.to_str().unwrap()]);
+    assert!(out.contains("already imported"), "{out}");
+    assert!(members_in_step(lake), "{out}");
+}
