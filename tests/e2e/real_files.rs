@@ -133,7 +133,7 @@ fn abc_rows(lake: &Path, name: &str) -> Vec<Vec<String>> {
     .map(|r| {
         ["c1", "c2", "c3"]
             .iter()
-            .map(|c| r[*c].as_str().unwrap_or("").to_string())
+            .map(|c| r.get(*c).and_then(Value::as_str).unwrap_or("").to_string())
             .collect()
     })
     .collect()
@@ -914,4 +914,80 @@ fn wide_development_ledgers_and_merged_cells() {
     .map(|r| r["org_id"].as_str().unwrap().to_string())
     .collect();
     assert_eq!(orgs, ["T0101", "T0101", "T0101", "T0102"]);
+}
+
+#[test]
+fn xlrd_samples_ragged_rows_several_sheets_and_an_excel_4_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path();
+    ok(lake, &["init"]);
+    let xl = |f: &str| real(&format!("xlrd/{f}"));
+    // Rows of different lengths; the values past the last header quarantine their rows.
+    text_dataset(lake, "ragged", &["a", "b", "c"]);
+    let (code, report, _) = import(lake, &["ragged", s(&xl("ragged.xls"))]);
+    assert_eq!(code, Some(3), "{report}");
+    assert_eq!(abc_rows(lake, "ragged"), [["d", "e", ""], ["f", "", ""]]);
+    let q = quarantine(lake, &report["run_id"]);
+    assert_eq!(
+        q.iter()
+            .map(|r| (r["row"].as_i64().unwrap(), r["value"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [(4, "j"), (5, "l")]
+    );
+    // Several sheets: the two whose header has PROFIL go in, the others are named.
+    std::fs::write(
+        lake.join("datasets/profiles.toml"),
+        "name = \"profiles\"\nmode = \"append\"\nkey = [\"profil\"]\n\n[[columns]]\nname = \"profil\"\ntype = \"string\"\nlabel = \"PROFIL\"\naliases = [\"PROFIL\"]\n\n[[columns]]\nname = \"d\"\ntype = \"float\"\nlabel = \"d\"\naliases = [\"d\"]\n",
+    )
+    .unwrap();
+    let (code, report, err) = import(lake, &["profiles", s(&xl("profiles.xls"))]);
+    assert_eq!(code, Some(0), "{err}\n{report}");
+    let file = &report["files"][0];
+    assert!(
+        file["sheet"]
+            .as_str()
+            .unwrap()
+            .contains("PROFILEDEF, AXISDEF"),
+        "{report}"
+    );
+    assert!(
+        file["sheets_left"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("TRAVERSALCHAINAGE"),
+        "{report}"
+    );
+    let unknown: Vec<&str> = file["unknown_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut distinct = unknown.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        unknown.len(),
+        distinct.len(),
+        "each unknown header once: {unknown:?}"
+    );
+    assert_eq!(
+        count(
+            lake,
+            "select count(*) from profiles where profil = 'P8.2' and d = 103"
+        ),
+        1
+    );
+    // Excel 4.0: what it is and what to do, not a list of parser errors.
+    text_dataset(lake, "biff", &["ID", "MAIN", "SUB"]);
+    let o = dangan(
+        lake,
+        &["import", "biff", s(&xl("biff4_no_format_no_window2.xls"))],
+    );
+    let text = stdout(&o) + &stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Excel 2.x–4.0") && text.contains(".xlsx"),
+        "{text}"
+    );
 }

@@ -829,8 +829,11 @@ pub(crate) fn convert_file(
             None => this,
             Some(mut all) => {
                 all.sheet = format!("{}, {}", all.sheet, this.sheet);
-                all.unknown.extend(this.unknown);
-                all.unknown.dedup();
+                for h in this.unknown {
+                    if !all.unknown.contains(&h) {
+                        all.unknown.push(h);
+                    }
+                }
                 all.duplicates.extend(this.duplicates);
                 all
             }

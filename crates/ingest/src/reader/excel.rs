@@ -48,7 +48,14 @@ fn open<'a>(path: &Path, bytes: &'a [u8]) -> Result<Workbook<'a>> {
         Err(OdsError::Password) => password = true,
         Err(e) => errors.push(format!("ods: {e}")),
     }
-    let message = if password {
+    // A BIFF2–4 workbook (Excel 2.x to 4.0, before 1993) is a bare record stream starting
+    // with its BOF record, not a compound file: no reader here takes it.
+    let old_biff = matches!(bytes, [0x09, 0x00 | 0x02 | 0x04, ..]);
+    let message = if old_biff {
+        "an Excel 2.x–4.0 workbook (a format from before 1993, which no reader here takes): open \
+         it in Excel, WPS or LibreOffice and save it as .xlsx, then import that"
+            .to_string()
+    } else if password {
         "the workbook is password-protected (工作簿设置了打开密码): open it in Excel, \
          save a copy without a password (文件 → 信息 → 保护工作簿 → 用密码进行加密, clear it) \
          and import that copy"
