@@ -32,6 +32,7 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
         user: None,
         replace_anyway: a.replace_anyway,
         set: a.set,
+        already_imported_sheets: Default::default(),
     };
     // One writer at a time: a scheduled pipeline and this import never interleave commits.
     let lock = if opts.dry_run {

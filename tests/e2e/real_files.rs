@@ -457,10 +457,50 @@ fn rosters_as_branches_keep_them_year_month_sheets_errors() {
         "{q:?}"
     );
 
-    // --sheet on the same file is a sheet of it, not "already imported" — and, since the
-    // whole file went in, it is skipped as such.
+    // A file's identity is (content, sheet): a sheet that went in is skipped, by name or by
+    // its tab number; the notes sheet, which did not, is not "already imported".
+    for sheet in ["第二党支部", "2"] {
+        let (code, report, _) = import(
+            lake,
+            &[
+                "members",
+                s(&real("built/roster_branches.xlsx")),
+                "--sheet",
+                sheet,
+            ],
+        );
+        assert_eq!(code, Some(0), "{report}");
+        assert!(
+            report["files"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("already imported"),
+            "{sheet}: {report}"
+        );
+    }
     let (code, report, _) = import(
         lake,
+        &[
+            "members",
+            s(&real("built/roster_branches.xlsx")),
+            "--sheet",
+            "填表说明",
+        ],
+    );
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        !report["files"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already imported"),
+        "{report}"
+    );
+
+    // One sheet first, then the whole file: the sheet already in stays out of the second run.
+    let dir = self::lake();
+    let fresh = dir.path();
+    let (code, report, _) = import(
+        fresh,
         &[
             "members",
             s(&real("built/roster_branches.xlsx")),
@@ -468,14 +508,22 @@ fn rosters_as_branches_keep_them_year_month_sheets_errors() {
             "第二党支部",
         ],
     );
-    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(code, Some(3), "{report}");
+    assert_eq!(report["files"][0]["sheet"], "第二党支部");
+    let (_, report, _) = import(fresh, &["members", s(&real("built/roster_branches.xlsx"))]);
+    assert_eq!(report["files"][0]["sheet"], "第一党支部", "{report}");
     assert!(
-        report["files"][0]["detail"]
-            .as_str()
+        report["files"][0]["sheets_left"]
+            .as_array()
             .unwrap()
-            .contains("all its sheets"),
+            .iter()
+            .any(|l| l
+                .as_str()
+                .unwrap()
+                .starts_with("第二党支部 (already imported")),
         "{report}"
     );
+    assert_eq!(count(fresh, "select count(*) from members"), 6);
 }
 
 #[test]

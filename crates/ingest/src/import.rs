@@ -44,6 +44,9 @@ pub struct ImportOptions {
     pub replace_anyway: bool,
     /// `--set column=value`: a value for every row, for a column the files do not have.
     pub set: Vec<(String, String)>,
+    /// Sheets of a workbook already imported by an earlier `--sheet` run, left out of this
+    /// one (filled by the run itself from the table's markers).
+    pub already_imported_sheets: HashMap<PathBuf, Vec<String>>,
 }
 
 /// `--mapping` file: `[aliases]` of header → column.
@@ -86,6 +89,9 @@ pub struct FileReport {
     pub sheets_left: Vec<String>,
     /// What a filled import template tells (one from an older spec).
     pub template_note: Option<String>,
+    /// The names of the sheets imported (for the markers).
+    #[serde(skip)]
+    pub sheets_imported: Vec<String>,
     #[serde(flatten)]
     pub status: FileStatus,
 }
@@ -127,13 +133,27 @@ pub fn file_marker(sha256: &str) -> String {
     format!("dangan-file-{sha256}")
 }
 
-/// The marker of what a run imports of a file: all of its sheets that fit (the file's
-/// marker), or, with `--sheet`, that one sheet of it.
-fn run_marker(sha256: &str, sheet: Option<&str>) -> String {
-    match sheet {
-        None => file_marker(sha256),
-        Some(s) => format!("{}-sheet-{s}", file_marker(sha256)),
+/// The marker of one sheet of a file's content as imported. A run without `--sheet` writes
+/// the file's marker and one per sheet it took; a `--sheet` run writes that sheet's and the
+/// file's *partial* marker, which tells a later run of the whole file to look for sheets
+/// already in.
+fn sheet_marker(sha256: &str, sheet: &str) -> String {
+    format!("{}-sheet-{sheet}", file_marker(sha256))
+}
+
+fn partial_marker(sha256: &str) -> String {
+    format!("{}-partial", file_marker(sha256))
+}
+
+/// The sheet names of a workbook, in tab order (`None` for other formats or an unreadable
+/// file).
+fn sheet_names(path: &Path) -> Option<Vec<String>> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    if !matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "xlsb" | "ods") {
+        return None;
     }
+    let bytes = std::fs::read(path).ok()?;
+    crate::reader::excel::sheet_names(path, &bytes).ok()
 }
 
 /// Expand files and directories to the supported files they hold, sorted, without Office
@@ -365,6 +385,7 @@ pub async fn import(
     // Pass 1 (in order): hash each file and decide whether it is new.
     let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut run_opts = opts.clone();
     for path in &files {
         let (sha, size) = hash_file(path)?;
         let mut rep = FileReport {
@@ -382,32 +403,51 @@ pub async fn import(
             encoding: None,
             sheets_left: Vec::new(),
             template_note: None,
+            sheets_imported: Vec::new(),
             status: FileStatus::Imported,
         };
+        let has = |marker: String| {
+            let table = &table;
+            async move { lake.transaction_version(table, &marker).await }
+        };
+        // `--sheet 2` is the sheet's name for the markers.
+        let wanted =
+            opts.read
+                .sheet
+                .as_ref()
+                .map(|w| match (w.parse::<usize>(), sheet_names(path)) {
+                    (Ok(n), Some(names))
+                        if !names.contains(w) && (1..=names.len()).contains(&n) =>
+                    {
+                        names[n - 1].clone()
+                    }
+                    _ => w.clone(),
+                });
         if let Some(first) = seen.get(&sha) {
             rep.status =
                 FileStatus::Skipped(format!("same content as {} in this run", first.display()));
-        } else if !opts.force
-            && lake
-                .transaction_version(&table, &run_marker(&sha, opts.read.sheet.as_deref()))
-                .await?
-                .is_some()
-        {
-            rep.status = FileStatus::Skipped(match &opts.read.sheet {
-                None => "already imported (same content)".into(),
-                Some(s) => format!("sheet {s} of this content was already imported"),
-            });
-        } else if !opts.force
-            && opts.read.sheet.is_some()
-            && lake
-                .transaction_version(&table, &file_marker(&sha))
-                .await?
-                .is_some()
-        {
-            rep.status = FileStatus::Skipped(
-                "already imported with all its sheets that fit (same content)".into(),
-            );
+        } else if opts.force {
+            seen.insert(sha, path.clone());
+        } else if let Some(w) = &wanted {
+            if has(sheet_marker(&sha, w)).await?.is_some() {
+                rep.status =
+                    FileStatus::Skipped(format!("sheet {w} of this content was already imported"));
+            } else {
+                seen.insert(sha, path.clone());
+            }
+        } else if has(file_marker(&sha)).await?.is_some() {
+            rep.status = FileStatus::Skipped("already imported (same content)".into());
         } else {
+            // Sheets an earlier `--sheet` run took stay out of this one.
+            if has(partial_marker(&sha)).await?.is_some() {
+                let mut done = Vec::new();
+                for name in sheet_names(path).unwrap_or_default() {
+                    if has(sheet_marker(&sha, &name)).await?.is_some() {
+                        done.push(name);
+                    }
+                }
+                run_opts.already_imported_sheets.insert(path.clone(), done);
+            }
             seen.insert(sha, path.clone());
         }
         reports.push(rep);
@@ -428,7 +468,7 @@ pub async fn import(
         Sink::Collect(Vec::new())
     };
     let outcomes =
-        stream::convert_all(&ctx, &aliases, opts, &todo_paths, &mut sink, progress).await?;
+        stream::convert_all(&ctx, &aliases, &run_opts, &todo_paths, &mut sink, progress).await?;
     let mut quarantine: Vec<QuarantineEntry> = Vec::new();
     for (i, o) in todo.iter().zip(outcomes) {
         let rep = &mut reports[*i];
@@ -451,6 +491,7 @@ pub async fn import(
                 rep.encoding = o.encoding;
                 rep.sheets_left = o.sheets_left;
                 rep.template_note = o.template_note;
+                rep.sheets_imported = o.sheets;
                 rep.rows_read = o.rows_read;
                 rep.rows_written = o.rows_written;
                 rep.rows_quarantined = o.rows_read - o.rows_written;
@@ -550,10 +591,17 @@ pub async fn import(
             )
             .await?;
         }
-        let transactions = imported
-            .iter()
-            .map(|r| (run_marker(&r.sha256, opts.read.sheet.as_deref()), 1))
-            .collect();
+        let mut transactions: Vec<(String, i64)> = Vec::new();
+        for r in &imported {
+            for sheet in &r.sheets_imported {
+                transactions.push((sheet_marker(&r.sha256, sheet), 1));
+            }
+            transactions.push(if opts.read.sheet.is_some() {
+                (partial_marker(&r.sha256), 1)
+            } else {
+                (file_marker(&r.sha256), 1)
+            });
+        }
         let commit_info = vec![
             (
                 "dangan.run_id".to_string(),
@@ -807,7 +855,21 @@ pub(crate) fn convert_file(
     let mut sheets = read_sheets(path, bytes, &opts.read)?;
     // A filled template: its own sheets stay out, and an older one says what it lacks.
     let template_note = template_note(ctx.spec, &mut sheets);
-    let (prepared, left) = prepare(ctx, aliases, path, sheets, opts)?;
+    let mut done_left = Vec::new();
+    if let Some(done) = opts.already_imported_sheets.get(path) {
+        sheets.retain(|s| {
+            let keep = !done.contains(&s.name);
+            if !keep {
+                done_left.push(format!(
+                    "{} (already imported by an earlier --sheet run)",
+                    s.name
+                ));
+            }
+            keep
+        });
+    }
+    let (prepared, mut left) = prepare(ctx, aliases, path, sheets, opts)?;
+    left.extend(done_left);
     let file = path.display().to_string();
     let mut parts: Vec<crate::convert::Converted> = Vec::with_capacity(prepared.len());
     let mut info: Option<stream::FileInfo> = None;
@@ -829,6 +891,7 @@ pub(crate) fn convert_file(
             None => this,
             Some(mut all) => {
                 all.sheet = format!("{}, {}", all.sheet, this.sheet);
+                all.sheets.extend(this.sheets);
                 for h in this.unknown {
                     if !all.unknown.contains(&h) {
                         all.unknown.push(h);

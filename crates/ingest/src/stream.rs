@@ -69,12 +69,16 @@ pub(crate) struct FileOutcome {
     pub encoding: Option<String>,
     pub sheets_left: Vec<String>,
     pub template_note: Option<String>,
+    pub sheets: Vec<String>,
     pub error: Option<String>,
 }
 
 /// What a file's reading found besides its rows.
 pub(crate) struct FileInfo {
+    /// The sheets read, joined for the report.
     pub sheet: String,
+    /// The sheets read.
+    pub sheets: Vec<String>,
     /// 1-based row of the header in the file.
     pub header_row: usize,
     pub unknown: Vec<String>,
@@ -93,6 +97,7 @@ impl FileInfo {
         encoding: Option<&'static str>,
     ) -> Self {
         FileInfo {
+            sheets: vec![sheet.clone()],
             sheet,
             header_row,
             unknown: header.unknown,
@@ -215,6 +220,7 @@ pub(crate) async fn convert_all(
                             o.encoding = info.encoding.map(str::to_string);
                             o.sheets_left = info.sheets_left;
                             o.template_note = info.template_note;
+                            o.sheets = info.sheets;
                         }
                         Msg::Done(i, Err(e)) if commits_as_it_goes && wrote[i] => {
                             failure = Some(Error::File {

@@ -72,6 +72,16 @@ fn open<'a>(path: &Path, bytes: &'a [u8]) -> Result<Workbook<'a>> {
     })
 }
 
+/// The names of a workbook's sheets, in tab order (as `--sheet N` counts them).
+pub fn sheet_names(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
+    let wb = open(path, bytes)?;
+    Ok(wb
+        .sheets_metadata()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect())
+}
+
 fn uses_1904(wb: &Workbook) -> bool {
     match wb {
         Sheets::Xlsx(w) => w.has_1904_epoch(),

@@ -2,7 +2,7 @@
 //! extension through [`READERS`]. Adding a format is adding a module and one line there.
 
 pub(crate) mod csv;
-mod excel;
+pub(crate) mod excel;
 pub(crate) mod jsonl;
 mod parquet;
 
