@@ -429,9 +429,23 @@ pub async fn import(
         } else if opts.force {
             seen.insert(sha, path.clone());
         } else if let Some(w) = &wanted {
+            // A whole-file import from before per-sheet markers left only the file's marker:
+            // which sheets it took is not known, so the file counts as in.
+            let legacy = has(file_marker(&sha)).await?.is_some() && {
+                let mut any = false;
+                for name in sheet_names(path).unwrap_or_default() {
+                    any |= has(sheet_marker(&sha, &name)).await?.is_some();
+                }
+                !any
+            };
             if has(sheet_marker(&sha, w)).await?.is_some() {
                 rep.status =
                     FileStatus::Skipped(format!("sheet {w} of this content was already imported"));
+            } else if legacy {
+                rep.status = FileStatus::Skipped(
+                    "already imported whole (same content), before imports noted their sheets"
+                        .into(),
+                );
             } else {
                 seen.insert(sha, path.clone());
             }
