@@ -711,3 +711,45 @@ fn upload_previews_then_imports_only_on_confirmation() {
     );
     assert_eq!(s, 403);
 }
+
+/// An import whose index step never ran (killed after its commit, or `--no-index`) leaves the
+/// index behind its table. The server catches it up by itself, and a search meanwhile says
+/// which datasets it may be missing rows of.
+#[test]
+fn the_server_brings_an_index_left_behind_in_step_and_says_so_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    setup(&lake);
+    let admin = roster_keeper(&lake);
+    let late = dir.path().join("late.csv");
+    std::fs::write(
+        &late,
+        "member_id,name,gender,org_id,category\nR90,欧阳娜娜,女,D121,正式党员\n",
+    )
+    .unwrap();
+    ok(
+        &lake,
+        &["import", "members", late.to_str().unwrap(), "--no-index"],
+    );
+    let status = ok(&lake, &["index", "status", "--format", "json"]);
+    assert!(status.contains("\"in_step\": false"), "{status}");
+    let server = start(&lake);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let path = format!("/api/v1/search?q={}", enc("欧阳娜娜"));
+    loop {
+        let (s, r) = get(server.port, &path, Some(&admin));
+        assert_eq!(s, 200, "{r}");
+        let found = r["total"].as_u64().unwrap_or(0) > 0;
+        let behind = r.get("index_behind").cloned();
+        if let Some(b) = &behind {
+            assert_eq!(b, &serde_json::json!(["members"]), "{r}");
+        }
+        if found && behind.is_none() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never caught up: {r}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let status = ok(&lake, &["index", "status", "--format", "json"]);
+    assert!(!status.contains("\"in_step\": false"), "{status}");
+}

@@ -346,7 +346,22 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
         &status,
     );
     match found {
-        Ok(r) => Ok(Json(serde_json::to_value(r).unwrap_or(Value::Null))),
+        Ok(r) => {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            // An index behind its tables answers without their newest rows: say so.
+            let behind: Vec<String> = state
+                .index_behind()
+                .await
+                .into_iter()
+                .filter(|d| session.may_read(d))
+                .collect();
+            if !behind.is_empty()
+                && let Some(o) = v.as_object_mut()
+            {
+                o.insert("index_behind".into(), json!(behind));
+            }
+            Ok(Json(v))
+        }
         Err(dangan_index::Error::Query(m)) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_query",

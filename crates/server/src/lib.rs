@@ -156,6 +156,12 @@ pub async fn serve(
             .transpose()?,
     });
     let state = Arc::new(AppState::new(lake, options));
+    // An index left behind its tables (an import killed in its index step) is caught up now,
+    // in the background, not at the first search.
+    let looker = state.clone();
+    tokio::spawn(async move {
+        looker.index_behind().await;
+    });
     let flusher = state.clone();
     tokio::spawn(async move {
         loop {

@@ -79,7 +79,7 @@ pub fn document() -> Value {
                 q("limit", "integer", "hits per page (default 20, at most 200)"),
                 q("offset", "integer", "hits to skip"),
                 q("facets", "boolean", "also count every match per dataset, organization and year (default false: it costs a pass over every match)"),
-            ], "total, hits (dataset, key, member_id, org_id, date, score, snippet with <mark>), facets")},
+            ], "total, hits (dataset, key, member_id, org_id, date, score, snippet with <mark>), facets; index_behind: the datasets whose newest rows the index does not hold yet (it is being brought in step; absent when it is)")},
             "/sql": {
                 "get": op("Run a read-only SQL query", vec![
                     param("q", "query", true, "string", "the SQL"),

@@ -15,6 +15,8 @@ use crate::ServeOptions;
 /// How long a token list or a department's session is reused.
 const TOKENS_FOR: Duration = Duration::from_secs(3);
 const SESSION_FOR: Duration = Duration::from_secs(10);
+/// How often a search looks whether the index is behind its tables.
+const INDEX_LOOK_EVERY: Duration = Duration::from_secs(3);
 
 /// A department's session, when it was opened, and whether a request is opening its
 /// successor (meanwhile every other request keeps using this one: no request waits for a
@@ -43,6 +45,10 @@ pub struct AppState {
     retired: Mutex<Vec<Arc<QueryEngine>>>,
     /// The index, and when it last looked for documents another process committed.
     index: Mutex<Option<(Instant, Arc<dangan_index::SearchIndex>)>>,
+    /// The datasets whose table is ahead of the index, and when that was last looked at.
+    index_behind: Mutex<(Option<Instant>, Vec<String>)>,
+    /// A catch-up of the index is running (one at a time).
+    catching_up: std::sync::atomic::AtomicBool,
     /// Held while audit rows are written: the flush at shutdown waits for a periodic one
     /// still writing (whose rows were lost when the process ended under it).
     flushing: Mutex<()>,
@@ -153,6 +159,8 @@ impl AppState {
             sessions: Mutex::new(HashMap::new()),
             retired: Mutex::new(Vec::new()),
             index: Mutex::new(None),
+            index_behind: Mutex::new((None, Vec::new())),
+            catching_up: std::sync::atomic::AtomicBool::new(false),
             flushing: Mutex::new(()),
             search_slots: (options.search_slots > 0)
                 .then(|| tokio::sync::Semaphore::new(options.search_slots)),
@@ -278,6 +286,46 @@ impl AppState {
         index.set_cache_capacity(self.options.search_cache);
         *i = Some((Instant::now(), index.clone()));
         Ok(index)
+    }
+
+    /// The datasets whose table is ahead of the search index (an import killed between its
+    /// commit and its index step, an import with `--no-index`): looked at every few seconds,
+    /// and when any is behind, the index is brought in step in the background — a search
+    /// meanwhile says which of its datasets may be incomplete (`index_behind`).
+    pub async fn index_behind(self: &Arc<Self>) -> Vec<String> {
+        use std::sync::atomic::Ordering;
+        let mut seen = self.index_behind.lock().await;
+        if seen.0.is_some_and(|at| at.elapsed() < INDEX_LOOK_EVERY) {
+            return seen.1.clone();
+        }
+        seen.0 = Some(Instant::now());
+        let Ok(index) = self.index().await else {
+            return seen.1.clone();
+        };
+        seen.1 = match index.status(&self.lake).await {
+            Ok(status) => status
+                .into_iter()
+                .filter(|d| !d.in_step)
+                .map(|d| d.dataset)
+                .collect(),
+            Err(e) => {
+                tracing::warn!("looking whether the index is in step: {e}");
+                Vec::new()
+            }
+        };
+        if !seen.1.is_empty() && !self.catching_up.swap(true, Ordering::SeqCst) {
+            let state = self.clone();
+            tokio::spawn(async move {
+                tracing::info!("the search index is behind its tables: bringing it in step");
+                if let Err(e) = index.sync(&state.lake, false, &|_, _| {}).await {
+                    tracing::warn!("bringing the index in step: {e}");
+                }
+                let _ = index.refresh();
+                state.index_behind.lock().await.0 = None;
+                state.catching_up.store(false, Ordering::SeqCst);
+            });
+        }
+        seen.1.clone()
     }
 
     /// Write the audit rows of every session (one commit per session that has any).
