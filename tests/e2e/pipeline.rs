@@ -479,3 +479,57 @@ kind = "index"
     let check = dangan(lake, &["lake", "check"]);
     assert!(check.status.success(), "{}", stdout(&check));
 }
+
+/// A run finds the index behind its tables (an import killed in its index step, or one with
+/// `--no-index`) and brings it in step at its end, as one more step of its history.
+#[test]
+fn a_run_catches_up_an_index_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.as_path();
+    ok(lake, &["init"]);
+    for (ds, f) in [
+        ("organizations", "reports/organizations.csv"),
+        ("members", "reports/members.csv"),
+    ] {
+        ok(
+            lake,
+            &["import", ds, fixture(f).to_str().unwrap(), "--no-index"],
+        );
+    }
+    write_spec(
+        lake,
+        "reports_only",
+        "name = \"reports_only\"\nschedule = { cron = \"0 2 * * *\" }\n\n[[step]]\nkind = \"report\"\nname = \"membership\"\nout = \"reports/m.html\"\n",
+    );
+    let out = ok(
+        lake,
+        &["pipeline", "run", "reports_only", "--format", "json"],
+    );
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["status"], "ok", "{out}");
+    let steps = run["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{out}");
+    assert_eq!(
+        (&steps[1]["index"], &steps[1]["kind"]),
+        (&2.into(), &"index".into()),
+        "{out}"
+    );
+    let status: Value =
+        serde_json::from_str(&ok(lake, &["index", "status", "--format", "json"])).unwrap();
+    assert!(
+        status
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["in_step"] == true),
+        "{status}"
+    );
+    // In step now: the next run has no catch-up step.
+    let out = ok(
+        lake,
+        &["pipeline", "run", "reports_only", "--format", "json"],
+    );
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["steps"].as_array().unwrap().len(), 1, "{out}");
+}

@@ -156,6 +156,12 @@ pub struct DatasetStatus {
     pub in_step: bool,
 }
 
+/// Whether the index holds a table as it is: built from its version, or the table is the
+/// empty one `init` made (version 0) and the index never saw it.
+fn versions_in_step(table: Option<i64>, indexed: Option<i64>) -> bool {
+    table == indexed || (indexed.is_none() && table.is_none_or(|v| v == 0))
+}
+
 /// A search, as the CLI, SQL and the API ask it.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
@@ -639,7 +645,7 @@ impl SearchIndex {
             );
             let documents = searcher.search(&q, &Count).map_err(&err)? as u64;
             out.push(DatasetStatus {
-                in_step: table_version == indexed_version,
+                in_step: versions_in_step(table_version, indexed_version),
                 dataset: src.dataset,
                 table_version,
                 indexed_version,
@@ -653,8 +659,8 @@ impl SearchIndex {
     pub async fn in_step(&self, lake: &Lake) -> Result<bool> {
         let state = self.state()?;
         for src in sources(lake.registry()) {
-            if lake.table_version(&src.dataset).await? != state.versions.get(&src.dataset).copied()
-            {
+            let table = lake.table_version(&src.dataset).await?;
+            if !versions_in_step(table, state.versions.get(&src.dataset).copied()) {
                 return Ok(false);
             }
         }

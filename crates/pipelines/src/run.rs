@@ -198,6 +198,16 @@ pub async fn run(lake: &Lake, spec: &PipelineSpec, opts: &RunOptions) -> Result<
         }
         steps.push(result);
     }
+    // An index left behind its tables (an import killed in its index step, a spec without an
+    // `index` step, an import with `--no-index`) is brought in step at the end of a run that
+    // went through, as one more step of its history.
+    if failed.is_none()
+        && !opts.stop.load(Ordering::SeqCst)
+        && let Some(mut caught_up) = catch_up_index(lake).await
+    {
+        caught_up.index = spec.steps.len() + 1;
+        steps.push(caught_up);
+    }
     let status = steps.iter().map(|s| s.status).max().unwrap_or(Status::Ok);
     let run = PipelineRun {
         run_id,
@@ -271,6 +281,36 @@ pub fn fill_placeholders(s: &str) -> String {
     s.replace("{date}", &now.format("%Y-%m-%d").to_string())
         .replace("{month}", &now.format("%Y-%m").to_string())
         .replace("{time}", &now.format("%Y%m%dT%H%M%S").to_string())
+}
+
+/// When the search index is behind a table, bring it in step: the step that did, or `None`
+/// when it was in step (or there is no index to look at).
+async fn catch_up_index(lake: &Lake) -> Option<StepRun> {
+    let began = Utc::now();
+    let clock = Instant::now();
+    let index = dangan_index::SearchIndex::open(lake).ok()?;
+    if index.in_step(lake).await.unwrap_or(true) {
+        return None;
+    }
+    let mut step = match index.sync(lake, false, &|_, _| {}).await {
+        Ok(r) => StepRun {
+            rows_written: r.documents as usize,
+            ..empty_step(
+                Status::Ok,
+                format!(
+                    "the index was behind its tables: {} documents brought in step 索引落后于数据表，已补齐",
+                    r.documents
+                ),
+            )
+        },
+        Err(e) => empty_step(Status::Failed, format!("bringing the index in step: {e}")),
+    };
+    step.kind = "index".into();
+    step.detail = "index catch-up (automatic)".into();
+    step.started_at = began;
+    step.millis = clock.elapsed().as_millis();
+    tracing::info!(message = %step.message, "index caught up 索引已补齐");
+    Some(step)
 }
 
 async fn run_step(lake: &Lake, spec: &PipelineSpec, step: &Step) -> Result<StepRun> {
