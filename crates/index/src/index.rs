@@ -458,12 +458,30 @@ impl SearchIndex {
                 }
             }
         }
+        // An index that holds no document of the dataset yet (its first rows, imported since
+        // `init`) has nothing to delete: a million delete terms for keys never indexed cost
+        // more than the documents themselves. (Looked at after the writer is held, so no
+        // other process's commit is missed.)
+        self.reader.reload().map_err(tantivy_err(&self.dir))?;
+        let searcher = self.reader.searcher();
+        let holds_any = searcher
+            .search(
+                &TermQuery::new(
+                    Term::from_field_text(self.fields.dataset, &src.dataset),
+                    IndexRecordOption::Basic,
+                ),
+                &Count,
+            )
+            .map_err(tantivy_err(&self.dir))?
+            > 0;
         let mut keep: Vec<Vec<bool>> = changes.iter().map(|b| vec![false; b.num_rows()]).collect();
         for (key, (_, row)) in &last {
-            writer.delete_term(Term::from_field_text(
-                self.fields.uid,
-                &format!("{}\u{1f}{key}", src.dataset),
-            ));
+            if holds_any {
+                writer.delete_term(Term::from_field_text(
+                    self.fields.uid,
+                    &format!("{}\u{1f}{key}", src.dataset),
+                ));
+            }
             if let Some((b, i)) = row {
                 keep[*b][*i] = true;
             }
