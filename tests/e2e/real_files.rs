@@ -125,18 +125,11 @@ fn csv_spectrum_every_value_as_the_corpus_expects() {
 
 /// The `c1, c2, c3` of a dataset made by [`text_dataset`] with headers a, b, c, in order.
 fn abc_rows(lake: &Path, name: &str) -> Vec<Vec<String>> {
-    sql(
+    texts(
         lake,
         &format!("select c1, c2, c3 from {name} order by c1, c2"),
+        &["c1", "c2", "c3"],
     )
-    .iter()
-    .map(|r| {
-        ["c1", "c2", "c3"]
-            .iter()
-            .map(|c| r.get(*c).and_then(Value::as_str).unwrap_or("").to_string())
-            .collect()
-    })
-    .collect()
 }
 
 #[test]
@@ -308,26 +301,17 @@ fn excel_1904_date_system_errors_chart_sheets_and_passwords() {
             &["members", s(&real(file)), "--mode", "upsert", "--force"],
         );
         assert_eq!(code, Some(0), "{file}: {err}\n{report}");
-        let rows = sql(
+        let got = texts(
             lake,
             "select member_id, birth_date, join_date from members where member_id like 'T0002%' order by member_id",
+            &["member_id", "birth_date", "join_date"],
         );
-        let got: Vec<(String, String, String)> = rows
-            .iter()
-            .map(|r| {
-                (
-                    r["member_id"].as_str().unwrap().to_string(),
-                    r["birth_date"].as_str().unwrap().to_string(),
-                    r["join_date"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
         assert_eq!(
             got,
             [
-                ("T000201".into(), "1988-04-12".into(), "2012-07-01".into()),
-                ("T000202".into(), "1979-11-30".into(), "2003-06-18".into()),
-                ("T000203".into(), "1995-02-28".into(), "2024-12-20".into()),
+                ["T000201", "1988-04-12", "2012-07-01"],
+                ["T000202", "1979-11-30", "2003-06-18"],
+                ["T000203", "1995-02-28", "2024-12-20"],
             ],
             "{file}"
         );
@@ -402,33 +386,22 @@ fn rosters_as_branches_keep_them_year_month_sheets_errors() {
     );
     assert_eq!(report["rows_read"], 9, "{report}");
     assert_eq!(report["rows_written"], 6, "{report}");
-    let got: Vec<(String, String, String)> = sql(
+    let got = texts(
         lake,
         "select member_id, birth_date, join_date from members where member_id like 'T0003%' order by member_id",
-    )
-    .iter()
-    .map(|r| {
-        (
-            r["member_id"].as_str().unwrap().to_string(),
-            r["birth_date"].as_str().unwrap_or("").to_string(),
-            r["join_date"].as_str().unwrap_or("").to_string(),
-        )
-    })
-    .collect();
+        &["member_id", "birth_date", "join_date"],
+    );
     let want = [
         // 1985.1 typed as a number beside an ID number born in October: October, the ID's day.
-        ("T000301", "1985-10-03", "2010-07-01"),
+        ["T000301", "1985-10-03", "2010-07-01"],
         // 1968.12 as a number, and as text: the month agrees with the ID number.
-        ("T000302", "1968-12-05", "1995-06-01"),
-        ("T000303", "1968-12-21", "1990-07-01"),
-        ("T000304", "1990-05-15", "2015-07-01"),
-        ("T000307", "1985-10-26", "2008-11-01"),
-        ("T000309", "1975-03-09", "2001-07-01"),
+        ["T000302", "1968-12-05", "1995-06-01"],
+        ["T000303", "1968-12-21", "1990-07-01"],
+        ["T000304", "1990-05-15", "2015-07-01"],
+        ["T000307", "1985-10-26", "2008-11-01"],
+        ["T000309", "1975-03-09", "2001-07-01"],
     ];
-    assert_eq!(
-        got,
-        want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-    );
+    assert_eq!(got, want);
     let q = quarantine(lake, &report["run_id"]);
     let reasons: Vec<(String, i64, String)> = q
         .iter()
@@ -916,34 +889,22 @@ fn wide_development_ledgers_and_merged_cells() {
     );
     assert_eq!(code, Some(3), "{err}\n{report}");
     assert_eq!(report["rows_written"], 7, "{report}");
-    let rows: Vec<(String, String, String, String)> = sql(
+    let rows = texts(
         lake,
         "select member_id, stage, stage_date, org_id from development order by member_id, stage_date",
-    )
-    .iter()
-    .map(|r| {
-        let t = |c: &str| r[c].as_str().unwrap_or("").to_string();
-        (t("member_id"), t("stage"), t("stage_date"), t("org_id"))
-    })
-    .collect();
-    let want = [
-        ("T000401", "入党申请人", "2019-03-05"),
-        ("T000401", "入党积极分子", "2019-09-10"),
-        ("T000401", "发展对象", "2020-09-01"),
-        ("T000401", "预备党员", "2021-06-28"),
-        ("T000401", "正式党员", "2022-06-30"),
-        ("T000402", "入党申请人", "2021-04-01"),
-        ("T000402", "入党积极分子", "2021-10-08"),
-    ];
-    assert_eq!(
-        rows,
-        want.map(|(m, st, d)| (
-            m.to_string(),
-            st.to_string(),
-            d.to_string(),
-            "T0101".to_string()
-        ))
+        &["member_id", "stage", "stage_date", "org_id"],
     );
+    // The branch, merged down beside both people, reaches each of their rows.
+    let want = [
+        ["T000401", "入党申请人", "2019-03-05", "T0101"],
+        ["T000401", "入党积极分子", "2019-09-10", "T0101"],
+        ["T000401", "发展对象", "2020-09-01", "T0101"],
+        ["T000401", "预备党员", "2021-06-28", "T0101"],
+        ["T000401", "正式党员", "2022-06-30", "T0101"],
+        ["T000402", "入党申请人", "2021-04-01", "T0101"],
+        ["T000402", "入党积极分子", "2021-10-08", "T0101"],
+    ];
+    assert_eq!(rows, want);
     let q = quarantine(lake, &report["run_id"]);
     assert!(
         q.iter().all(|r| r["row"] == 5 && r["reason"] == "required"),

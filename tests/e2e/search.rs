@@ -190,16 +190,7 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
     );
     let moved = search(lake, &["鸿雁传书读书会", "--org", other]);
     assert_eq!(keys(&moved), vec![rid.to_string()], "{out}");
-    let status: serde_json::Value =
-        serde_json::from_str(&ok(lake, &["index", "status", "--format", "json"])).unwrap();
-    assert!(
-        status
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["in_step"] == true),
-        "{status}"
-    );
+    assert!(index_in_step(lake));
 
     // A member's whole archive: json by id, a printable page, and by name or pinyin.
     let a: serde_json::Value =
@@ -272,18 +263,8 @@ fn a_rerun_of_an_imported_file_still_brings_the_index_in_step() {
         lake,
         &["import", "members", roster.to_str().unwrap(), "--no-index"],
     );
-    let members_in_step = |lake: &std::path::Path| -> bool {
-        let v: serde_json::Value =
-            serde_json::from_str(&ok(lake, &["index", "status", "--format", "json"])).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["dataset"] == "members")
-            .map(|d| d["in_step"].as_bool().unwrap())
-            .unwrap()
-    };
-    assert!(!members_in_step(lake), "behind after --no-index");
+    assert!(!index_in_step(lake), "behind after --no-index");
     let out = ok(lake, &["import", "members", roster.to_str().unwrap()]);
     assert!(out.contains("already imported"), "{out}");
-    assert!(members_in_step(lake), "{out}");
+    assert!(index_in_step(lake), "{out}");
 }

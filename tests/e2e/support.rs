@@ -80,3 +80,30 @@ pub fn row_counts(report: &serde_json::Value) -> (Option<i64>, Option<i64>, Opti
         report["rows_quarantined"].as_i64(),
     )
 }
+
+/// The rows of a query as text, column by column in `columns` order (NULL as "").
+pub fn texts(lake: &Path, q: &str, columns: &[&str]) -> Vec<Vec<String>> {
+    sql(lake, q)
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| match r.get(*c) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(v) => v.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether `dangan index status` says every indexed dataset is in step with its table.
+pub fn index_in_step(lake: &Path) -> bool {
+    let out = ok(lake, &["index", "status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("index status json");
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .all(|d| d["in_step"] == true)
+}
