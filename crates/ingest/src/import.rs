@@ -224,6 +224,47 @@ fn mapping_aliases(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(m.aliases.into_iter().collect())
 }
 
+/// The (id, name) of every row of the dataset `r` references, as plain strings; the name is
+/// `None` where the dataset has no `name` column or the row none.
+async fn referenced_rows(
+    lake: &Lake,
+    r: &dangan_datasets::Reference,
+) -> Result<Vec<(String, Option<String>)>> {
+    let target = lake.registry().get(&r.dataset)?.clone();
+    let mut cols = vec![r.column.as_str()];
+    if target.column("name").is_some() {
+        cols.push("name");
+    }
+    let mut rows = Vec::new();
+    for b in &lake.scan(&r.dataset, &cols).await? {
+        // The scan may hand back view types; look at everything as plain strings.
+        let utf8 = |i: usize| {
+            b.columns()
+                .get(i)
+                .and_then(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).ok())
+        };
+        let (ids, names) = (utf8(0), utf8(1));
+        let Some(ids) = ids
+            .as_ref()
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        else {
+            continue;
+        };
+        let names = names
+            .as_ref()
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>());
+        for i in 0..b.num_rows() {
+            if ids.is_valid(i) {
+                let name = names
+                    .filter(|n| n.is_valid(i))
+                    .map(|n| n.value(i).to_string());
+                rows.push((ids.value(i).to_string(), name));
+            }
+        }
+    }
+    Ok(rows)
+}
+
 /// Load the ids (and names, when the dataset has a `name` column) of every dataset that
 /// `spec` references. A referenced table without rows yet is not checked against.
 async fn load_references(
@@ -236,42 +277,14 @@ async fn load_references(
         if out.contains_key(&r.dataset) {
             continue;
         }
-        let target = lake.registry().get(&r.dataset)?.clone();
-        let mut cols = vec![r.column.as_str()];
-        if target.column("name").is_some() {
-            cols.push("name");
-        }
-        let batches = lake.scan(&r.dataset, &cols).await?;
         let mut index = ReferenceIndex::default();
-        for b in &batches {
-            // The scan may hand back view types; look at everything as plain strings.
-            let utf8 = |i: usize| {
-                b.columns()
-                    .get(i)
-                    .and_then(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).ok())
-            };
-            let (ids, names) = (utf8(0), utf8(1));
-            let Some(ids) = ids
-                .as_ref()
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            else {
-                continue;
-            };
-            let names = names
-                .as_ref()
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>());
-            for i in 0..b.num_rows() {
-                if ids.is_null(i) {
-                    continue;
-                }
-                let id = ids.value(i).to_string();
-                if let Some(n) = names.filter(|n| !n.is_null(i)) {
-                    index
-                        .names
-                        .insert(ReferenceIndex::normalize_name(n.value(i)), id.clone());
-                }
-                index.ids.insert(id);
+        for (id, name) in referenced_rows(lake, r).await? {
+            if let Some(n) = name {
+                index
+                    .names
+                    .insert(ReferenceIndex::normalize_name(&n), id.clone());
             }
+            index.ids.insert(id);
         }
         if !index.ids.is_empty() {
             out.insert(r.dataset.clone(), index);
@@ -289,27 +302,13 @@ pub async fn template_choices(
     let mut out = BTreeMap::new();
     for col in &spec.columns {
         let Some(r) = &col.references else { continue };
-        let target = lake.registry().get(&r.dataset)?.clone();
-        if target.column("name").is_none() {
+        let mut rows: Vec<(String, String)> = referenced_rows(lake, r)
+            .await?
+            .into_iter()
+            .filter_map(|(id, name)| Some((id, name?)))
+            .collect();
+        if rows.is_empty() {
             continue;
-        }
-        let batches = lake.scan(&r.dataset, &[r.column.as_str(), "name"]).await?;
-        let mut rows = Vec::new();
-        for b in &batches {
-            let utf8 =
-                |i: usize| arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Utf8);
-            let (ids, names) = (utf8(0)?, utf8(1)?);
-            let (Some(ids), Some(names)) = (
-                ids.as_any().downcast_ref::<StringArray>(),
-                names.as_any().downcast_ref::<StringArray>(),
-            ) else {
-                continue;
-            };
-            for i in 0..b.num_rows() {
-                if ids.is_valid(i) && names.is_valid(i) {
-                    rows.push((ids.value(i).to_string(), names.value(i).to_string()));
-                }
-            }
         }
         rows.sort_by(|a, b| a.1.cmp(&b.1));
         out.insert(col.name.clone(), crate::template::Choices { rows });
@@ -410,59 +409,55 @@ pub async fn import(
             let table = &table;
             async move { lake.transaction_version(table, &marker).await }
         };
+        // The workbook's sheet names, read (the file opened) only when a marker needs them.
+        let names = std::sync::OnceLock::new();
+        let names = || names.get_or_init(|| sheet_names(path).unwrap_or_default());
+        // The sheets among the workbook's whose marker the table holds.
+        let marked = || async {
+            let mut done = Vec::new();
+            for name in names() {
+                if has(sheet_marker(&sha, name)).await?.is_some() {
+                    done.push(name.clone());
+                }
+            }
+            Ok::<_, Error>(done)
+        };
         // `--sheet 2` is the sheet's name for the markers.
-        let wanted =
-            opts.read
-                .sheet
-                .as_ref()
-                .map(|w| match (w.parse::<usize>(), sheet_names(path)) {
-                    (Ok(n), Some(names))
-                        if !names.contains(w) && (1..=names.len()).contains(&n) =>
-                    {
-                        names[n - 1].clone()
-                    }
-                    _ => w.clone(),
-                });
+        let wanted = opts.read.sheet.as_ref().map(|w| match w.parse::<usize>() {
+            Ok(n) if !names().contains(w) && (1..=names().len()).contains(&n) => {
+                names()[n - 1].clone()
+            }
+            _ => w.clone(),
+        });
         if let Some(first) = seen.get(&sha) {
             rep.status =
                 FileStatus::Skipped(format!("same content as {} in this run", first.display()));
         } else if opts.force {
-            seen.insert(sha, path.clone());
+            seen.insert(sha.clone(), path.clone());
         } else if let Some(w) = &wanted {
-            // A whole-file import from before per-sheet markers left only the file's marker:
-            // which sheets it took is not known, so the file counts as in.
-            let legacy = has(file_marker(&sha)).await?.is_some() && {
-                let mut any = false;
-                for name in sheet_names(path).unwrap_or_default() {
-                    any |= has(sheet_marker(&sha, &name)).await?.is_some();
-                }
-                !any
-            };
             if has(sheet_marker(&sha, w)).await?.is_some() {
                 rep.status =
                     FileStatus::Skipped(format!("sheet {w} of this content was already imported"));
-            } else if legacy {
+            } else if has(file_marker(&sha)).await?.is_some() && marked().await?.is_empty() {
+                // A whole-file import from before per-sheet markers left only the file's
+                // marker: which sheets it took is not known, so the file counts as in.
                 rep.status = FileStatus::Skipped(
                     "already imported whole (same content), before imports noted their sheets"
                         .into(),
                 );
             } else {
-                seen.insert(sha, path.clone());
+                seen.insert(sha.clone(), path.clone());
             }
         } else if has(file_marker(&sha)).await?.is_some() {
             rep.status = FileStatus::Skipped("already imported (same content)".into());
         } else {
             // Sheets an earlier `--sheet` run took stay out of this one.
             if has(partial_marker(&sha)).await?.is_some() {
-                let mut done = Vec::new();
-                for name in sheet_names(path).unwrap_or_default() {
-                    if has(sheet_marker(&sha, &name)).await?.is_some() {
-                        done.push(name);
-                    }
-                }
-                run_opts.already_imported_sheets.insert(path.clone(), done);
+                run_opts
+                    .already_imported_sheets
+                    .insert(path.clone(), marked().await?);
             }
-            seen.insert(sha, path.clone());
+            seen.insert(sha.clone(), path.clone());
         }
         reports.push(rep);
     }
@@ -486,31 +481,38 @@ pub async fn import(
     let mut quarantine: Vec<QuarantineEntry> = Vec::new();
     for (i, o) in todo.iter().zip(outcomes) {
         let rep = &mut reports[*i];
-        match o.error {
-            Some(e) => rep.status = FileStatus::Failed(e),
-            None if o.rows_read == 0 && !o.unknown.is_empty() => {
-                rep.status = FileStatus::Failed(format!(
-                    "{}: no data rows below the header (row {}), and headers {} match no column — \
+        let info = match (o.error, o.info) {
+            (Some(e), _) => {
+                rep.status = FileStatus::Failed(e);
+                continue;
+            }
+            (None, None) => {
+                rep.status = FileStatus::Failed("stopped before it was read".into());
+                continue;
+            }
+            (None, Some(info)) => info,
+        };
+        if o.rows_read == 0 && !info.unknown.is_empty() {
+            rep.status = FileStatus::Failed(format!(
+                "{}: no data rows below the header (row {}), and headers {} match no column — \
                      is the file cut short, or are its line ends unusual? Nothing was imported from it",
-                    rep.path.display(),
-                    o.header_row,
-                    o.unknown.join(", ")
-                ))
-            }
-            None => {
-                rep.sheet = Some(o.sheet);
-                rep.header_row = Some(o.header_row);
-                rep.unknown_headers = o.unknown;
-                rep.duplicate_headers = o.duplicates;
-                rep.encoding = o.encoding;
-                rep.sheets_left = o.sheets_left;
-                rep.template_note = o.template_note;
-                rep.sheets_imported = o.sheets;
-                rep.rows_read = o.rows_read;
-                rep.rows_written = o.rows_written;
-                rep.rows_quarantined = o.rows_read - o.rows_written;
-                quarantine.extend(o.quarantine);
-            }
+                rep.path.display(),
+                info.header_row,
+                info.unknown.join(", ")
+            ));
+        } else {
+            rep.sheet = Some(info.sheets.join(", "));
+            rep.header_row = Some(info.header_row);
+            rep.unknown_headers = info.unknown;
+            rep.duplicate_headers = info.duplicates;
+            rep.encoding = info.encoding.map(str::to_string);
+            rep.sheets_left = info.sheets_left;
+            rep.template_note = info.template_note;
+            rep.sheets_imported = info.sheets;
+            rep.rows_read = o.rows_read;
+            rep.rows_written = o.rows_written;
+            rep.rows_quarantined = o.rows_read - o.rows_written;
+            quarantine.extend(o.quarantine);
         }
     }
     // One row per key: repeats in the run are merged or quarantined, and said so.
@@ -904,7 +906,6 @@ pub(crate) fn convert_file(
         info = Some(match info {
             None => this,
             Some(mut all) => {
-                all.sheet = format!("{}, {}", all.sheet, this.sheet);
                 all.sheets.extend(this.sheets);
                 for h in this.unknown {
                     if !all.unknown.contains(&h) {

@@ -62,21 +62,13 @@ pub(crate) struct FileOutcome {
     pub rows_read: usize,
     pub rows_written: usize,
     pub quarantine: Vec<QuarantineEntry>,
-    pub sheet: String,
-    pub header_row: usize,
-    pub unknown: Vec<String>,
-    pub duplicates: Vec<String>,
-    pub encoding: Option<String>,
-    pub sheets_left: Vec<String>,
-    pub template_note: Option<String>,
-    pub sheets: Vec<String>,
+    /// What the reading found (`None` until the file is done, or when it failed).
+    pub info: Option<FileInfo>,
     pub error: Option<String>,
 }
 
 /// What a file's reading found besides its rows.
 pub(crate) struct FileInfo {
-    /// The sheets read, joined for the report.
-    pub sheet: String,
     /// The sheets read.
     pub sheets: Vec<String>,
     /// 1-based row of the header in the file.
@@ -97,8 +89,7 @@ impl FileInfo {
         encoding: Option<&'static str>,
     ) -> Self {
         FileInfo {
-            sheets: vec![sheet.clone()],
-            sheet,
+            sheets: vec![sheet],
             header_row,
             unknown: header.unknown,
             duplicates: header.duplicates,
@@ -211,17 +202,7 @@ pub(crate) async fn convert_all(
                                 failure = Some(e);
                             }
                         }
-                        Msg::Done(i, Ok(info)) => {
-                            let o = &mut out[i];
-                            o.sheet = info.sheet;
-                            o.header_row = info.header_row;
-                            o.unknown = info.unknown;
-                            o.duplicates = info.duplicates;
-                            o.encoding = info.encoding.map(str::to_string);
-                            o.sheets_left = info.sheets_left;
-                            o.template_note = info.template_note;
-                            o.sheets = info.sheets;
-                        }
+                        Msg::Done(i, Ok(info)) => out[i].info = Some(info),
                         Msg::Done(i, Err(e)) if commits_as_it_goes && wrote[i] => {
                             failure = Some(Error::File {
                                 path: files[i].clone(),

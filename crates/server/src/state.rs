@@ -294,15 +294,19 @@ impl AppState {
     /// meanwhile says which of its datasets may be incomplete (`index_behind`).
     pub async fn index_behind(self: &Arc<Self>) -> Vec<String> {
         use std::sync::atomic::Ordering;
-        let mut seen = self.index_behind.lock().await;
-        if seen.0.is_some_and(|at| at.elapsed() < INDEX_LOOK_EVERY) {
-            return seen.1.clone();
+        {
+            // The request that finds the answer due looks; the others (and this one, until
+            // it has looked) go on with the last answer instead of waiting on the look.
+            let mut seen = self.index_behind.lock().await;
+            if seen.0.is_some_and(|at| at.elapsed() < INDEX_LOOK_EVERY) {
+                return seen.1.clone();
+            }
+            seen.0 = Some(Instant::now());
         }
-        seen.0 = Some(Instant::now());
         let Ok(index) = self.index().await else {
-            return seen.1.clone();
+            return self.index_behind.lock().await.1.clone();
         };
-        seen.1 = match index.status(&self.lake).await {
+        let behind: Vec<String> = match index.status(&self.lake).await {
             Ok(status) => status
                 .into_iter()
                 .filter(|d| !d.in_step)
@@ -313,7 +317,8 @@ impl AppState {
                 Vec::new()
             }
         };
-        if !seen.1.is_empty() && !self.catching_up.swap(true, Ordering::SeqCst) {
+        self.index_behind.lock().await.1 = behind.clone();
+        if !behind.is_empty() && !self.catching_up.swap(true, Ordering::SeqCst) {
             let state = self.clone();
             tokio::spawn(async move {
                 tracing::info!("the search index is behind its tables: bringing it in step");
@@ -325,7 +330,7 @@ impl AppState {
                 state.catching_up.store(false, Ordering::SeqCst);
             });
         }
-        seen.1.clone()
+        behind
     }
 
     /// Write the audit rows of every session (one commit per session that has any).
