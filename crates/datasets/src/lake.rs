@@ -390,7 +390,22 @@ impl Lake {
             .unwrap_or(true);
         let source = dedupe_by_key(key, batches)?;
         if empty_target || source.num_rows() == 0 {
-            return self.write(name, vec![source], opts).await;
+            let mut appender = self.appender(name).await?;
+            appender.write(source).await?;
+            return appender.commit(opts).await;
+        }
+        if let Some((version, _)) = crate::merge::keyed_upsert(
+            name,
+            &table,
+            key,
+            &source,
+            self.writer_properties(name),
+            TARGET_FILE_SIZE,
+            opts.clone(),
+        )
+        .await?
+        {
+            return Ok(version);
         }
         let schema = source.schema();
         let ctx = SessionContext::new();
@@ -663,7 +678,7 @@ impl TableAppender {
 }
 
 /// Commit info plus one `txn` action per `(app_id, version)`.
-fn commit_properties(
+pub(crate) fn commit_properties(
     transactions: Vec<(String, i64)>,
     info: Vec<(String, serde_json::Value)>,
 ) -> CommitProperties {
@@ -682,21 +697,29 @@ fn commit_properties(
 /// One batch with the last row of every key.
 fn dedupe_by_key(key: &[String], batches: Vec<RecordBatch>) -> Result<RecordBatch> {
     use arrow::array::UInt32Array;
-    use arrow::util::display::array_value_to_string;
+    use arrow::row::{RowConverter, SortField};
     let schema = match batches.first() {
         Some(b) => b.schema(),
         None => return Err(Error::Invalid("upsert without a schema".into())),
     };
     let all = arrow::compute::concat_batches(&schema, &batches)?;
     let key_cols: Vec<usize> = key.iter().filter_map(|k| schema.index_of(k).ok()).collect();
-    let mut last: std::collections::HashMap<Vec<String>, u32> =
-        std::collections::HashMap::with_capacity(all.num_rows());
-    for row in 0..all.num_rows() {
-        let k = key_cols
+    let converter = RowConverter::new(
+        key_cols
             .iter()
-            .map(|c| array_value_to_string(all.column(*c), row))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        last.insert(k, row as u32);
+            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+            .collect(),
+    )?;
+    let rows = converter.convert_columns(
+        &key_cols
+            .iter()
+            .map(|&i| all.column(i).clone())
+            .collect::<Vec<_>>(),
+    )?;
+    let mut last: std::collections::HashMap<&[u8], u32> =
+        std::collections::HashMap::with_capacity(all.num_rows());
+    for row in 0..rows.num_rows() {
+        last.insert(rows.row(row).data(), row as u32);
     }
     if last.len() == all.num_rows() {
         return Ok(all);

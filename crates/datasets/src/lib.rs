@@ -7,6 +7,7 @@ pub mod generate;
 pub mod idcard;
 mod lake;
 pub mod lock;
+mod merge;
 mod registry;
 pub mod sheet;
 mod spec;
