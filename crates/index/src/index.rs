@@ -53,6 +53,29 @@ pub struct SearchIndex {
     days: std::sync::Mutex<HashMap<tantivy::index::SegmentId, Option<Column<i64>>>>,
 }
 
+/// The search form and pinyin keys of names already met in one sync (bounded: a roster of
+/// unique names does not grow it past [`NameCache::MAX`]).
+#[derive(Default)]
+struct NameCache(HashMap<String, (String, Vec<String>)>);
+
+impl NameCache {
+    const MAX: usize = 200_000;
+
+    fn get(&mut self, name: &str) -> &(String, Vec<String>) {
+        if !self.0.contains_key(name) {
+            if self.0.len() >= Self::MAX {
+                self.0.clear();
+            }
+            let made = (
+                dangan_text::normalize_for_search(name),
+                dangan_text::name_keys(name),
+            );
+            self.0.insert(name.to_string(), made);
+        }
+        &self.0[name]
+    }
+}
+
 /// What a searcher sees: its segments and their deletes (a reload that found nothing new
 /// keeps it; a commit changes it).
 fn contents(searcher: &tantivy::Searcher) -> u64 {
@@ -385,12 +408,13 @@ impl SearchIndex {
                     continue;
                 };
                 let mut n = 0u64;
+                let mut names = NameCache::default();
                 while let Some(batch) = stream.next().await {
                     let batch = batch.map_err(|e| Error::Read {
                         table: src.dataset.clone(),
                         message: e.to_string(),
                     })?;
-                    for doc in self.documents(src, &batch, &member_orgs)? {
+                    for doc in self.documents(src, &batch, &member_orgs, &mut names)? {
                         writer.add_document(doc).map_err(&err)?;
                         n += 1;
                     }
@@ -486,13 +510,14 @@ impl SearchIndex {
                 keep[*b][*i] = true;
             }
         }
+        let mut names = NameCache::default();
         for (batch, keep) in changes.iter().zip(keep) {
             let rows = dangan_datasets::arrow::compute::filter_record_batch(
                 batch,
                 &dangan_datasets::arrow::array::BooleanArray::from(keep),
             )
             .map_err(|e| read_err(e.to_string()))?;
-            for doc in self.documents(src, &rows, member_orgs)? {
+            for doc in self.documents(src, &rows, member_orgs, &mut names)? {
                 writer.add_document(doc).map_err(tantivy_err(&self.dir))?;
             }
         }
@@ -515,6 +540,17 @@ impl SearchIndex {
                     })
             })
             .collect::<Result<_>>()?;
+        fn value(k: &Option<Arc<dyn Array>>, i: usize) -> &str {
+            k.as_ref()
+                .map(|a| a.as_string::<i32>())
+                .filter(|s| !s.is_null(i))
+                .map_or("", |s| s.value(i))
+        }
+        if let [one] = keys.as_slice() {
+            return Ok((0..batch.num_rows())
+                .map(|i| value(one, i).to_string())
+                .collect());
+        }
         Ok((0..batch.num_rows())
             .map(|i| {
                 keys.iter()
@@ -530,12 +566,14 @@ impl SearchIndex {
             .collect())
     }
 
-    /// The documents of one batch of a source's rows.
+    /// The documents of one batch of a source's rows. `names`: the search form and pinyin
+    /// keys of the names met so far (a roster repeats names; both are costly to make).
     fn documents(
         &self,
         src: &Source,
         batch: &RecordBatch,
         member_orgs: &HashMap<String, String>,
+        names: &mut NameCache,
     ) -> Result<Vec<TantivyDocument>> {
         let f = &self.fields;
         let read_err = |message: String| Error::Read {
@@ -550,11 +588,10 @@ impl SearchIndex {
                     .map_err(|e| read_err(format!("column {name}: {e}"))),
             }
         };
-        let text_of = |a: &Option<Arc<dyn Array>>, i: usize| -> Option<String> {
-            let a = a.as_ref()?;
-            let s = a.as_string::<i32>();
-            (!s.is_null(i)).then(|| s.value(i).to_string())
-        };
+        fn text_of(a: &Option<Arc<dyn Array>>, i: usize) -> Option<&str> {
+            let s = a.as_ref()?.as_string::<i32>();
+            (!s.is_null(i)).then(|| s.value(i))
+        }
         let keys = self.row_keys(src, batch)?;
         let texts: Vec<Option<Arc<dyn Array>>> =
             src.text.iter().map(|k| strings(k)).collect::<Result<_>>()?;
@@ -565,6 +602,9 @@ impl SearchIndex {
         let org = optional(&src.org_id)?;
         let category = optional(&src.category)?;
         let name = optional(&src.name)?;
+        // A people dataset whose only text is the name (members): its search form comes from
+        // the cache with the pinyin keys.
+        let name_only = src.name.is_some() && src.text.len() == 1;
         let days: Option<Vec<Option<i64>>> = match &src.date {
             None => None,
             Some(DateColumn::Date(c)) => batch
@@ -600,28 +640,35 @@ impl SearchIndex {
                 .transpose()?,
         };
         let mut docs = Vec::with_capacity(batch.num_rows());
+        let mut parts: Vec<&str> = Vec::with_capacity(texts.len());
         for i in 0..batch.num_rows() {
-            let body: Vec<String> = texts
-                .iter()
-                .filter_map(|t| text_of(t, i))
-                .filter(|t| !t.trim().is_empty())
-                .collect();
-            if body.is_empty() {
-                continue;
-            }
-            let body = body.join("\n");
+            parts.clear();
+            parts.extend(
+                texts
+                    .iter()
+                    .filter_map(|t| text_of(t, i))
+                    .filter(|t| !t.trim().is_empty()),
+            );
+            let body = match parts.as_slice() {
+                [] => continue,
+                [one] => std::borrow::Cow::Borrowed(*one),
+                more => std::borrow::Cow::Owned(more.join("\n")),
+            };
             let key = &keys[i];
             let mut doc = TantivyDocument::default();
             doc.add_text(f.uid, format!("{}\u{1f}{key}", src.dataset));
             doc.add_text(f.dataset, &src.dataset);
             doc.add_text(f.key, key);
             let member_id = text_of(&member, i);
-            if let Some(m) = &member_id {
+            if let Some(m) = member_id {
                 doc.add_text(f.member_id, m);
             }
-            let org_id = text_of(&org, i)
-                .or_else(|| member_id.as_ref().and_then(|m| member_orgs.get(m).cloned()));
-            if let Some(o) = &org_id {
+            let org_id = text_of(&org, i).or_else(|| {
+                member_id
+                    .and_then(|m| member_orgs.get(m))
+                    .map(String::as_str)
+            });
+            if let Some(o) = org_id {
                 doc.add_text(f.org_id, o);
             }
             if let Some(c) = text_of(&category, i) {
@@ -634,14 +681,18 @@ impl SearchIndex {
                     .map_or(0, |d| d.year() as i64);
                 doc.add_i64(f.year, year);
             }
-            if let Some(n) = text_of(&name, i) {
-                for k in dangan_text::name_keys(&n) {
+            let name = text_of(&name, i).map(|n| names.get(n));
+            if let Some((_, keys)) = name {
+                for k in keys {
                     doc.add_text(f.pinyin, k);
                 }
             }
-            let norm = dangan_text::normalize_for_search(&body);
+            let norm = match name {
+                Some((norm, _)) if name_only => norm.clone(),
+                _ => dangan_text::normalize_for_search(&body),
+            };
             doc.add_text(f.words, &norm);
-            doc.add_text(f.grams, &norm);
+            doc.add_text(f.grams, norm);
             doc.add_text(f.body, body);
             docs.push(doc);
         }
