@@ -135,6 +135,12 @@ pub fn print_report(r: &ImportReport) {
         r.duration_ms,
         r.run_id
     );
+    if let Some(u) = &r.upsert {
+        println!(
+            "  upsert 更新: {} new 新增, {} changed 变更, {} unchanged 未变 ({} files rewritten, {} untouched)",
+            u.inserted, u.updated, u.unchanged, u.files_rewritten, u.files_untouched
+        );
+    }
     for f in &r.files {
         match &f.status {
             FileStatus::Failed(m) => println!("  failed 失败: {m}"),

@@ -372,14 +372,15 @@ impl Lake {
     /// Insert rows whose key is new and replace rows whose key exists (only where a value
     /// changed), as **one** Delta commit with `opts.transactions`. Within `batches` the last
     /// row of a key wins. Tables keep the change data feed, so every replaced row version
-    /// stays in the log for "as of" questions. Returns the new table version.
+    /// stays in the log for "as of" questions. Returns the new table version and what changed
+    /// (`None` when deltalake's MERGE did the work: it does not say).
     pub async fn upsert(
         &self,
         name: &str,
         key: &[String],
         batches: Vec<RecordBatch>,
         opts: WriteOptions,
-    ) -> Result<i64> {
+    ) -> Result<(i64, Option<crate::UpsertCounts>)> {
         use deltalake::datafusion::common::Column;
         use deltalake::datafusion::logical_expr::{Operator, binary_expr};
         use deltalake::datafusion::prelude::{Expr, SessionContext};
@@ -390,11 +391,15 @@ impl Lake {
             .unwrap_or(true);
         let source = dedupe_by_key(key, batches)?;
         if empty_target || source.num_rows() == 0 {
+            let counts = crate::UpsertCounts {
+                inserted: source.num_rows(),
+                ..Default::default()
+            };
             let mut appender = self.appender(name).await?;
             appender.write(source).await?;
-            return appender.commit(opts).await;
+            return Ok((appender.commit(opts).await?, Some(counts)));
         }
-        if let Some((version, _)) = crate::merge::keyed_upsert(
+        if let Some((version, counts)) = crate::merge::keyed_upsert(
             name,
             &table,
             key,
@@ -405,7 +410,7 @@ impl Lake {
         )
         .await?
         {
-            return Ok(version);
+            return Ok((version, Some(counts)));
         }
         let schema = source.schema();
         let ctx = SessionContext::new();
@@ -457,7 +462,7 @@ impl Lake {
             .map_err(|e| Error::delta(name, e))?
             .await
             .map_err(|e| Error::delta(name, e))?;
-        Ok(t.version().unwrap_or(0) as i64)
+        Ok((t.version().unwrap_or(0) as i64, None))
     }
 
     /// A streaming writer for an append: batches go to Parquet files as they come (bounded

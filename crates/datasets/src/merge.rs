@@ -27,8 +27,9 @@ use object_store::ObjectStoreExt;
 use crate::error::{Error, Result};
 use crate::lake::{WriteOptions, commit_properties};
 
-/// What a keyed upsert changed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What an upsert changed: rows new to the table, rows that replaced a row with other values,
+/// rows equal to the one the table held; files rewritten and files left alone.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct UpsertCounts {
     pub inserted: usize,
     pub updated: usize,

@@ -111,6 +111,9 @@ pub struct ImportReport {
     pub rows_written: usize,
     pub rows_quarantined: usize,
     pub rows_merged: usize,
+    /// An upsert's outcome in the table: rows new, changed, unchanged (`None` for other modes
+    /// and dry runs).
+    pub upsert: Option<dangan_datasets::UpsertCounts>,
     /// Why the run wrote nothing although files were read (a replace that would have emptied
     /// the table); the CLI exits 1 with it.
     pub refused: Option<String>,
@@ -478,6 +481,9 @@ pub async fn import(
     };
     let outcomes =
         stream::convert_all(&ctx, &aliases, &run_opts, &todo_paths, &mut sink, progress).await?;
+    if let Sink::Collect(collected) = &mut sink {
+        stream::Collected::in_file_order(collected);
+    }
     let mut quarantine: Vec<QuarantineEntry> = Vec::new();
     for (i, o) in todo.iter().zip(outcomes) {
         let rep = &mut reports[*i];
@@ -560,6 +566,7 @@ pub async fn import(
         rows_written: imported.iter().map(|r| r.rows_written).sum(),
         rows_quarantined: imported.iter().map(|r| r.rows_quarantined).sum(),
         rows_merged: imported.iter().map(|r| r.rows_merged).sum(),
+        upsert: None,
         refused: None,
         table_version: None,
         duration_ms: 0,
@@ -654,7 +661,10 @@ pub async fn import(
                 }
                 match mode {
                     ImportMode::Upsert => {
-                        lake.upsert(&spec.name, &spec.key, batches, write).await?
+                        let (version, counts) =
+                            lake.upsert(&spec.name, &spec.key, batches, write).await?;
+                        report.upsert = counts;
+                        version
                     }
                     ImportMode::Append | ImportMode::Replace => {
                         lake.write(&spec.name, batches, write).await?

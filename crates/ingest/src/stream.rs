@@ -51,8 +51,19 @@ impl Sink {
         Ok(())
     }
 
-    fn streams(&self) -> bool {
-        matches!(self, Sink::Append(_) | Sink::Discard)
+    /// Forget what a file gave (it failed part way): a collect sink drops its rows.
+    fn forget(&mut self, file: usize) {
+        if let Sink::Collect(v) = self {
+            v.retain(|c| c.file != file);
+        }
+    }
+}
+
+impl Collected {
+    /// The collected batches in run order (by file, then by their first row in it): helper
+    /// threads finish a file's parts in any order, and an upsert keeps a key's last row.
+    pub(crate) fn in_file_order(collected: &mut [Collected]) {
+        collected.sort_by_key(|c| (c.file, c.file_rows.first().copied().unwrap_or(0)));
     }
 }
 
@@ -105,11 +116,11 @@ enum Msg {
     Done(usize, Result<FileInfo>),
 }
 
-/// Stream CSV and JSONL files part by part when batches go straight to an appender (wide
-/// survey exports need the whole sheet, so they are read whole).
-fn streamable(ctx: &ConvertContext, path: &Path, sink_streams: bool) -> bool {
-    sink_streams
-        && ctx.spec.name != "survey_responses"
+/// Stream CSV and JSONL files part by part, into any sink (a collected file's parts come back
+/// in any order: see [`Collected::in_file_order`]). Wide survey exports need the whole sheet,
+/// so they are read whole.
+fn streamable(ctx: &ConvertContext, path: &Path) -> bool {
+    ctx.spec.name != "survey_responses"
         && ctx.spec.unpivot.is_none()
         && path
             .extension()
@@ -133,7 +144,6 @@ pub(crate) async fn convert_all(
         .map(|n| n.get())
         .unwrap_or(1)
         .min(files.len().max(1));
-    let streams = sink.streams();
     // Rows already handed to an appender cannot be taken back out of the run.
     let commits_as_it_goes = matches!(sink, Sink::Append(_));
     // Cores left over when there are fewer files than cores convert a streamed file's chunks.
@@ -156,7 +166,7 @@ pub(crate) async fn convert_all(
                         let Some(path) = files.get(i) else { break };
                         let send = |m: Msg| tx.blocking_send(m).is_ok();
                         let emit = |c: Converted| send(Msg::Part(i, c));
-                        let streamed = if streamable(ctx, path, streams) {
+                        let streamed = if streamable(ctx, path) {
                             convert_streaming(ctx, aliases, opts, path, &emit, helpers).transpose()
                         } else {
                             None
@@ -210,6 +220,7 @@ pub(crate) async fn convert_all(
                             });
                         }
                         Msg::Done(i, Err(e)) => {
+                            sink.forget(i);
                             out[i] = FileOutcome { error: Some(crate::error::describe(&e)), ..FileOutcome::default() };
                         }
                     }
