@@ -13,3 +13,4 @@ mod serve;
 mod slt;
 mod sql;
 mod support;
+mod upsert;

@@ -40,17 +40,6 @@ fn text_dataset(lake: &Path, name: &str, headers: &[&str]) {
     std::fs::write(lake.join("datasets").join(format!("{name}.toml")), spec).unwrap();
 }
 
-/// `dangan import … --format json`: exit code and report.
-fn import(lake: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
-    let mut all = vec!["import"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--format", "json"]);
-    let o = dangan(lake, &all);
-    let out = stdout(&o);
-    let report = serde_json::from_str(&out).unwrap_or(Value::Null);
-    (o.status.code(), report, stderr(&o))
-}
-
 fn quarantine(lake: &Path, run: &Value) -> Vec<serde_json::Map<String, Value>> {
     sql(
         lake,

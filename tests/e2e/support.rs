@@ -107,3 +107,14 @@ pub fn index_in_step(lake: &Path) -> bool {
         .iter()
         .all(|d| d["in_step"] == true)
 }
+
+/// `dangan import … --format json`: exit code and report.
+pub fn import(lake: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut all = vec!["import"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let o = dangan(lake, &all);
+    let out = stdout(&o);
+    let report = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+    (o.status.code(), report, stderr(&o))
+}

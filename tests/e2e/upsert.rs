@@ -1,0 +1,91 @@
+//! The default import of a roster (upsert) on a file large enough to be converted in parts on
+//! both cores, and the same roster re-sent a month later with some members changed and some
+//! new: the last row of a repeated key wins whatever part it was in, the re-send rewrites only
+//! what changed and says so, and the table and the search index (fed by the change feed)
+//! agree. (The feed's pre/post images: `dangan_datasets::merge`'s unit test.)
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::support::*;
+
+const ROWS: usize = 120_000;
+
+/// A roster of `ROWS` members of branch T01 (about 5 MB: several parts); members whose number
+/// is divisible by `changed_every` get another phone; `extra` members are added at the end.
+fn roster(path: &Path, changed_every: usize, extra: usize) {
+    let mut out = String::from("党员编号,姓名,所在党支部,联系电话\n");
+    for i in 0..ROWS + extra {
+        let phone = if changed_every > 0 && i % changed_every == 0 {
+            13900000000u64 + i as u64
+        } else {
+            13800000000u64 + i as u64
+        };
+        writeln!(out, "U{i:07},成员{i},T01,{phone}").unwrap();
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn a_roster_upserted_in_parts_and_resent_with_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path();
+    ok(lake, &["init"]);
+    ok(
+        lake,
+        &[
+            "import",
+            "organizations",
+            fixture("orgs_bom.csv").to_str().unwrap(),
+        ],
+    );
+    // Member U0000005 again as the file's last row, with another phone: the last row is kept
+    // although it was converted in another part than the first.
+    let first = lake.join("roster.csv");
+    roster(&first, 0, 0);
+    let mut text = std::fs::read_to_string(&first).unwrap();
+    text.push_str("U0000005,成员5,T01,13711112222\n");
+    std::fs::write(&first, text).unwrap();
+    let (code, report, err) = import(lake, &["members", first.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{err}\n{report}");
+    assert_eq!(report["rows_written"], ROWS as i64, "{report}");
+    assert_eq!(report["rows_quarantined"], 1, "{report}");
+    assert_eq!(report["upsert"]["inserted"], ROWS as i64, "{report}");
+    let phone = texts(
+        lake,
+        "select phone from members where member_id = 'U0000005'",
+        &["phone"],
+    );
+    assert_eq!(phone, [["13711112222"]]);
+    assert!(index_in_step(lake));
+
+    // A month later: every 100th member has a new phone, 50 members are new.
+    let second = lake.join("roster-next.csv");
+    roster(&second, 100, 50);
+    let before = table_version(lake, "members").unwrap();
+    let (code, report, err) = import(lake, &["members", second.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}\n{report}");
+    let changed = ROWS.div_ceil(100) as i64;
+    let u = &report["upsert"];
+    // U0000005 goes back to the roster's phone: one more change.
+    assert_eq!(u["updated"], changed + 1, "{report}");
+    assert_eq!(u["inserted"], 50, "{report}");
+    assert_eq!(u["unchanged"], ROWS as i64 - changed - 1, "{report}");
+    assert_eq!(
+        count(lake, "select count(*) from members"),
+        ROWS as i64 + 50
+    );
+    assert_eq!(
+        count(lake, "select count(*) from members where phone like '139%'"),
+        (ROWS + 50).div_ceil(100) as i64
+    );
+    assert_eq!(
+        table_version(lake, "members"),
+        Some(before + 1),
+        "one commit"
+    );
+    // The index followed: a new member is found by name.
+    assert!(index_in_step(lake));
+    let found = ok(lake, &["search", "成员120049"]);
+    assert!(found.contains("U0120049"), "{found}");
+}
