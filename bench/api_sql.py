@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """SQL as an analyst's client sees it (issue 25, target 4): `POST /api/v1/sql` to a warm
-`dangan serve`, timed in the client from the request to the parsed JSON, beside DuckDB
+`dangan serve`, timed in the client from the request to the parsed JSON (and, with
+`Accept: application/vnd.apache.arrow.stream`, to the read Arrow table), beside DuckDB
 in-process (2 threads) over the same Parquet files, in the same run, rows compared.
 
     cargo build --release --example sql_bench --bin dangan
@@ -24,6 +25,7 @@ import sys
 import time
 
 import duckdb
+import pyarrow as pa
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS = ["organizations", "members", "appraisals", "growth_records", "engagement_events"]
@@ -68,42 +70,55 @@ def main():
         port = int(re.search(r"127\.0\.0\.1:(\d+)", server.stdout.readline()).group(1))
         conn = http.client.HTTPConnection("127.0.0.1", port)
 
-        def api(sql):
+        def api(sql, arrow=False):
             body = json.dumps({"sql": sql})
-            conn.request("POST", "/api/v1/sql", body=body,
-                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            if arrow:
+                headers["Accept"] = "application/vnd.apache.arrow.stream"
+            conn.request("POST", "/api/v1/sql", body=body, headers=headers)
             r = conn.getresponse()
             data = r.read()
             if r.status != 200:
                 sys.exit(f"{sql}: HTTP {r.status} {data[:500]!r}")
+            if arrow:
+                return pa.ipc.open_stream(data).read_all()
             out = json.loads(data)
             names = [c["name"] for c in out["columns"]]
             return [[row.get(n) for n in names] for row in out["rows"]]
 
         print(f"archive of {a.members:,} members; {a.runs} runs per query, medians; one kept-alive connection\n")
-        print("| query | API ms (client) | DuckDB ms | ratio | rows equal |")
-        print("|---|---|---|---|---|")
-        ratios = []
+        print("| query | API JSON ms | API Arrow ms | DuckDB ms | ratio JSON | ratio Arrow | rows equal |")
+        print("|---|---|---|---|---|---|---|")
+        ratios, aratios = [], []
         for q in queries:
             ours_sql, duck_sql = q["ours"], q["duckdb"] or q["ours"]
             api(ours_sql)
+            api(ours_sql, arrow=True)
             con.execute(duck_sql).fetchall()
-            ot, dt = [], []
+            ot, at, dt = [], [], []
             for _ in range(a.runs):
                 t = time.perf_counter()
                 ours = api(ours_sql)
                 ot.append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
+                table = api(ours_sql, arrow=True)
+                at.append((time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
                 theirs = con.execute(duck_sql).fetchall()
                 dt.append((time.perf_counter() - t) * 1000)
-            o, d = statistics.median(ot), statistics.median(dt)
-            same = [[cell(v) for v in r] for r in ours] == [[cell(v) for v in r] for r in theirs]
+            o, ar, d = statistics.median(ot), statistics.median(at), statistics.median(dt)
+            want = [[cell(v) for v in r] for r in theirs]
+            same = [[cell(v) for v in r] for r in ours] == want
+            same = same and [[cell(v) for v in r] for r in zip(*table.to_pydict().values())] == want
             ratios.append(o / d)
-            print(f"| {q['name']} | {o:.1f} | {d:.1f} | {o / d:.2f} | {'yes' if same else 'NO'} |")
+            aratios.append(ar / d)
+            print(f"| {q['name']} | {o:.1f} | {ar:.1f} | {d:.1f} | {o / d:.2f} | {ar / d:.2f} | {'yes' if same else 'NO'} |")
             if not same:
                 print(f"  ours {ours[:3]} … theirs {theirs[:3]} …", file=sys.stderr)
         ratios.sort()
-        print(f"\nmedian ratio (API / DuckDB) {statistics.median(ratios):.2f}, worst {ratios[-1]:.2f}")
+        aratios.sort()
+        print(f"\nmedian ratio (API JSON / DuckDB) {statistics.median(ratios):.2f}, worst {ratios[-1]:.2f}; "
+              f"Arrow: median {statistics.median(aratios):.2f}, worst {aratios[-1]:.2f}")
     finally:
         server.terminate()
         server.wait()

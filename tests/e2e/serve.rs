@@ -143,6 +143,39 @@ pub(crate) fn http(
     (status, body)
 }
 
+/// A POST of a JSON body accepting an Arrow IPC stream; (status, body bytes).
+fn post_for_arrow(port: u16, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\
+         Content-Type: application/json\r\nAccept: application/vnd.apache.arrow.stream\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&raw[..end]).to_string();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, raw[end..].to_vec())
+}
+
 pub(crate) fn get(port: u16, path: &str, token: Option<&str>) -> (u16, Value) {
     let (status, body) = http(port, "GET", path, token, b"");
     let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
@@ -233,6 +266,48 @@ fn api_answers_under_the_tokens_department() {
     );
     assert_eq!(s, 200, "{body}");
     assert!(body.contains(r#""n":2"#), "{body}");
+    // The same rows as an Arrow IPC stream (Accept): masked alike, the labels in the fields'
+    // metadata.
+    let (s, bytes) = post_for_arrow(
+        port,
+        "/api/v1/sql",
+        t,
+        br#"{"sql": "select member_id, phone, id_number from members order by member_id"}"#,
+    );
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&bytes));
+    {
+        use arrow::array::AsArray;
+        use dangan_datasets::arrow;
+        let reader =
+            arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+        let schema = reader.schema();
+        assert_eq!(
+            schema
+                .field(1)
+                .metadata()
+                .get("dangan.label")
+                .map(String::as_str),
+            Some("联系电话")
+        );
+        let mut rows = Vec::new();
+        for b in reader {
+            let b = b.unwrap();
+            let cols: Vec<_> = b
+                .columns()
+                .iter()
+                .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).unwrap())
+                .collect();
+            for i in 0..b.num_rows() {
+                let mut row = serde_json::Map::new();
+                for (f, c) in schema.fields().iter().zip(&cols) {
+                    let c = c.as_string::<i32>();
+                    row.insert(f.name().clone(), Value::from(c.value(i)));
+                }
+                rows.push(Value::Object(row));
+            }
+        }
+        assert_department_rows_masked(&Value::Array(rows));
+    }
     // Refusals and mistakes are JSON with a code, never a 500.
     let (s, e) = get(
         port,

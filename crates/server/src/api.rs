@@ -382,12 +382,16 @@ fn json_rows(r: &dangan_query::QueryResult, max: usize) -> ApiResult<(Vec<Value>
     Ok((rows.into_iter().map(Value::Object).collect(), truncated))
 }
 
+/// The media type of an Arrow IPC stream: a client that accepts it gets the result as record
+/// batches (no JSON to write or parse; pandas, polars and DuckDB read it as is).
+const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
 async fn run_sql(
     state: &AppState,
     headers: &HeaderMap,
     sql: &str,
     limit: usize,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     if sql.trim().is_empty() {
         return Err(ApiError::bad("q: give an SQL query 请输入 SQL"));
     }
@@ -395,6 +399,13 @@ async fn run_sql(
     let _turn = turn(state, &session).await?;
     let r = timed(state, async { Ok(session.sql(sql).await?) }).await?;
     let max = limit.min(state.options.max_rows);
+    let wants_arrow = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(ARROW_STREAM));
+    if wants_arrow {
+        return arrow_stream(&r, max);
+    }
     let (rows, truncated) = json_rows(&r, max)?;
     let columns: Vec<Value> = r
         .schema
@@ -409,14 +420,70 @@ async fn run_sql(
         "row_count": r.rows,
         "truncated": truncated,
         "duration_ms": r.duration_ms as u64,
-    })))
+    }))
+    .into_response())
 }
 
-async fn sql_get(
-    State(state): App,
-    headers: HeaderMap,
-    Query(p): Params,
-) -> ApiResult<Json<Value>> {
+/// A result as an Arrow IPC stream of at most `max` rows; each column's Chinese label in its
+/// field metadata (`dangan.label`); the row count, truncation and duration in headers.
+fn arrow_stream(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response> {
+    use arrow::datatypes::{Field, Schema};
+    use arrow::ipc::writer::StreamWriter;
+    let internal = |e: arrow::error::ArrowError| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    };
+    let fields: Vec<Field> = r
+        .schema
+        .fields()
+        .iter()
+        .zip(&r.labels)
+        .map(|(f, l)| {
+            let mut meta = f.metadata().clone();
+            if let Some(l) = l {
+                meta.insert("dangan.label".into(), l.clone());
+            }
+            f.as_ref().clone().with_metadata(meta)
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let mut body: Vec<u8> = Vec::new();
+    let mut w = StreamWriter::try_new(&mut body, &schema).map_err(internal)?;
+    let mut left = max;
+    for b in &r.batches {
+        if left == 0 {
+            break;
+        }
+        let b = b.slice(0, b.num_rows().min(left));
+        left -= b.num_rows();
+        let b = arrow::record_batch::RecordBatch::try_new(schema.clone(), b.columns().to_vec())
+            .map_err(internal)?;
+        w.write(&b).map_err(internal)?;
+    }
+    w.finish().map_err(internal)?;
+    drop(w);
+    let truncated = r.rows > max;
+    Ok((
+        [
+            (header::CONTENT_TYPE, ARROW_STREAM.to_string()),
+            (
+                header::HeaderName::from_static("x-dangan-row-count"),
+                r.rows.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-dangan-truncated"),
+                truncated.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-dangan-duration-ms"),
+                r.duration_ms.to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn sql_get(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Response> {
     let limit = number(&p, "limit", state.options.max_rows, state.options.max_rows)?;
     run_sql(
         &state,
@@ -431,7 +498,7 @@ async fn sql_post(
     State(state): App,
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let Json(body) = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(

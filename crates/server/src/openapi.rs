@@ -39,6 +39,9 @@ pub fn document() -> Value {
         vec![],
         "columns, rows, row_count, truncated, duration_ms",
     );
+    // With `Accept: application/vnd.apache.arrow.stream` the rows come as Arrow IPC.
+    let arrow = json!({"schema": {"type": "string", "format": "binary"}, "description": "the rows as an Arrow IPC stream (each column's Chinese label in its field metadata `dangan.label`); headers x-dangan-row-count, x-dangan-truncated, x-dangan-duration-ms"});
+    sql_post["responses"]["200"]["content"]["application/vnd.apache.arrow.stream"] = arrow.clone();
     sql_post["requestBody"] = json!({
         "required": true,
         "content": {"application/json": {"schema": {
@@ -46,6 +49,15 @@ pub fn document() -> Value {
             "properties": {"sql": {"type": "string"}, "limit": {"type": "integer"}},
         }}},
     });
+    let mut sql_get = op(
+        "Run a read-only SQL query",
+        vec![
+            param("q", "query", true, "string", "the SQL"),
+            q("limit", "integer", "rows returned at most"),
+        ],
+        "columns, rows, row_count, truncated, duration_ms",
+    );
+    sql_get["responses"]["200"]["content"]["application/vnd.apache.arrow.stream"] = arrow;
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -81,10 +93,7 @@ pub fn document() -> Value {
                 q("facets", "boolean", "also count every match per dataset, organization and year (default false: it costs a pass over every match)"),
             ], "total, hits (dataset, key, member_id, org_id, date, score, snippet with <mark>), facets; index_behind: the datasets whose newest rows the index does not hold yet (it is being brought in step; absent when it is)")},
             "/sql": {
-                "get": op("Run a read-only SQL query", vec![
-                    param("q", "query", true, "string", "the SQL"),
-                    q("limit", "integer", "rows returned at most"),
-                ], "columns, rows, row_count, truncated, duration_ms"),
+                "get": sql_get,
                 "post": sql_post,
             },
             "/members/{id}": {"get": op("One member's archive: profile, appraisals, development, growth records, …", vec![
