@@ -118,3 +118,40 @@ pub fn import(lake: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value, St
     let report = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
     (o.status.code(), report, stderr(&o))
 }
+
+/// Run `tests/e2e/<script>` (a Python peer reading the lake with the `deltalake` package) and
+/// return its stdout. `None` (with a SKIPPED line) only outside CI when python3 or the package
+/// cannot be had; in CI (`.ci/run` installs them) that is a failure.
+pub fn python_deltalake(script: &str, args: &[&str]) -> Option<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/e2e")
+        .join(script);
+    let o = match std::process::Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "SKIPPED python deltalake check: python3 not runnable here ({e}); .ci/run installs it"
+            );
+            return None;
+        }
+        Err(e) => panic!("python3 must be available in CI: {e}"),
+    };
+    if o.status.code() == Some(77) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the deltalake package (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED python deltalake check: `pip install deltalake pyarrow` to run it");
+        return None;
+    }
+    assert!(
+        o.status.success(),
+        "python deltalake failed: {}",
+        stderr(&o)
+    );
+    Some(stdout(&o))
+}

@@ -2,7 +2,7 @@
 //! both cores, and the same roster re-sent a month later with some members changed and some
 //! new: the last row of a repeated key wins whatever part it was in, the re-send rewrites only
 //! what changed and says so, and the table and the search index (fed by the change feed)
-//! agree. (The feed's pre/post images: `dangan_datasets::merge`'s unit test.)
+//! agree, and Python's deltalake reads the same rows and change feed.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -84,6 +84,21 @@ fn a_roster_upserted_in_parts_and_resent_with_changes() {
         Some(before + 1),
         "one commit"
     );
+    // Another Delta reader (Python's deltalake) sees the same rows and each change once in
+    // the change data feed: before and after images of the changed members, the new ones.
+    if let Some(out) = python_deltalake(
+        "read_cdf.py",
+        &[
+            lake.join("tables/members").to_str().unwrap(),
+            &(before + 1).to_string(),
+        ],
+    ) {
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["rows"], ROWS as i64 + 50, "{v}");
+        assert_eq!(v["changes"]["insert"], 50, "{v}");
+        assert_eq!(v["changes"]["update_preimage"], changed + 1, "{v}");
+        assert_eq!(v["changes"]["update_postimage"], changed + 1, "{v}");
+    }
     // The index followed: a new member is found by name.
     assert!(index_in_step(lake));
     let found = ok(lake, &["search", "成员120049"]);
