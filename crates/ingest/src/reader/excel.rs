@@ -166,7 +166,7 @@ impl Reader for ExcelReader {
                 cells.extend(row.iter().map(|d| convert(d, shift)));
                 rows.push(cells);
             }
-            let merged = merged_regions(&mut wb, name);
+            let merged = merged_regions(&mut wb, bytes, name);
             fill_merged_down(&mut rows, &merged);
             out.push(RawSheet {
                 name: name.to_string(),
@@ -180,7 +180,16 @@ impl Reader for ExcelReader {
 
 /// The merged regions of a sheet, as (first row, first column, last row, last column); none
 /// where the format does not say (xlsb, ods).
-fn merged_regions(wb: &mut Workbook, name: &str) -> Vec<(usize, usize, usize, usize)> {
+fn merged_regions(
+    wb: &mut Workbook,
+    bytes: &[u8],
+    name: &str,
+) -> Vec<(usize, usize, usize, usize)> {
+    if let Sheets::Xlsx(_) = wb
+        && let Some(found) = super::xlsx_merged::merged_regions(bytes, name)
+    {
+        return found;
+    }
     let dims = match wb {
         Sheets::Xlsx(w) => w.merge_cells_by_sheet_name(name).unwrap_or_default(),
         Sheets::Xls(w) => w.merge_cells_by_sheet_name(name).unwrap_or_default(),

@@ -5,6 +5,7 @@ pub(crate) mod csv;
 pub(crate) mod excel;
 pub(crate) mod jsonl;
 mod parquet;
+mod xlsx_merged;
 
 use std::path::Path;
 
