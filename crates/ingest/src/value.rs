@@ -79,6 +79,23 @@ pub fn parse_date_text(s: &str) -> Option<(NaiveDate, Option<NaiveTime>, Precisi
     if let Some(d) = iso_date(s.as_bytes()) {
         return Some((d, None, Precision::Day));
     }
+    // `2025-03-01 08:30:00` (every export's timestamp): read by position, no copies.
+    let b = s.as_bytes();
+    if b.len() == 19
+        && matches!(b[10], b' ' | b'T')
+        && b[13] == b':'
+        && b[16] == b':'
+        && let Some(d) = iso_date(&b[..10])
+    {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+            })
+        };
+        if let Some(t) = NaiveTime::from_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?) {
+            return Some((d, Some(t), Precision::Day));
+        }
+    }
     let folded = fold_width(trim_all(s));
     let mut t = String::with_capacity(folded.len());
     for c in folded.chars() {
@@ -596,6 +613,14 @@ mod tests {
             parse_datetime("2021-07-01T08:00:05").unwrap().1,
             NaiveTime::from_hms_opt(8, 0, 5)
         );
+        // The fixed-position timestamp path and the general one agree, bad times included.
+        assert_eq!(
+            parse_datetime("2021-07-01 23:59:58"),
+            Some((d(2021, 7, 1), NaiveTime::from_hms_opt(23, 59, 58)))
+        );
+        assert!(parse_datetime("2021-07-01 24:00:00").is_none());
+        assert!(parse_datetime("2021-07-01 10:3a:00").is_none());
+        assert!(parse_datetime("2021-02-30 10:30:00").is_none());
         assert!(parse_datetime("2021-13-01").is_none());
         assert!(parse_datetime("去年").is_none());
         assert_eq!(

@@ -361,13 +361,24 @@ impl Iterator for CsvBlocks {
 /// single-byte code page reads as windows-1252: name another with `--encoding`.)
 pub fn detect(bytes: &[u8]) -> &'static Encoding {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    // `bytes` may be the first megabyte of a file, cut inside a character.
-    detector.feed(bytes, false);
+    // `bytes` may be the first megabyte of a file, cut inside a character. It is fed 64 KB at
+    // a time until enough non-ASCII bytes were seen to decide (a roster of Chinese names
+    // decides in its first block; feeding the whole megabyte cost 14% of an import of five
+    // exports).
+    const BLOCK: usize = 64 << 10;
+    const EVIDENCE: usize = 8 << 10;
+    let (mut fed, mut non_ascii) = (0, 0);
+    while fed < bytes.len() && (fed == 0 || non_ascii < EVIDENCE) {
+        let end = (fed + BLOCK).min(bytes.len());
+        non_ascii += bytes[fed..end].iter().filter(|b| !b.is_ascii()).count();
+        detector.feed(&bytes[fed..end], false);
+        fed = end;
+    }
     let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
     if guess == encoding_rs::GBK || guess == GB18030 {
         return GB18030;
     }
-    let (pairs, in_gb2312) = gb2312_pairs(bytes);
+    let (pairs, in_gb2312) = gb2312_pairs(&bytes[..fed]);
     if pairs > 0 && in_gb2312 * 10 >= pairs * 9 {
         return GB18030;
     }

@@ -72,7 +72,10 @@ fn sheet_rid(workbook: &str, name: &str) -> Option<String> {
                 let mut this_name = None;
                 let mut rid = None;
                 for a in e.attributes().flatten() {
-                    let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok()?.into_owned();
+                    let value = a
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .ok()?
+                        .into_owned();
                     match a.key.local_name().as_ref() {
                         "name" => this_name = Some(value),
                         "id" => rid = Some(value),
@@ -98,7 +101,10 @@ fn rel_target(rels: &str, rid: &str) -> Option<String> {
                 let mut id = None;
                 let mut target = None;
                 for a in e.attributes().flatten() {
-                    let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok()?.into_owned();
+                    let value = a
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .ok()?
+                        .into_owned();
                     match a.key.local_name().as_ref() {
                         "Id" => id = Some(value),
                         "Target" => target = Some(value),
