@@ -701,26 +701,16 @@ pub(crate) fn commit_properties(
 
 /// One batch with the last row of every key.
 fn dedupe_by_key(key: &[String], batches: Vec<RecordBatch>) -> Result<RecordBatch> {
+    use crate::merge::{key_converter, key_rows};
     use arrow::array::UInt32Array;
-    use arrow::row::{RowConverter, SortField};
     let schema = match batches.first() {
         Some(b) => b.schema(),
         None => return Err(Error::Invalid("upsert without a schema".into())),
     };
     let all = arrow::compute::concat_batches(&schema, &batches)?;
     let key_cols: Vec<usize> = key.iter().filter_map(|k| schema.index_of(k).ok()).collect();
-    let converter = RowConverter::new(
-        key_cols
-            .iter()
-            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-            .collect(),
-    )?;
-    let rows = converter.convert_columns(
-        &key_cols
-            .iter()
-            .map(|&i| all.column(i).clone())
-            .collect::<Vec<_>>(),
-    )?;
+    let converter = key_converter(&schema, &key_cols)?;
+    let rows = key_rows(&converter, &all, &key_cols)?;
     let mut last: std::collections::HashMap<&[u8], u32> =
         std::collections::HashMap::with_capacity(all.num_rows());
     for row in 0..rows.num_rows() {

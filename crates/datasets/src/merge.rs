@@ -67,18 +67,8 @@ pub(crate) async fn keyed_upsert(
         .iter()
         .map(|k| schema.index_of(k))
         .collect::<std::result::Result<_, _>>()?;
-    let converter = RowConverter::new(
-        key_cols
-            .iter()
-            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-            .collect(),
-    )?;
-    let source_keys = converter.convert_columns(
-        &key_cols
-            .iter()
-            .map(|&i| source.column(i).clone())
-            .collect::<Vec<_>>(),
-    )?;
+    let converter = key_converter(&schema, &key_cols)?;
+    let source_keys = key_rows(&converter, source, &key_cols)?;
     let mut by_key: HashMap<&[u8], u32> = HashMap::with_capacity(source.num_rows());
     for r in 0..source_keys.num_rows() {
         by_key.insert(source_keys.row(r).data(), r as u32);
@@ -114,12 +104,7 @@ pub(crate) async fn keyed_upsert(
         let Some(target) = align(&schema, &batches)? else {
             return Ok(None);
         };
-        let target_keys = converter.convert_columns(
-            &key_cols
-                .iter()
-                .map(|&i| target.column(i).clone())
-                .collect::<Vec<_>>(),
-        )?;
+        let target_keys = key_rows(&converter, &target, &key_cols)?;
         let (mut t_rows, mut s_rows) = (Vec::new(), Vec::new());
         for r in 0..target_keys.num_rows() {
             if let Some(&s) = by_key.get(target_keys.row(r).data()) {
@@ -212,6 +197,27 @@ pub(crate) async fn keyed_upsert(
         .await
         .map_err(delta)?;
     Ok(Some((done.version() as i64, counts)))
+}
+
+/// A converter of the key columns `key_cols` of `schema` to Arrow's row format: a key as bytes,
+/// to hash and compare whatever its columns' types.
+pub(crate) fn key_converter(schema: &Schema, key_cols: &[usize]) -> Result<RowConverter> {
+    Ok(RowConverter::new(
+        key_cols
+            .iter()
+            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+            .collect(),
+    )?)
+}
+
+/// The keys of `batch`'s rows (see [`key_converter`]).
+pub(crate) fn key_rows(
+    converter: &RowConverter,
+    batch: &RecordBatch,
+    key_cols: &[usize],
+) -> Result<arrow::row::Rows> {
+    let columns: Vec<ArrayRef> = key_cols.iter().map(|&i| batch.column(i).clone()).collect();
+    Ok(converter.convert_columns(&columns)?)
 }
 
 /// A file's rows in the order and types of `schema` (a column added to the table after the

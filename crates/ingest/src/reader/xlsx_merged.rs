@@ -65,54 +65,36 @@ fn read_part(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Option<Str
 
 /// The relationship id of the sheet named `name` in `xl/workbook.xml`.
 fn sheet_rid(workbook: &str, name: &str) -> Option<String> {
-    let mut xml = XmlReader::from_str(workbook);
-    loop {
-        match xml.read_event().ok()? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "sheet" => {
-                let mut this_name = None;
-                let mut rid = None;
-                for a in e.attributes().flatten() {
-                    let value = a
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .ok()?
-                        .into_owned();
-                    match a.key.local_name().as_ref() {
-                        "name" => this_name = Some(value),
-                        "id" => rid = Some(value),
-                        _ => {}
-                    }
-                }
-                if this_name.as_deref() == Some(name) {
-                    return rid;
-                }
-            }
-            Event::Eof => return None,
-            _ => {}
-        }
-    }
+    find_attr(workbook, "sheet", ("name", name), "id")
 }
 
 /// The target of relationship `rid` in `xl/_rels/workbook.xml.rels`.
 fn rel_target(rels: &str, rid: &str) -> Option<String> {
-    let mut xml = XmlReader::from_str(rels);
+    find_attr(rels, "Relationship", ("Id", rid), "Target")
+}
+
+/// Attribute `want` of the first `element` whose attribute `key.0` is `key.1` (local names,
+/// so a prefixed `r:id` is `id`).
+fn find_attr(xml: &str, element: &str, key: (&str, &str), want: &str) -> Option<String> {
+    let mut reader = XmlReader::from_str(xml);
     loop {
-        match xml.read_event().ok()? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
-                let mut id = None;
-                let mut target = None;
+        match reader.read_event().ok()? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == element => {
+                let (mut matched, mut found) = (false, None);
                 for a in e.attributes().flatten() {
                     let value = a
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .ok()?
-                        .into_owned();
-                    match a.key.local_name().as_ref() {
-                        "Id" => id = Some(value),
-                        "Target" => target = Some(value),
-                        _ => {}
+                        .ok()?;
+                    let name = a.key.local_name();
+                    if name.as_ref() == key.0 {
+                        matched = value == key.1;
+                    }
+                    if name.as_ref() == want {
+                        found = Some(value.into_owned());
                     }
                 }
-                if id.as_deref() == Some(rid) {
-                    return target;
+                if matched {
+                    return found;
                 }
             }
             Event::Eof => return None,
