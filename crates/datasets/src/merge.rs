@@ -39,8 +39,8 @@ pub struct UpsertCounts {
 }
 
 /// Upsert `source` (one row per key) into `table` by `key`. `None` when the table holds
-/// something this path does not handle (deletion vectors, partitions, a column the rows lack):
-/// the caller falls back to deltalake's MERGE.
+/// something this path does not handle (deletion vectors, partitions, a column the rows lack),
+/// decided before anything is written: the caller falls back to deltalake's MERGE.
 pub(crate) async fn keyed_upsert(
     name: &str,
     table: &DeltaTable,
@@ -63,6 +63,15 @@ pub(crate) async fn keyed_upsert(
         return Ok(None);
     }
     let schema = source.schema();
+    // A column the table holds and the rows lack (a spec that dropped it) would be lost from
+    // every rewritten file: deltalake's MERGE keeps it.
+    if snapshot
+        .schema()
+        .fields()
+        .any(|f| schema.index_of(f.name()).is_err())
+    {
+        return Ok(None);
+    }
     let key_cols: Vec<usize> = key
         .iter()
         .map(|k| schema.index_of(k))
@@ -102,7 +111,10 @@ pub(crate) async fn keyed_upsert(
             .map_err(|e| delta(e.into()))?
             .collect::<std::result::Result<_, _>>()?;
         let Some(target) = align(&schema, &batches)? else {
-            return Ok(None);
+            return Err(Error::Invalid(format!(
+                "table `{name}`: file {path} holds a column outside the table's schema; \
+                 nothing was committed (`dangan lake check` names the files written meanwhile)"
+            )));
         };
         let target_keys = key_rows(&converter, &target, &key_cols)?;
         let (mut t_rows, mut s_rows) = (Vec::new(), Vec::new());
@@ -221,7 +233,8 @@ pub(crate) fn key_rows(
 }
 
 /// A file's rows in the order and types of `schema` (a column added to the table after the
-/// file was written reads as nulls); `None` when the file holds a column `schema` lacks.
+/// file was written reads as nulls); `None` when the file holds a column `schema` lacks (not
+/// in the table's schema either: checked before).
 fn align(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Option<RecordBatch>> {
     let Some(first) = batches.first() else {
         return Ok(Some(RecordBatch::new_empty(schema.clone())));
@@ -520,6 +533,50 @@ mod tests {
         assert_eq!(
             (counts.updated, counts.inserted, counts.files_rewritten),
             (0, 0, 0)
+        );
+    }
+
+    /// Rows without a column the table holds: not this path (nothing written), the MERGE.
+    #[tokio::test]
+    async fn rows_lacking_a_table_column_go_to_the_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lake, _) = Lake::init(dir.path()).await.unwrap();
+        let spec = lake.registry().get("organizations").unwrap().clone();
+        lake.ensure_table("organizations", &spec.arrow_schema())
+            .await
+            .unwrap();
+        let full = orgs(&lake, &[("A1", Some("一支部"))]);
+        lake.write("organizations", vec![full.clone()], WriteOptions::default())
+            .await
+            .unwrap();
+        let narrow = full.project(&[0, 1]).unwrap();
+        let table = lake.open_table("organizations").await.unwrap();
+        let before = files(&lake).await;
+        let done = keyed_upsert(
+            "organizations",
+            &table,
+            &spec.key,
+            &narrow,
+            lake.writer_properties("organizations"),
+            1 << 27,
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert!(done.is_none());
+        assert_eq!(files(&lake).await, before);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tables/organizations"))
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "parquet"))
+                .count(),
+            before.len(),
+            "no file written"
         );
     }
 }
