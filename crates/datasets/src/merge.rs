@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, StringArray, UInt32Array, new_null_array};
 use arrow::compute::kernels::cmp::distinct;
-use arrow::compute::{cast, concat_batches, filter_record_batch, or, take};
+use arrow::compute::{cast, concat_batches, filter_record_batch, or, take, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
@@ -65,11 +65,10 @@ pub(crate) async fn keyed_upsert(
     let schema = source.schema();
     // A column the table holds and the rows lack (a spec that dropped it) would be lost from
     // every rewritten file: deltalake's MERGE keeps it.
-    if snapshot
-        .schema()
-        .fields()
-        .any(|f| schema.index_of(f.name()).is_err())
-    {
+    if !holds_all(
+        &schema,
+        snapshot.schema().fields().map(|f| f.name().as_str()),
+    ) {
         return Ok(None);
     }
     let key_cols: Vec<usize> = key
@@ -150,21 +149,16 @@ pub(crate) async fn keyed_upsert(
         preimages.push(take_rows(&target, &pre)?);
         removes.push(Action::Remove(file.remove_action(true)));
     }
-    if !updated.is_empty() {
-        writer
-            .write(take_rows(source, &updated)?)
-            .await
-            .map_err(delta)?;
-    }
     let inserted: Vec<u32> = (0..source.num_rows() as u32)
         .filter(|r| !matched[*r as usize])
         .collect();
     counts.inserted = inserted.len();
-    if !inserted.is_empty() {
-        writer
-            .write(take_rows(source, &inserted)?)
-            .await
-            .map_err(delta)?;
+    let postimages = take_rows(source, &updated)?;
+    let inserts = take_rows(source, &inserted)?;
+    for rows in [&postimages, &inserts] {
+        if rows.num_rows() > 0 {
+            writer.write(rows.clone()).await.map_err(delta)?;
+        }
     }
     let mut actions = removes;
     actions.extend(
@@ -182,12 +176,9 @@ pub(crate) async fn keyed_upsert(
         for p in &preimages {
             parts.push(with_change_type(p, "update_preimage")?);
         }
-        parts.push(with_change_type(
-            &take_rows(source, &updated)?,
-            "update_postimage",
-        )?);
-        if !inserted.is_empty() {
-            parts.push(with_change_type(&take_rows(source, &inserted)?, "insert")?);
+        parts.push(with_change_type(&postimages, "update_postimage")?);
+        if inserts.num_rows() > 0 {
+            parts.push(with_change_type(&inserts, "insert")?);
         }
         actions.push(Action::Cdc(write_cdc(name, table, &parts).await?));
     }
@@ -232,6 +223,11 @@ pub(crate) fn key_rows(
     Ok(converter.convert_columns(&columns)?)
 }
 
+/// Whether `schema` has a column of every one of `names`.
+fn holds_all<'a>(schema: &Schema, mut names: impl Iterator<Item = &'a str>) -> bool {
+    names.all(|n| schema.index_of(n).is_ok())
+}
+
 /// A file's rows in the order and types of `schema` (a column added to the table after the
 /// file was written reads as nulls); `None` when the file holds a column `schema` lacks (not
 /// in the table's schema either: checked before).
@@ -240,11 +236,10 @@ fn align(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Option<RecordBat
         return Ok(Some(RecordBatch::new_empty(schema.clone())));
     };
     let file_schema = first.schema();
-    if file_schema
-        .fields()
-        .iter()
-        .any(|f| schema.index_of(f.name()).is_err())
-    {
+    if !holds_all(
+        schema,
+        file_schema.fields().iter().map(|f| f.name().as_str()),
+    ) {
         return Ok(None);
     }
     let all = concat_batches(&file_schema, batches)?;
@@ -293,13 +288,7 @@ fn changed_pairs(
 }
 
 fn take_rows(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch> {
-    let idx = UInt32Array::from(rows.to_vec());
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| take(c, &idx, None))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+    Ok(take_record_batch(batch, &UInt32Array::from(rows.to_vec()))?)
 }
 
 fn with_change_type(batch: &RecordBatch, kind: &str) -> Result<RecordBatch> {

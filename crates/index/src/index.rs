@@ -76,6 +76,12 @@ impl NameCache {
     }
 }
 
+/// Row `i` of a string column cast to `Utf8`, if the column is there and the value not null.
+fn text_at(a: &Option<Arc<dyn Array>>, i: usize) -> Option<&str> {
+    let s = a.as_ref()?.as_string::<i32>();
+    (!s.is_null(i)).then(|| s.value(i))
+}
+
 /// What a searcher sees: its segments and their deletes (a reload that found nothing new
 /// keeps it; a commit changes it).
 fn contents(searcher: &tantivy::Searcher) -> u64 {
@@ -540,26 +546,15 @@ impl SearchIndex {
                     })
             })
             .collect::<Result<_>>()?;
-        fn value(k: &Option<Arc<dyn Array>>, i: usize) -> &str {
-            k.as_ref()
-                .map(|a| a.as_string::<i32>())
-                .filter(|s| !s.is_null(i))
-                .map_or("", |s| s.value(i))
-        }
         if let [one] = keys.as_slice() {
             return Ok((0..batch.num_rows())
-                .map(|i| value(one, i).to_string())
+                .map(|i| text_at(one, i).unwrap_or("").to_string())
                 .collect());
         }
         Ok((0..batch.num_rows())
             .map(|i| {
                 keys.iter()
-                    .map(|k| {
-                        k.as_ref()
-                            .map(|a| a.as_string::<i32>())
-                            .filter(|s| !s.is_null(i))
-                            .map_or("", |s| s.value(i))
-                    })
+                    .map(|k| text_at(k, i).unwrap_or(""))
                     .collect::<Vec<_>>()
                     .join("/")
             })
@@ -588,10 +583,6 @@ impl SearchIndex {
                     .map_err(|e| read_err(format!("column {name}: {e}"))),
             }
         };
-        fn text_of(a: &Option<Arc<dyn Array>>, i: usize) -> Option<&str> {
-            let s = a.as_ref()?.as_string::<i32>();
-            (!s.is_null(i)).then(|| s.value(i))
-        }
         let keys = self.row_keys(src, batch)?;
         let texts: Vec<Option<Arc<dyn Array>>> =
             src.text.iter().map(|k| strings(k)).collect::<Result<_>>()?;
@@ -646,7 +637,7 @@ impl SearchIndex {
             parts.extend(
                 texts
                     .iter()
-                    .filter_map(|t| text_of(t, i))
+                    .filter_map(|t| text_at(t, i))
                     .filter(|t| !t.trim().is_empty()),
             );
             let body = match parts.as_slice() {
@@ -659,11 +650,11 @@ impl SearchIndex {
             doc.add_text(f.uid, format!("{}\u{1f}{key}", src.dataset));
             doc.add_text(f.dataset, &src.dataset);
             doc.add_text(f.key, key);
-            let member_id = text_of(&member, i);
+            let member_id = text_at(&member, i);
             if let Some(m) = member_id {
                 doc.add_text(f.member_id, m);
             }
-            let org_id = text_of(&org, i).or_else(|| {
+            let org_id = text_at(&org, i).or_else(|| {
                 member_id
                     .and_then(|m| member_orgs.get(m))
                     .map(String::as_str)
@@ -671,7 +662,7 @@ impl SearchIndex {
             if let Some(o) = org_id {
                 doc.add_text(f.org_id, o);
             }
-            if let Some(c) = text_of(&category, i) {
+            if let Some(c) = text_at(&category, i) {
                 doc.add_text(f.category, c);
             }
             if let Some(day) = days.as_ref().and_then(|d| d[i]) {
@@ -681,7 +672,7 @@ impl SearchIndex {
                     .map_or(0, |d| d.year() as i64);
                 doc.add_i64(f.year, year);
             }
-            let name = text_of(&name, i).map(|n| names.get(n));
+            let name = text_at(&name, i).map(|n| names.get(n));
             if let Some((_, keys)) = name {
                 for k in keys {
                     doc.add_text(f.pinyin, k);

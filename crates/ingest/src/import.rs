@@ -481,9 +481,6 @@ pub async fn import(
     };
     let outcomes =
         stream::convert_all(&ctx, &aliases, &run_opts, &todo_paths, &mut sink, progress).await?;
-    if let Sink::Collect(collected) = &mut sink {
-        stream::Collected::in_file_order(collected);
-    }
     let mut quarantine: Vec<QuarantineEntry> = Vec::new();
     for (i, o) in todo.iter().zip(outcomes) {
         let rep = &mut reports[*i];

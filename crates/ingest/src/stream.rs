@@ -59,14 +59,6 @@ impl Sink {
     }
 }
 
-impl Collected {
-    /// The collected batches in run order (by file, then by their first row in it): helper
-    /// threads finish a file's parts in any order, and an upsert keeps a key's last row.
-    pub(crate) fn in_file_order(collected: &mut [Collected]) {
-        collected.sort_by_key(|c| (c.file, c.file_rows.first().copied().unwrap_or(0)));
-    }
-}
-
 /// What converting one file gave.
 #[derive(Default)]
 pub(crate) struct FileOutcome {
@@ -117,8 +109,8 @@ enum Msg {
 }
 
 /// Stream CSV and JSONL files part by part, into any sink (a collected file's parts come back
-/// in any order: see [`Collected::in_file_order`]). Wide survey exports need the whole sheet,
-/// so they are read whole.
+/// in any order: [`convert_all`] puts them back in run order). Wide survey exports need the
+/// whole sheet, so they are read whole.
 fn streamable(ctx: &ConvertContext, path: &Path) -> bool {
     ctx.spec.name != "survey_responses"
         && ctx.spec.unpivot.is_none()
@@ -224,6 +216,12 @@ pub(crate) async fn convert_all(
                             out[i] = FileOutcome { error: Some(crate::error::describe(&e)), ..FileOutcome::default() };
                         }
                     }
+                }
+                // Collected batches in run order (by file, then by their first row in it):
+                // helper threads finish a file's parts in any order, and an upsert keeps a
+                // key's last row.
+                if let Sink::Collect(v) = sink {
+                    v.sort_by_key(|c| (c.file, c.file_rows.first().copied().unwrap_or(0)));
                 }
                 match failure {
                     Some(e) => Err(e),

@@ -185,13 +185,12 @@ fn merged_regions(
     bytes: &[u8],
     name: &str,
 ) -> Vec<(usize, usize, usize, usize)> {
-    if let Sheets::Xlsx(_) = wb
-        && let Some(found) = super::xlsx_merged::merged_regions(bytes, name)
-    {
-        return found;
-    }
     let dims = match wb {
-        Sheets::Xlsx(w) => w.merge_cells_by_sheet_name(name).unwrap_or_default(),
+        // Found in the sheet's XML without parsing it again; calamine when that fails.
+        Sheets::Xlsx(w) => match super::xlsx_merged::merged_regions(bytes, name) {
+            Some(found) => return found,
+            None => w.merge_cells_by_sheet_name(name).unwrap_or_default(),
+        },
         Sheets::Xls(w) => w.merge_cells_by_sheet_name(name).unwrap_or_default(),
         Sheets::Xlsb(_) | Sheets::Ods(_) => Vec::new(),
     };
