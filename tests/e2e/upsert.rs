@@ -103,4 +103,36 @@ fn a_roster_upserted_in_parts_and_resent_with_changes() {
     assert!(index_in_step(lake));
     let found = ok(lake, &["search", "成员120049"]);
     assert!(found.contains("U0120049"), "{found}");
+    // Each member once: the changed ones replaced in the name table, none left out.
+    let status = ok(lake, &["index", "status", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let members = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dataset"] == "members")
+        .unwrap();
+    assert_eq!(members["documents"], ROWS as i64 + 50, "{status}");
+    let found = ok(
+        lake,
+        &[
+            "search",
+            "\"成员1200\"",
+            "--dataset",
+            "members",
+            "--limit",
+            "100",
+            "--format",
+            "json",
+        ],
+    );
+    // 成员1200, 成员12000–12009 and the new 成员120000–120049, each once.
+    let v: serde_json::Value = serde_json::from_str(&found).unwrap();
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 61, "{found}");
+    assert_eq!(
+        hits.iter().filter(|h| h["key"] == "U0001200").count(),
+        1,
+        "{found}"
+    );
 }

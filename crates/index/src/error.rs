@@ -16,6 +16,8 @@ pub enum Error {
     Lake(#[from] dangan_datasets::Error),
     #[error("reading table `{table}` for the index: {message}")]
     Read { table: String, message: String },
+    #[error("name table {path}: {message}")]
+    Names { path: PathBuf, message: String },
     #[error("search index state {path}: {message}")]
     State { path: PathBuf, message: String },
 }

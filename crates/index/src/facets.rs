@@ -31,17 +31,52 @@ pub(crate) struct SegmentCounts {
 
 const FIRST_YEAR: i64 = 1900;
 
-/// One segment's counts, by name.
+/// Counts by name: one segment's, all segments', or the name tables' (see `names`).
 #[derive(Default)]
 pub(crate) struct Counts {
-    total: u64,
-    dataset: HashMap<String, u64>,
-    org: HashMap<String, u64>,
-    year: HashMap<i64, u64>,
+    pub total: u64,
+    pub dataset: HashMap<String, u64>,
+    pub org: HashMap<String, u64>,
+    pub year: HashMap<i64, u64>,
+}
+
+impl Counts {
+    /// Add another set of counts to these.
+    pub fn add(&mut self, other: Counts) {
+        self.total += other.total;
+        for (k, n) in other.dataset {
+            *self.dataset.entry(k).or_default() += n;
+        }
+        for (k, n) in other.org {
+            *self.org.entry(k).or_default() += n;
+        }
+        for (k, n) in other.year {
+            *self.year.entry(k).or_default() += n;
+        }
+    }
+
+    /// The total and the facets shown: every dataset and year, the largest organizations.
+    pub fn finish(self) -> (usize, Facets) {
+        let mut orgs: Vec<(String, u64)> = self.org.into_iter().collect();
+        orgs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        orgs.truncate(TOP_ORGS);
+        (
+            self.total as usize,
+            Facets {
+                dataset: self.dataset.into_iter().collect(),
+                org: orgs.into_iter().collect::<BTreeMap<_, _>>(),
+                year: self
+                    .year
+                    .into_iter()
+                    .map(|(y, n)| (y.to_string(), n))
+                    .collect(),
+            },
+        )
+    }
 }
 
 impl Collector for FacetCounts {
-    type Fruit = (usize, Facets);
+    type Fruit = Counts;
     type Child = SegmentCounts;
 
     fn for_segment(
@@ -69,35 +104,12 @@ impl Collector for FacetCounts {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Counts>) -> tantivy::Result<(usize, Facets)> {
+    fn merge_fruits(&self, fruits: Vec<Counts>) -> tantivy::Result<Counts> {
         let mut all = Counts::default();
         for f in fruits {
-            all.total += f.total;
-            for (k, n) in f.dataset {
-                *all.dataset.entry(k).or_default() += n;
-            }
-            for (k, n) in f.org {
-                *all.org.entry(k).or_default() += n;
-            }
-            for (k, n) in f.year {
-                *all.year.entry(k).or_default() += n;
-            }
+            all.add(f);
         }
-        let mut orgs: Vec<(String, u64)> = all.org.into_iter().collect();
-        orgs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        orgs.truncate(TOP_ORGS);
-        Ok((
-            all.total as usize,
-            Facets {
-                dataset: all.dataset.into_iter().collect(),
-                org: orgs.into_iter().collect::<BTreeMap<_, _>>(),
-                year: all
-                    .year
-                    .into_iter()
-                    .map(|(y, n)| (y.to_string(), n))
-                    .collect(),
-            },
-        ))
+        Ok(all)
     }
 }
 

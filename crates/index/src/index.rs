@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use dangan_datasets::Lake;
+use dangan_datasets::arrow::array::BooleanArray;
+use dangan_datasets::arrow::array::StringBuilder;
 use dangan_datasets::arrow::array::{Array, AsArray, RecordBatch};
-use dangan_datasets::arrow::compute::cast;
+use dangan_datasets::arrow::compute::{cast, filter, filter_record_batch};
 use dangan_datasets::arrow::datatypes::{DataType, Date32Type, Int64Type};
 use futures::StreamExt;
 use serde::Serialize;
@@ -28,12 +30,15 @@ use tantivy::{
 };
 
 use crate::error::{Error, Result};
+use crate::names::{self, NameQuery, NameSet, NameTable};
 use crate::query::{Item, Parsed, parse};
 use crate::schema::{self, BIGRAM, Fields, JIEBA};
 use crate::sources::{DateColumn, Source, sources};
 use crate::tokenizer::{BigramTokenizer, JiebaTokenizer, bigrams};
 
 const STATE_FILE: &str = "dangan-state.json";
+/// Where the people datasets' name tables are kept, under the index.
+const NAMES_DIR: &str = "names";
 /// Memory for the index writer, shared by its threads.
 const WRITER_BUDGET: usize = 256 << 20;
 
@@ -51,29 +56,69 @@ pub struct SearchIndex {
     cache: std::sync::Mutex<ResultCache>,
     /// Day columns by segment (see [`SearchIndex::day_column`]).
     days: std::sync::Mutex<HashMap<tantivy::index::SegmentId, Option<Column<i64>>>>,
+    /// The people datasets' name tables (see `names`).
+    names: std::sync::RwLock<Option<Arc<NameSet>>>,
 }
 
 /// The search form and pinyin keys of names already met in one sync (bounded: a roster of
 /// unique names does not grow it past [`NameCache::MAX`]).
 #[derive(Default)]
-struct NameCache(HashMap<String, (String, Vec<String>)>);
+struct NameCache(HashMap<String, (String, String)>);
 
 impl NameCache {
     const MAX: usize = 200_000;
 
-    fn get(&mut self, name: &str) -> &(String, Vec<String>) {
+    /// A name's search form (`names::compact`) and its pinyin keys as the name table holds
+    /// them (` zhangwei zw `).
+    fn get(&mut self, name: &str) -> &(String, String) {
         if !self.0.contains_key(name) {
             if self.0.len() >= Self::MAX {
                 self.0.clear();
             }
             let made = (
-                dangan_text::normalize_for_search(name),
-                dangan_text::name_keys(name),
+                names::compact(&dangan_text::normalize_for_search(name)),
+                names::pinyin_cell(&dangan_text::name_keys(name)),
             );
             self.0.insert(name.to_string(), made);
         }
         &self.0[name]
     }
+}
+
+/// key → (commit version, its last state: (batch, row), or `None` when deleted).
+type LastStates = HashMap<String, (i64, Option<(usize, usize)>)>;
+
+/// A match: a document of the index, or a row of a name table (table, row).
+enum Found {
+    Doc(DocAddress),
+    Name(usize, usize),
+}
+
+/// A person found in a name table, as a result.
+fn name_hit(table: &NameTable, row: usize, score: f32, needles: &[String]) -> Hit {
+    Hit {
+        dataset: table.dataset.clone(),
+        key: table.cell(names::KEY, row).unwrap_or_default().to_string(),
+        member_id: table.cell(names::MEMBER, row).map(str::to_string),
+        org_id: table.cell(names::ORG, row).map(str::to_string),
+        date: table
+            .day_at(row)
+            .and_then(|d| EPOCH.checked_add_signed(chrono::Duration::days(d)))
+            .map(|d| d.to_string()),
+        score,
+        snippet: crate::snippet::snippet(table.cell(names::BODY, row).unwrap_or_default(), needles),
+    }
+}
+
+/// The cells of a batch the index reads (see `SearchIndex::cells`).
+struct Cells {
+    keys: Vec<String>,
+    texts: Vec<Option<Arc<dyn Array>>>,
+    member: Option<Arc<dyn Array>>,
+    org: Option<Arc<dyn Array>>,
+    category: Option<Arc<dyn Array>>,
+    name: Option<Arc<dyn Array>>,
+    days: Option<Vec<Option<i64>>>,
 }
 
 /// Row `i` of a string column cast to `Utf8`, if the column is there and the value not null.
@@ -138,6 +183,12 @@ struct State {
     /// without a branch of their own are re-read when a member moves).
     #[serde(default)]
     member_orgs: Option<u64>,
+    /// The name table of each people dataset: its file under `names/` (see `names`).
+    #[serde(default)]
+    names: BTreeMap<String, String>,
+    /// The rows of each name table (what `status` says without reading it).
+    #[serde(default)]
+    name_rows: BTreeMap<String, u64>,
 }
 
 /// What one dataset's sync did.
@@ -247,12 +298,12 @@ fn tantivy_err(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
     }
 }
 
-const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+pub(crate) const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
     Some(d) => d,
     None => panic!("valid date"),
 };
 
-fn day_of(d: NaiveDate) -> i64 {
+pub(crate) fn day_of(d: NaiveDate) -> i64 {
     (d - EPOCH).num_days()
 }
 
@@ -285,7 +336,7 @@ impl SearchIndex {
         index.set_default_multithread_executor().map_err(&err)?;
         index
             .tokenizers()
-            .register(JIEBA, TextAnalyzer::from(JiebaTokenizer::default()));
+            .register(JIEBA, TextAnalyzer::from(JiebaTokenizer));
         index
             .tokenizers()
             .register(BIGRAM, TextAnalyzer::from(BigramTokenizer));
@@ -294,15 +345,17 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(&err)?;
-        Ok(SearchIndex {
+        let index = SearchIndex {
             dir: dir.to_path_buf(),
             index,
             fields,
             reader,
-            jieba: JiebaTokenizer::default(),
+            jieba: JiebaTokenizer,
             cache: std::sync::Mutex::new(ResultCache::default()),
             days: std::sync::Mutex::new(HashMap::new()),
-        })
+            names: Default::default(),
+        };
+        Ok(index)
     }
 
     fn state(&self) -> Result<State> {
@@ -353,11 +406,19 @@ impl SearchIndex {
         // (source, indexed version, read whole)
         let mut todo: Vec<(Source, Option<i64>, bool)> = Vec::new();
         let mut rest = Vec::new();
+        let names_dir = self.dir.join(NAMES_DIR);
         for src in sources(lake.registry()) {
             let version = lake.table_version(&src.dataset).await?;
             let indexed = state.versions.get(&src.dataset).copied();
+            // A people dataset without its name table (an index made before name tables, or
+            // a file lost) is read again.
+            let no_table = src.name_only()
+                && !state
+                    .names
+                    .get(&src.dataset)
+                    .is_some_and(|f| names_dir.join(f).exists());
             match version {
-                Some(v) if Some(v) != indexed => todo.push((src, indexed, rebuild)),
+                Some(v) if Some(v) != indexed || no_table => todo.push((src, indexed, rebuild)),
                 None if indexed.is_some() => todo.push((src, indexed, rebuild)),
                 _ => rest.push((src, indexed)),
             }
@@ -369,13 +430,8 @@ impl SearchIndex {
         // member moved, they are re-read whole.
         let borrows_org = |s: &Source| s.org_id.is_none() && s.member_id.is_some();
         let members_changed = todo.iter().any(|(s, _, _)| s.dataset == "members");
-        let member_orgs = if members_changed || todo.iter().any(|(s, _, _)| borrows_org(s)) {
-            member_orgs(lake).await?
-        } else {
-            HashMap::new()
-        };
         if members_changed {
-            let print = fingerprint(&member_orgs);
+            let print = member_orgs_print(lake).await?;
             if state.member_orgs.is_some_and(|p| p != print) {
                 for t in todo.iter_mut().filter(|t| borrows_org(&t.0)) {
                     t.2 = true;
@@ -388,8 +444,11 @@ impl SearchIndex {
             }
             state.member_orgs = Some(print);
         } else if todo.iter().any(|(s, _, _)| borrows_org(s)) && state.member_orgs.is_none() {
-            state.member_orgs = Some(fingerprint(&member_orgs));
+            state.member_orgs = Some(member_orgs_print(lake).await?);
         }
+        // The member → branch map, read when the first row that borrows a branch comes.
+        let mut orgs: Option<HashMap<String, String>> = None;
+        let no_orgs = HashMap::new();
         let mut report = SyncReport::default();
         let err = tantivy_err(&self.dir);
         let mut writer: tantivy::IndexWriter<TantivyDocument> =
@@ -400,11 +459,40 @@ impl SearchIndex {
         for (src, indexed, whole) in &todo {
             let cols = src.columns();
             let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
-            let (version, n, incremental) = if let Some(from) = indexed.filter(|_| !whole)
+            let (version, n, incremental) = if src.name_only() {
+                // Its documents in an index made before name tables go.
+                writer.delete_term(Term::from_field_text(self.fields.dataset, &src.dataset));
+                let since = indexed.filter(|_| !whole);
+                let previous = state.names.get(&src.dataset).cloned();
+                if borrows_org(src) && orgs.is_none() {
+                    orgs = Some(member_orgs(lake).await?);
+                }
+                let member_orgs = orgs.as_ref().unwrap_or(&no_orgs);
+                let made = self
+                    .write_names(lake, src, &cols, member_orgs, progress, since, previous)
+                    .await?;
+                match made {
+                    Some((version, n, file, rows, incremental)) => {
+                        state.names.insert(src.dataset.clone(), file);
+                        state.name_rows.insert(src.dataset.clone(), rows);
+                        (version, n, incremental)
+                    }
+                    None => {
+                        state.names.remove(&src.dataset);
+                        state.name_rows.remove(&src.dataset);
+                        state.versions.remove(&src.dataset);
+                        continue;
+                    }
+                }
+            } else if let Some(from) = indexed.filter(|_| !whole)
                 && let Some((version, changes)) =
                     lake.changes_since(&src.dataset, from, &cols).await?
             {
-                let n = self.apply_changes(&mut writer, src, &changes, &member_orgs)?;
+                if borrows_org(src) && orgs.is_none() && changes.iter().any(|b| b.num_rows() > 0) {
+                    orgs = Some(member_orgs(lake).await?);
+                }
+                let member_orgs = orgs.as_ref().unwrap_or(&no_orgs);
+                let n = self.apply_changes(&mut writer, src, &changes, member_orgs)?;
                 (version, n, true)
             } else {
                 writer.delete_term(Term::from_field_text(self.fields.dataset, &src.dataset));
@@ -420,7 +508,11 @@ impl SearchIndex {
                         table: src.dataset.clone(),
                         message: e.to_string(),
                     })?;
-                    for doc in self.documents(src, &batch, &member_orgs, &mut names)? {
+                    if borrows_org(src) && orgs.is_none() && batch.num_rows() > 0 {
+                        orgs = Some(member_orgs(lake).await?);
+                    }
+                    let member_orgs = orgs.as_ref().unwrap_or(&no_orgs);
+                    for doc in self.documents(src, &batch, member_orgs, &mut names)? {
                         writer.add_document(doc).map_err(&err)?;
                         n += 1;
                     }
@@ -443,26 +535,157 @@ impl SearchIndex {
         writer.wait_merging_threads().map_err(&err)?;
         self.save_state(&state)?;
         self.reader.reload().map_err(&err)?;
+        self.load_names(&state);
+        // Name tables no state names any more (a crash between a table's write and the
+        // state's leaves one too).
+        if let Ok(files) = std::fs::read_dir(&names_dir) {
+            for f in files.flatten() {
+                let name = f.file_name().to_string_lossy().to_string();
+                if !state.names.values().any(|kept| *kept == name) {
+                    let _ = std::fs::remove_file(f.path());
+                }
+            }
+        }
         report.millis = started.elapsed().as_millis() as u64;
         Ok(report)
     }
 
-    /// Apply a table's row changes (see `Lake::changes_since`): every key touched loses its
-    /// document; the key's last state, when it is a row, gets a new one. In one commit a
-    /// row's new image wins over its old one (an overwrite deletes and inserts the same key).
-    /// Returns the number of keys touched.
-    fn apply_changes(
+    /// A people dataset's new name table file: its version, rows read (or keys changed),
+    /// file name, rows held and whether only the changes were read; `None` when the table is gone. With
+    /// `since` and the `previous` table's file, the rows changed since that version replace
+    /// theirs in a copy of it (the change data feed); otherwise the table is read whole.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_names(
         &self,
-        writer: &mut tantivy::IndexWriter<TantivyDocument>,
+        lake: &Lake,
         src: &Source,
-        changes: &[RecordBatch],
+        cols: &[&str],
         member_orgs: &HashMap<String, String>,
-    ) -> Result<u64> {
+        progress: &(dyn Fn(&str, u64) + Sync),
+        since: Option<i64>,
+        previous: Option<String>,
+    ) -> Result<Option<(i64, u64, String, u64, bool)>> {
+        let dir = self.dir.join(NAMES_DIR);
         let read_err = |message: String| Error::Read {
             table: src.dataset.clone(),
             message,
         };
-        // key → (commit version, the row that is its state then: (batch, row) or deleted)
+        let mut cache = NameCache::default();
+        let mut parts = Vec::new();
+        // The previous table: as this process holds it, else from its file.
+        let old = previous.and_then(|file| {
+            let loaded = self.names.read().ok().and_then(|n| n.clone());
+            let held = loaded.filter(|l| l.files.get(&src.dataset) == Some(&file));
+            match held.and_then(|l| l.tables.iter().find(|t| t.dataset == src.dataset).cloned()) {
+                Some(t) => Some(t),
+                None => NameTable::read(&src.dataset, &dir.join(&file))
+                    .ok()
+                    .map(Arc::new),
+            }
+        });
+        let changed = match (since, old) {
+            (Some(from), Some(old)) => lake
+                .changes_since(&src.dataset, from, cols)
+                .await?
+                .map(|c| (c, old)),
+            _ => None,
+        };
+        let (version, n, incremental) = if let Some(((version, changes), old)) = changed {
+            let last = self.last_states(src, &changes)?;
+            let keys = old.text(names::KEY);
+            let untouched: BooleanArray = (0..old.rows())
+                .map(|r| Some(!last.contains_key(keys.value(r))))
+                .collect();
+            parts.push(
+                filter_record_batch(old.batch(), &untouched)
+                    .map_err(|e| read_err(e.to_string()))?,
+            );
+            let mut keep: Vec<Vec<bool>> =
+                changes.iter().map(|b| vec![false; b.num_rows()]).collect();
+            for (b, i) in last.values().filter_map(|(_, row)| *row) {
+                keep[b][i] = true;
+            }
+            for (batch, keep) in changes.iter().zip(keep) {
+                let rows = filter_record_batch(batch, &BooleanArray::from(keep))
+                    .map_err(|e| read_err(e.to_string()))?;
+                parts.push(self.name_rows(src, &rows, member_orgs, &mut cache)?);
+            }
+            progress(&src.dataset, last.len() as u64);
+            (version, last.len() as u64, true)
+        } else {
+            let Some((version, mut stream)) = lake.scan_stream(&src.dataset, cols).await? else {
+                return Ok(None);
+            };
+            let mut n = 0u64;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| read_err(e.to_string()))?;
+                let rows = self.name_rows(src, &batch, member_orgs, &mut cache)?;
+                n += rows.num_rows() as u64;
+                parts.push(rows);
+                progress(&src.dataset, n);
+            }
+            (version, n, false)
+        };
+        let file = format!(
+            "{}-{version}-{}.arrow",
+            src.dataset,
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        let path = dir.join(&file);
+        let names_err = |message: String| Error::Names {
+            path: path.clone(),
+            message,
+        };
+        let table = NameTable::new(&src.dataset, &parts).map_err(names_err)?;
+        std::fs::create_dir_all(&dir)
+            .and_then(|_| table.write(&path))
+            .map_err(|e| names_err(e.to_string()))?;
+        Ok(Some((version, n, file, table.rows() as u64, incremental)))
+    }
+
+    /// Bring the name tables read so far to those the state names (those that did not change
+    /// are kept). Tables not read yet are read by the first search (`name_set`).
+    fn load_names(&self, state: &State) {
+        let Ok(mut names) = self.names.write() else {
+            return;
+        };
+        if let Some(loaded) = names.as_ref()
+            && loaded.files != state.names
+        {
+            let fresh = NameSet::load(&self.dir.join(NAMES_DIR), &state.names, loaded);
+            *names = Some(Arc::new(fresh));
+        }
+    }
+
+    /// The name tables, read on first use (a process that only imports and syncs never reads
+    /// them). A state that cannot be read names no table: searches find no people until the
+    /// next sync, which says what is wrong with it.
+    fn name_set(&self) -> Arc<NameSet> {
+        if let Some(n) = self.names.read().ok().and_then(|n| n.clone()) {
+            return n;
+        }
+        let files = self.state().map(|s| s.names).unwrap_or_default();
+        let set = Arc::new(NameSet::load(
+            &self.dir.join(NAMES_DIR),
+            &files,
+            &NameSet::default(),
+        ));
+        if let Ok(mut n) = self.names.write() {
+            *n = Some(set.clone());
+        }
+        set
+    }
+
+    /// Each key a change feed touches, with the commit version and row of its last state
+    /// ((batch, row) of an insert or update post-image; `None`: deleted). In one commit a
+    /// row's new image wins over its old one.
+    fn last_states(&self, src: &Source, changes: &[RecordBatch]) -> Result<LastStates> {
+        let read_err = |message: String| Error::Read {
+            table: src.dataset.clone(),
+            message,
+        };
         let mut last: HashMap<String, (i64, Option<(usize, usize)>)> = HashMap::new();
         for (b, batch) in changes.iter().enumerate() {
             let keys = self.row_keys(src, batch)?;
@@ -488,6 +711,25 @@ impl SearchIndex {
                 }
             }
         }
+        Ok(last)
+    }
+
+    /// Apply a table's row changes (see `Lake::changes_since`): every key touched loses its
+    /// document; the key's last state, when it is a row, gets a new one. In one commit a
+    /// row's new image wins over its old one (an overwrite deletes and inserts the same key).
+    /// Returns the number of keys touched.
+    fn apply_changes(
+        &self,
+        writer: &mut tantivy::IndexWriter<TantivyDocument>,
+        src: &Source,
+        changes: &[RecordBatch],
+        member_orgs: &HashMap<String, String>,
+    ) -> Result<u64> {
+        let read_err = |message: String| Error::Read {
+            table: src.dataset.clone(),
+            message,
+        };
+        let last = self.last_states(src, changes)?;
         // An index that holds no document of the dataset yet (its first rows, imported since
         // `init`) has nothing to delete: a million delete terms for keys never indexed cost
         // more than the documents themselves. (Looked at after the writer is held, so no
@@ -561,16 +803,8 @@ impl SearchIndex {
             .collect())
     }
 
-    /// The documents of one batch of a source's rows. `names`: the search form and pinyin
-    /// keys of the names met so far (a roster repeats names; both are costly to make).
-    fn documents(
-        &self,
-        src: &Source,
-        batch: &RecordBatch,
-        member_orgs: &HashMap<String, String>,
-        names: &mut NameCache,
-    ) -> Result<Vec<TantivyDocument>> {
-        let f = &self.fields;
+    /// The cells of one batch of a source's rows that the index reads, as text (and days).
+    fn cells(&self, src: &Source, batch: &RecordBatch) -> Result<Cells> {
         let read_err = |message: String| Error::Read {
             table: src.dataset.clone(),
             message,
@@ -583,20 +817,28 @@ impl SearchIndex {
                     .map_err(|e| read_err(format!("column {name}: {e}"))),
             }
         };
-        let keys = self.row_keys(src, batch)?;
-        let texts: Vec<Option<Arc<dyn Array>>> =
-            src.text.iter().map(|k| strings(k)).collect::<Result<_>>()?;
         let optional = |c: &Option<String>| -> Result<Option<Arc<dyn Array>>> {
             Ok(c.as_deref().map(strings).transpose()?.flatten())
         };
-        let member = optional(&src.member_id)?;
-        let org = optional(&src.org_id)?;
-        let category = optional(&src.category)?;
-        let name = optional(&src.name)?;
-        // A people dataset whose only text is the name (members): its search form comes from
-        // the cache with the pinyin keys.
-        let name_only = src.name.is_some() && src.text.len() == 1;
-        let days: Option<Vec<Option<i64>>> = match &src.date {
+        let days = self.days(src, batch)?;
+        Ok(Cells {
+            keys: self.row_keys(src, batch)?,
+            texts: src.text.iter().map(|k| strings(k)).collect::<Result<_>>()?,
+            member: optional(&src.member_id)?,
+            org: optional(&src.org_id)?,
+            category: optional(&src.category)?,
+            name: optional(&src.name)?,
+            days,
+        })
+    }
+
+    /// Each row's day (days since 1970-01-01) by the source's date column, if it has one.
+    fn days(&self, src: &Source, batch: &RecordBatch) -> Result<Option<Vec<Option<i64>>>> {
+        let read_err = |message: String| Error::Read {
+            table: src.dataset.clone(),
+            message,
+        };
+        Ok(match &src.date {
             None => None,
             Some(DateColumn::Date(c)) => batch
                 .column_by_name(c)
@@ -629,7 +871,117 @@ impl SearchIndex {
                         .map_err(|e| read_err(format!("column {c}: {e}")))
                 })
                 .transpose()?,
+        })
+    }
+
+    /// The rows of a people dataset's name table made from one batch (see `names`): rows
+    /// without a name are left out, as they make no document.
+    fn name_rows(
+        &self,
+        src: &Source,
+        batch: &RecordBatch,
+        member_orgs: &HashMap<String, String>,
+        cache: &mut NameCache,
+    ) -> Result<RecordBatch> {
+        let read_err = |e: dangan_datasets::arrow::error::ArrowError| Error::Read {
+            table: src.dataset.clone(),
+            message: e.to_string(),
         };
+        let strings = |c: &Option<String>| -> Result<Option<Arc<dyn Array>>> {
+            c.as_deref()
+                .and_then(|c| batch.column_by_name(c))
+                .map(|a| cast(a, &DataType::Utf8).map_err(read_err))
+                .transpose()
+        };
+        let Some(name) = strings(&src.name)? else {
+            return Ok(RecordBatch::new_empty(names::schema()));
+        };
+        // Rows without a name make no row.
+        let names_in = name.as_string::<i32>();
+        let named: BooleanArray = names_in
+            .iter()
+            .map(|n| Some(n.is_some_and(|n| !n.trim().is_empty())))
+            .collect();
+        let keep = |a: &dyn Array| filter(a, &named).map_err(read_err);
+        let key: Arc<dyn Array> = match src.key.as_slice() {
+            [one] => strings(&Some(one.clone()))?.unwrap_or_else(|| {
+                Arc::new(dangan_datasets::arrow::array::StringArray::new_null(
+                    batch.num_rows(),
+                ))
+            }),
+            _ => Arc::new(dangan_datasets::arrow::array::StringArray::from(
+                self.row_keys(src, batch)?,
+            )),
+        };
+        let member = strings(&src.member_id)?;
+        let mut org = strings(&src.org_id)?;
+        if org.is_none()
+            && let Some(m) = &member
+        {
+            // The member's branch, for a people dataset without one of its own.
+            let m = m.as_string::<i32>();
+            org = Some(Arc::new(
+                m.iter()
+                    .map(|m| m.and_then(|m| member_orgs.get(m)).map(String::as_str))
+                    .collect::<dangan_datasets::arrow::array::StringArray>(),
+            ));
+        }
+        let category = strings(&src.category)?;
+        let days: Arc<dyn Array> = Arc::new(
+            self.days(src, batch)?
+                .unwrap_or_else(|| vec![None; batch.num_rows()])
+                .into_iter()
+                .collect::<dangan_datasets::arrow::array::Int64Array>(),
+        );
+        let null = |a: Option<Arc<dyn Array>>| -> Arc<dyn Array> {
+            a.unwrap_or_else(|| {
+                Arc::new(dangan_datasets::arrow::array::StringArray::new_null(
+                    batch.num_rows(),
+                ))
+            })
+        };
+        let mut norm = StringBuilder::new();
+        let mut pinyin = StringBuilder::new();
+        for n in names_in.iter().flatten().filter(|n| !n.trim().is_empty()) {
+            let (compact, keys) = cache.get(n);
+            norm.append_value(compact);
+            pinyin.append_value(keys);
+        }
+        RecordBatch::try_new(
+            names::schema(),
+            vec![
+                keep(&key)?,
+                keep(&null(member))?,
+                keep(&null(org))?,
+                keep(&null(category))?,
+                keep(&days)?,
+                keep(&name)?,
+                Arc::new(norm.finish()),
+                Arc::new(pinyin.finish()),
+            ],
+        )
+        .map_err(read_err)
+    }
+
+    /// The documents of one batch of a source's rows. `names`: the search form and pinyin
+    /// keys of the names met so far (a roster repeats names; both are costly to make).
+    fn documents(
+        &self,
+        src: &Source,
+        batch: &RecordBatch,
+        member_orgs: &HashMap<String, String>,
+        names: &mut NameCache,
+    ) -> Result<Vec<TantivyDocument>> {
+        let f = &self.fields;
+        let Cells {
+            keys,
+            texts,
+            member,
+            org,
+            category,
+            name,
+            days,
+        } = self.cells(src, batch)?;
         let mut docs = Vec::with_capacity(batch.num_rows());
         let mut parts: Vec<&str> = Vec::with_capacity(texts.len());
         for i in 0..batch.num_rows() {
@@ -672,16 +1024,12 @@ impl SearchIndex {
                     .map_or(0, |d| d.year() as i64);
                 doc.add_i64(f.year, year);
             }
-            let name = text_at(&name, i).map(|n| names.get(n));
-            if let Some((_, keys)) = name {
-                for k in keys {
+            if let Some(n) = text_at(&name, i) {
+                for k in names.get(n).1.split_whitespace() {
                     doc.add_text(f.pinyin, k);
                 }
             }
-            let norm = match name {
-                Some((norm, _)) if name_only => norm.clone(),
-                _ => dangan_text::normalize_for_search(&body),
-            };
+            let norm = dangan_text::normalize_for_search(&body);
             doc.add_text(f.words, &norm);
             doc.add_text(f.grams, norm);
             doc.add_text(f.body, body);
@@ -693,6 +1041,7 @@ impl SearchIndex {
     /// Indexed versus table version, and documents, per indexed dataset.
     pub async fn status(&self, lake: &Lake) -> Result<Vec<DatasetStatus>> {
         let state = self.state()?;
+        let names_dir = self.dir.join(NAMES_DIR);
         let searcher = self.reader.searcher();
         let err = tantivy_err(&self.dir);
         let mut out = Vec::new();
@@ -703,9 +1052,18 @@ impl SearchIndex {
                 Term::from_field_text(self.fields.dataset, &src.dataset),
                 IndexRecordOption::Basic,
             );
-            let documents = searcher.search(&q, &Count).map_err(&err)? as u64;
+            let (documents, table_held) = if src.name_only() {
+                let file = state.names.get(&src.dataset);
+                (
+                    state.name_rows.get(&src.dataset).copied().unwrap_or(0),
+                    file.is_some_and(|f| names_dir.join(f).exists()),
+                )
+            } else {
+                (searcher.search(&q, &Count).map_err(&err)? as u64, true)
+            };
             out.push(DatasetStatus {
-                in_step: versions_in_step(table_version, indexed_version),
+                in_step: versions_in_step(table_version, indexed_version)
+                    && (table_held || indexed_version.is_none()),
                 dataset: src.dataset,
                 table_version,
                 indexed_version,
@@ -717,14 +1075,7 @@ impl SearchIndex {
 
     /// Whether every indexed table is at the version the index was built from.
     pub async fn in_step(&self, lake: &Lake) -> Result<bool> {
-        let state = self.state()?;
-        for src in sources(lake.registry()) {
-            let table = lake.table_version(&src.dataset).await?;
-            if !versions_in_step(table, state.versions.get(&src.dataset).copied()) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        Ok(self.status(lake).await?.iter().all(|s| s.in_step))
     }
 
     /// The substring query for normalized text: its bigrams as a phrase.
@@ -1208,7 +1559,9 @@ impl SearchIndex {
     /// See documents committed since the index was opened or last synced here (by another
     /// process: a pipeline's `index` step).
     pub fn refresh(&self) -> Result<()> {
-        self.reader.reload().map_err(tantivy_err(&self.dir))
+        self.reader.reload().map_err(tantivy_err(&self.dir))?;
+        self.load_names(&self.state()?);
+        Ok(())
     }
 
     /// Where a request's result is kept for what the searcher holds: its key and the
@@ -1221,7 +1574,10 @@ impl SearchIndex {
         if self.cache.lock().map_or(true, |c| c.capacity == 0) {
             return None;
         }
-        Some((format!("{req:?}"), contents(searcher)))
+        Some((
+            format!("{req:?}"),
+            contents(searcher) ^ self.name_set().generation,
+        ))
     }
 
     /// The result of a search if the cache holds it for what the index holds now (no search
@@ -1262,10 +1618,43 @@ impl SearchIndex {
         let top = self
             .top_matches(searcher, matcher.as_ref(), ranker.as_ref(), need, true)
             .map_err(&err)?;
-        let (total, facets) = if req.facets {
-            let (total, facets) = searcher
+        let mut counts = if req.facets {
+            searcher
                 .search(&matcher, &crate::facets::FacetCounts)
-                .map_err(&err)?;
+                .map_err(&err)?
+        } else {
+            crate::facets::Counts::default()
+        };
+        // People found by name, ranked with the texts.
+        let names = self.name_set();
+        let mut ranked: Vec<(Score, i64, Found)> = top
+            .into_iter()
+            .map(|(s, d, a)| (s, d, Found::Doc(a)))
+            .collect();
+        if !names.tables.is_empty() {
+            let q = NameQuery::new(&parsed, &req.query);
+            let docs = searcher.num_docs() + names.rows();
+            for (t, table) in names.tables.iter().enumerate() {
+                let (mut found, c) = table.search(&q, req, docs, req.facets);
+                counts.add(c);
+                let by_rank = |a: &(f32, i64, u32), b: &(f32, i64, u32)| {
+                    b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+                };
+                if found.len() > need {
+                    found.select_nth_unstable_by(need, by_rank);
+                    found.truncate(need);
+                }
+                ranked.extend(
+                    found
+                        .into_iter()
+                        .map(|(s, d, row)| (s, d, Found::Name(t, row as usize))),
+                );
+            }
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            ranked.truncate(need);
+        }
+        let (total, facets) = if req.facets {
+            let (total, facets) = counts.finish();
             (Some(total), facets)
         } else {
             (None, Facets::default())
@@ -1282,9 +1671,12 @@ impl SearchIndex {
                 v
             })
             .collect();
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, _, addr) in top.into_iter().skip(req.offset) {
-            hits.push(self.hit(searcher, addr, score, &needles).map_err(&err)?);
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (score, _, found) in ranked.into_iter().skip(req.offset) {
+            hits.push(match found {
+                Found::Doc(addr) => self.hit(searcher, addr, score, &needles).map_err(&err)?,
+                Found::Name(t, row) => name_hit(&names.tables[t], row, score, &needles),
+            });
         }
         Ok(SearchResult {
             total: total.unwrap_or(req.offset + hits.len()),
@@ -1326,19 +1718,80 @@ impl SearchIndex {
     /// Index plain texts as documents of a dataset `test`, outside any lake (tests and the
     /// search benchmark, which measure the analyzers and the index without reading tables).
     pub fn add_texts(&self, texts: &[(String, String)]) -> Result<()> {
-        self.add_test_documents(texts, false)
+        self.add_test_documents(texts)
     }
 
     /// Index names as people of a dataset `test-people` (found by name and pinyin), as
     /// [`SearchIndex::add_texts`] does texts.
     pub fn add_names(&self, names: &[(String, String)]) -> Result<()> {
-        self.add_test_documents(names, true)
+        use dangan_datasets::arrow::array::StringArray;
+        let dataset = "test-people";
+        let src = Source {
+            dataset: dataset.into(),
+            key: vec!["key".into()],
+            text: vec!["name".into()],
+            name: Some("name".into()),
+            member_id: None,
+            org_id: None,
+            category: None,
+            date: None,
+        };
+        let read_err = |e: dangan_datasets::arrow::error::ArrowError| Error::Read {
+            table: dataset.into(),
+            message: e.to_string(),
+        };
+        let batch = RecordBatch::try_from_iter([
+            (
+                "key",
+                Arc::new(
+                    names
+                        .iter()
+                        .map(|(k, _)| Some(k.as_str()))
+                        .collect::<StringArray>(),
+                ) as Arc<dyn Array>,
+            ),
+            (
+                "name",
+                Arc::new(
+                    names
+                        .iter()
+                        .map(|(_, n)| Some(n.as_str()))
+                        .collect::<StringArray>(),
+                ),
+            ),
+        ])
+        .map_err(read_err)?;
+        let rows = self.name_rows(&src, &batch, &HashMap::new(), &mut NameCache::default())?;
+        let mut parts: Vec<RecordBatch> = self
+            .name_set()
+            .tables
+            .iter()
+            .filter(|t| t.dataset == dataset)
+            .map(|t| t.batch().clone())
+            .collect();
+        parts.push(rows);
+        let file = format!("{dataset}-{}.arrow", parts.len());
+        let path = self.dir.join(NAMES_DIR).join(&file);
+        let names_err = |message: String| Error::Names {
+            path: path.clone(),
+            message,
+        };
+        let table = NameTable::new(dataset, &parts).map_err(names_err)?;
+        std::fs::create_dir_all(self.dir.join(NAMES_DIR))
+            .and_then(|_| table.write(&path))
+            .map_err(|e| names_err(e.to_string()))?;
+        let mut state = self.state()?;
+        state.names.insert(dataset.into(), file);
+        state.name_rows.insert(dataset.into(), table.rows() as u64);
+        self.save_state(&state)?;
+        self.load_names(&state);
+        Ok(())
     }
 
-    fn add_test_documents(&self, texts: &[(String, String)], names: bool) -> Result<()> {
+    fn add_test_documents(&self, texts: &[(String, String)]) -> Result<()> {
         let err = tantivy_err(&self.dir);
         let f = &self.fields;
-        let dataset = if names { "test-people" } else { "test" };
+        let dataset = "test";
         let mut writer: tantivy::IndexWriter<TantivyDocument> =
             self.index.writer(WRITER_BUDGET).map_err(&err)?;
         for (key, text) in texts {
@@ -1346,11 +1799,6 @@ impl SearchIndex {
             doc.add_text(f.uid, format!("{dataset}\u{1f}{key}"));
             doc.add_text(f.dataset, dataset);
             doc.add_text(f.key, key);
-            if names {
-                for k in dangan_text::name_keys(text) {
-                    doc.add_text(f.pinyin, k);
-                }
-            }
             let norm = dangan_text::normalize_for_search(text);
             doc.add_text(f.words, &norm);
             doc.add_text(f.grams, &norm);
@@ -1500,18 +1948,8 @@ impl Ord for Ranked {
     }
 }
 
-/// A fingerprint of the member → branch map (order-independent).
-fn fingerprint(map: &HashMap<String, String>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut pairs: Vec<(&String, &String)> = map.iter().collect();
-    pairs.sort();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    pairs.hash(&mut h);
-    h.finish()
-}
-
 /// Spaces next to a Chinese character are dropped (`"志愿 服务"` is the phrase 志愿服务).
-fn squeeze(s: &str) -> String {
+pub(crate) fn squeeze(s: &str) -> String {
     let chars: Vec<char> = s.trim().chars().collect();
     let mut out = String::with_capacity(s.len());
     for (i, c) in chars.iter().enumerate() {
@@ -1539,6 +1977,36 @@ fn regex_escape(s: &str) -> String {
                 .chain(std::iter::once(c))
         })
         .collect()
+}
+
+/// A fingerprint of the member → branch map: the sum of each pair's hash, read from the
+/// members table without building the map (the order of the rows does not matter).
+async fn member_orgs_print(lake: &Lake) -> Result<u64> {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+    let mut print = 0u64;
+    let Some((_, mut stream)) = lake
+        .scan_stream("members", &["member_id", "org_id"])
+        .await?
+    else {
+        return Ok(print);
+    };
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| Error::Read {
+            table: "members".into(),
+            message: e.to_string(),
+        })?;
+        let conv = |i: usize| cast(batch.column(i), &DataType::Utf8);
+        let (Ok(m), Ok(o)) = (conv(0), conv(1)) else {
+            continue;
+        };
+        for (m, o) in m.as_string::<i32>().iter().zip(o.as_string::<i32>()) {
+            if let (Some(m), Some(o)) = (m, o) {
+                print = print.wrapping_add(hasher.hash_one((m, o)));
+            }
+        }
+    }
+    Ok(print)
 }
 
 /// member_id → org_id from the members table.

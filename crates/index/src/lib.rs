@@ -6,6 +6,7 @@
 mod error;
 mod facets;
 mod index;
+mod names;
 pub mod query;
 #[cfg(test)]
 mod recall;

@@ -75,6 +75,12 @@ impl Source {
         })
     }
 
+    /// A people dataset whose only text is the name (members): kept as a name table beside
+    /// the index (see `names`), not as documents.
+    pub fn name_only(&self) -> bool {
+        self.name.is_some() && self.text.len() == 1
+    }
+
     /// Every column the index reads from the table.
     pub fn columns(&self) -> Vec<String> {
         let mut cols: Vec<String> = self.key.clone();

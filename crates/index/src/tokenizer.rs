@@ -4,28 +4,18 @@
 //! turned into the same pairs and matched as a phrase finds exactly the texts that contain it
 //! as a substring, however jieba would have cut either (the recall guarantee).
 
-use std::sync::Arc;
-
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-/// jieba search mode over the normalized text.
-#[derive(Clone)]
-pub struct JiebaTokenizer {
-    jieba: Arc<jieba_rs::Jieba>,
-}
-
-impl Default for JiebaTokenizer {
-    fn default() -> Self {
-        JiebaTokenizer {
-            jieba: dangan_text::jieba(),
-        }
-    }
-}
+/// jieba search mode over the normalized text. The shared dictionary is loaded by the first
+/// text cut, not when the index opens: a sync of names alone, or a process that only looks at
+/// where the index stands, never pays for it.
+#[derive(Clone, Default)]
+pub struct JiebaTokenizer;
 
 impl JiebaTokenizer {
     pub fn words(&self, text: &str) -> Vec<String> {
         let norm = dangan_text::normalize_for_search(text);
-        dangan_text::segment_for_search(&self.jieba, &norm)
+        dangan_text::segment_for_search(&dangan_text::jieba(), &norm)
             .into_iter()
             .map(|(w, _)| w)
             .collect()
@@ -39,7 +29,7 @@ impl Tokenizer for JiebaTokenizer {
 
     fn token_stream<'a>(&'a mut self, norm: &'a str) -> JiebaStream<'a> {
         JiebaStream {
-            words: self.jieba.cut_for_search(norm, true),
+            words: dangan_text::jieba().cut_for_search(norm, true),
             next: 0,
             position: 0,
             token: Token::default(),
