@@ -570,7 +570,6 @@ impl SearchIndex {
             table: src.dataset.clone(),
             message,
         };
-        let mut cache = NameCache::default();
         let mut parts = Vec::new();
         // The previous table: as this process holds it, else from its file.
         let old = previous.and_then(|file| {
@@ -583,8 +582,10 @@ impl SearchIndex {
                     .map(Arc::new),
             }
         });
+        // From the change feed when there is a table to change (into an empty one, reading
+        // the table whole costs less than keeping track of every key).
         let changed = match (since, old) {
-            (Some(from), Some(old)) => lake
+            (Some(from), Some(old)) if old.rows() > 0 => lake
                 .changes_since(&src.dataset, from, cols)
                 .await?
                 .map(|c| (c, old)),
@@ -605,25 +606,27 @@ impl SearchIndex {
             for (b, i) in last.values().filter_map(|(_, row)| *row) {
                 keep[b][i] = true;
             }
+            let mut last_rows = Vec::new();
             for (batch, keep) in changes.iter().zip(keep) {
-                let rows = filter_record_batch(batch, &BooleanArray::from(keep))
-                    .map_err(|e| read_err(e.to_string()))?;
-                parts.push(self.name_rows(src, &rows, member_orgs, &mut cache)?);
+                last_rows.push(
+                    filter_record_batch(batch, &BooleanArray::from(keep))
+                        .map_err(|e| read_err(e.to_string()))?,
+                );
             }
+            parts.extend(self.name_rows_on_every_core(src, &last_rows, member_orgs)?);
             progress(&src.dataset, last.len() as u64);
             (version, last.len() as u64, true)
         } else {
             let Some((version, mut stream)) = lake.scan_stream(&src.dataset, cols).await? else {
                 return Ok(None);
             };
-            let mut n = 0u64;
+            let mut read = Vec::new();
             while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(|e| read_err(e.to_string()))?;
-                let rows = self.name_rows(src, &batch, member_orgs, &mut cache)?;
-                n += rows.num_rows() as u64;
-                parts.push(rows);
-                progress(&src.dataset, n);
+                read.push(batch.map_err(|e| read_err(e.to_string()))?);
             }
+            parts = self.name_rows_on_every_core(src, &read, member_orgs)?;
+            let n = parts.iter().map(|p| p.num_rows() as u64).sum();
+            progress(&src.dataset, n);
             (version, n, false)
         };
         let file = format!(
@@ -961,6 +964,66 @@ impl SearchIndex {
             ],
         )
         .map_err(read_err)
+    }
+
+    /// The name table rows of a table read whole, made on every core: the rows cut into one
+    /// run per core (a name's pinyin keys are most of the work when the names are distinct),
+    /// each run with its own cache, the runs' rows kept in table order.
+    fn name_rows_on_every_core(
+        &self,
+        src: &Source,
+        batches: &[RecordBatch],
+        member_orgs: &HashMap<String, String>,
+    ) -> Result<Vec<RecordBatch>> {
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per_run = total.div_ceil(cores.clamp(1, 8)).max(1);
+        let mut runs: Vec<Vec<RecordBatch>> = vec![Vec::new()];
+        let mut in_run = 0;
+        for batch in batches {
+            let mut at = 0;
+            while at < batch.num_rows() {
+                if in_run == per_run {
+                    runs.push(Vec::new());
+                    in_run = 0;
+                }
+                let take = (batch.num_rows() - at).min(per_run - in_run);
+                if let Some(run) = runs.last_mut() {
+                    run.push(batch.slice(at, take));
+                }
+                at += take;
+                in_run += take;
+            }
+        }
+        let made: Vec<Result<Vec<RecordBatch>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .iter()
+                .map(|run| {
+                    scope.spawn(move || {
+                        let mut cache = NameCache::default();
+                        run.iter()
+                            .map(|b| self.name_rows(src, b, member_orgs, &mut cache))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Read {
+                            table: src.dataset.clone(),
+                            message: "a thread making name rows failed".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::new();
+        for run in made {
+            out.extend(run?);
+        }
+        Ok(out)
     }
 
     /// The documents of one batch of a source's rows. `names`: the search form and pinyin

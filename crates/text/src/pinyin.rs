@@ -3,6 +3,8 @@
 //! their surname reading too (曾 zeng, 单 shan, 解 xie, 仇 qiu, …), which dictionaries list as
 //! a rare reading or not at all.
 
+use std::borrow::Cow;
+
 use pinyin::ToPinyinMulti;
 
 /// Surnames read differently from the character's common reading.
@@ -41,15 +43,19 @@ const SURNAME_READINGS: &[(char, &str)] = &[
 const MAX_COMBINATIONS: usize = 32;
 
 /// The readings of each character of `name` (non-Chinese characters are kept, lower-cased).
-fn readings(name: &str) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
+fn readings(name: &str) -> Vec<Vec<Cow<'static, str>>> {
+    let mut out: Vec<Vec<Cow<'static, str>>> = Vec::new();
     for (i, c) in crate::normalize_for_search(name).chars().enumerate() {
         if c.is_whitespace() || c == '·' || c == '•' {
             continue;
         }
-        let mut r: Vec<String> = match c.to_pinyin_multi() {
-            Some(multi) => multi.into_iter().map(|p| p.plain().to_string()).collect(),
-            None if c.is_alphanumeric() => vec![c.to_lowercase().collect()],
+        // The dictionary's readings are static text: no string is made per reading.
+        let mut r: Vec<Cow<'static, str>> = match c.to_pinyin_multi() {
+            Some(multi) => multi
+                .into_iter()
+                .map(|p| Cow::Borrowed(p.plain()))
+                .collect(),
+            None if c.is_alphanumeric() => vec![Cow::Owned(c.to_lowercase().collect())],
             None => continue,
         };
         // A surname's own reading comes first.
@@ -57,7 +63,7 @@ fn readings(name: &str) -> Vec<Vec<String>> {
             && let Some((_, s)) = SURNAME_READINGS.iter().find(|(ch, _)| *ch == c)
         {
             r.retain(|x| x != s);
-            r.insert(0, s.to_string());
+            r.insert(0, Cow::Borrowed(s));
         }
         r.dedup();
         out.push(r);
