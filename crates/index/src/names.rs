@@ -6,7 +6,7 @@
 //! and found by the same query language, filters, scopes and facets, its matches ranked with
 //! the texts' (BM25 of a short field).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -74,6 +74,58 @@ pub(crate) fn pinyin_cell(keys: &[String]) -> String {
 pub(crate) struct NameTable {
     pub dataset: String,
     batch: RecordBatch,
+    /// Built by the third look-up (see [`Postings`]): a process that searches once (the
+    /// CLI) scans, a server builds them.
+    postings: std::sync::OnceLock<Postings>,
+    lookups: std::sync::atomic::AtomicU32,
+}
+
+/// Where each character, each pair of adjacent characters and each pinyin key stands in a
+/// name table: a search reads the rows of its pattern's rarest pair (or its one character, or
+/// its key's hash) instead of scanning every name — a million names cost a few posting reads
+/// per query, not a scan of their bytes.
+#[derive(Default)]
+struct Postings {
+    chars: HashMap<char, Vec<u32>>,
+    pairs: HashMap<(char, char), Vec<u32>>,
+    /// By the FNV-1a hash of the key (a collision is checked against the row's keys).
+    keys: HashMap<u64, Vec<u32>>,
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Add a row to a posting list once (rows come in order).
+fn post(list: &mut Vec<u32>, row: u32) {
+    if list.last() != Some(&row) {
+        list.push(row);
+    }
+}
+
+impl Postings {
+    fn build(table: &NameTable) -> Postings {
+        let mut p = Postings::default();
+        let norm = table.text(NORM);
+        let pinyin = table.text(PINYIN);
+        for r in 0..table.rows() {
+            let row = r as u32;
+            let mut prev = None;
+            for c in norm.value(r).chars() {
+                post(p.chars.entry(c).or_default(), row);
+                if let Some(b) = prev {
+                    post(p.pairs.entry((b, c)).or_default(), row);
+                }
+                prev = Some(c);
+            }
+            for key in pinyin.value(r).split(' ').filter(|k| !k.is_empty()) {
+                post(p.keys.entry(fnv(key.as_bytes())).or_default(), row);
+            }
+        }
+        p
+    }
 }
 
 impl NameTable {
@@ -82,6 +134,8 @@ impl NameTable {
         Ok(NameTable {
             dataset: dataset.to_string(),
             batch,
+            postings: std::sync::OnceLock::new(),
+            lookups: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -144,7 +198,52 @@ impl NameTable {
         NameTable::new(dataset, &batches)
     }
 
-    /// The rows whose value of `column` contains `pattern`, in order, once each. The column's
+    /// The rows whose search form holds `pattern` (`NORM`) or whose pinyin keys hold the key
+    /// ` key ` (`PINYIN`), in order, once each, from the postings.
+    fn rows_with(&self, column: usize, pattern: &str) -> Vec<u32> {
+        let p = match self.postings.get() {
+            Some(p) => p,
+            None if self
+                .lookups
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                < 2 =>
+            {
+                return self.rows_holding(column, pattern);
+            }
+            None => self.postings.get_or_init(|| Postings::build(self)),
+        };
+        let a = self.text(column);
+        let check = |rows: &[u32]| -> Vec<u32> {
+            rows.iter()
+                .copied()
+                .filter(|&r| a.value(r as usize).contains(pattern))
+                .collect()
+        };
+        if column == PINYIN {
+            let key = pattern.trim_matches(' ');
+            return p
+                .keys
+                .get(&fnv(key.as_bytes()))
+                .map_or_else(Vec::new, |rows| check(rows));
+        }
+        let chars: Vec<char> = pattern.chars().collect();
+        match chars.as_slice() {
+            [] => Vec::new(),
+            [c] => p.chars.get(c).cloned().unwrap_or_default(),
+            [a, b] => p.pairs.get(&(*a, *b)).cloned().unwrap_or_default(),
+            more => {
+                let rarest = more
+                    .windows(2)
+                    .map(|w| p.pairs.get(&(w[0], w[1])).map_or(&[][..], Vec::as_slice))
+                    .min_by_key(|rows| rows.len())
+                    .unwrap_or(&[]);
+                check(rarest)
+            }
+        }
+    }
+
+    /// The rows whose value of `column` contains `pattern`, by scanning (before the postings
+    /// are built; the tests compare the two). The column's
     /// values are one buffer: the pattern is looked for in all of it at once, and a find that
     /// runs from one row into the next is passed over (the search goes on in the next row).
     fn rows_holding(&self, column: usize, pattern: &str) -> Vec<u32> {
@@ -220,7 +319,7 @@ impl NameTable {
             for alt in group {
                 for (column, pattern) in [(NORM, &alt.norm), (PINYIN, &alt.pinyin)] {
                     if let Some(p) = pattern {
-                        let found = self.rows_holding(column, p);
+                        let found = self.rows_with(column, p);
                         let w = weight(found.len());
                         rows = union_max(&rows, found.into_iter().map(|r| (r, w)));
                     }
@@ -234,7 +333,7 @@ impl NameTable {
         let mut scored = scored.unwrap_or_default();
         // `zhang wei`: the words together are a name's pinyin.
         if let Some(py) = &q.spelled {
-            let found = self.rows_holding(PINYIN, py);
+            let found = self.rows_with(PINYIN, py);
             let w = weight(found.len());
             scored = union_max(&scored, found.into_iter().map(|r| (r, w)));
         }
@@ -491,6 +590,48 @@ mod tests {
         assert_eq!(t.rows_holding(NORM, "芳王"), vec![2]);
         assert_eq!(t.rows_holding(NORM, "王"), vec![0, 1, 2, 3]);
         assert!(t.rows_holding(NORM, "芳芳").is_empty());
+    }
+
+    #[test]
+    fn the_postings_find_what_a_scan_finds() {
+        let sur = ["王", "张", "欧阳", "李", "伟"];
+        let giv = ["伟", "芳", "娜娜", "王", "伟伟", "强"];
+        let mut names: Vec<String> = Vec::new();
+        for (i, s) in sur.iter().enumerate() {
+            for (j, g) in giv.iter().enumerate() {
+                names.push(format!("{s}{g}"));
+                names.push(format!("{s}{}{g}", giv[(i + j) % giv.len()]));
+            }
+        }
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let t = table(&refs);
+        let mut patterns: Vec<String> = Vec::new();
+        for n in names.iter().step_by(7) {
+            let chars: Vec<char> = compact(&dangan_text::normalize_for_search(n))
+                .chars()
+                .collect();
+            for len in 1..=chars.len().min(4) {
+                patterns.push(chars[..len].iter().collect());
+                patterns.push(chars[chars.len() - len..].iter().collect());
+            }
+        }
+        patterns.extend(["王王", "伟伟伟", "zz", "a"].map(String::from));
+        let _ = t.postings.get_or_init(|| Postings::build(&t));
+        for pat in &patterns {
+            assert_eq!(t.rows_with(NORM, pat), t.rows_holding(NORM, pat), "{pat}");
+        }
+        for key in [
+            "zhangwei",
+            "zw",
+            "wangfang",
+            "wf",
+            "ouyangnana",
+            "nosuchkey",
+            "w",
+        ] {
+            let k = format!(" {key} ");
+            assert_eq!(t.rows_with(PINYIN, &k), t.rows_holding(PINYIN, &k), "{key}");
+        }
     }
 
     #[test]
