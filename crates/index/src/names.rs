@@ -74,8 +74,8 @@ pub(crate) fn pinyin_cell(keys: &[String]) -> String {
 pub(crate) struct NameTable {
     pub dataset: String,
     batch: RecordBatch,
-    /// Built by the third look-up (see [`Postings`]): a process that searches once (the
-    /// CLI) scans, a server builds them.
+    /// Built on a thread of its own from the third look-up on (see [`Postings`]): a process
+    /// that searches once (the CLI) scans, a server builds them without making a search wait.
     postings: std::sync::OnceLock<Postings>,
     lookups: std::sync::atomic::AtomicU32,
 }
@@ -200,17 +200,21 @@ impl NameTable {
 
     /// The rows whose search form holds `pattern` (`NORM`) or whose pinyin keys hold the key
     /// ` key ` (`PINYIN`), in order, once each, from the postings.
-    fn rows_with(&self, column: usize, pattern: &str) -> Vec<u32> {
-        let p = match self.postings.get() {
-            Some(p) => p,
-            None if self
+    fn rows_with(self: &Arc<Self>, column: usize, pattern: &str) -> Vec<u32> {
+        let Some(p) = self.postings.get() else {
+            // The third look-up has them built on a thread of their own; until they are,
+            // searches scan (no search waits for them).
+            if self
                 .lookups
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                < 2 =>
+                == 2
             {
-                return self.rows_holding(column, pattern);
+                let table = self.clone();
+                std::thread::spawn(move || {
+                    table.postings.get_or_init(|| Postings::build(&table));
+                });
             }
-            None => self.postings.get_or_init(|| Postings::build(self)),
+            return self.rows_holding(column, pattern);
         };
         let a = self.text(column);
         let check = |rows: &[u32]| -> Vec<u32> {
@@ -277,7 +281,7 @@ impl NameTable {
     /// position, and (with `facets`) their counts. `docs`: the number of documents ranked in
     /// all (for the terms' weights).
     pub fn search(
-        &self,
+        self: &Arc<Self>,
         q: &NameQuery,
         req: &SearchRequest,
         docs: u64,
@@ -541,7 +545,7 @@ mod tests {
         Arc::new(cells.collect::<StringArray>())
     }
 
-    fn table(names: &[&str]) -> NameTable {
+    fn table(names: &[&str]) -> Arc<NameTable> {
         let n = names.len();
         let norm: Vec<String> = names
             .iter()
@@ -566,10 +570,10 @@ mod tests {
             ],
         )
         .unwrap();
-        NameTable::new("people", &[batch]).unwrap()
+        Arc::new(NameTable::new("people", &[batch]).unwrap())
     }
 
-    fn found(t: &NameTable, q: &str, req: SearchRequest) -> Vec<u32> {
+    fn found(t: &Arc<NameTable>, q: &str, req: SearchRequest) -> Vec<u32> {
         let parsed = crate::query::parse(q).unwrap();
         let mut rows: Vec<u32> = t
             .search(&NameQuery::new(&parsed, q), &req, 100, true)
