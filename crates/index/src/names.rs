@@ -267,10 +267,8 @@ impl NameTable {
             // The row whose bytes hold `start`: the last whose offset is at or before it.
             let row = offsets.partition_point(|&o| o as usize <= start) - 1;
             let row_end = offsets[row + 1] as usize;
-            if start + n <= row_end {
-                if !a.is_null(row) {
-                    out.push(row as u32);
-                }
+            if start + n <= row_end && !a.is_null(row) {
+                out.push(row as u32);
             }
             at = row_end.max(start + 1);
         }
