@@ -533,6 +533,7 @@ impl SearchIndex {
         }
         writer.commit().map_err(&err)?;
         writer.wait_merging_threads().map_err(&err)?;
+        self.merge_worn_segments();
         self.save_state(&state)?;
         self.reader.reload().map_err(&err)?;
         self.load_names(&state);
@@ -646,6 +647,34 @@ impl SearchIndex {
             .and_then(|_| table.write(&path))
             .map_err(|e| names_err(e.to_string()))?;
         Ok(Some((version, n, file, table.rows() as u64, incremental)))
+    }
+
+    /// Merge the segments whose documents are more than a quarter deleted (a dataset re-read
+    /// whole, people moved to a name table): a search steps over a deleted document's
+    /// postings as over a live one, and tantivy's merge policy leaves such segments as they
+    /// are. Best effort: a merge that fails leaves the index as committed.
+    fn merge_worn_segments(&self) {
+        let worn: Vec<tantivy::index::SegmentId> = match self.index.searchable_segment_metas() {
+            Ok(metas) => metas
+                .into_iter()
+                .filter(|m| m.max_doc() > 0 && m.num_deleted_docs() * 4 > m.max_doc())
+                .map(|m| m.id())
+                .collect(),
+            Err(_) => return,
+        };
+        if worn.is_empty() {
+            return;
+        }
+        let merged = self
+            .index
+            .writer::<TantivyDocument>(WRITER_BUDGET)
+            .and_then(|mut w| {
+                w.merge(&worn).wait()?;
+                w.wait_merging_threads()
+            });
+        if let Err(e) = merged {
+            tracing::warn!("merging {} worn index segments: {e}", worn.len());
+        }
     }
 
     /// Bring the name tables read so far to those the state names (those that did not change
