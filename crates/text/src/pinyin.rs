@@ -74,8 +74,24 @@ fn readings(name: &str) -> Vec<Vec<Cow<'static, str>>> {
 /// Keys to index for a name: the full pinyin (`zhangwei`) and the initials (`zw`) of every
 /// reading combination.
 pub fn name_keys(name: &str) -> Vec<String> {
+    let readings = readings(name);
+    // Most names have one reading per character: one full key and one of initials.
+    if readings.iter().all(|r| r.len() == 1) {
+        let full: String = readings.iter().map(|r| r[0].as_ref()).collect();
+        let initials: String = readings
+            .iter()
+            .filter_map(|r| r[0].chars().next())
+            .collect();
+        let mut keys: Vec<String> = [full, initials]
+            .into_iter()
+            .filter(|k| !k.is_empty())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        return keys;
+    }
     let mut combos: Vec<(String, String)> = vec![(String::new(), String::new())];
-    for r in readings(name) {
+    for r in readings {
         let mut next = Vec::new();
         for (full, initials) in &combos {
             for p in &r {
@@ -132,6 +148,16 @@ pub fn pinyin_query(q: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_reading_per_character_gives_the_full_key_and_the_initials() {
+        assert_eq!(
+            name_keys("刘芳"),
+            vec!["lf".to_string(), "liufang".to_string()]
+        );
+        assert_eq!(name_keys("Li"), vec!["li".to_string()]);
+        assert!(name_keys("·").is_empty());
+    }
 
     #[test]
     fn full_initials_heteronyms_and_surname_readings() {
