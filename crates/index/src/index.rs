@@ -2071,17 +2071,13 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-/// A fingerprint of the member → branch map: the sum of each pair's hash, read from the
-/// members table without building the map (the order of the rows does not matter).
-async fn member_orgs_print(lake: &Lake) -> Result<u64> {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    let hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
-    let mut print = 0u64;
+/// Every member and branch pair of the members table (rows without either are passed over).
+async fn each_member_org(lake: &Lake, mut f: impl FnMut(&str, &str)) -> Result<()> {
     let Some((_, mut stream)) = lake
         .scan_stream("members", &["member_id", "org_id"])
         .await?
     else {
-        return Ok(print);
+        return Ok(());
     };
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| Error::Read {
@@ -2094,37 +2090,32 @@ async fn member_orgs_print(lake: &Lake) -> Result<u64> {
         };
         for (m, o) in m.as_string::<i32>().iter().zip(o.as_string::<i32>()) {
             if let (Some(m), Some(o)) = (m, o) {
-                print = print.wrapping_add(hasher.hash_one((m, o)));
+                f(m, o);
             }
         }
     }
+    Ok(())
+}
+
+/// A fingerprint of the member → branch map: the sum of each pair's hash, read from the
+/// members table without building the map (the order of the rows does not matter).
+async fn member_orgs_print(lake: &Lake) -> Result<u64> {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+    let mut print = 0u64;
+    each_member_org(lake, |m, o| {
+        print = print.wrapping_add(hasher.hash_one((m, o)));
+    })
+    .await?;
     Ok(print)
 }
 
 /// member_id → org_id from the members table.
 async fn member_orgs(lake: &Lake) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
-    let Some((_, mut stream)) = lake
-        .scan_stream("members", &["member_id", "org_id"])
-        .await?
-    else {
-        return Ok(out);
-    };
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| Error::Read {
-            table: "members".into(),
-            message: e.to_string(),
-        })?;
-        let conv = |i: usize| cast(batch.column(i), &DataType::Utf8);
-        let (Ok(m), Ok(o)) = (conv(0), conv(1)) else {
-            continue;
-        };
-        let (m, o) = (m.as_string::<i32>(), o.as_string::<i32>());
-        for i in 0..batch.num_rows() {
-            if !m.is_null(i) && !o.is_null(i) {
-                out.insert(m.value(i).to_string(), o.value(i).to_string());
-            }
-        }
-    }
+    each_member_org(lake, |m, o| {
+        out.insert(m.to_string(), o.to_string());
+    })
+    .await?;
     Ok(out)
 }
