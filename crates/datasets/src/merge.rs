@@ -375,14 +375,20 @@ mod tests {
         v
     }
 
-    #[tokio::test]
-    async fn only_files_with_a_changed_row_are_rewritten_and_the_feed_has_every_change() {
+    /// A new lake with an empty organizations table (the directory lives as long as the lake).
+    async fn organizations_lake() -> (tempfile::TempDir, Lake, std::sync::Arc<crate::DatasetSpec>) {
         let dir = tempfile::tempdir().unwrap();
         let (lake, _) = Lake::init(dir.path()).await.unwrap();
         let spec = lake.registry().get("organizations").unwrap().clone();
         lake.ensure_table("organizations", &spec.arrow_schema())
             .await
             .unwrap();
+        (dir, lake, spec)
+    }
+
+    #[tokio::test]
+    async fn only_files_with_a_changed_row_are_rewritten_and_the_feed_has_every_change() {
+        let (_dir, lake, spec) = organizations_lake().await;
         let opts = WriteOptions::default();
         lake.write(
             "organizations",
@@ -528,12 +534,7 @@ mod tests {
     /// Rows without a column the table holds: not this path (nothing written), the MERGE.
     #[tokio::test]
     async fn rows_lacking_a_table_column_go_to_the_merge() {
-        let dir = tempfile::tempdir().unwrap();
-        let (lake, _) = Lake::init(dir.path()).await.unwrap();
-        let spec = lake.registry().get("organizations").unwrap().clone();
-        lake.ensure_table("organizations", &spec.arrow_schema())
-            .await
-            .unwrap();
+        let (dir, lake, spec) = organizations_lake().await;
         let full = orgs(&lake, &[("A1", Some("一支部"))]);
         lake.write("organizations", vec![full.clone()], WriteOptions::default())
             .await

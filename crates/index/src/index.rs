@@ -191,6 +191,23 @@ struct State {
     name_rows: BTreeMap<String, u64>,
 }
 
+impl State {
+    /// Whether the name table the state names for a dataset is there.
+    fn holds_names(&self, dataset: &str, names_dir: &Path) -> bool {
+        self.names
+            .get(dataset)
+            .is_some_and(|f| names_dir.join(f).exists())
+    }
+
+    /// Whether the index holds a dataset's table as it is (see `versions_in_step`), a people
+    /// dataset's name table included.
+    fn in_step(&self, src: &Source, table: Option<i64>, names_dir: &Path) -> bool {
+        let indexed = self.versions.get(&src.dataset).copied();
+        versions_in_step(table, indexed)
+            && (!src.name_only() || indexed.is_none() || self.holds_names(&src.dataset, names_dir))
+    }
+}
+
 /// What one dataset's sync did.
 #[derive(Debug, Clone, Serialize)]
 pub struct DatasetSync {
@@ -412,11 +429,7 @@ impl SearchIndex {
             let indexed = state.versions.get(&src.dataset).copied();
             // A people dataset without its name table (an index made before name tables, or
             // a file lost) is read again.
-            let no_table = src.name_only()
-                && !state
-                    .names
-                    .get(&src.dataset)
-                    .is_some_and(|f| names_dir.join(f).exists());
+            let no_table = src.name_only() && !state.holds_names(&src.dataset, &names_dir);
             match version {
                 Some(v) if Some(v) != indexed || no_table => todo.push((src, indexed, rebuild)),
                 None if indexed.is_some() => todo.push((src, indexed, rebuild)),
@@ -637,16 +650,23 @@ impl SearchIndex {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos())
         );
-        let path = dir.join(&file);
+        let rows = self.write_name_table(&src.dataset, &parts, &file)?;
+        Ok(Some((version, n, file, rows, incremental)))
+    }
+
+    /// Write a dataset's name table made of `parts` as `file` under `names/`: its rows.
+    fn write_name_table(&self, dataset: &str, parts: &[RecordBatch], file: &str) -> Result<u64> {
+        let dir = self.dir.join(NAMES_DIR);
+        let path = dir.join(file);
         let names_err = |message: String| Error::Names {
             path: path.clone(),
             message,
         };
-        let table = NameTable::new(&src.dataset, &parts).map_err(names_err)?;
+        let table = NameTable::new(dataset, parts).map_err(names_err)?;
         std::fs::create_dir_all(&dir)
             .and_then(|_| table.write(&path))
             .map_err(|e| names_err(e.to_string()))?;
-        Ok(Some((version, n, file, table.rows() as u64, incremental)))
+        Ok(table.rows() as u64)
     }
 
     /// Merge the segments whose documents are more than a quarter deleted (a dataset re-read
@@ -1140,22 +1160,17 @@ impl SearchIndex {
         for src in sources(lake.registry()) {
             let table_version = lake.table_version(&src.dataset).await?;
             let indexed_version = state.versions.get(&src.dataset).copied();
-            let q = TermQuery::new(
-                Term::from_field_text(self.fields.dataset, &src.dataset),
-                IndexRecordOption::Basic,
-            );
-            let (documents, table_held) = if src.name_only() {
-                let file = state.names.get(&src.dataset);
-                (
-                    state.name_rows.get(&src.dataset).copied().unwrap_or(0),
-                    file.is_some_and(|f| names_dir.join(f).exists()),
-                )
+            let documents = if src.name_only() {
+                state.name_rows.get(&src.dataset).copied().unwrap_or(0)
             } else {
-                (searcher.search(&q, &Count).map_err(&err)? as u64, true)
+                let q = TermQuery::new(
+                    Term::from_field_text(self.fields.dataset, &src.dataset),
+                    IndexRecordOption::Basic,
+                );
+                searcher.search(&q, &Count).map_err(&err)? as u64
             };
             out.push(DatasetStatus {
-                in_step: versions_in_step(table_version, indexed_version)
-                    && (table_held || indexed_version.is_none()),
+                in_step: state.in_step(&src, table_version, &names_dir),
                 dataset: src.dataset,
                 table_version,
                 indexed_version,
@@ -1167,7 +1182,15 @@ impl SearchIndex {
 
     /// Whether every indexed table is at the version the index was built from.
     pub async fn in_step(&self, lake: &Lake) -> Result<bool> {
-        Ok(self.status(lake).await?.iter().all(|s| s.in_step))
+        let state = self.state()?;
+        let names_dir = self.dir.join(NAMES_DIR);
+        for src in sources(lake.registry()) {
+            let table = lake.table_version(&src.dataset).await?;
+            if !state.in_step(&src, table, &names_dir) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The substring query for normalized text: its bigrams as a phrase.
@@ -1863,18 +1886,10 @@ impl SearchIndex {
             .collect();
         parts.push(rows);
         let file = format!("{dataset}-{}.arrow", parts.len());
-        let path = self.dir.join(NAMES_DIR).join(&file);
-        let names_err = |message: String| Error::Names {
-            path: path.clone(),
-            message,
-        };
-        let table = NameTable::new(dataset, &parts).map_err(names_err)?;
-        std::fs::create_dir_all(self.dir.join(NAMES_DIR))
-            .and_then(|_| table.write(&path))
-            .map_err(|e| names_err(e.to_string()))?;
+        let rows = self.write_name_table(dataset, &parts, &file)?;
         let mut state = self.state()?;
         state.names.insert(dataset.into(), file);
-        state.name_rows.insert(dataset.into(), table.rows() as u64);
+        state.name_rows.insert(dataset.into(), rows);
         self.save_state(&state)?;
         self.load_names(&state);
         Ok(())
