@@ -43,14 +43,38 @@ fn a_roster_upserted_in_parts_and_resent_with_changes() {
     // although it was converted in another part than the first.
     let first = lake.join("roster.csv");
     roster(&first, 0, 0);
+    // Member U0000007 again, the same in every column: merged, not quarantined. (The table is
+    // empty: the rows stream to its files and the earlier rows of a repeated key are taken
+    // back out before the commit.)
     let mut text = std::fs::read_to_string(&first).unwrap();
     text.push_str("U0000005,成员5,T01,13711112222\n");
+    text.push_str("U0000007,成员7,T01,13800000007\n");
     std::fs::write(&first, text).unwrap();
     let (code, report, err) = import(lake, &["members", first.to_str().unwrap()]);
     assert_eq!(code, Some(3), "{err}\n{report}");
+    assert_eq!(report["rows_read"], ROWS as i64 + 2, "{report}");
     assert_eq!(report["rows_written"], ROWS as i64, "{report}");
     assert_eq!(report["rows_quarantined"], 1, "{report}");
+    assert_eq!(report["rows_merged"], 1, "{report}");
     assert_eq!(report["upsert"]["inserted"], ROWS as i64, "{report}");
+    let q = &report["quarantine_sample"][0];
+    assert_eq!(
+        (q["row"].as_i64(), q["reason"].as_str()),
+        (Some(7), Some("duplicate_key")),
+        "{q}"
+    );
+    assert!(
+        q["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("第{}行", ROWS + 2)),
+        "{q}"
+    );
+    assert_eq!(count(lake, "select count(*) from members"), ROWS as i64);
+    assert_eq!(
+        count(lake, "select count(distinct member_id) from members"),
+        ROWS as i64
+    );
     let phone = texts(
         lake,
         "select phone from members where member_id = 'U0000005'",

@@ -477,6 +477,7 @@ impl Lake {
             name: name.to_string(),
             table,
             writer,
+            kept: Vec::new(),
         })
     }
 
@@ -644,6 +645,8 @@ pub struct TableAppender {
     name: String,
     table: DeltaTable,
     writer: RecordBatchWriter,
+    /// Files finished before the commit (by [`TableAppender::take_back`]) that it keeps.
+    kept: Vec<deltalake::kernel::Add>,
 }
 
 impl TableAppender {
@@ -658,6 +661,72 @@ impl TableAppender {
             .map_err(|e| Error::delta(&self.name, e))
     }
 
+    /// Whether the table held no data file when the appender was made.
+    pub fn table_was_empty(&self) -> bool {
+        self.table
+            .snapshot()
+            .map(|s| s.log_data().num_files() == 0)
+            .unwrap_or(true)
+    }
+
+    /// Take rows back out of what was written so far (nothing is committed yet): every file
+    /// with a row `pick` marks is read back, its other rows are written again, and the file is
+    /// deleted. Returns the rows picked. (For the rare key that a streamed upsert meets twice:
+    /// its earlier row was already on its way to the table.)
+    pub async fn take_back(
+        &mut self,
+        pick: &mut (
+                 dyn FnMut(&RecordBatch) -> std::result::Result<Vec<bool>, arrow::error::ArrowError>
+                     + Send
+             ),
+    ) -> Result<Vec<RecordBatch>> {
+        use arrow::array::BooleanArray;
+        use arrow::compute::filter_record_batch;
+        use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use object_store::ObjectStoreExt;
+        let name = self.name.clone();
+        let delta = |e: deltalake::DeltaTableError| Error::delta(&name, e);
+        let store = self.table.object_store();
+        let written = self.writer.flush().await.map_err(delta)?;
+        let mut taken = Vec::new();
+        for add in written {
+            let path = object_store::path::Path::from_url_path(&add.path).map_err(|e| {
+                Error::Invalid(format!("table `{name}`: written file {}: {e}", add.path))
+            })?;
+            let bytes = store
+                .get(&path)
+                .await
+                .map_err(|e| delta(e.into()))?
+                .bytes()
+                .await
+                .map_err(|e| delta(e.into()))?;
+            let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .map_err(|e| delta(e.into()))?
+                .build()
+                .map_err(|e| delta(e.into()))?
+                .collect::<std::result::Result<_, _>>()?;
+            let masks: Vec<Vec<bool>> = batches
+                .iter()
+                .map(&mut *pick)
+                .collect::<std::result::Result<_, _>>()?;
+            if !masks.iter().flatten().any(|m| *m) {
+                self.kept.push(add);
+                continue;
+            }
+            for (batch, mask) in batches.iter().zip(masks) {
+                let rest: Vec<bool> = mask.iter().map(|m| !m).collect();
+                taken.push(filter_record_batch(batch, &BooleanArray::from(mask))?);
+                let rest = filter_record_batch(batch, &BooleanArray::from(rest))?;
+                if rest.num_rows() > 0 {
+                    self.writer.write(rest).await.map_err(delta)?;
+                }
+            }
+            store.delete(&path).await.map_err(|e| delta(e.into()))?;
+        }
+        taken.retain(|b| b.num_rows() > 0);
+        Ok(taken)
+    }
+
     /// One commit: every file written plus `opts.transactions`. Returns the new version.
     pub async fn commit(mut self, opts: WriteOptions) -> Result<i64> {
         let name = self.name.clone();
@@ -666,7 +735,11 @@ impl TableAppender {
             .flush()
             .await
             .map_err(|e| Error::delta(&name, e))?;
-        let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+        let actions: Vec<Action> = std::mem::take(&mut self.kept)
+            .into_iter()
+            .chain(adds)
+            .map(Action::Add)
+            .collect();
         let snapshot = self.table.snapshot().map_err(|e| Error::delta(&name, e))?;
         let operation = DeltaOperation::Write {
             mode: SaveMode::Append,

@@ -469,8 +469,17 @@ pub async fn import(
         .filter(|i| reports[*i].status == FileStatus::Imported)
         .collect();
     let todo_paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
-    // An upsert's rows are all kept (also in a dry run) so that repeated keys are found.
-    let mut sink = if mode == ImportMode::Upsert {
+    // An upsert into a table that holds rows keeps all of the run's rows (also in a dry run)
+    // to compare them with the table's and find repeated keys; into an empty table they are
+    // written as they come, as for an append.
+    let keyed = if mode == ImportMode::Upsert && !opts.dry_run {
+        crate::keyed::KeyedAppend::new(lake.appender(&spec.name).await?, &spec)?
+    } else {
+        None
+    };
+    let mut sink = if let Some(k) = keyed {
+        Sink::Keyed(Box::new(k))
+    } else if mode == ImportMode::Upsert {
         Sink::Collect(Vec::new())
     } else if opts.dry_run {
         Sink::Discard
@@ -519,15 +528,29 @@ pub async fn import(
         }
     }
     // One row per key: repeats in the run are merged or quarantined, and said so.
-    if let Sink::Collect(collected) = &mut sink
-        && mode == ImportMode::Upsert
-    {
-        let paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
-        let sheets: Vec<String> = todo
-            .iter()
-            .map(|i| reports[*i].sheet.clone().unwrap_or_default())
-            .collect();
-        let deduped = crate::dedupe::dedupe(&spec, std::mem::take(collected), &paths, &sheets)?;
+    let paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
+    let sheets: Vec<String> = todo
+        .iter()
+        .map(|i| reports[*i].sheet.clone().unwrap_or_default())
+        .collect();
+    let deduped = match &mut sink {
+        Sink::Keyed(keyed) => Some(keyed.settle(&spec, &paths, &sheets).await?),
+        Sink::Collect(collected) if mode == ImportMode::Upsert => {
+            let mut deduped =
+                crate::dedupe::dedupe(&spec, std::mem::take(collected), &paths, &sheets)?;
+            *collected = std::mem::take(&mut deduped.batches)
+                .into_iter()
+                .map(|batch| stream::Collected {
+                    batch,
+                    file: 0,
+                    file_rows: Vec::new(),
+                })
+                .collect();
+            Some(deduped)
+        }
+        _ => None,
+    };
+    if let Some(deduped) = deduped {
         for (file, (quarantined, merged)) in deduped.per_file {
             let rep = &mut reports[todo[file]];
             rep.rows_written -= quarantined + merged;
@@ -535,15 +558,6 @@ pub async fn import(
             rep.rows_merged += merged;
         }
         quarantine.extend(deduped.quarantine);
-        *collected = deduped
-            .batches
-            .into_iter()
-            .map(|batch| stream::Collected {
-                batch,
-                file: 0,
-                file_rows: Vec::new(),
-            })
-            .collect();
     }
 
     let count = |f: fn(&FileReport) -> bool| reports.iter().filter(|r| f(r)).count();
@@ -648,6 +662,11 @@ pub async fn import(
         };
         let version = match sink {
             Sink::Append(appender) => appender.commit(write).await?,
+            Sink::Keyed(keyed) => {
+                let (version, counts) = keyed.commit(write).await?;
+                report.upsert = Some(counts);
+                version
+            }
             Sink::Collect(collected) => {
                 let mut batches: Vec<RecordBatch> =
                     collected.into_iter().map(|c| c.batch).collect();

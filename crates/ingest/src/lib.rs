@@ -8,6 +8,7 @@ mod error;
 mod fuzz;
 mod header;
 mod import;
+mod keyed;
 pub mod quarantine;
 pub mod reader;
 mod records;

@@ -1,6 +1,7 @@
 //! Converting a run's files on every core and handing their batches, as they are made, to one
-//! sink: a streaming table appender (bounded memory), a list (for upsert and replace, which need
-//! all rows), or nothing (dry run). Large CSVs are converted chunk by chunk.
+//! sink: a streaming table appender (bounded memory; for an upsert into a table without rows,
+//! one that keeps one row per key), a list (for other upserts and replace, which need all
+//! rows), or nothing (dry run). Large CSVs are converted chunk by chunk.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +22,8 @@ use crate::reader::jsonl::{jsonl_blocks, parse_block};
 /// Where converted batches go.
 pub(crate) enum Sink {
     Append(Box<TableAppender>),
+    /// An upsert into a table without rows: written as it comes, one row per key.
+    Keyed(Box<crate::keyed::KeyedAppend>),
     Collect(Vec<Collected>),
     Discard,
 }
@@ -37,6 +40,7 @@ impl Sink {
     async fn put(&mut self, file: usize, batch: RecordBatch, file_rows: Vec<i64>) -> Result<()> {
         match self {
             Sink::Append(a) => a.write(batch).await?,
+            Sink::Keyed(k) => k.put(file, batch, file_rows).await?,
             Sink::Collect(v) => {
                 if batch.num_rows() > 0 {
                     v.push(Collected {
@@ -137,7 +141,7 @@ pub(crate) async fn convert_all(
         .unwrap_or(1)
         .min(files.len().max(1));
     // Rows already handed to an appender cannot be taken back out of the run.
-    let commits_as_it_goes = matches!(sink, Sink::Append(_));
+    let commits_as_it_goes = matches!(sink, Sink::Append(_) | Sink::Keyed(_));
     // Cores left over when there are fewer files than cores convert a streamed file's chunks.
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
