@@ -53,6 +53,22 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(per_dataset, r["total"].as_u64().unwrap());
+    // Each organization's count is the same in a search within it (names read from the
+    // column dictionaries in one walk: the right name with the right count), and the counts
+    // of a search within it add up to its total.
+    let orgs = r["facets"]["org"].as_object().unwrap();
+    assert!(orgs.len() > 2, "{r}");
+    for (org, n) in orgs {
+        let within = search(lake, &["志愿", "--org", org, "--limit", "1"]);
+        assert_eq!(within["facets"]["org"][org], *n, "{org}: {within}");
+        let sum: u64 = within["facets"]["org"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(sum, within["total"].as_u64().unwrap(), "{org}: {within}");
+    }
 
     // A member by name, by full pinyin, spaced pinyin and initials.
     let m = sql(
