@@ -38,8 +38,9 @@ pub(crate) struct KeyedAppend {
     appender: TableAppender,
     key_cols: Vec<usize>,
     converter: Option<RowConverter>,
-    /// Every key's first arrival: its place and file row.
-    first: HashMap<Box<[u8]>, (Place, i64)>,
+    /// Every key's first arrival: its place and file row (FxHash: a short key hashed in a
+    /// few nanoseconds, on the thread that also writes the Parquet).
+    first: rustc_hash::FxHashMap<Box<[u8]>, (Place, i64)>,
     held: Vec<Held>,
     /// Rows in the table's files so far.
     written: usize,
@@ -72,7 +73,7 @@ impl KeyedAppend {
             appender,
             key_cols,
             converter,
-            first: HashMap::new(),
+            first: rustc_hash::FxHashMap::default(),
             held: Vec::new(),
             written: 0,
         }))
