@@ -396,7 +396,9 @@ impl Lake {
                 ..Default::default()
             };
             let mut appender = self.appender(name).await?;
-            appender.write(source).await?;
+            for b in source.batches {
+                appender.write(b).await?;
+            }
             return Ok((appender.commit(opts).await?, Some(counts)));
         }
         if let Some((version, counts)) = crate::merge::keyed_upsert(
@@ -412,9 +414,9 @@ impl Lake {
         {
             return Ok((version, Some(counts)));
         }
-        let schema = source.schema();
+        let schema = source.schema.clone();
         let ctx = SessionContext::new();
-        let df = ctx.read_batch(source)?;
+        let df = ctx.read_batches(source.batches)?;
         // Expressions, not SQL text: column names such as `year` or `position` need no quoting.
         let q = |side: &str, c: &str| Expr::Column(Column::new(Some(side), c));
         let on = key
@@ -772,35 +774,41 @@ pub(crate) fn commit_properties(
     )
 }
 
-/// One batch with the last row of every key.
-fn dedupe_by_key(key: &[String], batches: Vec<RecordBatch>) -> Result<RecordBatch> {
-    use crate::merge::{key_converter, key_rows};
+/// The last row of every key, in the batches they came in when no key repeats (the importer
+/// already kept one row per key), else in one batch.
+fn dedupe_by_key(key: &[String], batches: Vec<RecordBatch>) -> Result<crate::merge::Source> {
+    use crate::merge::{Source, key_converter, key_rows};
     use arrow::array::UInt32Array;
     let schema = match batches.first() {
         Some(b) => b.schema(),
         None => return Err(Error::Invalid("upsert without a schema".into())),
     };
-    let all = arrow::compute::concat_batches(&schema, &batches)?;
     let key_cols: Vec<usize> = key.iter().filter_map(|k| schema.index_of(k).ok()).collect();
     let converter = key_converter(&schema, &key_cols)?;
-    let rows = key_rows(&converter, &all, &key_cols)?;
+    let keys: Vec<arrow::row::Rows> = batches
+        .iter()
+        .map(|b| key_rows(&converter, b, &key_cols))
+        .collect::<Result<_>>()?;
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut last: std::collections::HashMap<&[u8], u32> =
-        std::collections::HashMap::with_capacity(all.num_rows());
-    for row in 0..rows.num_rows() {
-        last.insert(rows.row(row).data(), row as u32);
+        std::collections::HashMap::with_capacity(total);
+    let mut n = 0u32;
+    for rows in &keys {
+        for row in 0..rows.num_rows() {
+            last.insert(rows.row(row).data(), n);
+            n += 1;
+        }
     }
-    if last.len() == all.num_rows() {
-        return Ok(all);
+    if last.len() == total {
+        drop(last);
+        drop(keys);
+        return Ok(Source::new(schema, batches));
     }
     let mut keep: Vec<u32> = last.into_values().collect();
     keep.sort_unstable();
-    let idx = UInt32Array::from(keep);
-    let cols = all
-        .columns()
-        .iter()
-        .map(|c| arrow::compute::take(c, &idx, None))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(schema, cols)?)
+    let all = arrow::compute::concat_batches(&schema, &batches)?;
+    let one = arrow::compute::take_record_batch(&all, &UInt32Array::from(keep))?;
+    Ok(Source::new(schema, vec![one]))
 }
 
 fn delta_type(dt: &arrow::datatypes::DataType) -> Result<DeltaType> {

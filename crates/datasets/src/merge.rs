@@ -45,7 +45,7 @@ pub(crate) async fn keyed_upsert(
     name: &str,
     table: &DeltaTable,
     key: &[String],
-    source: &RecordBatch,
+    source: &Source,
     props: WriterProperties,
     target_file_size: u64,
     opts: WriteOptions,
@@ -62,7 +62,7 @@ pub(crate) async fn keyed_upsert(
     {
         return Ok(None);
     }
-    let schema = source.schema();
+    let schema = source.schema.clone();
     // A column the table holds and the rows lack (a spec that dropped it) would be lost from
     // every rewritten file: deltalake's MERGE keeps it.
     if !holds_all(
@@ -76,10 +76,16 @@ pub(crate) async fn keyed_upsert(
         .map(|k| schema.index_of(k))
         .collect::<std::result::Result<_, _>>()?;
     let converter = key_converter(&schema, &key_cols)?;
-    let source_keys = key_rows(&converter, source, &key_cols)?;
+    let source_keys: Vec<arrow::row::Rows> = source
+        .batches
+        .iter()
+        .map(|b| key_rows(&converter, b, &key_cols))
+        .collect::<Result<_>>()?;
     let mut by_key: HashMap<&[u8], u32> = HashMap::with_capacity(source.num_rows());
-    for r in 0..source_keys.num_rows() {
-        by_key.insert(source_keys.row(r).data(), r as u32);
+    for (keys, start) in source_keys.iter().zip(&source.offsets) {
+        for r in 0..keys.num_rows() {
+            by_key.insert(keys.row(r).data(), (start + r) as u32);
+        }
     }
     let others: Vec<usize> = (0..schema.fields().len())
         .filter(|i| !key_cols.contains(i))
@@ -153,8 +159,8 @@ pub(crate) async fn keyed_upsert(
         .filter(|r| !matched[*r as usize])
         .collect();
     counts.inserted = inserted.len();
-    let postimages = take_rows(source, &updated)?;
-    let inserts = take_rows(source, &inserted)?;
+    let postimages = source.take(&updated)?;
+    let inserts = source.take(&inserted)?;
     for rows in [&postimages, &inserts] {
         if rows.num_rows() > 0 {
             writer.write(rows.clone()).await.map_err(delta)?;
@@ -259,7 +265,7 @@ fn align(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Option<RecordBat
 /// values)?
 fn changed_pairs(
     target: &RecordBatch,
-    source: &RecordBatch,
+    source: &Source,
     t_rows: &[u32],
     s_rows: &[u32],
     others: &[usize],
@@ -267,14 +273,12 @@ fn changed_pairs(
     if t_rows.is_empty() {
         return Ok(Vec::new());
     }
-    let (ti, si) = (
-        UInt32Array::from(t_rows.to_vec()),
-        UInt32Array::from(s_rows.to_vec()),
-    );
+    let ti = UInt32Array::from(t_rows.to_vec());
+    let si = source.locate_all(s_rows);
     let mut any: Option<BooleanArray> = None;
     for &c in others {
         let a = take(target.column(c), &ti, None)?;
-        let b = take(source.column(c), &si, None)?;
+        let b = source.take_column(c, &si)?;
         let d = distinct(&a, &b)?;
         any = Some(match any {
             None => d,
@@ -285,6 +289,66 @@ fn changed_pairs(
         None => vec![false; t_rows.len()],
         Some(a) => (0..a.len()).map(|i| a.value(i)).collect(),
     })
+}
+
+/// The incoming rows of an upsert, one per key, left in the batches they came in (copying
+/// them into one batch cost a second copy of every row of a re-sent roster); a row is
+/// numbered across the batches.
+pub(crate) struct Source {
+    pub batches: Vec<RecordBatch>,
+    pub schema: SchemaRef,
+    /// The number of each batch's first row.
+    offsets: Vec<usize>,
+}
+
+impl Source {
+    pub(crate) fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        let mut offsets = Vec::with_capacity(batches.len());
+        let mut n = 0;
+        for b in &batches {
+            offsets.push(n);
+            n += b.num_rows();
+        }
+        Source {
+            batches,
+            schema,
+            offsets,
+        }
+    }
+
+    pub(crate) fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    /// (batch, row in it) of each row number.
+    fn locate_all(&self, rows: &[u32]) -> Vec<(usize, usize)> {
+        rows.iter()
+            .map(|&g| {
+                let b = self.offsets.partition_point(|&o| o <= g as usize) - 1;
+                (b, g as usize - self.offsets[b])
+            })
+            .collect()
+    }
+
+    fn take_column(&self, c: usize, at: &[(usize, usize)]) -> Result<ArrayRef> {
+        if at.is_empty() {
+            return Ok(new_null_array(self.schema.field(c).data_type(), 0));
+        }
+        let columns: Vec<&dyn Array> = self.batches.iter().map(|b| b.column(c).as_ref()).collect();
+        Ok(arrow::compute::interleave(&columns, at)?)
+    }
+
+    /// These rows (by number), in this order, as one batch.
+    pub(crate) fn take(&self, rows: &[u32]) -> Result<RecordBatch> {
+        if rows.is_empty() {
+            return Ok(RecordBatch::new_empty(self.schema.clone()));
+        }
+        let batches: Vec<&RecordBatch> = self.batches.iter().collect();
+        Ok(arrow::compute::interleave_record_batch(
+            &batches,
+            &self.locate_all(rows),
+        )?)
+    }
 }
 
 fn take_rows(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch> {
@@ -427,6 +491,11 @@ mod tests {
                 ("C1", Some("新支部")),
             ],
         );
+        // In two batches, as an import hands them over: rows are numbered across them.
+        let source = Source::new(
+            source.schema(),
+            vec![source.slice(0, 2), source.slice(2, 3)],
+        );
         let (v2, counts) = keyed_upsert(
             "organizations",
             &table,
@@ -546,7 +615,7 @@ mod tests {
             "organizations",
             &table,
             &spec.key,
-            &narrow,
+            &Source::new(narrow.schema(), vec![narrow]),
             lake.writer_properties("organizations"),
             1 << 27,
             WriteOptions::default(),
