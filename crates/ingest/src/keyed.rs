@@ -180,7 +180,13 @@ impl KeyedAppend {
                 self.key_cols.iter().map(|&i| b.column(i).clone()).collect();
             let keys = converter.convert_columns(&columns)?;
             for k in keys.iter() {
-                places.push(self.first[k.data()]);
+                // Every written row's key was remembered at its arrival.
+                let place = self.first.get(k.data()).copied().ok_or_else(|| {
+                    dangan_datasets::Error::Invalid(
+                        "a row taken back from the written files has a key never seen".into(),
+                    )
+                })?;
+                places.push(place);
             }
             parts.push(b.clone());
         }
