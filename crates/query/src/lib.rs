@@ -18,6 +18,7 @@ pub mod policy;
 pub mod provider;
 pub mod scope;
 pub mod search_fn;
+pub mod spread;
 pub mod udf;
 
 use std::sync::Arc;
@@ -137,6 +138,7 @@ fn context_with(config: SessionConfig) -> SessionContext {
         .with_config(config)
         .with_runtime_env(runtime())
         .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(spread::SpreadRule))
         .with_physical_optimizer_rule(Arc::new(count_by::CountByRule))
         .build();
     let ctx = SessionContext::new_with_state(state);
