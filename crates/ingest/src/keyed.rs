@@ -12,12 +12,22 @@ use std::path::PathBuf;
 use arrow::array::{ArrayRef, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, SortField};
+use arrow::row::{RowConverter, Rows, SortField};
 use dangan_datasets::{DatasetSpec, TableAppender, UpsertCounts, WriteOptions};
 
 use crate::dedupe::Deduped;
 use crate::error::Result;
 use crate::stream::Collected;
+
+/// The keys of `batch`'s rows in Arrow's row format.
+fn key_rows(
+    converter: &RowConverter,
+    key_cols: &[usize],
+    batch: &RecordBatch,
+) -> std::result::Result<Rows, arrow::error::ArrowError> {
+    let columns: Vec<ArrayRef> = key_cols.iter().map(|&i| batch.column(i).clone()).collect();
+    converter.convert_columns(&columns)
+}
 
 /// A row's place in the run: its file, the first file row of the part it came in, and its
 /// position in that part (the order [`crate::stream::convert_all`] gives collected parts).
@@ -90,12 +100,7 @@ impl KeyedAppend {
             self.written += batch.num_rows();
             return Ok(self.appender.write(batch).await?);
         };
-        let columns: Vec<ArrayRef> = self
-            .key_cols
-            .iter()
-            .map(|&i| batch.column(i).clone())
-            .collect();
-        let keys = converter.convert_columns(&columns)?;
+        let keys = key_rows(converter, &self.key_cols, &batch)?;
         let start = file_rows.first().copied().unwrap_or(0);
         self.first.reserve(keys.num_rows());
         let (mut again, mut places) = (Vec::new(), Vec::new());
@@ -152,20 +157,13 @@ impl KeyedAppend {
         // The keys that came again, and their first rows out of the written files.
         let mut again: HashSet<Box<[u8]>> = HashSet::new();
         for h in &self.held {
-            let columns: Vec<ArrayRef> = self
-                .key_cols
-                .iter()
-                .map(|&i| h.batch.column(i).clone())
-                .collect();
-            let keys = converter.convert_columns(&columns)?;
+            let keys = key_rows(converter, &self.key_cols, &h.batch)?;
             again.extend(keys.iter().map(|k| Box::<[u8]>::from(k.data())));
         }
         let key_cols = self.key_cols.clone();
         let mut pick =
             |b: &RecordBatch| -> std::result::Result<Vec<bool>, arrow::error::ArrowError> {
-                let columns: Vec<ArrayRef> =
-                    key_cols.iter().map(|&i| b.column(i).clone()).collect();
-                let keys = converter.convert_columns(&columns)?;
+                let keys = key_rows(converter, &key_cols, b)?;
                 Ok(keys.iter().map(|k| again.contains(k.data())).collect())
             };
         let taken = self.appender.take_back(&mut pick).await?;
@@ -176,9 +174,7 @@ impl KeyedAppend {
         let mut parts: Vec<RecordBatch> = Vec::new();
         let mut places: Vec<(Place, i64)> = Vec::new();
         for b in &taken {
-            let columns: Vec<ArrayRef> =
-                self.key_cols.iter().map(|&i| b.column(i).clone()).collect();
-            let keys = converter.convert_columns(&columns)?;
+            let keys = key_rows(converter, &self.key_cols, b)?;
             for k in keys.iter() {
                 // Every written row's key was remembered at its arrival.
                 let place = self.first.get(k.data()).copied().ok_or_else(|| {
