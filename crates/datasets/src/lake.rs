@@ -677,14 +677,10 @@ impl TableAppender {
     /// its earlier row was already on its way to the table.)
     pub async fn take_back(
         &mut self,
-        pick: &mut (
-                 dyn FnMut(&RecordBatch) -> std::result::Result<Vec<bool>, arrow::error::ArrowError>
-                     + Send
-             ),
+        pick: &mut (dyn FnMut(&RecordBatch) -> Result<Vec<bool>> + Send),
     ) -> Result<Vec<RecordBatch>> {
         use arrow::array::BooleanArray;
         use arrow::compute::filter_record_batch;
-        use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use object_store::ObjectStoreExt;
         let name = self.name.clone();
         let delta = |e: deltalake::DeltaTableError| Error::delta(&name, e);
@@ -695,22 +691,8 @@ impl TableAppender {
             let path = object_store::path::Path::from_url_path(&add.path).map_err(|e| {
                 Error::Invalid(format!("table `{name}`: written file {}: {e}", add.path))
             })?;
-            let bytes = store
-                .get(&path)
-                .await
-                .map_err(|e| delta(e.into()))?
-                .bytes()
-                .await
-                .map_err(|e| delta(e.into()))?;
-            let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes)
-                .map_err(|e| delta(e.into()))?
-                .build()
-                .map_err(|e| delta(e.into()))?
-                .collect::<std::result::Result<_, _>>()?;
-            let masks: Vec<Vec<bool>> = batches
-                .iter()
-                .map(&mut *pick)
-                .collect::<std::result::Result<_, _>>()?;
+            let batches = crate::merge::read_parquet(&name, store.as_ref(), &path).await?;
+            let masks: Vec<Vec<bool>> = batches.iter().map(&mut *pick).collect::<Result<_>>()?;
             if !masks.iter().flatten().any(|m| *m) {
                 self.kept.push(add);
                 continue;

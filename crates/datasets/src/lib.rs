@@ -18,7 +18,7 @@ pub mod views;
 pub use error::{Error, Result};
 pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus, WriteOptions};
 pub use lock::{Holder, LakeLock};
-pub use merge::UpsertCounts;
+pub use merge::{UpsertCounts, key_converter, key_rows};
 pub use registry::{BUILTIN_SPECS, Registry};
 pub use spec::{
     Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Mask, Reference, Unpivot, header_forms,

@@ -103,18 +103,7 @@ pub(crate) async fn keyed_upsert(
     let mut counts = UpsertCounts::default();
     for file in &files {
         let path = file.object_store_path();
-        let bytes = store
-            .get(&path)
-            .await
-            .map_err(|e| delta(e.into()))?
-            .bytes()
-            .await
-            .map_err(|e| delta(e.into()))?;
-        let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .map_err(|e| delta(e.into()))?
-            .build()
-            .map_err(|e| delta(e.into()))?
-            .collect::<std::result::Result<_, _>>()?;
+        let batches = read_parquet(name, store.as_ref(), &path).await?;
         let Some(target) = align(&schema, &batches)? else {
             return Err(Error::Invalid(format!(
                 "table `{name}`: file {path} holds a column outside the table's schema; \
@@ -208,9 +197,30 @@ pub(crate) async fn keyed_upsert(
     Ok(Some((done.version() as i64, counts)))
 }
 
+/// Every row of one of the table's Parquet files (`path` in the table's store).
+pub(crate) async fn read_parquet(
+    name: &str,
+    store: &dyn object_store::ObjectStore,
+    path: &object_store::path::Path,
+) -> Result<Vec<RecordBatch>> {
+    let delta = |e: deltalake::DeltaTableError| Error::delta(name, e);
+    let bytes = store
+        .get(path)
+        .await
+        .map_err(|e| delta(e.into()))?
+        .bytes()
+        .await
+        .map_err(|e| delta(e.into()))?;
+    Ok(ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| delta(e.into()))?
+        .build()
+        .map_err(|e| delta(e.into()))?
+        .collect::<std::result::Result<_, _>>()?)
+}
+
 /// A converter of the key columns `key_cols` of `schema` to Arrow's row format: a key as bytes,
 /// to hash and compare whatever its columns' types.
-pub(crate) fn key_converter(schema: &Schema, key_cols: &[usize]) -> Result<RowConverter> {
+pub fn key_converter(schema: &Schema, key_cols: &[usize]) -> Result<RowConverter> {
     Ok(RowConverter::new(
         key_cols
             .iter()
@@ -220,7 +230,7 @@ pub(crate) fn key_converter(schema: &Schema, key_cols: &[usize]) -> Result<RowCo
 }
 
 /// The keys of `batch`'s rows (see [`key_converter`]).
-pub(crate) fn key_rows(
+pub fn key_rows(
     converter: &RowConverter,
     batch: &RecordBatch,
     key_cols: &[usize],
@@ -331,9 +341,6 @@ impl Source {
     }
 
     fn take_column(&self, c: usize, at: &[(usize, usize)]) -> Result<ArrayRef> {
-        if at.is_empty() {
-            return Ok(new_null_array(self.schema.field(c).data_type(), 0));
-        }
         let columns: Vec<&dyn Array> = self.batches.iter().map(|b| b.column(c).as_ref()).collect();
         Ok(arrow::compute::interleave(&columns, at)?)
     }

@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::stream::Collected;
 
 /// What [`dedupe`] did.
+#[derive(Default)]
 pub(crate) struct Deduped {
     /// The rows to write, one per key.
     pub batches: Vec<RecordBatch>,

@@ -6,28 +6,20 @@
 //! decides among all of a key's rows in run order — the same rule and the same messages as an
 //! upsert that holds every row.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
-use arrow::array::{ArrayRef, UInt32Array};
+use arrow::array::UInt32Array;
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, Rows, SortField};
-use dangan_datasets::{DatasetSpec, TableAppender, UpsertCounts, WriteOptions};
+use arrow::row::RowConverter;
+use dangan_datasets::{
+    DatasetSpec, TableAppender, UpsertCounts, WriteOptions, key_converter, key_rows,
+};
 
 use crate::dedupe::Deduped;
 use crate::error::Result;
 use crate::stream::Collected;
-
-/// The keys of `batch`'s rows in Arrow's row format.
-fn key_rows(
-    converter: &RowConverter,
-    key_cols: &[usize],
-    batch: &RecordBatch,
-) -> std::result::Result<Rows, arrow::error::ArrowError> {
-    let columns: Vec<ArrayRef> = key_cols.iter().map(|&i| batch.column(i).clone()).collect();
-    converter.convert_columns(&columns)
-}
 
 /// A row's place in the run: its file, the first file row of the part it came in, and its
 /// position in that part (the order [`crate::stream::convert_all`] gives collected parts).
@@ -72,12 +64,7 @@ impl KeyedAppend {
         let converter = if key_cols.is_empty() {
             None
         } else {
-            Some(RowConverter::new(
-                key_cols
-                    .iter()
-                    .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-                    .collect(),
-            )?)
+            Some(key_converter(&schema, &key_cols)?)
         };
         Ok(Some(KeyedAppend {
             appender,
@@ -100,7 +87,7 @@ impl KeyedAppend {
             self.written += batch.num_rows();
             return Ok(self.appender.write(batch).await?);
         };
-        let keys = key_rows(converter, &self.key_cols, &batch)?;
+        let keys = key_rows(converter, &batch, &self.key_cols)?;
         let start = file_rows.first().copied().unwrap_or(0);
         self.first.reserve(keys.num_rows());
         let (mut again, mut places) = (Vec::new(), Vec::new());
@@ -146,26 +133,20 @@ impl KeyedAppend {
         files: &[PathBuf],
         sheets: &[String],
     ) -> Result<Deduped> {
-        let mut out = Deduped {
-            batches: Vec::new(),
-            quarantine: Vec::new(),
-            per_file: HashMap::new(),
-        };
         let (Some(converter), false) = (&self.converter, self.held.is_empty()) else {
-            return Ok(out);
+            return Ok(Deduped::default());
         };
         // The keys that came again, and their first rows out of the written files.
         let mut again: HashSet<Box<[u8]>> = HashSet::new();
         for h in &self.held {
-            let keys = key_rows(converter, &self.key_cols, &h.batch)?;
+            let keys = key_rows(converter, &h.batch, &self.key_cols)?;
             again.extend(keys.iter().map(|k| Box::<[u8]>::from(k.data())));
         }
-        let key_cols = self.key_cols.clone();
-        let mut pick =
-            |b: &RecordBatch| -> std::result::Result<Vec<bool>, arrow::error::ArrowError> {
-                let keys = key_rows(converter, &key_cols, b)?;
-                Ok(keys.iter().map(|k| again.contains(k.data())).collect())
-            };
+        let key_cols = &self.key_cols;
+        let mut pick = |b: &RecordBatch| -> dangan_datasets::Result<Vec<bool>> {
+            let keys = key_rows(converter, b, key_cols)?;
+            Ok(keys.iter().map(|k| again.contains(k.data())).collect())
+        };
         let taken = self.appender.take_back(&mut pick).await?;
         self.written -= taken.iter().map(RecordBatch::num_rows).sum::<usize>();
 
@@ -173,8 +154,8 @@ impl KeyedAppend {
         let schema = spec.arrow_schema();
         let mut parts: Vec<RecordBatch> = Vec::new();
         let mut places: Vec<(Place, i64)> = Vec::new();
-        for b in &taken {
-            let keys = key_rows(converter, &self.key_cols, b)?;
+        for b in taken {
+            let keys = key_rows(converter, &b, &self.key_cols)?;
             for k in keys.iter() {
                 // Every written row's key was remembered at its arrival.
                 let place = self.first.get(k.data()).copied().ok_or_else(|| {
@@ -184,7 +165,7 @@ impl KeyedAppend {
                 })?;
                 places.push(place);
             }
-            parts.push(b.clone());
+            parts.push(b);
         }
         for h in std::mem::take(&mut self.held) {
             places.extend(h.places);
@@ -205,14 +186,12 @@ impl KeyedAppend {
                 file_rows: stretch.iter().map(|&i| places[i as usize].1).collect(),
             });
         }
-        let deduped = crate::dedupe::dedupe(spec, collected, files, sheets)?;
-        for b in &deduped.batches {
+        let mut deduped = crate::dedupe::dedupe(spec, collected, files, sheets)?;
+        for b in std::mem::take(&mut deduped.batches) {
             self.written += b.num_rows();
-            self.appender.write(b.clone()).await?;
+            self.appender.write(b).await?;
         }
-        out.quarantine = deduped.quarantine;
-        out.per_file = deduped.per_file;
-        Ok(out)
+        Ok(deduped)
     }
 
     /// The commit: every row written, one per key. The counts say every row was new.
