@@ -13,4 +13,5 @@ mod serve;
 mod slt;
 mod sql;
 mod support;
+mod text;
 mod upsert;

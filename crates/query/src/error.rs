@@ -23,6 +23,15 @@ pub enum Error {
     /// Over the statement budget (`guard.rs`): refused before planning.
     #[error("{0}")]
     TooComplex(String),
+    /// The lake's adapted sentiment model cannot be read.
+    #[error(
+        "{}: {reason}; `dangan text train --reset` returns to the shipped analyzer 可用 dangan text train --reset 恢复内置模型",
+        path.display()
+    )]
+    TextModel {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     /// A panic inside the engine while answering, caught: the process and every other
     /// request go on.
     #[error("内部错误 internal error while answering the query: {0}")]

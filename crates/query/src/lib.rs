@@ -19,6 +19,7 @@ pub mod provider;
 pub mod scope;
 pub mod search_fn;
 pub mod spread;
+pub mod text_model;
 pub mod udf;
 
 use std::sync::Arc;
@@ -328,6 +329,13 @@ pub struct QueryResult {
     pub duration_ms: u128,
 }
 
+/// The lake's own sentiment words and its adapted sentiment model, for every score this
+/// process computes from now on.
+pub fn load_lake_text(lake: &Lake) {
+    udf::load_user_words(lake);
+    text_model::load(lake);
+}
+
 impl QueryEngine {
     /// Register every dataset table under its name and every internal table as
     /// `system_<name>`.
@@ -335,7 +343,7 @@ impl QueryEngine {
         recover_interrupted(lake).await?;
         let ctx = new_context();
         udf::register(&ctx);
-        udf::load_user_words(lake);
+        load_lake_text(lake);
         ctx.register_udtf(
             "search",
             Arc::new(search_fn::SearchFunction {
@@ -385,7 +393,7 @@ impl QueryEngine {
         recover_interrupted(lake).await?;
         let ctx = department_context();
         udf::register(&ctx);
-        udf::load_user_words(lake);
+        load_lake_text(lake);
         let policy = policy::register(&ctx, lake, department).await?;
         ctx.register_udtf(
             "search",

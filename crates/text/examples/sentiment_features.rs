@@ -78,7 +78,10 @@ fn main() {
     let out = std::path::Path::new(out);
     std::fs::create_dir_all(out).expect("output directory");
     write(&out.join("train.tsv"), &train);
-    let eval: Vec<(bool, String)> = eval.iter().map(|(l, t)| (*l, t.to_string())).collect();
+    let eval: Vec<(bool, String)> = eval
+        .iter()
+        .map(|(l, t)| (*l == dangan_text::sentiment::Label::Positive, t.to_string()))
+        .collect();
     write(&out.join("eval.tsv"), &eval);
     eprintln!(
         "{} training sentences, {} evaluation sentences",

@@ -5,12 +5,14 @@
 //! Sentiment of short texts from a lexicon and a model trained on labelled review sentences
 //! (`sentiment.rs`); nothing here depends on an engine.
 
+pub mod error;
 mod normalize;
 mod pinyin;
 mod segment;
 pub mod sentiment;
 pub(crate) mod width;
 
+pub use error::{Error, Result};
 pub use normalize::{is_cjk, normalize_char, normalize_for_search};
 pub use pinyin::{name_keys, name_pinyin, pinyin_query};
 pub use segment::{PARTY_TERMS, is_word, jieba, segment, segment_for_search};

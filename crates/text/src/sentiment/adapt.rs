@@ -1,0 +1,399 @@
+//! Adapting the analyzer to a lake's own labelled texts (`dangan text train`): a naive Bayes
+//! over the character 1–3-grams of the user's items (their domain's words) beside the shipped
+//! parts — the learned model's and the lexicon's evidence — combined by a logistic regression
+//! fitted on the items: the domain's own lean (a bias) and how far each part holds there.
+//!
+//! The naive Bayes scores the combiner is fitted on are out-of-fold (each item scored by a naive
+//! Bayes counted without it), so that the combiner learns how far the domain words hold on
+//! new text, not on the items they were counted from. [`train`] keeps a fifth of the items
+//! out of fitting, compares the current analyzer with the candidate on them, and fits the
+//! model that is kept on all items.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::evaluation::{Evaluation, Label, evaluate_labelled};
+use super::register::distinct_grams;
+use crate::error::{Error, Result};
+
+/// Fewest positive and fewest negative items [`train`] fits on.
+pub const MIN_PER_CLASS: usize = 20;
+/// Folds of the out-of-fold naive Bayes.
+const FOLDS: usize = 5;
+/// Add-α smoothing of the naive Bayes counts; n-grams in fewer items than `MIN_ITEMS` are
+/// left out.
+const ALPHA: f64 = 1.0;
+const MIN_ITEMS: u32 = 2;
+/// L2 penalty on the combiner's weights (not its bias).
+const PENALTY: f64 = 1.0;
+
+/// A lake's adaptation of the analyzer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adapted {
+    /// The lake's name for it (`v3`), shown beside the shipped model's.
+    pub version: String,
+    /// Weights of the model's evidence, the lexicon's, the domain naive Bayes, and the bias.
+    weights: [f64; 4],
+    /// The domain's n-grams and their naive Bayes log-odds.
+    grams: HashMap<String, f32>,
+    /// The positive and negative items it was fitted on.
+    pub fitted_on: (usize, usize),
+}
+
+impl Adapted {
+    /// The adapted score of a text in [-1, 1], like [`super::sentiment`].
+    pub fn score(&self, text: &str) -> f64 {
+        let norm = crate::normalize_for_search(text);
+        let p = super::parts_normalized(&norm);
+        if p == super::Parts::default() {
+            return 0.0;
+        }
+        let x = [
+            p.model_evidence(),
+            p.lexicon_evidence(),
+            naive_bayes(&self.grams, &norm),
+        ];
+        (self.log_odds(&x) / 2.0).tanh()
+    }
+
+    fn log_odds(&self, x: &[f64; 3]) -> f64 {
+        let w = &self.weights;
+        w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3]
+    }
+
+    /// The model as text: `# key=value` header lines, then `n-gram<TAB>log-odds` lines.
+    pub fn to_tsv(&self) -> String {
+        let mut grams: Vec<(&String, &f32)> = self.grams.iter().collect();
+        grams.sort_by(|a, b| a.0.cmp(b.0));
+        let w = &self.weights;
+        let mut out = format!(
+            "# dangan adapted sentiment model (dangan text train)\n# version={} positive={} negative={}\n# w_model={} w_lexicon={} w_domain={} bias={}\n",
+            self.version, self.fitted_on.0, self.fitted_on.1, w[0], w[1], w[2], w[3]
+        );
+        for (g, v) in grams {
+            out.push_str(&format!("{g}\t{v}\n"));
+        }
+        out
+    }
+
+    /// Read a model [`Adapted::to_tsv`] wrote.
+    pub fn from_tsv(text: &str) -> Result<Adapted> {
+        let mut header: HashMap<&str, &str> = HashMap::default();
+        let mut grams = HashMap::default();
+        for (i, line) in text.lines().enumerate() {
+            if let Some(h) = line.strip_prefix("# ") {
+                header.extend(h.split_whitespace().filter_map(|kv| kv.split_once('=')));
+                continue;
+            }
+            let bad = |reason: &str| Error::BadModel {
+                line: i + 1,
+                reason: reason.into(),
+            };
+            let (g, v) = line
+                .rsplit_once('\t')
+                .ok_or_else(|| bad("expected n-gram<TAB>weight"))?;
+            let v: f32 = v.parse().map_err(|_| bad("the weight is not a number"))?;
+            grams.insert(g.to_string(), v);
+        }
+        let get = |k: &str| -> Result<f64> {
+            header
+                .get(k)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| Error::BadModel {
+                    line: 0,
+                    reason: format!("no number `{k}` in the header"),
+                })
+        };
+        Ok(Adapted {
+            version: header.get("version").unwrap_or(&"?").to_string(),
+            weights: [
+                get("w_model")?,
+                get("w_lexicon")?,
+                get("w_domain")?,
+                get("bias")?,
+            ],
+            grams,
+            fitted_on: (get("positive")? as usize, get("negative")? as usize),
+        })
+    }
+}
+
+/// The naive Bayes log-odds of a normalized text: the sum over its distinct n-grams.
+fn naive_bayes(grams: &HashMap<String, f32>, norm: &str) -> f64 {
+    distinct_grams(norm)
+        .iter()
+        .filter_map(|g| grams.get(*g))
+        .map(|v| f64::from(*v))
+        .sum()
+}
+
+/// One item ready for fitting: positive?, its normalized text, the shipped evidence.
+struct Item {
+    positive: bool,
+    norm: String,
+    model: f64,
+    lexicon: f64,
+}
+
+fn prepare<T: AsRef<str>>(items: &[(Label, T)]) -> Vec<Item> {
+    items
+        .iter()
+        .filter(|(l, _)| *l != Label::Neutral)
+        .map(|(l, t)| {
+            let norm = crate::normalize_for_search(t.as_ref());
+            let p = super::parts_normalized(&norm);
+            Item {
+                positive: *l == Label::Positive,
+                model: p.model_evidence(),
+                lexicon: p.lexicon_evidence(),
+                norm,
+            }
+        })
+        .collect()
+}
+
+/// Naive Bayes log-odds of the n-grams in at least [`MIN_ITEMS`] of the items.
+fn fit_naive_bayes<'a>(items: impl Iterator<Item = &'a Item>) -> HashMap<String, f32> {
+    let mut counts: HashMap<&str, [u32; 2]> = HashMap::default();
+    let mut n = [0usize; 2];
+    for it in items {
+        let k = usize::from(it.positive);
+        n[k] += 1;
+        for g in distinct_grams(&it.norm) {
+            counts.entry(g).or_default()[k] += 1;
+        }
+    }
+    let (neg, pos) = (n[0] as f64 + 2.0 * ALPHA, n[1] as f64 + 2.0 * ALPHA);
+    counts
+        .into_iter()
+        .filter(|(_, c)| c[0] + c[1] >= MIN_ITEMS)
+        .map(|(g, c)| {
+            let v = ((f64::from(c[1]) + ALPHA) / pos).ln() - ((f64::from(c[0]) + ALPHA) / neg).ln();
+            (g.to_string(), v as f32)
+        })
+        .collect()
+}
+
+/// Logistic regression by Newton's method: weights for `x` (the last weight the bias, not
+/// penalized).
+fn fit_logistic(x: &[[f64; 3]], y: &[bool]) -> [f64; 4] {
+    let mut w = [0.0f64; 4];
+    for _ in 0..50 {
+        let mut grad = [0.0f64; 4];
+        let mut hess = [[0.0f64; 4]; 4];
+        for (xi, &yi) in x.iter().zip(y) {
+            let v = [xi[0], xi[1], xi[2], 1.0];
+            let z: f64 = (0..4).map(|k| w[k] * v[k]).sum();
+            let p = 1.0 / (1.0 + (-z.clamp(-30.0, 30.0)).exp());
+            let r = p - f64::from(u8::from(yi));
+            for a in 0..4 {
+                grad[a] += r * v[a];
+                for b in 0..4 {
+                    hess[a][b] += p * (1.0 - p) * v[a] * v[b];
+                }
+            }
+        }
+        for a in 0..3 {
+            grad[a] += PENALTY * w[a];
+            hess[a][a] += PENALTY;
+        }
+        hess[3][3] += 1e-9;
+        let Some(step) = solve(hess, grad) else { break };
+        let mut moved = 0.0f64;
+        for a in 0..4 {
+            w[a] -= step[a];
+            moved = moved.max(step[a].abs());
+        }
+        if moved < 1e-9 {
+            break;
+        }
+    }
+    w
+}
+
+/// Solve `a · s = b` by Gaussian elimination with partial pivoting; `None` if singular.
+fn solve(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> Option<[f64; 4]> {
+    for i in 0..4 {
+        let pivot = (i..4).max_by(|&p, &q| a[p][i].abs().total_cmp(&a[q][i].abs()))?;
+        if a[pivot][i].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(i, pivot);
+        b.swap(i, pivot);
+        let (row, bi) = (a[i], b[i]);
+        for r in (0..4).filter(|&r| r != i) {
+            let f = a[r][i] / row[i];
+            for (x, y) in a[r].iter_mut().zip(row.iter()).skip(i) {
+                *x -= f * y;
+            }
+            b[r] -= f * bi;
+        }
+    }
+    Some(std::array::from_fn(|i| b[i] / a[i][i]))
+}
+
+/// Fit an adaptation on the positive and negative items (neutral ones are not fitted on).
+pub fn fit<T: AsRef<str>>(items: &[(Label, T)], version: &str) -> Result<Adapted> {
+    let prepared = prepare(items);
+    let positive = prepared.iter().filter(|i| i.positive).count();
+    let negative = prepared.len() - positive;
+    if positive < MIN_PER_CLASS || negative < MIN_PER_CLASS {
+        return Err(Error::TooFewItems {
+            positive,
+            negative,
+            needed: MIN_PER_CLASS,
+        });
+    }
+    // Out-of-fold naive Bayes for the combiner.
+    let mut out_of_fold = vec![0.0; prepared.len()];
+    for fold in 0..FOLDS {
+        let grams = fit_naive_bayes(
+            prepared
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % FOLDS != fold)
+                .map(|(_, it)| it),
+        );
+        for (i, it) in prepared
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS == fold)
+        {
+            out_of_fold[i] = naive_bayes(&grams, &it.norm);
+        }
+    }
+    let x: Vec<[f64; 3]> = prepared
+        .iter()
+        .zip(&out_of_fold)
+        .map(|(it, nb)| [it.model, it.lexicon, *nb])
+        .collect();
+    let y: Vec<bool> = prepared.iter().map(|it| it.positive).collect();
+    Ok(Adapted {
+        version: version.to_string(),
+        weights: fit_logistic(&x, &y),
+        grams: fit_naive_bayes(prepared.iter()),
+        fitted_on: (positive, negative),
+    })
+}
+
+/// Whether an item is kept out of fitting to judge the candidate: a fifth of the texts, by a
+/// hash of the text (the same texts whatever their order in the file).
+pub fn held_out(text: &str) -> bool {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(text.as_bytes());
+    // FxHash's low bits are weak: mix the high ones in.
+    let v = h.finish();
+    (v ^ (v >> 29) ^ (v >> 47)).is_multiple_of(5)
+}
+
+/// What [`train`] found.
+pub struct Training {
+    /// The current analyzer on the held-out items.
+    pub before: Evaluation,
+    /// The candidate fitted without them, on them.
+    pub after: Evaluation,
+    /// How many items were fitted on and held out.
+    pub fitted: usize,
+    pub held_out: usize,
+    /// The model fitted on every item, to keep when the candidate did better.
+    pub model: Adapted,
+}
+
+impl Training {
+    /// Whether the candidate beat the current analyzer on the held-out items.
+    pub fn improved(&self) -> bool {
+        self.after.balanced_accuracy > self.before.balanced_accuracy
+    }
+}
+
+/// Fit a candidate on four fifths of the items, compare it with `current` (the analyzer in
+/// use) on the fifth held out, and fit the model to keep on all of them.
+pub fn train<T: AsRef<str>>(
+    items: &[(Label, T)],
+    current: impl Fn(&str) -> f64,
+    version: &str,
+    examples: usize,
+) -> Result<Training> {
+    let (test, fitting): (Vec<_>, Vec<_>) = items
+        .iter()
+        .map(|(l, t)| (*l, t.as_ref()))
+        .partition(|(_, t)| held_out(t));
+    let candidate = fit(&fitting, version)?;
+    let before = evaluate_labelled(&test, current, examples);
+    let after = evaluate_labelled(&test, |t| candidate.score(t), examples);
+    Ok(Training {
+        before,
+        after,
+        fitted: fitting.len(),
+        held_out: test.len(),
+        model: fit(items, version)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A made-up domain where the shipped analyzer has nothing to go by: product codes that
+    /// mean good or bad.
+    fn domain() -> Vec<(Label, String)> {
+        let mut items = Vec::new();
+        for i in 0..60 {
+            items.push((
+                Label::Positive,
+                format!("第{i}批货物检验结论为蓝标，编号{i}"),
+            ));
+            items.push((
+                Label::Negative,
+                format!("第{i}批货物检验结论为橙标，编号{i}"),
+            ));
+        }
+        items
+    }
+
+    #[test]
+    fn learns_a_domain_the_shipped_analyzer_cannot_read() {
+        let items = domain();
+        let shipped = evaluate_labelled(&items, super::super::shipped, 0);
+        assert!(shipped.balanced_accuracy < 0.7, "{shipped:?}");
+        let t = train(&items, super::super::shipped, "v1", 3).unwrap();
+        assert!(t.improved(), "{:?} {:?}", t.before, t.after);
+        assert!(t.after.balanced_accuracy > 0.95, "{:?}", t.after);
+        assert_eq!(t.fitted + t.held_out, items.len());
+        assert!(t.held_out > 10 && t.fitted > 80);
+        // Written and read back, it scores the same.
+        let back = Adapted::from_tsv(&t.model.to_tsv()).unwrap();
+        assert_eq!(back.version, "v1");
+        assert_eq!(back.fitted_on, (60, 60));
+        let text = "第99批货物检验结论为橙标";
+        assert!((back.score(text) - t.model.score(text)).abs() < 1e-6);
+        assert!(back.score(text) < -0.5);
+        assert!(back.score("第99批货物检验结论为蓝标") > 0.5);
+    }
+
+    #[test]
+    fn refuses_too_few_items_and_a_broken_file() {
+        let items = [(Label::Positive, "很好"), (Label::Negative, "很差")];
+        let e = fit(&items, "v1").unwrap_err();
+        assert!(matches!(e, Error::TooFewItems { positive: 1, .. }), "{e}");
+        let e = Adapted::from_tsv("# version=1\n好\tx\n").unwrap_err();
+        assert!(matches!(e, Error::BadModel { line: 2, .. }), "{e}");
+        let e = Adapted::from_tsv("# version=1\n").unwrap_err();
+        assert!(e.to_string().contains("w_model"), "{e}");
+    }
+
+    #[test]
+    fn logistic_regression_by_hand() {
+        // y follows the first input's sign; the others are noise.
+        let x: Vec<[f64; 3]> = (0..200)
+            .map(|i| {
+                let v = f64::from(i % 7) - 3.0 + 0.5;
+                [v, f64::from(i % 3) - 1.0, 0.0]
+            })
+            .collect();
+        let y: Vec<bool> = x.iter().map(|v| v[0] > 0.0).collect();
+        let w = fit_logistic(&x, &y);
+        assert!(w[0] > 2.0 && w[1].abs() < 0.5, "{w:?}");
+        assert_eq!(solve([[0.0; 4]; 4], [1.0; 4]), None);
+    }
+}

