@@ -118,6 +118,20 @@ fn reports_give_the_known_answers_and_respect_a_departments_scope() {
     ));
     let words = ids(section(&s, "负面条目关键词"), "word");
     assert!(words.contains(&"失望".to_string()), "{words:?}");
+    // Neutral items are counted on their own, and the report names the analyzer.
+    for row in section(&s, "情感指数月度走势") {
+        let n = |k: &str| row[k].as_i64().unwrap();
+        assert_eq!(
+            n("negatives") + n("positives") + n("neutrals"),
+            n("items"),
+            "{row:?}"
+        );
+    }
+    let text = s.to_string();
+    assert!(
+        text.contains("评分模型") && text.contains("dangan-sentiment"),
+        "{text}"
+    );
     // A department granted feedback but not growth records or surveys: those are left out,
     // and the report says so.
     let ds = report(lake, &["sentiment", "--as", "教育局"]);

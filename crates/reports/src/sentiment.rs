@@ -148,9 +148,15 @@ impl ReportDef for Sentiment {
                         col("score").mean().alias("mean"),
                         col("score").var(1).alias("var"),
                         col("negative").sum().alias("negatives"),
+                        col("positive").sum().alias("positives"),
                     ])
                     .with_columns([
                         round(lit(50.0) * (lit(1.0) + col("mean")), 1).alias("index"),
+                        // Neither side: counted on their own, never as negative or positive.
+                        (col("items").cast(DataType::Int64)
+                            - col("negatives").cast(DataType::Int64)
+                            - col("positives").cast(DataType::Int64))
+                        .alias("neutrals"),
                         round(
                             col("negatives").cast(DataType::Float64)
                                 / col("items").cast(DataType::Float64)
@@ -181,10 +187,12 @@ impl ReportDef for Sentiment {
                 "情感指数".into(),
                 format!("{:.1}（0–100，50为中性）", 50.0 * (1.0 + mean_all)),
             ));
-            highlights.push((
-                "负面占比".into(),
-                format!("{:.1}%", neg_all as f64 / items.height() as f64 * 100.0),
-            ));
+            let pos_all = scores.iter().filter(|s| **s > POSITIVE).count();
+            let share = |n: usize| format!("{:.1}%", n as f64 / items.height() as f64 * 100.0);
+            highlights.push(("负面占比".into(), share(neg_all)));
+            highlights.push(("正面占比".into(), share(pos_all)));
+            highlights.push(("中性占比".into(), share(items.height() - neg_all - pos_all)));
+            highlights.push(("评分模型".into(), dangan_text::sentiment::model_version()));
             highlights.push(("显著下降".into(), format!("{} 处", flags.len())));
 
             let flag_table = flags_frame(&flags)?;
@@ -215,6 +223,8 @@ impl ReportDef for Sentiment {
                 ("index", "情感指数"),
                 ("negative_pct", "负面占比(%)"),
                 ("negatives", "负面条目"),
+                ("positives", "正面条目"),
+                ("neutrals", "中性条目"),
             ];
             let tidy = |df: DataFrame, keys: &[&str]| -> Result<DataFrame> {
                 let mut cols: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
@@ -223,6 +233,8 @@ impl ReportDef for Sentiment {
                     col("index"),
                     col("negatives"),
                     col("negative_pct"),
+                    col("positives"),
+                    col("neutrals"),
                 ]);
                 Ok(df.lazy().select(cols).collect()?)
             };
@@ -233,7 +245,8 @@ impl ReportDef for Sentiment {
                     month_labels,
                 )
                 .note(format!(
-                    "情感指数 = 50 × (1 + 平均得分)，得分在 −1（负面）到 1（正面）之间；负面：得分低于 {NEGATIVE}。"
+                    "情感指数 = 50 × (1 + 平均得分)，得分在 −1（负面）到 1（正面）之间；负面：得分低于 {NEGATIVE}，正面：高于 {POSITIVE}，其间为中性（单独计数）。评分模型：{}。",
+                    dangan_text::sentiment::model_version()
                 ))
                 .chart(Chart::Line {
                     x: "month".into(),
