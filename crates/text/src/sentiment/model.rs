@@ -258,7 +258,7 @@ fn for_each_word_feature(text: &str, mut f: impl FnMut(&str)) {
     }
 }
 
-fn hash(feature: &str) -> u64 {
+pub(crate) fn hash(feature: &str) -> u64 {
     use std::hash::Hasher;
     let mut h = rustc_hash::FxHasher::default();
     h.write(feature.as_bytes());

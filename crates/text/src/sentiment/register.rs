@@ -13,15 +13,17 @@ const REGISTER: &str = include_str!("../../data/sentiment/model_register.tsv");
 /// Longest n-gram in the table.
 const MAX_GRAM: usize = 3;
 
-fn table() -> &'static HashMap<&'static str, f32> {
-    static TABLE: std::sync::OnceLock<HashMap<&'static str, f32>> = std::sync::OnceLock::new();
+/// The table by a 64-bit hash of each n-gram (as the model's: a look-up is one probe, no
+/// string compared).
+fn table() -> &'static HashMap<u64, f32> {
+    static TABLE: std::sync::OnceLock<HashMap<u64, f32>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         REGISTER
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| {
                 let (g, w) = l.rsplit_once('\t')?;
-                Some((g, w.parse().ok()?))
+                Some((super::model::hash(g), w.parse().ok()?))
             })
             .collect()
     })
@@ -38,7 +40,7 @@ pub fn register(text: &str) -> f64 {
     }
     let sum: f64 = seen
         .iter()
-        .filter_map(|g| table.get(g))
+        .filter_map(|g| table.get(&super::model::hash(g)))
         .map(|w| f64::from(*w))
         .sum();
     sum / (seen.len() as f64).sqrt()
