@@ -34,31 +34,40 @@ fn table() -> &'static HashMap<u64, f32> {
 /// a text without n-grams).
 pub fn register(text: &str) -> f64 {
     let table = table();
-    let seen = distinct_grams(text);
+    // Distinct n-grams by their hashes: sorting integers, not strings.
+    let mut seen: Vec<u64> = Vec::with_capacity(text.len() * MAX_GRAM);
+    for_each_gram(text, |g| seen.push(super::model::hash(g)));
+    seen.sort_unstable();
+    seen.dedup();
     if seen.is_empty() {
         return 0.0;
     }
     let sum: f64 = seen
         .iter()
-        .filter_map(|g| table.get(&super::model::hash(g)))
+        .filter_map(|h| table.get(h))
         .map(|w| f64::from(*w))
         .sum();
     sum / (seen.len() as f64).sqrt()
 }
 
-/// The distinct character 1–3-grams of a text (none with a space in it), sorted.
-pub(crate) fn distinct_grams(text: &str) -> Vec<&str> {
+/// Calls `f` with each character 1–3-gram of a text (with repeats; none with a space in it).
+fn for_each_gram<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let bound = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
-    let mut seen: Vec<&str> = Vec::with_capacity(chars.len() * MAX_GRAM);
     for i in 0..chars.len() {
         for n in 1..=MAX_GRAM.min(chars.len() - i) {
             if chars[i + n - 1].1.is_whitespace() {
                 break;
             }
-            seen.push(&text[bound(i)..bound(i + n)]);
+            f(&text[bound(i)..bound(i + n)]);
         }
     }
+}
+
+/// The distinct character 1–3-grams of a text (none with a space in it), sorted.
+pub(crate) fn distinct_grams(text: &str) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::with_capacity(text.len() * MAX_GRAM);
+    for_each_gram(text, |g| seen.push(g));
     seen.sort_unstable();
     seen.dedup();
     seen
