@@ -77,12 +77,25 @@ impl ModelStore {
     }
 
     /// Keep `model` as its version's file and put it in use; `record` goes to the history.
+    /// A version's file is never replaced: two trainings that picked the same name at once
+    /// leave the first one's, and the second is refused (run it again for the next name).
     pub fn keep(&self, model: &Adapted, record: serde_json::Value) -> Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        write_atomically(
-            &self.dir.join(format!("{}.tsv", model.version)),
-            &model.to_tsv(),
-        )?;
+        let path = self.dir.join(format!("{}.tsv", model.version));
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, model.to_tsv())?;
+        // A hard link is made whole or not at all, and never over an existing file.
+        let linked = std::fs::hard_link(&tmp, &path);
+        std::fs::remove_file(&tmp)?;
+        if let Err(e) = linked {
+            return Err(Error::TextModel {
+                path,
+                reason: format!(
+                    "another training kept {} at the same time ({e}); run `dangan text train` again",
+                    model.version
+                ),
+            });
+        }
         self.activate(&model.version, record)
     }
 
@@ -150,4 +163,50 @@ pub fn load(lake: &Lake) {
         }
     }
     *loaded = Some(version);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dangan_text::sentiment::evaluation::Label;
+
+    fn model(version: &str) -> Adapted {
+        let items: Vec<(Label, String)> = (0..30)
+            .flat_map(|i| {
+                [
+                    (Label::Positive, format!("第{i}批蓝标")),
+                    (Label::Negative, format!("第{i}批橙标")),
+                ]
+            })
+            .collect();
+        dangan_text::sentiment::adapt::fit(&items, version).unwrap()
+    }
+
+    #[test]
+    fn versions_kept_never_replaced_and_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ModelStore::at(dir.path());
+        assert_eq!(store.active_version(), None);
+        assert_eq!(store.next_version(), "v1");
+        store
+            .keep(&model("v1"), serde_json::json!({"n": 1}))
+            .unwrap();
+        assert_eq!(store.active_version().as_deref(), Some("v1"));
+        assert_eq!(store.active().unwrap().unwrap().version, "v1");
+        assert_eq!(store.next_version(), "v2");
+        // The same name again (a training that raced another): refused, the first file kept.
+        let before = std::fs::read_to_string(dir.path().join("text/sentiment/v1.tsv")).unwrap();
+        let e = store.keep(&model("v1"), serde_json::json!({})).unwrap_err();
+        assert!(e.to_string().contains("at the same time"), "{e}");
+        let after = std::fs::read_to_string(dir.path().join("text/sentiment/v1.tsv")).unwrap();
+        assert_eq!(before, after);
+        store.reset(serde_json::json!({"n": 2})).unwrap();
+        assert_eq!(store.active_version(), None);
+        assert_eq!(store.history().len(), 2);
+        // A broken model file in use is an error naming it and the way back.
+        store.keep(&model("v2"), serde_json::json!({})).unwrap();
+        std::fs::write(dir.path().join("text/sentiment/v2.tsv"), "# version=v2\n").unwrap();
+        let e = store.active().unwrap_err().to_string();
+        assert!(e.contains("v2.tsv") && e.contains("--reset"), "{e}");
+    }
 }
