@@ -507,15 +507,8 @@ pub enum TextCommand {
     /// label column and a text column; labels positive/negative/neutral or 正面/负面/中性.
     Eval {
         file: PathBuf,
-        /// The label column of a CSV/xlsx (default: label, 标签, 情感, 极性, sentiment …).
-        #[arg(long)]
-        label_column: Option<String>,
-        /// The text column of a CSV/xlsx (default: text, 文本, 内容, 评论, content …).
-        #[arg(long)]
-        text_column: Option<String>,
-        /// The sheet of a workbook (name or 1-based number; default: the first with data).
-        #[arg(long)]
-        sheet: Option<String>,
+        #[command(flatten)]
+        columns: LabelledColumns,
         /// How many of the worst-scored texts to show.
         #[arg(long, default_value_t = 10)]
         examples: usize,
@@ -532,12 +525,8 @@ pub enum TextCommand {
         /// Go back to the shipped analyzer (trained models stay in the lake's history).
         #[arg(long, conflicts_with = "file")]
         reset: bool,
-        #[arg(long)]
-        label_column: Option<String>,
-        #[arg(long)]
-        text_column: Option<String>,
-        #[arg(long)]
-        sheet: Option<String>,
+        #[command(flatten)]
+        columns: LabelledColumns,
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
@@ -561,6 +550,20 @@ pub enum TextCommand {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
+}
+
+/// Where a labelled file's labels and texts are (`text eval`, `text train`).
+#[derive(Debug, clap::Args)]
+pub struct LabelledColumns {
+    /// The label column of a CSV/xlsx (default: label, 标签, 情感, 极性, sentiment …).
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// The text column of a CSV/xlsx (default: text, 文本, 内容, 评论, content …).
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// The sheet of a workbook (name or 1-based number; default: the first with data).
+    #[arg(long)]
+    pub sheet: Option<String>,
 }
 
 /// `column=value` of `--set`.

@@ -10,7 +10,7 @@ use dangan_query::QueryEngine;
 use dangan_query::text_model::ModelStore;
 use dangan_text::sentiment::{self, adapt, evaluation, evaluation::Label};
 
-use crate::cli::{TextCommand, TextFormat};
+use crate::cli::{LabelledColumns, TextCommand, TextFormat};
 
 pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
     match command {
@@ -19,10 +19,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             explain,
             format,
         } => {
-            // The lake's own words count when there is a lake.
-            if let Ok(lake) = super::open(lake_dir) {
-                dangan_query::load_lake_text(&lake);
-            }
+            load_lake_text(lake_dir);
             let texts: Vec<String> = if texts.is_empty() {
                 std::io::stdin().lock().lines().collect::<Result<_, _>>()?
             } else {
@@ -76,21 +73,12 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
         }
         TextCommand::Eval {
             file,
-            label_column,
-            text_column,
-            sheet,
+            columns,
             examples,
             format,
         } => {
-            if let Ok(lake) = super::open(lake_dir) {
-                dangan_query::load_lake_text(&lake);
-            }
-            let items = read_labelled(
-                &file,
-                label_column.as_deref(),
-                text_column.as_deref(),
-                sheet,
-            )?;
+            load_lake_text(lake_dir);
+            let items = read_labelled(&file, columns)?;
             if items.is_empty() {
                 bail!("{}: no labelled text 没有带标签的文本", file.display());
             }
@@ -105,9 +93,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
         TextCommand::Train {
             file,
             reset,
-            label_column,
-            text_column,
-            sheet,
+            columns,
             format,
         } => {
             let lake = super::open(lake_dir).context(
@@ -134,12 +120,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let file = file.context("a labelled file to train on 请给出标注文件")?;
-            let items = read_labelled(
-                &file,
-                label_column.as_deref(),
-                text_column.as_deref(),
-                sheet,
-            )?;
+            let items = read_labelled(&file, columns)?;
             let current = sentiment::model_version();
             let version = store.next_version();
             let t = adapt::train(&items, sentiment::sentiment, &version, 0)?;
@@ -275,6 +256,14 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
     }
 }
 
+/// The lake's own words and adapted model count when there is a lake; without one, the
+/// shipped analyzer alone.
+fn load_lake_text(lake_dir: &Path) {
+    if let Ok(lake) = super::open(lake_dir) {
+        dangan_query::load_lake_text(&lake);
+    }
+}
+
 /// Header names taken for the label and the text column when none is given.
 const LABEL_COLUMNS: &[&str] = &[
     "label",
@@ -297,12 +286,13 @@ const TEXT_COLUMNS: &[&str] = &[
 
 /// A labelled file's items: a `label<TAB>text` TSV line by line, anything else through the
 /// importer's readers (CSV in any encoding, xlsx, …) with a label and a text column.
-fn read_labelled(
-    path: &Path,
-    label_column: Option<&str>,
-    text_column: Option<&str>,
-    sheet: Option<String>,
-) -> Result<Vec<(Label, String)>> {
+fn read_labelled(path: &Path, columns: LabelledColumns) -> Result<Vec<(Label, String)>> {
+    let LabelledColumns {
+        label_column,
+        text_column,
+        sheet,
+    } = columns;
+    let (label_column, text_column) = (label_column.as_deref(), text_column.as_deref());
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let tsv = path
         .extension()
