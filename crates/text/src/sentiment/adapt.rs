@@ -15,7 +15,7 @@ use super::evaluation::{Evaluation, Label, evaluate_labelled};
 use super::register::distinct_grams;
 use crate::error::{Error, Result};
 
-/// Fewest positive and fewest negative items [`train`] fits on.
+/// Fewest positive and fewest negative items a file must have for [`train`] (and [`fit`]).
 pub const MIN_PER_CLASS: usize = 20;
 /// Folds of the out-of-fold naive Bayes.
 const FOLDS: usize = 5;
@@ -233,9 +233,14 @@ fn solve(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> Option<[f64; 4]> {
 
 /// Fit an adaptation on the positive and negative items (neutral ones are not fitted on).
 pub fn fit<T: AsRef<str>>(items: &[(Label, T)], version: &str) -> Result<Adapted> {
-    let prepared = prepare(items);
-    let positive = prepared.iter().filter(|i| i.positive).count();
-    let negative = prepared.len() - positive;
+    enough(items)?;
+    fit_any(items, version)
+}
+
+/// Whether the items have [`MIN_PER_CLASS`] positive and negative ones.
+fn enough<T>(items: &[(Label, T)]) -> Result<()> {
+    let count = |l: Label| items.iter().filter(|(x, _)| *x == l).count();
+    let (positive, negative) = (count(Label::Positive), count(Label::Negative));
     if positive < MIN_PER_CLASS || negative < MIN_PER_CLASS {
         return Err(Error::TooFewItems {
             positive,
@@ -243,6 +248,15 @@ pub fn fit<T: AsRef<str>>(items: &[(Label, T)], version: &str) -> Result<Adapted
             needed: MIN_PER_CLASS,
         });
     }
+    Ok(())
+}
+
+/// [`fit`] without the minimum (the candidate [`train`] fits on four fifths of a file that
+/// has it).
+fn fit_any<T: AsRef<str>>(items: &[(Label, T)], version: &str) -> Result<Adapted> {
+    let prepared = prepare(items);
+    let positive = prepared.iter().filter(|i| i.positive).count();
+    let negative = prepared.len() - positive;
     // Out-of-fold naive Bayes for the combiner.
     let mut out_of_fold = vec![0.0; prepared.len()];
     for fold in 0..FOLDS {
@@ -314,11 +328,12 @@ pub fn train<T: AsRef<str>>(
     version: &str,
     examples: usize,
 ) -> Result<Training> {
+    enough(items)?;
     let (test, fitting): (Vec<_>, Vec<_>) = items
         .iter()
         .map(|(l, t)| (*l, t.as_ref()))
         .partition(|(_, t)| held_out(t));
-    let candidate = fit(&fitting, version)?;
+    let candidate = fit_any(&fitting, version)?;
     let before = evaluate_labelled(&test, current, examples);
     let after = evaluate_labelled(&test, |t| candidate.score(t), examples);
     Ok(Training {
