@@ -250,23 +250,25 @@ fn parts_normalized(norm: &str) -> Parts {
     if !crate::is_word(norm) {
         return Parts::default();
     }
-    let (lexicon, features) = lexicon_and_features(norm);
+    let mut grams = Vec::with_capacity(norm.len() * register::MAX_GRAM);
+    let (lexicon, features) = lexicon_and_features(norm, &mut grams);
     Parts {
         lexicon,
         log_odds: model::learned().log_odds(&features),
-        register: register::register(norm),
+        register: register::of_hashes(&mut grams),
     }
 }
 
 /// The inputs of the model's trees ([`FEATURES`]) for a text.
 pub fn model_features(text: &str) -> [f64; FEATURES.len()] {
-    lexicon_and_features(&crate::normalize_for_search(text)).1
+    lexicon_and_features(&crate::normalize_for_search(text), &mut Vec::new()).1
 }
 
 /// A normalized text's lexicon score and the trees' inputs (the lexicon's among them).
-fn lexicon_and_features(norm: &str) -> (Lexicon, [f64; FEATURES.len()]) {
+/// `grams` gets the hashes of the text's 1–3-grams, for the register.
+fn lexicon_and_features(norm: &str, grams: &mut Vec<u64>) -> (Lexicon, [f64; FEATURES.len()]) {
     let lexicon = lexicon_score(model(), norm);
-    (lexicon, model::learned().features(norm, lexicon.all))
+    (lexicon, model::learned().features(norm, lexicon.all, grams))
 }
 
 /// The lexicon part alone (for inspection and tests).
@@ -454,6 +456,24 @@ mod tests {
         // Compounds that only look like sentiment words are not.
         for t in ["好多人去开会", "我出差回来了", "买了两箱牛奶"] {
             assert_eq!(lexicon_sentiment(t), 0.0, "{t}: {:?}", explain(t));
+        }
+    }
+
+    #[test]
+    fn the_register_from_the_models_walk_is_the_registers_own() {
+        for t in [
+            "这家店的菜太难吃了，再也不来了！！！",
+            "请各支部于本周五前上报党员名册",
+            "好 差 a b  c",
+            "🙂🙂 hello，世界",
+            "",
+        ] {
+            let norm = crate::normalize_for_search(t);
+            let own = register::register(&norm);
+            assert!(
+                (parts(t).register - own).abs() < 1e-12 || !crate::is_word(&norm),
+                "{t}"
+            );
         }
     }
 

@@ -175,19 +175,21 @@ pub fn char_ngrams(text: &str) -> Vec<&str> {
 /// before it; `None`: it holds a clause end).
 pub fn char_ngram_clauses(text: &str) -> Vec<(&str, Option<u32>)> {
     let mut out = Vec::with_capacity(text.len() * 2);
-    for_each_char_ngram(text, |g, clause| {
+    for_each_char_ngram(text, 0, |g, clause, _| {
         out.push((g, clause));
         true
     });
     out
 }
 
-/// Calls `f` with each character n-gram and its clause; when it returns false, the longer
-/// n-grams at that position are not offered (every 1-gram is). Returns how many n-grams
-/// the text has (offered or not).
+/// Calls `f` with each character n-gram, its clause, and whether the n-grams before it at
+/// that position were all wanted; once `f` returns false, the longer n-grams at that
+/// position are offered only up to `always` characters (with `false`), then not at all.
+/// Returns how many n-grams the text has (offered or not).
 fn for_each_char_ngram<'a>(
     text: &'a str,
-    mut f: impl FnMut(&'a str, Option<u32>) -> bool,
+    always: usize,
+    mut f: impl FnMut(&'a str, Option<u32>, bool) -> bool,
 ) -> usize {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let bound = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
@@ -202,7 +204,14 @@ fn for_each_char_ngram<'a>(
             }
             inside = inside && !ends_clause(last);
             count += 1;
-            offer = offer && f(&text[bound(i)..bound(i + n)], inside.then_some(clause));
+            if offer || n <= always {
+                let wanted = f(
+                    &text[bound(i)..bound(i + n)],
+                    inside.then_some(clause),
+                    offer,
+                );
+                offer = offer && wanted;
+            }
         }
         if ends_clause(chars[i].1) {
             clause += 1;
@@ -318,19 +327,34 @@ fn clause_scores(sums: &[f64]) -> [f64; 4] {
 
 impl Learned {
     /// The inputs of the trees for a normalized text and its lexicon score.
-    pub fn features(&self, text: &str, lexicon: f64) -> [f64; FEATURES.len()] {
+    /// `register` gets the hashes of the text's 1–3-grams ([`super::register::of_hashes`]).
+    pub fn features(
+        &self,
+        text: &str,
+        lexicon: f64,
+        register: &mut Vec<u64>,
+    ) -> [f64; FEATURES.len()] {
         let mut found: Vec<Found> = Vec::with_capacity(text.len() * 2);
         // A naive Bayes sum for each clause with an n-gram (in the model or not), in order.
         let mut clauses: Vec<f64> = Vec::new();
         let mut current = None;
         // Every feature kept was in at least two training sentences, and so was every
         // shorter n-gram it starts with: an n-gram not in the table ends the ones after it.
-        let length = for_each_char_ngram(text, |g, clause| {
+        // The register's n-grams (1–3 characters, every one) come from the same walk, each
+        // hashed once for both.
+        let length = for_each_char_ngram(text, super::register::MAX_GRAM, |g, clause, alive| {
             if clause.is_some() && clause != current {
                 current = clause;
                 clauses.push(0.0);
             }
-            let Some((h, w)) = self.grams.find(g) else {
+            let h = hash(g);
+            if g.chars().nth(super::register::MAX_GRAM).is_none() {
+                register.push(h);
+            }
+            if !alive {
+                return false;
+            }
+            let Some(w) = self.grams.index.get(&h).copied() else {
                 return false;
             };
             let place = match clause {

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 const REGISTER: &str = include_str!("../../data/sentiment/model_register.tsv");
 /// Longest n-gram in the table.
-const MAX_GRAM: usize = 3;
+pub(crate) const MAX_GRAM: usize = 3;
 
 /// The table by a 64-bit hash of each n-gram (as the model's: a look-up is one probe, no
 /// string compared).
@@ -33,21 +33,26 @@ fn table() -> &'static HashMap<u64, f32> {
 /// the square root of their number (> 0 reads like an opinion, < 0 like formal prose; 0 for
 /// a text without n-grams).
 pub fn register(text: &str) -> f64 {
-    let table = table();
-    // Distinct n-grams by their hashes: sorting integers, not strings.
-    let mut seen: Vec<u64> = Vec::with_capacity(text.len() * MAX_GRAM);
-    for_each_gram(text, |g| seen.push(super::model::hash(g)));
-    seen.sort_unstable();
-    seen.dedup();
-    if seen.is_empty() {
+    let mut hashes: Vec<u64> = Vec::with_capacity(text.len() * MAX_GRAM);
+    for_each_gram(text, |g| hashes.push(super::model::hash(g)));
+    of_hashes(&mut hashes)
+}
+
+/// [`register`] from the hashes of a text's 1–3-grams, with repeats (the scorer gets them
+/// from the model's own walk over the text); distinct by sorting integers, not strings.
+pub(crate) fn of_hashes(hashes: &mut Vec<u64>) -> f64 {
+    hashes.sort_unstable();
+    hashes.dedup();
+    if hashes.is_empty() {
         return 0.0;
     }
-    let sum: f64 = seen
+    let table = table();
+    let sum: f64 = hashes
         .iter()
         .filter_map(|h| table.get(h))
         .map(|w| f64::from(*w))
         .sum();
-    sum / (seen.len() as f64).sqrt()
+    sum / (hashes.len() as f64).sqrt()
 }
 
 /// Calls `f` with each character 1–3-gram of a text (with repeats; none with a space in it).
