@@ -272,10 +272,18 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         v["score"].as_f64().unwrap()
     };
+    // SQL (and so the reports, the page and the API, which query through the same sessions)
+    // scores with the lake's model too.
+    let in_sql = |lake: &std::path::Path| -> f64 {
+        let rows = crate::support::sql(lake, "SELECT sentiment('第500批货物检验结论为橙标') AS s");
+        rows[0]["s"].as_f64().unwrap()
+    };
     assert!(score(&lake) < -0.5);
+    assert!((in_sql(&lake) - score(&lake)).abs() < 1e-9);
     let out = ok(&lake, &["text", "train", "--reset"]);
     assert!(out.contains("shipped"), "{out}");
     assert!(score(&lake) > -0.5);
+    assert!(in_sql(&lake) > -0.5);
     assert_eq!(
         std::fs::read_to_string(lake.join("text/sentiment/active"))
             .unwrap()
