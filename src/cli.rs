@@ -519,12 +519,15 @@ pub enum TextCommand {
     /// reads; a few hundred items): fits on four fifths, compares with the analyzer in use on
     /// the fifth held out, and keeps the new model in the lake only if it does better there.
     Train {
-        /// The labelled file (not with --reset).
-        #[arg(required_unless_present = "reset")]
+        /// The labelled file (not with --reset or --history).
+        #[arg(required_unless_present_any = ["reset", "history"])]
         file: Option<PathBuf>,
         /// Go back to the shipped analyzer (trained models stay in the lake's history).
-        #[arg(long, conflicts_with = "file")]
+        #[arg(long, conflicts_with_all = ["file", "history"])]
         reset: bool,
+        /// List the lake's trainings and resets, and the analyzer in use.
+        #[arg(long, conflicts_with = "file")]
+        history: bool,
         #[command(flatten)]
         columns: LabelledColumns,
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]

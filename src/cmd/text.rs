@@ -93,6 +93,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
         TextCommand::Train {
             file,
             reset,
+            history,
             columns,
             format,
         } => {
@@ -101,6 +102,10 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             )?;
             dangan_query::load_lake_text(&lake);
             let store = ModelStore::of(&lake);
+            if history {
+                print_history(&store, format);
+                return Ok(ExitCode::SUCCESS);
+            }
             let at = chrono::Local::now().to_rfc3339();
             if reset {
                 let before = sentiment::model_version();
@@ -513,6 +518,40 @@ fn print_training(file: &Path, t: &adapt::Training, current: &str, neutral: usiz
         println!(
             "\n没有提高 not better on the held-out texts ({:.4} ≤ {:.4}): the analyzer in use stays ({current}); nothing was changed 保留原模型",
             t.after.balanced_accuracy, t.before.balanced_accuracy
+        );
+    }
+}
+
+fn print_history(store: &ModelStore, format: TextFormat) {
+    let lines = store.history();
+    let in_use = sentiment::model_version();
+    if format == TextFormat::Json {
+        println!("{}", serde_json::json!({"model": in_use, "history": lines}));
+        return;
+    }
+    println!("在用 in use: {in_use}");
+    if lines.is_empty() {
+        println!("no training yet 尚未训练");
+        return;
+    }
+    println!(
+        "时间 at\t操作 action\t版本 version\t启用 kept\t留出之前 before\t之后 after\t文件 file"
+    );
+    let num = |v: &serde_json::Value| v.as_f64().map(|x| format!("{x:.4}")).unwrap_or_default();
+    for l in &lines {
+        let s = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            s("at"),
+            s("action"),
+            s("version"),
+            l["kept"]
+                .as_bool()
+                .map(|k| if k { "是" } else { "否" })
+                .unwrap_or("-"),
+            num(&l["before"]["balanced_accuracy"]),
+            num(&l["after"]["balanced_accuracy"]),
+            s("file")
         );
     }
 }

@@ -290,6 +290,25 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
             .trim(),
         "shipped"
     );
+    // The history lists every training and reset, and what is in use.
+    let h: serde_json::Value = serde_json::from_str(&ok(
+        &lake,
+        &["text", "train", "--history", "--format", "json"],
+    ))
+    .unwrap();
+    let actions: Vec<&str> = h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["train", "train", "reset"]);
+    assert_eq!(h["model"], "dangan-sentiment 2");
+    let text = ok(&lake, &["text", "train", "--history"]);
+    assert!(
+        text.contains("在用 in use") && text.contains("v1"),
+        "{text}"
+    );
     // A new training gets the next version; the old file stays.
     ok(&lake, &["text", "train", file.to_str().unwrap()]);
     assert!(
