@@ -142,7 +142,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 "neutral_not_fitted": neutral,
                 "held_out": t.held_out,
                 "before": {"model": current, "balanced_accuracy": t.before.balanced_accuracy},
-                "after": {"model": format!("{} + lake {version}", sentiment::MODEL_VERSION), "balanced_accuracy": t.after.balanced_accuracy},
+                "after": {"model": t.model.name(), "balanced_accuracy": t.after.balanced_accuracy},
                 "kept": t.improved(),
             });
             if t.improved() {

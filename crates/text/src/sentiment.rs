@@ -193,7 +193,7 @@ pub fn adapted() -> Option<Arc<adapt::Adapted>> {
 /// Which analyzer scores texts now: the shipped model's name, and the lake's adaptation's.
 pub fn model_version() -> String {
     match adapted() {
-        Some(a) => format!("{MODEL_VERSION} + lake {}", a.version),
+        Some(a) => a.name(),
         None => MODEL_VERSION.to_string(),
     }
 }

@@ -40,6 +40,11 @@ pub struct Adapted {
 }
 
 impl Adapted {
+    /// The analyzer it makes, by name (`dangan-sentiment 2 + lake v3`).
+    pub fn name(&self) -> String {
+        format!("{} + lake {}", super::MODEL_VERSION, self.version)
+    }
+
     /// The adapted score of a text in [-1, 1], like [`super::sentiment`].
     pub fn score(&self, text: &str) -> f64 {
         let norm = crate::normalize_for_search(text);

@@ -24,7 +24,7 @@ impl Label {
     /// 积极/消极, 好评/差评/中评, `1`/`0`.
     pub fn parse(s: &str) -> Option<Label> {
         let t = crate::normalize_for_search(s.trim());
-        Some(match t.to_lowercase().as_str() {
+        Some(match t.as_str() {
             "positive" | "pos" | "正面" | "正向" | "积极" | "好评" | "正" | "1" | "+1" => {
                 Label::Positive
             }

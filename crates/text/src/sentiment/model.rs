@@ -175,21 +175,22 @@ pub fn char_ngrams(text: &str) -> Vec<&str> {
 /// before it; `None`: it holds a clause end).
 pub fn char_ngram_clauses(text: &str) -> Vec<(&str, Option<u32>)> {
     let mut out = Vec::with_capacity(text.len() * 2);
-    for_each_char_ngram(text, 0, |g, clause, _| {
+    for_each_char_ngram(text, 0, |g, _, clause, _| {
         out.push((g, clause));
         true
     });
     out
 }
 
-/// Calls `f` with each character n-gram, its clause, and whether the n-grams before it at
-/// that position were all wanted; once `f` returns false, the longer n-grams at that
-/// position are offered only up to `always` characters (with `false`), then not at all.
-/// Returns how many n-grams the text has (offered or not).
-fn for_each_char_ngram<'a>(
+/// Calls `f` with each character n-gram (none with a space in it), its length in
+/// characters, its clause, and whether the n-grams before it at that position were all
+/// wanted; once `f` returns false, the longer n-grams at that position are offered only up
+/// to `always` characters (with `false`), then not at all. Returns how many n-grams the text
+/// has (offered or not).
+pub(crate) fn for_each_char_ngram<'a>(
     text: &'a str,
     always: usize,
-    mut f: impl FnMut(&'a str, Option<u32>, bool) -> bool,
+    mut f: impl FnMut(&'a str, usize, Option<u32>, bool) -> bool,
 ) -> usize {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let bound = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
@@ -207,6 +208,7 @@ fn for_each_char_ngram<'a>(
             if offer || n <= always {
                 let wanted = f(
                     &text[bound(i)..bound(i + n)],
+                    n,
                     inside.then_some(clause),
                     offer,
                 );
@@ -342,13 +344,13 @@ impl Learned {
         // shorter n-gram it starts with: an n-gram not in the table ends the ones after it.
         // The register's n-grams (1–3 characters, every one) come from the same walk, each
         // hashed once for both.
-        let length = for_each_char_ngram(text, super::register::MAX_GRAM, |g, clause, alive| {
+        let length = for_each_char_ngram(text, super::register::MAX_GRAM, |g, n, clause, alive| {
             if clause.is_some() && clause != current {
                 current = clause;
                 clauses.push(0.0);
             }
             let h = hash(g);
-            if g.chars().nth(super::register::MAX_GRAM).is_none() {
+            if n <= super::register::MAX_GRAM {
                 register.push(h);
             }
             if !alive {

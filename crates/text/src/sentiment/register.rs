@@ -55,18 +55,13 @@ pub(crate) fn of_hashes(hashes: &mut Vec<u64>) -> f64 {
     sum / (hashes.len() as f64).sqrt()
 }
 
-/// Calls `f` with each character 1–3-gram of a text (with repeats; none with a space in it).
+/// Calls `f` with each character 1–3-gram of a text (with repeats; none with a space in it):
+/// the model's walk over the text, stopped at three characters.
 fn for_each_gram<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let bound = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
-    for i in 0..chars.len() {
-        for n in 1..=MAX_GRAM.min(chars.len() - i) {
-            if chars[i + n - 1].1.is_whitespace() {
-                break;
-            }
-            f(&text[bound(i)..bound(i + n)]);
-        }
-    }
+    super::model::for_each_char_ngram(text, MAX_GRAM, |g, n, _, _| {
+        f(g);
+        n < MAX_GRAM
+    });
 }
 
 /// The distinct character 1–3-grams of a text (none with a space in it), sorted.
