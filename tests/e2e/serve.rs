@@ -372,6 +372,11 @@ fn api_answers_under_the_tokens_department() {
     );
     let (s, e) = get(port, "/api/v1/reports/feedback", t);
     assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")), "{e}");
+    // Each kind of error has its status, decided by its variant, not its words.
+    let (s, e) = get(port, "/api/v1/reports/nosuch", t);
+    assert_eq!((s, e["code"].as_str()), (404, Some("not_found")), "{e}");
+    let (s, e) = get(port, "/api/v1/reports/membership?org=NOWHERE", t);
+    assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{e}");
     let (s, html) = http(
         port,
         "GET",

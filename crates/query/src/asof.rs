@@ -36,6 +36,7 @@ pub struct AsOf {
 /// member.
 #[derive(Debug, Clone)]
 pub struct DepartmentGrants {
+    pub department: String,
     pub granted: HashMap<String, Granted>,
     pub members: Option<Arc<dyn TableProvider>>,
 }
@@ -104,9 +105,12 @@ impl TableFunctionImpl for AsOf {
                 Some(g) => Some((g.clone(), p.members.clone())),
                 None => {
                     // A refusal of the policy, told apart from a bad statement upstream.
-                    return Err(DataFusionError::External(Box::new(crate::Error::Policy(
-                        format!("数据集 {dataset} 未授权 (dataset `{dataset}` was not granted)"),
-                    ))));
+                    return Err(DataFusionError::External(Box::new(
+                        crate::Refusal::NotGranted {
+                            dataset,
+                            department: p.department.clone(),
+                        },
+                    )));
                 }
             },
         };

@@ -18,8 +18,8 @@ pub enum Error {
     #[error(transparent)]
     Index(#[from] dangan_index::Error),
     /// Refused by the access policy (a table not granted, a statement that is not a query).
-    #[error("{0}")]
-    Policy(String),
+    #[error(transparent)]
+    Refused(#[from] crate::Refusal),
     /// Over the statement budget (`guard.rs`): refused before planning.
     #[error("{0}")]
     TooComplex(String),
@@ -41,15 +41,18 @@ pub enum Error {
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         // A refusal raised inside planning (a table function's) stays a refusal.
-        let policy = match e.find_root() {
-            datafusion::error::DataFusionError::External(inner) => match inner.downcast_ref() {
-                Some(Error::Policy(m)) => Some(m.clone()),
-                _ => None,
-            },
+        let refusal = match e.find_root() {
+            datafusion::error::DataFusionError::External(inner) => inner
+                .downcast_ref::<crate::Refusal>()
+                .cloned()
+                .or_else(|| match inner.downcast_ref() {
+                    Some(Error::Refused(r)) => Some(r.clone()),
+                    _ => None,
+                }),
             _ => None,
         };
-        match policy {
-            Some(m) => Error::Policy(m),
+        match refusal {
+            Some(r) => Error::Refused(r),
             None => Error::DataFusion(Box::new(e)),
         }
     }

@@ -16,6 +16,7 @@ mod journal;
 pub mod output;
 pub mod policy;
 pub mod provider;
+pub mod refusal;
 pub mod scope;
 pub mod search_fn;
 pub mod spread;
@@ -32,6 +33,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use error::{Error, Result};
 pub use output::{OutputFormat, write_batches};
+pub use refusal::Refusal;
 
 /// A DataFusion session over one lake.
 pub struct QueryEngine {
@@ -487,7 +489,7 @@ impl QueryEngine {
     fn record_outcome(&self, sql: &str, rows: i64, started: Instant, error: Option<&Error>) {
         let status = match error {
             None => "ok".to_string(),
-            Some(Error::Policy(m)) => format!("denied: {m}"),
+            Some(Error::Refused(r)) => format!("denied: {r}"),
             Some(Error::TooComplex(m)) => format!("refused: {m}"),
             Some(e) => format!("error: {e}"),
         };
@@ -538,7 +540,11 @@ impl QueryEngine {
             .iter()
             .find_map(|t| self.unavailable.get(t).map(|why| (t, why)))
         {
-            return Err(Error::Policy(format!("view `{t}`: {why}")));
+            return Err(Refusal::ViewUnavailable {
+                view: t.clone(),
+                reason: why.clone(),
+            }
+            .into());
         }
         let state = self.ctx.state();
         let df = match &self.policy {
@@ -556,9 +562,9 @@ impl QueryEngine {
                 let plan = state.statement_to_plan(statement).await?;
                 options.verify_plan(&plan).map_err(|e| match e {
                     datafusion::error::DataFusionError::Plan(m) if m.contains("not supported") => {
-                        Error::Policy(format!("部门只能查询 (a department may only query: {m})"))
+                        Error::Refused(Refusal::NotAQuery { what: m })
                     }
-                    e => e.into(),
+                    e => Error::from(e),
                 })?;
                 self.ctx.execute_logical_plan(plan).await?
             }

@@ -18,7 +18,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::logical_expr::{Expr, col};
 use datafusion::prelude::{DataFrame, SessionContext};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::scope::{RowScope, ScopedTable};
 
 /// What a department's session may read.
@@ -193,10 +193,12 @@ pub(crate) async fn register(
             Scope::Own => Some(own.clone()),
             Scope::Org(id) => {
                 if !tree.knows(id) {
-                    return Err(Error::Policy(format!(
-                        "the grant of {} to {department} is scoped to org {id}, which is not in organizations 授权范围中的组织不存在",
-                        spec.name
-                    )));
+                    return Err(crate::Refusal::NoSuchOrg {
+                        dataset: spec.name.clone(),
+                        department: department.to_string(),
+                        org: id.clone(),
+                    }
+                    .into());
                 }
                 Some(tree.sub_trees([id]))
             }
@@ -248,6 +250,7 @@ pub(crate) async fn register(
                 lake: lake.clone(),
                 fixed,
                 policy: Some(crate::asof::DepartmentGrants {
+                    department: department.to_string(),
                     granted: granted.clone(),
                     members: members_provider.clone(),
                 }),
@@ -282,11 +285,7 @@ pub(crate) fn check_explain(statement: &datafusion::sql::parser::Statement) -> R
             .as_ref()
             .is_some_and(|f| !matches!(f, ExplainFormat::Indent))
     {
-        return Err(Error::Policy(
-            "部门的 EXPLAIN 只显示逻辑计划 (a department's EXPLAIN shows the logical plan only: \
-             VERBOSE, ANALYZE, statistics and other formats are the administrator's)"
-                .to_string(),
-        ));
+        return Err(crate::Refusal::ExplainDetail.into());
     }
     check_explain(&e.statement)
 }
@@ -297,15 +296,14 @@ impl Policy {
     pub(crate) fn check(&self, read: &[String]) -> Result<()> {
         for name in read {
             if self.denied.contains(name) {
-                return Err(Error::Policy(format!(
-                    "数据集 {name} 未授权给{dept} (dataset `{name}` was not granted to `{dept}`; the administrator can run `dangan access grant {dept} {name}`)",
-                    dept = self.department
-                )));
+                return Err(crate::Refusal::NotGranted {
+                    dataset: name.clone(),
+                    department: self.department.clone(),
+                }
+                .into());
             }
             if name.starts_with("system_") {
-                return Err(Error::Policy(format!(
-                    "内部表 {name} 仅管理员可查 (`{name}` is for the administrator only)"
-                )));
+                return Err(crate::Refusal::InternalTable { name: name.clone() }.into());
             }
         }
         Ok(())

@@ -17,7 +17,26 @@ pub enum Error {
         path: std::path::PathBuf,
         message: String,
     },
-    /// A report name, format or parameter that does not exist or does not fit.
+    /// A report name that does not exist.
+    #[error("没有报表 `{name}` (no report named `{name}`; there are: {known})")]
+    NoSuchReport { name: String, known: String },
+    /// `--org` names an organization the lake does not have.
+    #[error("没有组织 `{id}` (no organization `{id}` in the lake)")]
+    NoSuchOrg { id: String },
+    /// A query of the report was refused by the caller's access policy.
+    #[error(
+        "报表 {title} 需要读取的数据未授权 (report `{report}` reads data this department was not granted): {refusal}"
+    )]
+    Refused {
+        report: &'static str,
+        title: &'static str,
+        #[source]
+        refusal: dangan_query::Refusal,
+    },
+    /// A report asked for an input its definition does not query (a bug of the report).
+    #[error("report input `{0}` was not queried")]
+    MissingInput(String),
+    /// A format or parameter that does not fit.
     #[error("{0}")]
     Invalid(String),
 }

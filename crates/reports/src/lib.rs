@@ -52,15 +52,13 @@ pub fn find(name: &str) -> Result<&'static dyn ReportDef> {
         .iter()
         .copied()
         .find(|r| r.name() == name)
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "没有报表 `{name}` (no report named `{name}`; there are: {})",
-                REPORTS
-                    .iter()
-                    .map(|r| r.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+        .ok_or_else(|| Error::NoSuchReport {
+            name: name.to_string(),
+            known: REPORTS
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
 }
 
@@ -144,7 +142,7 @@ impl Inputs {
     pub fn frame(&self, name: &str) -> Result<&DataFrame> {
         self.frames
             .get(name)
-            .ok_or_else(|| Error::Invalid(format!("report input `{name}` was not queried")))
+            .ok_or_else(|| Error::MissingInput(name.to_string()))
     }
 
     /// An optional input: `None` when the department may not read it.
@@ -283,9 +281,7 @@ pub async fn run(
     if let Some(root) = &p.org {
         let tree = OrgTree::load(lake).await?;
         if !tree.knows(root) {
-            return Err(Error::Invalid(format!(
-                "没有组织 `{root}` (no organization `{root}` in the lake)"
-            )));
+            return Err(Error::NoSuchOrg { id: root.clone() });
         }
         p.orgs = Some(tree.sub_trees([root]).into_iter().collect());
     }
@@ -294,18 +290,18 @@ pub async fn run(
     for (name, sql) in def.queries(p) {
         let asked = Instant::now();
         let result = match engine.sql(&sql).await {
-            Err(dangan_query::Error::Policy(_)) if def.optional().contains(&name) => {
+            Err(dangan_query::Error::Refused(_)) if def.optional().contains(&name) => {
                 metrics.skipped.push(name.to_string());
                 continue;
             }
             r => r,
         };
         let result = result.map_err(|e| match e {
-            dangan_query::Error::Policy(m) => Error::Invalid(format!(
-                "报表 {} 需要读取的数据未授权 (report `{}` reads data this department was not granted): {m}",
-                def.title(),
-                def.name()
-            )),
+            dangan_query::Error::Refused(refusal) => Error::Refused {
+                report: def.name(),
+                title: def.title(),
+                refusal,
+            },
             e => Error::Query(e),
         })?;
         metrics.rows_read.insert(name.to_string(), result.rows);

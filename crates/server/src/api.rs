@@ -54,31 +54,55 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A query-layer error as the API answers it: refusals are 403, a bad statement 400, a
-/// missing member 404, the rest 500.
-impl From<dangan_query::Error> for ApiError {
-    fn from(e: dangan_query::Error) -> Self {
-        use dangan_query::Error as E;
-        match e {
-            E::Policy(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
-            E::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            E::DataFusion(d) => ApiError::new(StatusCode::BAD_REQUEST, "bad_sql", d.to_string()),
-            E::TooComplex(m) => ApiError::new(StatusCode::BAD_REQUEST, "too_complex", m),
-            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
-        }
+/// A refusal of the access policy: 403.
+impl From<dangan_query::Refusal> for ApiError {
+    fn from(r: dangan_query::Refusal) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", r.to_string())
     }
 }
 
+/// A query-layer error as the API answers it, by kind: refusals are 403, a bad or too large
+/// statement 400, a missing member 404, the rest 500. No `_` arm: a new kind must be placed.
+impl From<dangan_query::Error> for ApiError {
+    fn from(e: dangan_query::Error) -> Self {
+        use dangan_query::Error as E;
+        let (status, code) = match &e {
+            E::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            E::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            E::DataFusion(_) => (StatusCode::BAD_REQUEST, "bad_sql"),
+            E::TooComplex(_) => (StatusCode::BAD_REQUEST, "too_complex"),
+            E::Lake(_)
+            | E::Arrow(_)
+            | E::Io(_)
+            | E::Xlsx(_)
+            | E::Index(_)
+            | E::TextModel { .. }
+            | E::Panic(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+/// A report's error as the API answers it, by kind (no `_` arm either).
 impl From<dangan_reports::Error> for ApiError {
     fn from(e: dangan_reports::Error) -> Self {
-        match e {
-            dangan_reports::Error::Query(q) => q.into(),
-            dangan_reports::Error::Invalid(m) if m.contains("未授权") => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", m)
+        use dangan_reports::Error as E;
+        let (status, code) = match &e {
+            E::Query(_) => {
+                let E::Query(q) = e else { unreachable!() };
+                return q.into();
             }
-            dangan_reports::Error::Invalid(m) => ApiError::bad(m),
-            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
-        }
+            E::Refused { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            E::NoSuchReport { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            E::NoSuchOrg { .. } | E::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            E::Lake(_)
+            | E::Arrow(_)
+            | E::Polars(_)
+            | E::Frame(_)
+            | E::Write { .. }
+            | E::MissingInput(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, e.to_string())
     }
 }
 
@@ -245,7 +269,7 @@ fn date(p: &HashMap<String, String>, key: &str) -> ApiResult<Option<chrono::Naiv
 }
 
 async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Json<Value>> {
-    let (_, session) = who(&state, &headers).await?;
+    let (department, session) = who(&state, &headers).await?;
     let q = p
         .get("q")
         .map(|s| s.trim())
@@ -268,11 +292,11 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
             .get(d)
             .map_err(|e| ApiError::bad(e.to_string()))?;
         if !session.may_read(d) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("数据集 {d} 未授权 (dataset `{d}` was not granted)"),
-            ));
+            return Err(dangan_query::Refusal::NotGranted {
+                dataset: d.clone(),
+                department: department.clone(),
+            }
+            .into());
         }
     }
     let orgs = match p.get("org").filter(|o| !o.is_empty()) {

@@ -96,13 +96,19 @@ fn token_of(metadata: &MetadataMap) -> Result<String, Status> {
 
 fn query_status(e: dangan_query::Error) -> Status {
     use dangan_query::Error as E;
-    match e {
-        E::Policy(m) => Status::permission_denied(m),
-        E::DataFusion(d) => Status::invalid_argument(d.to_string()),
-        E::TooComplex(m) => Status::invalid_argument(m),
-        E::NotFound(m) => Status::not_found(m),
-        e => Status::internal(e.to_string()),
-    }
+    let status = match &e {
+        E::Refused(_) => Status::permission_denied,
+        E::DataFusion(_) | E::TooComplex(_) => Status::invalid_argument,
+        E::NotFound(_) => Status::not_found,
+        E::Lake(_)
+        | E::Arrow(_)
+        | E::Io(_)
+        | E::Xlsx(_)
+        | E::Index(_)
+        | E::TextModel { .. }
+        | E::Panic(_) => Status::internal,
+    };
+    status(e.to_string())
 }
 
 #[allow(clippy::result_large_err)]

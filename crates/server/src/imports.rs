@@ -78,15 +78,11 @@ pub(crate) async fn may_import(
             0,
             "denied: no import grant",
         );
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "部门 {department} 不能导入 {dataset}：需要导入授权 \
-                 (importing needs `dangan access grant {department} {dataset} --scope all --import`; \
-                 reading never implies it, and the organizations are the administrator's)"
-            ),
-        ));
+        return Err(dangan_query::Refusal::NoImportGrant {
+            dataset: dataset.to_string(),
+            department,
+        }
+        .into());
     }
     Ok((department, session))
 }
