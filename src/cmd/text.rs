@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use dangan_query::QueryEngine;
 use dangan_query::text_model::ModelStore;
-use dangan_text::sentiment::{self, adapt, evaluation, evaluation::Label};
+use dangan_text::sentiment::{self, Analyzer, adapt, evaluation, evaluation::Label};
 
 use crate::cli::{LabelledColumns, TextCommand, TextFormat};
 
@@ -19,7 +19,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             explain,
             format,
         } => {
-            load_lake_text(lake_dir);
+            let analyzer = lake_analyzer(lake_dir);
             let texts: Vec<String> = if texts.is_empty() {
                 std::io::stdin().lock().lines().collect::<Result<_, _>>()?
             } else {
@@ -27,8 +27,8 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             };
             for t in texts.iter().filter(|t| !t.trim().is_empty()) {
                 // One scoring of the text: the score is shaped from its parts.
-                let parts = sentiment::parts(t);
-                let score = sentiment::sentiment(t);
+                let parts = analyzer.parts(t);
+                let score = analyzer.score(t);
                 let label = if score < sentiment::NEGATIVE {
                     "负面"
                 } else if score > sentiment::POSITIVE {
@@ -37,7 +37,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                     "中性"
                 };
                 let words = if explain {
-                    sentiment::explain(t)
+                    analyzer.explain(t)
                 } else {
                     Vec::new()
                 };
@@ -77,16 +77,17 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             examples,
             format,
         } => {
-            load_lake_text(lake_dir);
+            let analyzer = lake_analyzer(lake_dir);
             let items = read_labelled(&file, columns)?;
             if items.is_empty() {
                 bail!("{}: no labelled text 没有带标签的文本", file.display());
             }
-            let e = evaluation::evaluate_labelled(&items, sentiment::sentiment, examples);
+            let e = evaluation::evaluate_labelled(&items, |t| analyzer.score(t), examples);
+            let model = analyzer.version();
             if format == TextFormat::Json {
-                println!("{}", eval_json(&file, &e));
+                println!("{}", eval_json(&file, &e, &model));
             } else {
-                print_eval(&file, &e);
+                print_eval(&file, &e, &model);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -100,35 +101,34 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             let lake = super::open(lake_dir).context(
                 "text train keeps the adapted model in a lake: give --lake or run dangan init 需要数据湖",
             )?;
-            dangan_query::load_lake_text(&lake);
+            let analyzer = dangan_query::text_model::analyzer(&lake);
             let store = ModelStore::of(&lake);
             if history {
-                print_history(&store, format);
+                print_history(&store, format, &analyzer.version());
                 return Ok(ExitCode::SUCCESS);
             }
             let at = chrono::Local::now().to_rfc3339();
             if reset {
-                let before = sentiment::model_version();
+                let before = analyzer.version();
                 store.reset(serde_json::json!({"at": at, "action": "reset", "was": before}))?;
-                sentiment::use_adapted(None);
+                let now = analyzer.with_adapted(None).version();
                 if format == TextFormat::Json {
                     println!(
                         "{}",
-                        serde_json::json!({"action": "reset", "was": before, "model": sentiment::model_version()})
+                        serde_json::json!({"action": "reset", "was": before, "model": now})
                     );
                 } else {
                     println!(
-                        "已恢复内置模型 back to the shipped analyzer ({}); it was {before}",
-                        sentiment::model_version()
+                        "已恢复内置模型 back to the shipped analyzer ({now}); it was {before}"
                     );
                 }
                 return Ok(ExitCode::SUCCESS);
             }
             let file = file.context("a labelled file to train on 请给出标注文件")?;
             let items = read_labelled(&file, columns)?;
-            let current = sentiment::model_version();
+            let current = analyzer.version();
             let version = store.next_version();
-            let t = adapt::train(&items, sentiment::sentiment, &version, 0)?;
+            let t = adapt::train(&items, &analyzer, &version, 0)?;
             let (positive, negative) = t.model.fitted_on;
             let neutral = items.len() - positive - negative;
             let record = serde_json::json!({
@@ -145,17 +145,18 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 "after": {"model": t.model.name(), "balanced_accuracy": t.after.balanced_accuracy},
                 "kept": t.improved(),
             });
-            if t.improved() {
+            let in_use = if t.improved() {
                 store.keep(&t.model, record.clone())?;
-                sentiment::use_adapted(Some(t.model.clone()));
+                t.model.name()
             } else {
                 store.note(record.clone())?;
-            }
+                current.clone()
+            };
             if format == TextFormat::Json {
                 let mut v = record;
-                v["before"]["evaluation"] = eval_json(&file, &t.before);
-                v["after"]["evaluation"] = eval_json(&file, &t.after);
-                v["model"] = sentiment::model_version().into();
+                v["before"]["evaluation"] = eval_json(&file, &t.before, &current);
+                v["after"]["evaluation"] = eval_json(&file, &t.after, &t.model.name());
+                v["model"] = in_use.into();
                 println!("{v}");
             } else {
                 print_training(&file, &t, &current, neutral);
@@ -212,6 +213,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 }
             }
             let engine = QueryEngine::open_as(&lake, as_department.as_deref()).await?;
+            let analyzer = engine.analyzer();
             let result = engine.sql(&sql).await;
             engine.flush_audit().await?;
             let result = result?;
@@ -222,7 +224,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 .map(|t| match only.as_deref() {
                     None => Some(0),
                     Some(which) => {
-                        let s = sentiment::sentiment(t);
+                        let s = analyzer.score(t);
                         let keep = if which == "negative" {
                             s < sentiment::NEGATIVE
                         } else {
@@ -261,11 +263,12 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
     }
 }
 
-/// The lake's own words and adapted model count when there is a lake; without one, the
-/// shipped analyzer alone.
-fn load_lake_text(lake_dir: &Path) {
-    if let Ok(lake) = super::open(lake_dir) {
-        dangan_query::load_lake_text(&lake);
+/// The lake's analyzer (its own words and adapted model) when there is a lake; without one,
+/// the shipped analyzer.
+fn lake_analyzer(lake_dir: &Path) -> Analyzer {
+    match super::open(lake_dir) {
+        Ok(lake) => dangan_query::text_model::analyzer(&lake),
+        Err(_) => Analyzer::shipped().clone(),
     }
 }
 
@@ -380,7 +383,7 @@ fn read_labelled(path: &Path, columns: LabelledColumns) -> Result<Vec<(Label, St
     Ok(items)
 }
 
-fn eval_json(file: &Path, e: &evaluation::Evaluation) -> serde_json::Value {
+fn eval_json(file: &Path, e: &evaluation::Evaluation, model: &str) -> serde_json::Value {
     let classes: serde_json::Map<String, serde_json::Value> = Label::ALL
         .iter()
         .zip(e.classes.iter())
@@ -408,7 +411,7 @@ fn eval_json(file: &Path, e: &evaluation::Evaluation) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "file": file.display().to_string(),
-        "model": sentiment::model_version(),
+        "model": model,
         "n": e.n,
         "balanced_accuracy": e.balanced_accuracy,
         "sign_balanced_accuracy": e.sign_balanced_accuracy,
@@ -421,7 +424,7 @@ fn eval_json(file: &Path, e: &evaluation::Evaluation) -> serde_json::Value {
     })
 }
 
-fn print_eval(file: &Path, e: &evaluation::Evaluation) {
+fn print_eval(file: &Path, e: &evaluation::Evaluation, model: &str) {
     let counts: Vec<String> = Label::ALL
         .iter()
         .map(|l| format!("{} {}", l.chinese(), e.count(*l)))
@@ -431,7 +434,7 @@ fn print_eval(file: &Path, e: &evaluation::Evaluation) {
         file.display(),
         e.n,
         counts.join(", "),
-        sentiment::model_version()
+        model
     );
     println!(
         "平衡准确率 balanced accuracy (positive vs negative, neutral verdicts wrong): {:.4}",
@@ -512,7 +515,7 @@ fn print_training(file: &Path, t: &adapt::Training, current: &str, neutral: usiz
     if t.improved() {
         println!(
             "\n已启用 now in use: {} — sentiment(), the reports, the page and the API of this lake score with it; `dangan text train --reset` returns to the shipped analyzer",
-            sentiment::model_version()
+            t.model.name()
         );
     } else {
         println!(
@@ -522,9 +525,8 @@ fn print_training(file: &Path, t: &adapt::Training, current: &str, neutral: usiz
     }
 }
 
-fn print_history(store: &ModelStore, format: TextFormat) {
+fn print_history(store: &ModelStore, format: TextFormat, in_use: &str) {
     let lines = store.history();
-    let in_use = sentiment::model_version();
     if format == TextFormat::Json {
         println!("{}", serde_json::json!({"model": in_use, "history": lines}));
         return;

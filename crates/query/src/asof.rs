@@ -147,7 +147,7 @@ impl TableFunctionImpl for AsOf {
             return Ok(provider);
         };
         let ctx = SessionContext::new();
-        crate::udf::register(&ctx);
+        crate::udf::register(&ctx, dangan_text::sentiment::Analyzer::shipped());
         let view = crate::policy::view(
             &ctx,
             &spec,

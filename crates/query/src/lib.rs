@@ -45,6 +45,8 @@ pub struct QueryEngine {
     pending: std::sync::Mutex<Vec<AuditRow>>,
     /// Saved views this session cannot define, with why.
     unavailable: std::collections::BTreeMap<String, String>,
+    /// The lake's sentiment analyzer, which this session's `sentiment()` scores with.
+    analyzer: dangan_text::sentiment::Analyzer,
 }
 
 /// The settings of every session. Measured on the analyst queries (BENCHMARKS.md): on two
@@ -331,21 +333,14 @@ pub struct QueryResult {
     pub duration_ms: u128,
 }
 
-/// The lake's own sentiment words and its adapted sentiment model, for every score this
-/// process computes from now on.
-pub fn load_lake_text(lake: &Lake) {
-    udf::load_user_words(lake);
-    text_model::load(lake);
-}
-
 impl QueryEngine {
     /// Register every dataset table under its name and every internal table as
     /// `system_<name>`.
     pub async fn open(lake: &Lake) -> Result<Self> {
         recover_interrupted(lake).await?;
         let ctx = new_context();
-        udf::register(&ctx);
-        load_lake_text(lake);
+        let analyzer = text_model::analyzer(lake);
+        udf::register(&ctx, &analyzer);
         ctx.register_udtf(
             "search",
             Arc::new(search_fn::SearchFunction {
@@ -384,6 +379,7 @@ impl QueryEngine {
             policy: None,
             pending: Default::default(),
             unavailable,
+            analyzer,
         })
     }
 
@@ -394,8 +390,8 @@ impl QueryEngine {
         };
         recover_interrupted(lake).await?;
         let ctx = department_context();
-        udf::register(&ctx);
-        load_lake_text(lake);
+        let analyzer = text_model::analyzer(lake);
+        udf::register(&ctx, &analyzer);
         let policy = policy::register(&ctx, lake, department).await?;
         ctx.register_udtf(
             "search",
@@ -411,6 +407,7 @@ impl QueryEngine {
             policy: Some(policy),
             pending: Default::default(),
             unavailable,
+            analyzer,
         })
     }
 
@@ -444,6 +441,11 @@ impl QueryEngine {
     /// The department this session is for (`None`: the administrator).
     pub fn department(&self) -> Option<&str> {
         self.policy.as_ref().map(|p| p.department.as_str())
+    }
+
+    /// The sentiment analyzer of this session's lake (its words and adapted model).
+    pub fn analyzer(&self) -> &dangan_text::sentiment::Analyzer {
+        &self.analyzer
     }
 
     pub fn context(&self) -> &SessionContext {

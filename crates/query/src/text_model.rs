@@ -1,14 +1,15 @@
 //! The lake's adaptation of the sentiment analyzer (`dangan text train`), kept versioned under
 //! `<lake>/text/sentiment/`: every trained model as `vN.tsv` (never rewritten), the one in use
 //! named in `active` (`shipped` after a reset), and one JSON line per training or reset in
-//! `history.jsonl`. Every session the lake opens loads what `active` names, so `sentiment()`,
-//! `dangan text eval`, the reports, the page and the API all score with it.
+//! `history.jsonl`. Every session the lake opens holds the lake's [`analyzer`] (its words and what `active`
+//! names), so `sentiment()`, `dangan text eval`, the reports, the page and the API all score
+//! with it — and a process that opens two lakes scores each with its own.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use dangan_datasets::Lake;
-use dangan_text::sentiment::{self, adapt::Adapted};
+use dangan_text::sentiment::{Analyzer, adapt::Adapted};
 
 use crate::error::{Error, Result};
 
@@ -141,28 +142,55 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// The version loaded in this process (`None`: shipped), so that opening a session does not
-/// read the model again unless `active` changed.
-static LOADED: Mutex<Option<Option<String>>> = Mutex::new(None);
+/// What a lake's analyzer was built from: its words file (length and change time) and the
+/// version `active` names. A session reuses the analyzer built for the same stamp.
+#[derive(Clone, PartialEq, Eq)]
+struct Stamp {
+    words: Option<(u64, std::time::SystemTime)>,
+    active: Option<String>,
+}
 
-/// Score with the lake's adaptation in this process from now on (the shipped analyzer if it
-/// has none); read again only when the lake's `active` names another version. A model file
-/// that cannot be read is reported on standard error and the shipped analyzer used.
-pub fn load(lake: &Lake) {
-    let store = ModelStore::of(lake);
-    let version = store.active_version();
-    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-    if loaded.as_ref() == Some(&version) {
-        return;
+/// Analyzers built, by lake folder: the sessions of one lake (the server opens one per
+/// department every few seconds) share one, and each lake has its own.
+static BUILT: Mutex<Vec<(PathBuf, Stamp, Analyzer)>> = Mutex::new(Vec::new());
+
+/// The lake's own analyzer: the shipped one with the lake's words (`<lake>/text/lexicon.txt`,
+/// `word<TAB>weight`) and the adapted model `active` names. Built again only when either
+/// changed. A model file that cannot be read is reported on standard error and the lake's
+/// words are used without it.
+pub fn analyzer(lake: &Lake) -> Analyzer {
+    analyzer_at(lake.dir())
+}
+
+/// [`analyzer`] of the lake at `lake_dir`.
+pub fn analyzer_at(lake_dir: &Path) -> Analyzer {
+    let words_path = lake_dir.join("text").join("lexicon.txt");
+    let store = ModelStore::at(lake_dir);
+    let stamp = Stamp {
+        words: std::fs::metadata(&words_path)
+            .ok()
+            .map(|m| (m.len(), m.modified().unwrap_or(std::time::UNIX_EPOCH))),
+        active: store.active_version(),
+    };
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, a)) = built
+        .iter()
+        .find(|(dir, s, _)| dir == lake_dir && *s == stamp)
+    {
+        return a.clone();
     }
-    match store.active() {
-        Ok(model) => sentiment::use_adapted(model),
+    let words = std::fs::read_to_string(&words_path).unwrap_or_default();
+    let base = Analyzer::with_user_words(&words);
+    let analyzer = match store.active() {
+        Ok(model) => base.with_adapted(model),
         Err(e) => {
             eprintln!("warning: {e}; scoring with the shipped analyzer");
-            sentiment::use_adapted(None);
+            base
         }
-    }
-    *loaded = Some(version);
+    };
+    built.retain(|(dir, _, _)| dir != lake_dir);
+    built.push((lake_dir.to_path_buf(), stamp, analyzer.clone()));
+    analyzer
 }
 
 #[cfg(test)]
@@ -179,7 +207,40 @@ mod tests {
                 ]
             })
             .collect();
-        dangan_text::sentiment::adapt::fit(&items, version).unwrap()
+        dangan_text::sentiment::adapt::fit(&items, Analyzer::shipped(), version).unwrap()
+    }
+
+    #[test]
+    fn each_lake_scores_with_its_own_words_and_model_in_one_process() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for (dir, weight) in [(&a, "2"), (&b, "-2")] {
+            std::fs::create_dir_all(dir.path().join("text")).unwrap();
+            std::fs::write(
+                dir.path().join("text/lexicon.txt"),
+                format!("蓝标\t{weight}\n"),
+            )
+            .unwrap();
+        }
+        let text = "本批次评为蓝标";
+        let (in_a, in_b) = (analyzer_at(a.path()), analyzer_at(b.path()));
+        assert!(in_a.score(text) > 0.1, "{}", in_a.score(text));
+        assert!(in_b.score(text) < -0.1, "{}", in_b.score(text));
+        assert!(Analyzer::shipped().score(text).abs() < in_a.score(text).abs());
+        // Opening a lake again does not change the other's, and a changed file is read again.
+        assert_eq!(analyzer_at(a.path()).score(text), in_a.score(text));
+        std::fs::write(a.path().join("text/lexicon.txt"), "蓝标\t-2\n# changed\n").unwrap();
+        assert!(analyzer_at(a.path()).score(text) < -0.1);
+        assert!(analyzer_at(b.path()).score(text) < -0.1);
+        // A lake's adapted model is its own too.
+        ModelStore::at(b.path())
+            .keep(&model("v1"), serde_json::json!({}))
+            .unwrap();
+        let shipped = dangan_text::sentiment::MODEL_VERSION;
+        assert_eq!(
+            analyzer_at(b.path()).version(),
+            format!("{shipped} + lake v1")
+        );
+        assert_eq!(analyzer_at(a.path()).version(), shipped);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::datatypes::DataType;
 use dangan_datasets::{ColumnSpec, Mask};
+use dangan_text::sentiment::Analyzer;
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
@@ -321,7 +322,7 @@ const SCORE_CHUNK: usize = 256;
 /// evidence either way; 0 with nothing to go on. A batch is scored on every core: a file
 /// scan's partitions are byte ranges cut before the filter, so the rows a report keeps can
 /// all sit in one partition, and scoring is nearly all of such a query's time.
-fn sentiment_udf() -> ScalarUDF {
+fn sentiment_udf(analyzer: Analyzer) -> ScalarUDF {
     let fun = move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(args)?;
         let input = arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
@@ -335,9 +336,7 @@ fn sentiment_udf() -> ScalarUDF {
         let score_part = |from: usize, part: &mut [Option<f64>]| {
             for (k, slot) in part.iter_mut().enumerate() {
                 let i = from + k;
-                *slot = texts
-                    .is_valid(i)
-                    .then(|| dangan_text::sentiment(texts.value(i)));
+                *slot = texts.is_valid(i).then(|| analyzer.score(texts.value(i)));
             }
         };
         if threads == 1 {
@@ -362,18 +361,10 @@ fn sentiment_udf() -> ScalarUDF {
     )
 }
 
-/// The lake's own sentiment words (`<lake>/text/lexicon.txt`, `word<TAB>weight`), added
-/// before the first score of the process is computed.
-pub fn load_user_words(lake: &dangan_datasets::Lake) {
-    let path = lake.dir().join("text").join("lexicon.txt");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        dangan_text::sentiment::add_user_words(&text);
-    }
-}
-
-/// Register every function on a session.
-pub fn register(ctx: &SessionContext) {
-    ctx.register_udf(sentiment_udf());
+/// Register every function on a session; `sentiment()` scores with `analyzer` (the lake's,
+/// [`crate::text_model::analyzer`]).
+pub fn register(ctx: &SessionContext, analyzer: &Analyzer) {
+    ctx.register_udf(sentiment_udf(analyzer.clone()));
     ctx.register_udf(ScalarUDF::from(crate::date_part::DatePart::new()));
     ctx.register_udf(ScalarUDF::from(YearsSince::new("age")));
     ctx.register_udf(ScalarUDF::from(YearsSince::new("party_age")));
@@ -459,7 +450,7 @@ mod tests {
             })
             .collect();
         let array: ArrayRef = Arc::new(arrow::array::StringArray::from(texts.clone()));
-        let udf = sentiment_udf();
+        let udf = sentiment_udf(Analyzer::shipped().clone());
         let args = datafusion::logical_expr::ScalarFunctionArgs {
             args: vec![ColumnarValue::Array(array)],
             arg_fields: vec![Arc::new(arrow::datatypes::Field::new(
@@ -487,7 +478,7 @@ mod tests {
     #[tokio::test]
     async fn functions_work_in_sql_on_columns_scalars_and_nulls() {
         let ctx = SessionContext::new();
-        register(&ctx);
+        register(&ctx, Analyzer::shipped());
         let batches = ctx
             .sql(
                 "select mask_id(id) as m, mask_phone('13812345678') as p, pinyin(n) as y \
@@ -532,7 +523,7 @@ mod tests {
     #[tokio::test]
     async fn ages_and_words_in_sql() {
         let ctx = SessionContext::new();
-        register(&ctx);
+        register(&ctx, Analyzer::shipped());
         let batches = ctx
             .sql(
                 "select age(d, date '2025-06-14') as a, party_age('2001-07-01', '2025-07-01') as p, \

@@ -136,9 +136,16 @@ pub trait ReportDef: Sync {
 /// The results of a report's queries, by name.
 pub struct Inputs {
     frames: BTreeMap<&'static str, DataFrame>,
+    /// The name of the sentiment analyzer the queries scored with (the session's lake's).
+    sentiment_model: String,
 }
 
 impl Inputs {
+    /// Which sentiment analyzer the queries' `sentiment()` scored with.
+    pub fn sentiment_model(&self) -> &str {
+        &self.sentiment_model
+    }
+
     pub fn frame(&self, name: &str) -> Result<&DataFrame> {
         self.frames
             .get(name)
@@ -311,7 +318,10 @@ pub async fn run(
             .insert(name.to_string(), asked.elapsed().as_millis());
     }
     metrics.query_ms = started.elapsed().as_millis();
-    let input = Inputs { frames };
+    let input = Inputs {
+        frames,
+        sentiment_model: engine.analyzer().version(),
+    };
     let computing = Instant::now();
     let mut report = def.compute(&input, p)?;
     metrics.compute_ms = computing.elapsed().as_millis();

@@ -192,7 +192,7 @@ impl ReportDef for Sentiment {
             highlights.push(("负面占比".into(), share(neg_all)));
             highlights.push(("正面占比".into(), share(pos_all)));
             highlights.push(("中性占比".into(), share(items.height() - neg_all - pos_all)));
-            highlights.push(("评分模型".into(), dangan_text::sentiment::model_version()));
+            highlights.push(("评分模型".into(), input.sentiment_model().to_string()));
             highlights.push(("显著下降".into(), format!("{} 处", flags.len())));
 
             let flag_table = flags_frame(&flags)?;
@@ -246,7 +246,7 @@ impl ReportDef for Sentiment {
                 )
                 .note(format!(
                     "情感指数 = 50 × (1 + 平均得分)，得分在 −1（负面）到 1（正面）之间；负面：得分低于 {NEGATIVE}，正面：高于 {POSITIVE}，其间为中性（单独计数）。评分模型：{}。",
-                    dangan_text::sentiment::model_version()
+                    input.sentiment_model()
                 ))
                 .chart(Chart::Line {
                     x: "month".into(),

@@ -17,9 +17,7 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use dangan_text::sentiment::{
-    EVALUATION_SET, char_ngram_clauses, lexicon_parts, parse_labelled, word_features,
-};
+use dangan_text::sentiment::{EVALUATION_SET, char_ngram_clauses, parse_labelled, word_features};
 
 fn load(path: &str) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -36,7 +34,7 @@ fn write(path: &std::path::Path, docs: &[(bool, String)]) {
     );
     for (label, text) in docs {
         let norm = dangan_text::normalize_for_search(text);
-        let lexicon = lexicon_parts(&norm);
+        let lexicon = dangan_text::sentiment::Analyzer::shipped().lexicon_parts(&norm);
         let (grams, clauses): (Vec<&str>, Vec<String>) = char_ngram_clauses(&norm)
             .into_iter()
             .map(|(g, c)| (g, c.map_or("-".to_string(), |c| c.to_string())))

@@ -21,7 +21,7 @@
 //!
 //! Accuracy is measured by `dangan text eval` and on a shipped labelled set (`data/eval/`).
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 pub mod adapt;
 pub mod evaluation;
@@ -89,22 +89,11 @@ impl std::ops::Mul<f64> for Lexicon {
     }
 }
 
-struct Model {
+/// The words the lexicon matches: the shipped lists, and a lake's own when it has some.
+struct Words {
     words: HashMap<String, Entry>,
     /// The longest word (in characters) starting with each character.
     longest_from: HashMap<char, usize>,
-}
-
-static USER_WORDS: OnceLock<Vec<(String, f64)>> = OnceLock::new();
-
-/// Add the lake's own words (`word<TAB>weight` lines, `#` comments) before the first score is
-/// asked for; later calls are ignored (the model is built once per process). Returns how
-/// many words were read.
-pub fn add_user_words(text: &str) -> usize {
-    let words = parse_weighted(text);
-    let n = words.len();
-    let _ = USER_WORDS.set(words);
-    n
 }
 
 fn parse_weighted(text: &str) -> Vec<(String, f64)> {
@@ -120,9 +109,9 @@ fn parse_weighted(text: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn model() -> &'static Model {
-    static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL.get_or_init(|| {
+impl Words {
+    /// The shipped lists, and `user`'s words over them.
+    fn build(user: &[(String, f64)]) -> Words {
         let mut words: HashMap<String, Entry> = HashMap::default();
         for (w, v) in parse_weighted(JIONLP_DEGREE) {
             words.insert(w, Entry::Degree(v));
@@ -145,7 +134,7 @@ fn model() -> &'static Model {
         for (w, v) in parse_weighted(SENTIMENT_LEXICON) {
             words.insert(w, Entry::Word(v, true));
         }
-        for (w, v) in USER_WORDS.get().map(Vec::as_slice).unwrap_or(&[]) {
+        for (w, v) in user {
             words.insert(w.clone(), Entry::Word(*v, true));
         }
         let mut longest_from: HashMap<char, usize> = HashMap::default();
@@ -156,46 +145,156 @@ fn model() -> &'static Model {
                 *e = (*e).max(n);
             }
         }
-        Model {
+        Words {
             words,
             longest_from,
         }
-    })
+    }
 }
 
-/// The sentiment of a text: below 0 negative, above 0 positive, in [-1, 1] — by the lake's
-/// adaptation when one is in use ([`use_adapted`]), else by the shipped analyzer.
+/// A sentiment analyzer: the shipped parts, with a lake's own words and its adaptation when
+/// it has them. A value, not process state: each query session holds the analyzer of its
+/// own lake, so two lakes opened by one process each score with their own. Cheap to clone.
+#[derive(Clone)]
+pub struct Analyzer {
+    words: Arc<Words>,
+    user_words: usize,
+    adapted: Option<Arc<adapt::Adapted>>,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer::shipped().clone()
+    }
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer")
+            .field("version", &self.version())
+            .field("user_words", &self.user_words)
+            .finish()
+    }
+}
+
+impl Analyzer {
+    /// The shipped analyzer (built once per process: the shipped lists never change).
+    pub fn shipped() -> &'static Analyzer {
+        static SHIPPED: OnceLock<Analyzer> = OnceLock::new();
+        SHIPPED.get_or_init(|| Analyzer {
+            words: Arc::new(Words::build(&[])),
+            user_words: 0,
+            adapted: None,
+        })
+    }
+
+    /// The shipped analyzer with a lake's own words (`word<TAB>weight` lines, `#`
+    /// comments) over the shipped lists.
+    pub fn with_user_words(text: &str) -> Analyzer {
+        let user = parse_weighted(text);
+        if user.is_empty() {
+            return Analyzer::shipped().clone();
+        }
+        Analyzer {
+            words: Arc::new(Words::build(&user)),
+            user_words: user.len(),
+            adapted: None,
+        }
+    }
+
+    /// This analyzer scoring by a lake's adaptation (`None`: by the shipped combination).
+    pub fn with_adapted(&self, model: Option<adapt::Adapted>) -> Analyzer {
+        Analyzer {
+            words: self.words.clone(),
+            user_words: self.user_words,
+            adapted: model.map(Arc::new),
+        }
+    }
+
+    /// The lake's own words it reads.
+    pub fn user_words(&self) -> usize {
+        self.user_words
+    }
+
+    /// The adaptation it scores with, if any.
+    pub fn adapted(&self) -> Option<&adapt::Adapted> {
+        self.adapted.as_deref()
+    }
+
+    /// Its name: the shipped model's, and the lake's adaptation's (reports and `dangan text
+    /// eval` show it).
+    pub fn version(&self) -> String {
+        match &self.adapted {
+            Some(a) => a.name(),
+            None => MODEL_VERSION.to_string(),
+        }
+    }
+
+    /// The sentiment of a text: below 0 negative, above 0 positive, in [-1, 1].
+    pub fn score(&self, text: &str) -> f64 {
+        let norm = crate::normalize_for_search(text);
+        let p = self.parts_normalized(&norm);
+        match &self.adapted {
+            Some(a) if p != Parts::default() => a.score_parts(&p, &norm),
+            Some(_) => 0.0,
+            None => shape(&p),
+        }
+    }
+
+    /// The parts of a text's score before any adaptation. A text with nothing to read (no
+    /// letter, digit or ideograph) is all zeros.
+    pub fn parts(&self, text: &str) -> Parts {
+        self.parts_normalized(&crate::normalize_for_search(text))
+    }
+
+    fn parts_normalized(&self, norm: &str) -> Parts {
+        if !crate::is_word(norm) {
+            return Parts::default();
+        }
+        let mut grams = Vec::with_capacity(norm.len() * register::MAX_GRAM);
+        let (lexicon, features) = self.lexicon_and_features(norm, &mut grams);
+        Parts {
+            lexicon,
+            log_odds: model::learned().log_odds(&features),
+            register: register::of_hashes(&mut grams),
+        }
+    }
+
+    /// A normalized text's lexicon score and the trees' inputs (the lexicon's among them).
+    /// `grams` gets the hashes of the text's 1–3-grams, for the register.
+    fn lexicon_and_features(
+        &self,
+        norm: &str,
+        grams: &mut Vec<u64>,
+    ) -> (Lexicon, [f64; FEATURES.len()]) {
+        let lexicon = lexicon_score(&self.words, norm);
+        (lexicon, model::learned().features(norm, lexicon.all, grams))
+    }
+
+    /// The lexicon part alone, with the share of dangan's and the lake's own words.
+    pub fn lexicon_parts(&self, text: &str) -> Lexicon {
+        lexicon_score(&self.words, &crate::normalize_for_search(text))
+    }
+
+    /// The words the lexicon found in a text, each with what it contributed (after negation
+    /// and degree, before the contrast weighting): for `dangan text sentiment --explain`.
+    pub fn explain(&self, text: &str) -> Vec<(String, f64)> {
+        let norm = crate::normalize_for_search(text);
+        let mut found = Some(Vec::new());
+        for c in norm
+            .split(|c: char| is_sentence_end(c) || is_clause_end(c))
+            .filter(|c| !c.is_empty())
+        {
+            clause(&self.words, c, &mut found);
+        }
+        found.unwrap_or_default()
+    }
+}
+
+/// The shipped analyzer's score of a text: below 0 negative, above 0 positive, in [-1, 1]
+/// (a lake's words and adaptation apply through its [`Analyzer`]).
 pub fn sentiment(text: &str) -> f64 {
-    match adapted() {
-        Some(a) => a.score(text),
-        None => shipped(text),
-    }
-}
-
-/// The shipped analyzer's score, whatever adaptation is in use.
-pub fn shipped(text: &str) -> f64 {
-    shape(&parts(text))
-}
-
-static ADAPTED: RwLock<Option<Arc<adapt::Adapted>>> = RwLock::new(None);
-
-/// Score with a lake's adaptation from now on (`None`: the shipped analyzer), in this process.
-pub fn use_adapted(model: Option<adapt::Adapted>) {
-    let mut slot = ADAPTED.write().unwrap_or_else(|e| e.into_inner());
-    *slot = model.map(Arc::new);
-}
-
-/// The adaptation in use, if any.
-pub fn adapted() -> Option<Arc<adapt::Adapted>> {
-    ADAPTED.read().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-/// Which analyzer scores texts now: the shipped model's name, and the lake's adaptation's.
-pub fn model_version() -> String {
-    match adapted() {
-        Some(a) => a.name(),
-        None => MODEL_VERSION.to_string(),
-    }
+    Analyzer::shipped().score(text)
 }
 
 /// Below this score a text counts as negative, above [`POSITIVE`] as positive, in between
@@ -239,46 +338,26 @@ pub fn shape(p: &Parts) -> f64 {
     ((p.model_evidence() + p.lexicon_evidence()) / 2.0).tanh()
 }
 
-/// The parts of a text's score. A text with nothing to read (no letter, digit or ideograph)
-/// is all zeros.
+/// The parts of the shipped analyzer's score of a text.
 pub fn parts(text: &str) -> Parts {
-    parts_normalized(&crate::normalize_for_search(text))
-}
-
-/// [`parts`] of a text already normalized.
-fn parts_normalized(norm: &str) -> Parts {
-    if !crate::is_word(norm) {
-        return Parts::default();
-    }
-    let mut grams = Vec::with_capacity(norm.len() * register::MAX_GRAM);
-    let (lexicon, features) = lexicon_and_features(norm, &mut grams);
-    Parts {
-        lexicon,
-        log_odds: model::learned().log_odds(&features),
-        register: register::of_hashes(&mut grams),
-    }
+    Analyzer::shipped().parts(text)
 }
 
 /// The inputs of the model's trees ([`FEATURES`]) for a text.
 pub fn model_features(text: &str) -> [f64; FEATURES.len()] {
-    lexicon_and_features(&crate::normalize_for_search(text), &mut Vec::new()).1
+    Analyzer::shipped()
+        .lexicon_and_features(&crate::normalize_for_search(text), &mut Vec::new())
+        .1
 }
 
-/// A normalized text's lexicon score and the trees' inputs (the lexicon's among them).
-/// `grams` gets the hashes of the text's 1–3-grams, for the register.
-fn lexicon_and_features(norm: &str, grams: &mut Vec<u64>) -> (Lexicon, [f64; FEATURES.len()]) {
-    let lexicon = lexicon_score(model(), norm);
-    (lexicon, model::learned().features(norm, lexicon.all, grams))
-}
-
-/// The lexicon part alone (for inspection and tests).
+/// The shipped lexicon part alone (for inspection and tests).
 pub fn lexicon_sentiment(text: &str) -> f64 {
-    lexicon_parts(text).all
+    Analyzer::shipped().lexicon_parts(text).all
 }
 
-/// The lexicon part alone, with the share of dangan's and the lake's own words.
-pub fn lexicon_parts(text: &str) -> Lexicon {
-    lexicon_score(model(), &crate::normalize_for_search(text))
+/// The shipped analyzer's [`Analyzer::explain`].
+pub fn explain(text: &str) -> Vec<(String, f64)> {
+    Analyzer::shipped().explain(text)
 }
 
 fn is_sentence_end(c: char) -> bool {
@@ -289,7 +368,7 @@ fn is_clause_end(c: char) -> bool {
     matches!(c, '，' | ',' | '、' | '：' | ':' | ' ' | '\t')
 }
 
-fn lexicon_score(m: &Model, text: &str) -> Lexicon {
+fn lexicon_score(m: &Words, text: &str) -> Lexicon {
     let mut total = Lexicon::default();
     for sentence in text.split(is_sentence_end).filter(|s| !s.is_empty()) {
         // The last contrast word splits the sentence.
@@ -309,31 +388,16 @@ fn lexicon_score(m: &Model, text: &str) -> Lexicon {
     total
 }
 
-fn clauses(m: &Model, text: &str) -> Lexicon {
+fn clauses(m: &Words, text: &str) -> Lexicon {
     text.split(is_clause_end)
         .filter(|c| !c.is_empty())
         .map(|c| clause(m, c, &mut None))
         .fold(Lexicon::default(), |a, b| a + b)
 }
 
-/// The words the lexicon found in a text, each with what it contributed (after negation and
-/// degree, before the contrast weighting): for `dangan text sentiment --explain`.
-pub fn explain(text: &str) -> Vec<(String, f64)> {
-    let norm = crate::normalize_for_search(text);
-    let m = model();
-    let mut found = Some(Vec::new());
-    for c in norm
-        .split(|c: char| is_sentence_end(c) || is_clause_end(c))
-        .filter(|c| !c.is_empty())
-    {
-        clause(m, c, &mut found);
-    }
-    found.unwrap_or_default()
-}
-
 /// One clause: forward maximum matching; negators and degree words apply to the next
 /// sentiment word.
-fn clause(m: &Model, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexicon {
+fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexicon {
     let mut bounds: Vec<usize> = Vec::with_capacity(text.len());
     let mut firsts: Vec<char> = Vec::with_capacity(text.len());
     for (i, c) in text.char_indices() {
@@ -397,7 +461,7 @@ pub fn parse_labelled(text: &str) -> Vec<(Label, &str)> {
 /// The labelled evaluation set shipped with dangan (see `data/eval/README.md`).
 pub const EVALUATION_SET: &str = include_str!("../data/eval/sentiment_eval.tsv");
 
-/// [`evaluation::evaluate_labelled`] for [`sentiment`].
+/// [`evaluation::evaluate_labelled`] for the shipped analyzer.
 pub fn evaluate<T: AsRef<str>>(set: &[(Label, T)]) -> Evaluation {
     evaluation::evaluate_labelled(set, sentiment, 0)
 }

@@ -11,6 +11,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use super::Analyzer;
 use super::evaluation::{Evaluation, Label, evaluate_labelled};
 use super::register::distinct_grams;
 use crate::error::{Error, Result};
@@ -45,17 +46,13 @@ impl Adapted {
         format!("{} + lake {}", super::MODEL_VERSION, self.version)
     }
 
-    /// The adapted score of a text in [-1, 1], like [`super::sentiment`].
-    pub fn score(&self, text: &str) -> f64 {
-        let norm = crate::normalize_for_search(text);
-        let p = super::parts_normalized(&norm);
-        if p == super::Parts::default() {
-            return 0.0;
-        }
+    /// The adapted score in [-1, 1] of a text (normalized: `norm`) whose shipped parts are
+    /// `p` ([`super::Analyzer::score`] asks).
+    pub(crate) fn score_parts(&self, p: &super::Parts, norm: &str) -> f64 {
         let x = [
             p.model_evidence(),
             p.lexicon_evidence(),
-            naive_bayes(&self.grams, &norm),
+            naive_bayes(&self.grams, norm),
         ];
         (self.log_odds(&x) / 2.0).tanh()
     }
@@ -139,13 +136,13 @@ struct Item {
     lexicon: f64,
 }
 
-fn prepare<T: AsRef<str>>(items: &[(Label, T)]) -> Vec<Item> {
+fn prepare<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer) -> Vec<Item> {
     items
         .iter()
         .filter(|(l, _)| *l != Label::Neutral)
         .map(|(l, t)| {
             let norm = crate::normalize_for_search(t.as_ref());
-            let p = super::parts_normalized(&norm);
+            let p = base.parts_normalized(&norm);
             Item {
                 positive: *l == Label::Positive,
                 model: p.model_evidence(),
@@ -236,10 +233,11 @@ fn solve(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> Option<[f64; 4]> {
     Some(std::array::from_fn(|i| b[i] / a[i][i]))
 }
 
-/// Fit an adaptation on the positive and negative items (neutral ones are not fitted on).
-pub fn fit<T: AsRef<str>>(items: &[(Label, T)], version: &str) -> Result<Adapted> {
+/// Fit an adaptation of `base` (its words; any adaptation it has is left aside) on the
+/// positive and negative items (neutral ones are not fitted on).
+pub fn fit<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer, version: &str) -> Result<Adapted> {
     enough(items)?;
-    fit_any(items, version)
+    fit_any(items, base, version)
 }
 
 /// Whether the items have [`MIN_PER_CLASS`] positive and negative ones.
@@ -258,8 +256,8 @@ fn enough<T>(items: &[(Label, T)]) -> Result<()> {
 
 /// [`fit`] without the minimum (the candidate [`train`] fits on four fifths of a file that
 /// has it).
-fn fit_any<T: AsRef<str>>(items: &[(Label, T)], version: &str) -> Result<Adapted> {
-    let prepared = prepare(items);
+fn fit_any<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer, version: &str) -> Result<Adapted> {
+    let prepared = prepare(items, base);
     let positive = prepared.iter().filter(|i| i.positive).count();
     let negative = prepared.len() - positive;
     // Out-of-fold naive Bayes for the combiner.
@@ -326,10 +324,11 @@ impl Training {
 }
 
 /// Fit a candidate on four fifths of the items, compare it with `current` (the analyzer in
-/// use) on the fifth held out, and fit the model to keep on all of them.
+/// use: the lake's words, and its adaptation if any) on the fifth held out, and fit the model
+/// to keep on all of them. The candidate adapts `current`'s words, not its adaptation.
 pub fn train<T: AsRef<str>>(
     items: &[(Label, T)],
-    current: impl Fn(&str) -> f64,
+    current: &Analyzer,
     version: &str,
     examples: usize,
 ) -> Result<Training> {
@@ -338,15 +337,15 @@ pub fn train<T: AsRef<str>>(
         .iter()
         .map(|(l, t)| (*l, t.as_ref()))
         .partition(|(_, t)| held_out(t));
-    let candidate = fit_any(&fitting, version)?;
-    let before = evaluate_labelled(&test, current, examples);
+    let candidate = current.with_adapted(Some(fit_any(&fitting, current, version)?));
+    let before = evaluate_labelled(&test, |t| current.score(t), examples);
     let after = evaluate_labelled(&test, |t| candidate.score(t), examples);
     Ok(Training {
         before,
         after,
         fitted: fitting.len(),
         held_out: test.len(),
-        model: fit(items, version)?,
+        model: fit(items, current, version)?,
     })
 }
 
@@ -374,9 +373,10 @@ mod tests {
     #[test]
     fn learns_a_domain_the_shipped_analyzer_cannot_read() {
         let items = domain();
-        let shipped = evaluate_labelled(&items, super::super::shipped, 0);
-        assert!(shipped.balanced_accuracy < 0.7, "{shipped:?}");
-        let t = train(&items, super::super::shipped, "v1", 3).unwrap();
+        let shipped = Analyzer::shipped();
+        let before = evaluate_labelled(&items, |t| shipped.score(t), 0);
+        assert!(before.balanced_accuracy < 0.7, "{before:?}");
+        let t = train(&items, shipped, "v1", 3).unwrap();
         assert!(t.improved(), "{:?} {:?}", t.before, t.after);
         assert!(t.after.balanced_accuracy > 0.95, "{:?}", t.after);
         assert_eq!(t.fitted + t.held_out, items.len());
@@ -385,16 +385,23 @@ mod tests {
         let back = Adapted::from_tsv(&t.model.to_tsv()).unwrap();
         assert_eq!(back.version, "v1");
         assert_eq!(back.fitted_on, (60, 60));
+        let (kept, read) = (
+            shipped.with_adapted(Some(t.model.clone())),
+            shipped.with_adapted(Some(back)),
+        );
         let text = "第99批货物检验结论为橙标";
-        assert!((back.score(text) - t.model.score(text)).abs() < 1e-6);
-        assert!(back.score(text) < -0.5);
-        assert!(back.score("第99批货物检验结论为蓝标") > 0.5);
+        assert!((read.score(text) - kept.score(text)).abs() < 1e-6);
+        assert!(read.score(text) < -0.5);
+        assert!(read.score("第99批货物检验结论为蓝标") > 0.5);
+        // An adaptation is the analyzer's, not the process's: the shipped one is unchanged.
+        assert!(shipped.adapted().is_none());
+        assert_ne!(shipped.score(text), kept.score(text));
     }
 
     #[test]
     fn refuses_too_few_items_and_a_broken_file() {
         let items = [(Label::Positive, "很好"), (Label::Negative, "很差")];
-        let e = fit(&items, "v1").unwrap_err();
+        let e = fit(&items, Analyzer::shipped(), "v1").unwrap_err();
         assert!(matches!(e, Error::TooFewItems { positive: 1, .. }), "{e}");
         let e = Adapted::from_tsv("# version=1\n好\tx\n").unwrap_err();
         assert!(matches!(e, Error::BadModel { line: 2, .. }), "{e}");
