@@ -42,9 +42,7 @@ const NAMES_DIR: &str = "names";
 /// Memory for the index writer, shared by its threads.
 const WRITER_BUDGET: usize = 256 << 20;
 
-/// A department's scopes: the datasets it may read, each with the organizations whose rows
-/// it may read (`None`: all of them).
-pub type Scopes = Vec<(String, Option<Vec<String>>)>;
+use crate::request::Scopes;
 
 /// The search index of a lake.
 pub struct SearchIndex {
@@ -1354,9 +1352,9 @@ impl SearchIndex {
         {
             let per_dataset: Vec<Box<dyn Query>> = scopes
                 .iter()
-                .map(|(d, orgs)| {
-                    let dataset = self.dataset_query(d);
-                    match orgs {
+                .map(|scope| {
+                    let dataset = self.dataset_query(&scope.dataset);
+                    match &scope.orgs {
                         None => dataset,
                         Some(orgs) => Box::new(BooleanQuery::intersection(vec![
                             dataset,
@@ -1412,8 +1410,8 @@ impl SearchIndex {
     fn scopes_pass_all(&self, searcher: &tantivy::Searcher, scopes: &Scopes) -> bool {
         let open: std::collections::HashSet<&str> = scopes
             .iter()
-            .filter(|(_, orgs)| orgs.is_none())
-            .map(|(d, _)| d.as_str())
+            .filter(|s| s.reads_all())
+            .map(|s| s.dataset.as_str())
             .collect();
         searcher.segment_readers().iter().all(|reader| {
             let Ok(inverted) = reader.inverted_index(self.fields.dataset) else {

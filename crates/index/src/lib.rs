@@ -10,6 +10,7 @@ mod names;
 pub mod query;
 #[cfg(test)]
 mod recall;
+mod request;
 mod schema;
 pub mod snippet;
 mod sources;
@@ -19,4 +20,5 @@ pub use error::{Error, Result};
 pub use index::{
     DatasetStatus, DatasetSync, Facets, Hit, SearchIndex, SearchRequest, SearchResult, SyncReport,
 };
+pub use request::{ResolvedScope, Scopes};
 pub use sources::{Source, sources};

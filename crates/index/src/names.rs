@@ -292,13 +292,11 @@ impl NameTable {
         // What a department may read of this dataset.
         let scope: Option<Option<HashSet<&str>>> = match &req.scopes {
             None => Some(None),
-            Some(scopes) => scopes
-                .iter()
-                .find(|(d, _)| *d == self.dataset)
-                .map(|(_, orgs)| {
-                    orgs.as_ref()
-                        .map(|o| o.iter().map(String::as_str).collect())
-                }),
+            Some(scopes) => scopes.iter().find(|s| s.dataset == self.dataset).map(|s| {
+                s.orgs
+                    .as_ref()
+                    .map(|o| o.iter().map(String::as_str).collect())
+            }),
         };
         let Some(scope) = scope else {
             return (Vec::new(), counts);
@@ -657,11 +655,9 @@ mod tests {
             scopes: Some(
                 scopes
                     .into_iter()
-                    .map(|(d, o)| {
-                        (
-                            d.to_string(),
-                            o.map(|o| o.into_iter().map(str::to_string).collect()),
-                        )
+                    .map(|(d, o)| crate::ResolvedScope {
+                        dataset: d.to_string(),
+                        orgs: o.map(|o| o.into_iter().map(str::to_string).collect()),
                     })
                     .collect(),
             ),

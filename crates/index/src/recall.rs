@@ -273,9 +273,9 @@ fn scopes_filter_unless_they_pass_everything() {
     let keys = |scopes: Option<Given>| {
         let scopes = scopes.map(|s| {
             s.into_iter()
-                .map(|(d, o)| {
-                    let orgs = o.map(|o| o.into_iter().map(str::to_string).collect());
-                    (d.to_string(), orgs)
+                .map(|(d, o)| crate::ResolvedScope {
+                    dataset: d.to_string(),
+                    orgs: o.map(|o| o.into_iter().map(str::to_string).collect()),
                 })
                 .collect()
         });

@@ -420,7 +420,7 @@ impl QueryEngine {
 
     /// What search results this session may see (`None`: all), for
     /// `SearchRequest::scopes`.
-    pub fn search_scopes(&self) -> Option<Vec<(String, Option<Vec<String>>)>> {
+    pub fn search_scopes(&self) -> Option<dangan_index::Scopes> {
         self.policy.as_ref().map(|p| p.scopes.clone())
     }
 

@@ -29,7 +29,7 @@ pub struct Policy {
     pub denied: BTreeSet<String>,
     /// The granted datasets, each with the organizations whose rows it may read (`None`:
     /// every row) — what search results are limited to.
-    pub scopes: Vec<(String, Option<Vec<String>>)>,
+    pub scopes: dangan_index::Scopes,
 }
 
 /// Every organization and its children, from the raw `organizations` table.
@@ -228,16 +228,13 @@ pub(crate) async fn register(
             },
         );
         let reachable = spec.column("org_id").is_some() || spec.column("member_id").is_some();
-        scopes.push((
-            spec.name.clone(),
-            orgs.as_ref().map(|o| {
-                if reachable {
-                    o.iter().cloned().collect()
-                } else {
-                    Vec::new()
-                }
-            }),
-        ));
+        scopes.push(match &orgs {
+            None => dangan_index::ResolvedScope::all(&spec.name),
+            Some(o) if reachable => {
+                dangan_index::ResolvedScope::of_orgs(&spec.name, o.iter().cloned().collect())
+            }
+            Some(_) => dangan_index::ResolvedScope::of_orgs(&spec.name, Vec::new()),
+        });
         ctx.register_table(spec.name.as_str(), v.into_view())?;
     }
     for (name, fixed) in [

@@ -21,7 +21,7 @@ const DEFAULT_LIMIT: usize = 1000;
 pub struct SearchFunction {
     pub lake: Lake,
     /// See `SearchRequest::scopes`.
-    pub scopes: Option<Vec<(String, Option<Vec<String>>)>>,
+    pub scopes: Option<dangan_index::Scopes>,
 }
 
 pub fn schema() -> SchemaRef {

@@ -306,12 +306,9 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
                 .map_err(ApiError::from)?;
             // An organization outside every scope of the department answers as one that
             // does not exist: the answer tells nothing of the org tree it may not read.
-            let visible = session.search_scopes().is_none_or(|scopes| {
-                scopes.iter().any(|(_, orgs)| match orgs {
-                    None => true,
-                    Some(orgs) => orgs.iter().any(|o| o == root),
-                })
-            });
+            let visible = session
+                .search_scopes()
+                .is_none_or(|scopes| scopes.iter().any(|s| s.covers_org(root)));
             if !tree.knows(root) || !visible {
                 return Err(ApiError::bad(format!(
                     "没有组织 `{root}`，或不在授权范围内 (no organization `{root}` in your scope)"
@@ -628,7 +625,7 @@ async fn runs(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiRes
                 && all_rows.as_ref().is_none_or(|scopes| {
                     scopes
                         .iter()
-                        .any(|(d, orgs)| d == &s.name && orgs.is_none())
+                        .any(|scope| scope.dataset == s.name && scope.reads_all())
                 })
         })
         .map(|s| format!("'{}'", s.name.replace('\'', "''")))
