@@ -37,10 +37,8 @@ fn spec_path(lake: &Lake, spec: &str) -> Result<PathBuf> {
 /// Checks that need the lake: datasets and mapping files exist, the department exists.
 fn check_against_lake(lake: &Lake, spec: &PipelineSpec) -> Result<()> {
     for (i, step) in spec.steps.iter().enumerate() {
-        if let Step::Import {
-            dataset, mapping, ..
-        } = step
-        {
+        if let Step::Import(import) = step {
+            let (dataset, mapping) = (&import.dataset, &import.mapping);
             lake.registry()
                 .get(dataset)
                 .with_context(|| format!("step {} (import)", i + 1))?;

@@ -186,6 +186,35 @@ fn pipeline_run_imports_new_files_once_and_keeps_history() {
         "{}",
         stderr(&o)
     );
+    // Typed at reading: a mode, a format or a field that does not exist is named there.
+    for (bad, said) in [
+        (
+            DAILY.replace(
+                "source = \"inbox/members/*\"",
+                "source = \"inbox/members/*\"\nmode = \"merge\"",
+            ),
+            "merge",
+        ),
+        (
+            DAILY.replace(
+                "name = \"membership\"",
+                "name = \"membership\"\nformat = \"pdf\"",
+            ),
+            "pdf",
+        ),
+        (
+            DAILY.replace(
+                "source = \"inbox/members/*\"",
+                "source = \"inbox/members/*\"\nsheets = \"x\"",
+            ),
+            "sheets",
+        ),
+    ] {
+        write_spec(lake, "bad", &bad);
+        let o = dangan(lake, &["pipeline", "validate", "bad"]);
+        let e = stderr(&o);
+        assert!(!o.status.success() && e.contains(said), "{said}: {e}");
+    }
     write_spec(lake, "bad", &DAILY.replace("0 2 * * *", "every night"));
     let o = dangan(lake, &["pipeline", "run", "bad"]);
     assert!(

@@ -74,7 +74,7 @@ impl Check {
 }
 
 /// How an import writes a dataset by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportMode {
     /// Add the rows.

@@ -12,4 +12,4 @@ pub mod upkeep;
 
 pub use error::{Error, Result};
 pub use run::{PipelineRun, RunOptions, Status, StepRun, Trigger};
-pub use spec::{PipelineSpec, Step};
+pub use spec::{ImportStep, PipelineSpec, ReportStep, Step};

@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
-use dangan_datasets::{ImportMode, Lake, LakeLock};
+use dangan_datasets::{Lake, LakeLock};
 use dangan_ingest::{FileStatus, ImportOptions, ReadOptions};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::history;
-use crate::spec::{PipelineSpec, Processed, Step};
+use crate::spec::{ImportStep, PipelineSpec, Processed, Step};
 use crate::upkeep;
 
 /// How a run was started.
@@ -315,30 +315,7 @@ async fn catch_up_index(lake: &Lake) -> Option<StepRun> {
 
 async fn run_step(lake: &Lake, spec: &PipelineSpec, step: &Step) -> Result<StepRun> {
     match step {
-        Step::Import {
-            dataset,
-            source,
-            mode,
-            mapping,
-            encoding,
-            sheet,
-            processed,
-        } => {
-            import_step(
-                lake,
-                spec,
-                dataset,
-                source,
-                mode.as_deref(),
-                mapping.as_ref(),
-                ReadOptions {
-                    encoding: encoding.clone(),
-                    sheet: sheet.clone(),
-                },
-                *processed,
-            )
-            .await
-        }
+        Step::Import(import) => import_step(lake, spec, import).await,
         Step::Index {} => {
             let index = dangan_index::SearchIndex::open(lake)?;
             let r = index.sync(lake, false, &|_, _| {}).await?;
@@ -350,24 +327,17 @@ async fn run_step(lake: &Lake, spec: &PipelineSpec, step: &Step) -> Result<StepR
                 )
             })
         }
-        Step::Report {
-            name,
-            format,
-            out,
-            org,
-            as_department,
-        } => {
+        Step::Report(r) => {
             use dangan_reports::render::Format;
-            let def = dangan_reports::find(name)?;
-            let path = resolve(lake, &fill_placeholders(out));
-            let format = match format {
-                Some(f) => Format::parse(f)?,
-                None => Format::from_path(&path).unwrap_or(Format::Html),
-            };
+            let def = dangan_reports::find(&r.name)?;
+            let path = resolve(lake, &fill_placeholders(&r.out));
+            let format = r
+                .format
+                .unwrap_or_else(|| Format::from_path(&path).unwrap_or(Format::Html));
             let mut params = dangan_reports::Params::new(chrono::Local::now().date_naive());
-            params.org = org.clone();
+            params.org = r.org.clone();
             let report =
-                dangan_reports::run_as(lake, as_department.as_deref(), def, &params).await?;
+                dangan_reports::run_as(lake, r.as_department.as_deref(), def, &params).await?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
@@ -415,17 +385,8 @@ fn settled(path: &Path, settle: Duration) -> bool {
         .unwrap_or(false)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn import_step(
-    lake: &Lake,
-    spec: &PipelineSpec,
-    dataset: &str,
-    source: &str,
-    mode: Option<&str>,
-    mapping: Option<&PathBuf>,
-    read: ReadOptions,
-    processed: Processed,
-) -> Result<StepRun> {
+async fn import_step(lake: &Lake, spec: &PipelineSpec, step: &ImportStep) -> Result<StepRun> {
+    let source = &step.source;
     let pattern = resolve(lake, source);
     let pattern = pattern.to_string_lossy();
     let mut ready = Vec::new();
@@ -460,19 +421,18 @@ async fn import_step(
             )
         });
     }
-    let mode = match mode {
-        None => None,
-        Some("append") => Some(ImportMode::Append),
-        Some("replace") => Some(ImportMode::Replace),
-        Some("upsert") => Some(ImportMode::Upsert),
-        Some(m) => return Err(Error::Spec(format!("mode `{m}`"))),
-    };
     let opts = ImportOptions {
-        dataset: dataset.to_string(),
+        dataset: step.dataset.clone(),
         paths: ready.clone(),
-        mode,
-        read,
-        mapping: mapping.map(|m| resolve(lake, &m.to_string_lossy())),
+        mode: step.mode,
+        read: ReadOptions {
+            encoding: step.encoding.clone(),
+            sheet: step.sheet.clone(),
+        },
+        mapping: step
+            .mapping
+            .as_ref()
+            .map(|m| resolve(lake, &m.to_string_lossy())),
         user: Some(format!("pipeline {}", spec.name)),
         ..ImportOptions::default()
     };
@@ -482,7 +442,7 @@ async fn import_step(
     for f in &report.files {
         match &f.status {
             FileStatus::Failed(m) => failed.push(m.clone()),
-            FileStatus::Imported | FileStatus::Skipped(_) if processed == Processed::Move => {
+            FileStatus::Imported | FileStatus::Skipped(_) if step.processed == Processed::Move => {
                 move_to_processed(&f.path)?;
                 moved += 1;
             }

@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use dangan_datasets::ImportMode;
+use dangan_reports::render::Format;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -89,45 +91,58 @@ pub enum Processed {
     Leave,
 }
 
+/// Import the files matching `source` (a glob, relative to the lake) into `dataset`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportStep {
+    pub dataset: String,
+    pub source: String,
+    /// The dataset spec's mode when absent; a word that is not a mode fails when the spec is
+    /// read (`pipeline validate` says so).
+    #[serde(default)]
+    pub mode: Option<ImportMode>,
+    #[serde(default)]
+    pub mapping: Option<PathBuf>,
+    #[serde(default)]
+    pub encoding: Option<String>,
+    #[serde(default)]
+    pub sheet: Option<String>,
+    #[serde(default)]
+    pub processed: Processed,
+}
+
+/// Write a report; `out` (relative to the lake) may hold `{date}`, `{month}`, `{time}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportStep {
+    pub name: String,
+    /// By `out`'s extension when absent (HTML if it has none).
+    #[serde(default)]
+    pub format: Option<Format>,
+    pub out: String,
+    #[serde(default)]
+    pub org: Option<String>,
+    /// Run it as this department (its grants apply).
+    #[serde(default, rename = "as")]
+    pub as_department: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
-    /// Import the files matching `source` (a glob, relative to the lake) into `dataset`.
-    Import {
-        dataset: String,
-        source: String,
-        #[serde(default)]
-        mode: Option<String>,
-        #[serde(default)]
-        mapping: Option<PathBuf>,
-        #[serde(default)]
-        encoding: Option<String>,
-        #[serde(default)]
-        sheet: Option<String>,
-        #[serde(default)]
-        processed: Processed,
-    },
+    Import(ImportStep),
     /// Bring the search index in step with the tables.
     Index {},
-    /// Write a report; `out` (relative to the lake) may hold `{date}`, `{month}`, `{time}`.
-    Report {
-        name: String,
-        #[serde(default)]
-        format: Option<String>,
-        out: String,
-        #[serde(default)]
-        org: Option<String>,
-        /// Run it as this department (its grants apply).
-        #[serde(default, rename = "as")]
-        as_department: Option<String>,
-    },
+    Report(ReportStep),
     /// Compact the small files nightly imports leave (every table, or these).
     Optimize {
         #[serde(default)]
         tables: Vec<String>,
     },
     /// Delete files no version younger than `retain_days` needs.
-    Vacuum { retain_days: u32 },
+    Vacuum {
+        retain_days: u32,
+    },
     /// Check that every table reads and the index is in step.
     Check {},
 }
@@ -135,9 +150,9 @@ pub enum Step {
 impl Step {
     pub fn kind(&self) -> &'static str {
         match self {
-            Step::Import { .. } => "import",
+            Step::Import(_) => "import",
             Step::Index {} => "index",
-            Step::Report { .. } => "report",
+            Step::Report(_) => "report",
             Step::Optimize { .. } => "optimize",
             Step::Vacuum { .. } => "vacuum",
             Step::Check {} => "check",
@@ -147,11 +162,9 @@ impl Step {
     /// The step in a few words (`import members ← inbox/members/*`).
     pub fn describe(&self) -> String {
         match self {
-            Step::Import {
-                dataset, source, ..
-            } => format!("import {dataset} ← {source}"),
+            Step::Import(s) => format!("import {} ← {}", s.dataset, s.source),
             Step::Index {} => "index sync".into(),
-            Step::Report { name, out, .. } => format!("report {name} → {out}"),
+            Step::Report(s) => format!("report {} → {}", s.name, s.out),
             Step::Optimize { tables } if tables.is_empty() => "optimize all tables".into(),
             Step::Optimize { tables } => format!("optimize {}", tables.join(", ")),
             Step::Vacuum { retain_days } => format!("vacuum, keeping {retain_days} days"),
@@ -233,7 +246,8 @@ impl PipelineSpec {
         Ok(spec)
     }
 
-    /// What can be checked without running: names, schedule, modes, formats, reports.
+    /// What can be checked without running beyond what reading it checked (modes, formats):
+    /// names, schedule, sources, reports.
     pub fn check(&self) -> std::result::Result<(), String> {
         if self.name.trim().is_empty()
             || !self
@@ -255,22 +269,12 @@ impl PipelineSpec {
         for (i, step) in self.steps.iter().enumerate() {
             let at = |m: String| format!("step {} ({}): {m}", i + 1, step.kind());
             match step {
-                Step::Import { mode, source, .. } => {
-                    if let Some(m) = mode
-                        && !matches!(m.as_str(), "append" | "replace" | "upsert")
-                    {
-                        return Err(at(format!(
-                            "mode `{m}`: append, replace or upsert 导入方式应为 append/replace/upsert"
-                        )));
-                    }
-                    glob::Pattern::new(source)
-                        .map_err(|e| at(format!("source `{source}`: {e}")))?;
+                Step::Import(s) => {
+                    glob::Pattern::new(&s.source)
+                        .map_err(|e| at(format!("source `{}`: {e}", s.source)))?;
                 }
-                Step::Report { name, format, .. } => {
-                    dangan_reports::find(name).map_err(|e| at(e.to_string()))?;
-                    if let Some(f) = format {
-                        dangan_reports::render::Format::parse(f).map_err(|e| at(e.to_string()))?;
-                    }
+                Step::Report(s) => {
+                    dangan_reports::find(&s.name).map_err(|e| at(e.to_string()))?;
                 }
                 _ => {}
             }

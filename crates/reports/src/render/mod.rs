@@ -14,13 +14,28 @@ use polars::prelude::AnyValue;
 use crate::error::{Error, Result};
 use crate::{Report, Section};
 
-/// The formats a report is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The formats a report is written in; in a spec file by name (`json`, `md` or `markdown`,
+/// `xlsx`, `html`), checked when the file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum Format {
     Json,
     Md,
     Xlsx,
     Html,
+}
+
+impl TryFrom<String> for Format {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Format> {
+        Format::parse(&s)
+    }
+}
+
+impl From<Format> for &'static str {
+    fn from(f: Format) -> &'static str {
+        f.extension()
+    }
 }
 
 impl Format {
