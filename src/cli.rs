@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -46,7 +47,7 @@ pub enum Command {
         /// Output format (default: from the --out file's extension, else table). parquet
         /// and xlsx need --out; xlsx headers are the Chinese labels of dataset columns.
         #[arg(long, value_enum)]
-        format: Option<SqlOutput>,
+        format: Option<Output>,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -54,13 +55,12 @@ pub enum Command {
         /// columns masked unless granted (without it: the administrator).
         #[arg(long = "as", value_name = "DEPARTMENT")]
         as_department: Option<String>,
-        /// Save the query as a view of this name in the lake instead of running it (every
-        /// session defines it again; a department's over its own tables).
-        #[arg(long, value_name = "NAME", conflicts_with_all = ["as_department", "drop_view"])]
-        save_view: Option<String>,
-        /// Drop a saved view (the SQL argument is ignored; give "").
-        #[arg(long, value_name = "NAME", conflicts_with = "as_department")]
-        drop_view: Option<String>,
+    },
+    /// Saved views: queries kept in the lake under a name, defined again by every session (a
+    /// department's over its own tables).
+    View {
+        #[command(subcommand)]
+        command: ViewCommand,
     },
     /// Reports for analysts (membership, engagement, sentiment, ...), computed over the rows
     /// the asking department may read: json, md, xlsx or a self-contained html.
@@ -211,6 +211,19 @@ pub enum LakeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ViewCommand {
+    /// Check that the query plans, then keep it under NAME (`SELECT … FROM NAME`).
+    Save { name: String, sql: String },
+    /// Drop a saved view.
+    Drop { name: String },
+    /// Every saved view: its name, who saved it and its SQL.
+    List {
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AccessCommand {
     /// Departments: add one.
     Department {
@@ -223,11 +236,11 @@ pub enum AccessCommand {
         dataset: String,
         /// Which rows: all, own (the department's organizations and those under them), or
         /// org:<ORG_ID> (that organization and those under it).
-        #[arg(long, default_value = "own")]
-        scope: String,
+        #[arg(long, default_value = "own", value_parser = parse_scope)]
+        scope: dangan_datasets::access::Scope,
         /// Personal columns (ID number, phone, birth date): masked or visible.
-        #[arg(long, default_value = "masked")]
-        personal: String,
+        #[arg(long, default_value = "masked", value_parser = parse_personal)]
+        personal: dangan_datasets::access::Personal,
         /// May also import into the dataset (web upload, API); never implied by reading.
         /// Needs --scope all; never for organizations (the org tree is the administrator's).
         #[arg(long)]
@@ -308,10 +321,10 @@ pub struct SearchArgs {
     #[arg(long)]
     pub org: Option<String>,
     /// From this date (YYYY-MM-DD), inclusive.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_day)]
     pub from: Option<chrono::NaiveDate>,
     /// To this date (YYYY-MM-DD), inclusive.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_day)]
     pub to: Option<chrono::NaiveDate>,
     /// Only this category (growth records: 思想汇报, 学习心得, …).
     #[arg(long)]
@@ -321,8 +334,9 @@ pub struct SearchArgs {
     /// Skip this many hits (pagination).
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
-    #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
-    pub format: SqlFormat,
+    /// table, csv, json or ndjson.
+    #[arg(long, default_value = "table", value_parser = text_output())]
+    pub format: dangan_query::OutputFormat,
     /// As this department: only the datasets and rows it was granted.
     #[arg(long = "as", value_name = "DEPARTMENT")]
     pub as_department: Option<String>,
@@ -414,23 +428,57 @@ pub enum ModeArg {
     Upsert,
 }
 
+/// How rows are written: the query crate's text formats, and two that write a file.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum SqlFormat {
-    Table,
-    Csv,
-    Json,
-    Ndjson,
-}
-
-/// What `dangan sql` writes.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum SqlOutput {
+pub enum Output {
     Table,
     Csv,
     Json,
     Ndjson,
     Parquet,
     Xlsx,
+}
+
+impl Output {
+    /// The format a file name asks for by its extension.
+    pub fn from_extension(path: &std::path::Path) -> Option<Output> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "jsonl" => Some(Output::Ndjson),
+            "txt" => Some(Output::Table),
+            e => Output::from_str(e, true).ok(),
+        }
+    }
+
+    /// The text format it is (`None`: a file format).
+    pub fn text(self) -> Option<dangan_query::OutputFormat> {
+        use dangan_query::OutputFormat as T;
+        match self {
+            Output::Table => Some(T::Table),
+            Output::Csv => Some(T::Csv),
+            Output::Json => Some(T::Json),
+            Output::Ndjson => Some(T::Ndjson),
+            Output::Parquet | Output::Xlsx => None,
+        }
+    }
+}
+
+/// The text formats, for commands that write text only.
+fn text_output() -> impl TypedValueParser<Value = dangan_query::OutputFormat> {
+    clap::builder::PossibleValuesParser::new(["table", "csv", "json", "ndjson"])
+        .try_map(|s: String| s.parse::<dangan_query::OutputFormat>())
+}
+
+fn parse_scope(s: &str) -> Result<dangan_datasets::access::Scope, String> {
+    s.parse().map_err(|e: dangan_datasets::Error| e.to_string())
+}
+
+fn parse_personal(s: &str) -> Result<dangan_datasets::access::Personal, String> {
+    s.parse().map_err(|e: dangan_datasets::Error| e.to_string())
+}
+
+fn parse_report_format(s: &str) -> Result<dangan_reports::render::Format, String> {
+    dangan_reports::render::Format::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -470,8 +518,8 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 90)]
     pub inactive_days: u32,
     /// json, md, xlsx or html (default: from the --out extension, else md).
-    #[arg(long)]
-    pub format: Option<String>,
+    #[arg(long, value_parser = parse_report_format)]
+    pub format: Option<dangan_reports::render::Format>,
     /// Write to this file (xlsx needs it) instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -480,14 +528,11 @@ pub struct ReportArgs {
     pub as_department: Option<String>,
 }
 
-/// A day as YYYY-MM-DD (also YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日).
+/// A day in any form the importer reads (YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, YYYYMMDD, …):
+/// one date parser for files, commands and the API.
 pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
-    let t = s
-        .trim()
-        .replace(['/', '.', '年', '月'], "-")
-        .replace('日', "");
-    chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-        .map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD 日期格式应为 YYYY-MM-DD"))
+    dangan_ingest::value::parse_day(s)
+        .ok_or_else(|| format!("`{s}` is not a date: expected YYYY-MM-DD 日期格式应为 YYYY-MM-DD"))
 }
 
 #[derive(Debug, Subcommand)]

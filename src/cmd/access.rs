@@ -32,8 +32,8 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
             let grant = Grant {
                 department: department.clone(),
                 dataset: dataset.clone(),
-                scope: scope.parse()?,
-                personal: personal.parse()?,
+                scope,
+                personal,
                 import,
             };
             let line = format!(

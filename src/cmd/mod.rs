@@ -93,21 +93,12 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             .await
         }
         Command::Index { command } => search::index(&open(&lake_dir)?, command).await,
-        Command::Sql {
-            sql,
-            save_view: Some(name),
-            ..
-        } => sql::save_view(&open(&lake_dir)?, &name, &sql).await,
-        Command::Sql {
-            drop_view: Some(name),
-            ..
-        } => sql::drop_view(&open(&lake_dir)?, &name).await,
+        Command::View { command } => sql::view(&open(&lake_dir)?, command).await,
         Command::Sql {
             sql,
             format,
             out,
             as_department,
-            ..
         } => {
             sql::run(
                 &open(&lake_dir)?,

@@ -18,8 +18,8 @@ pub async fn run(lake: &Lake, a: ReportArgs) -> Result<ExitCode> {
     }
     let name = a.name.as_deref().unwrap_or_default();
     let def = dangan_reports::find(name)?;
-    let format = match &a.format {
-        Some(f) => Format::parse(f)?,
+    let format = match a.format {
+        Some(f) => f,
         None => a
             .out
             .as_deref()

@@ -8,7 +8,8 @@ use dangan_datasets::Lake;
 use dangan_index::{DatasetSync, SearchIndex, SearchRequest, SyncReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{IndexCommand, SearchArgs, SqlFormat, TextFormat};
+use crate::cli::{IndexCommand, SearchArgs, TextFormat};
+use dangan_query::OutputFormat;
 
 /// Sync with a spinner on a terminal.
 async fn sync_with_progress(lake: &Lake, rebuild: bool) -> Result<SyncReport> {
@@ -127,10 +128,11 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
     if let Some(s) = &session
         && let Some(d) = a.datasets.iter().find(|d| !s.may_read(d))
     {
-        anyhow::bail!(
-            "数据集 {d} 未授权给{dept} (dataset `{d}` was not granted to `{dept}`)",
-            dept = a.as_department.as_deref().unwrap_or_default()
-        );
+        return Err(dangan_query::Refusal::NotGranted {
+            dataset: d.clone(),
+            department: a.as_department.clone().unwrap_or_default(),
+        }
+        .into());
     }
     let started = std::time::Instant::now();
     let req = SearchRequest {
@@ -171,13 +173,13 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
     {
         use std::fmt::Write as _;
         match a.format {
-            SqlFormat::Json => writeln!(buf, "{}", serde_json::to_string_pretty(&result)?)?,
-            SqlFormat::Ndjson => {
+            OutputFormat::Json => writeln!(buf, "{}", serde_json::to_string_pretty(&result)?)?,
+            OutputFormat::Ndjson => {
                 for h in &result.hits {
                     writeln!(buf, "{}", serde_json::to_string(h)?)?;
                 }
             }
-            SqlFormat::Csv => {
+            OutputFormat::Csv => {
                 let mut w = csv::Writer::from_writer(std::io::stdout());
                 w.write_record([
                     "dataset",
@@ -201,7 +203,7 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
                 }
                 w.flush()?;
             }
-            SqlFormat::Table => {
+            OutputFormat::Table => {
                 writeln!(
                     buf,
                     "“{}”: {} 条结果 hits{}",

@@ -8,35 +8,24 @@ use anyhow::{Context, Result};
 use dangan_datasets::Lake;
 use dangan_query::{OutputFormat, QueryEngine, write_batches};
 
-use crate::cli::SqlOutput;
+use crate::cli::{Output, TextFormat, ViewCommand};
 
 pub async fn run(
     lake: &Lake,
     sql: &str,
-    format: Option<SqlOutput>,
+    format: Option<Output>,
     out: Option<&Path>,
     department: Option<&str>,
 ) -> Result<ExitCode> {
-    let by_extension = out
-        .and_then(|p| p.extension())
-        .and_then(|e| e.to_str())
-        .and_then(|e| match e.to_ascii_lowercase().as_str() {
-            "csv" => Some(SqlOutput::Csv),
-            "json" => Some(SqlOutput::Json),
-            "ndjson" | "jsonl" => Some(SqlOutput::Ndjson),
-            "parquet" => Some(SqlOutput::Parquet),
-            "xlsx" => Some(SqlOutput::Xlsx),
-            _ => None,
-        });
-    let format = format.or(by_extension).unwrap_or(SqlOutput::Table);
-    if matches!(format, SqlOutput::Parquet | SqlOutput::Xlsx) && out.is_none() {
+    let format = format
+        .or_else(|| out.and_then(Output::from_extension))
+        .unwrap_or(Output::Table);
+    if format.text().is_none() && out.is_none() {
         anyhow::bail!(
             "--format {} writes a file: give it with --out <FILE> 请用 --out 指定文件",
-            if format == SqlOutput::Parquet {
-                "parquet"
-            } else {
-                "xlsx"
-            }
+            clap::ValueEnum::to_possible_value(&format)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
         );
     }
     if sql.to_lowercase().contains("search(") {
@@ -50,14 +39,11 @@ pub async fn run(
     let result = engine.sql(sql).await;
     engine.flush_audit().await?;
     let result = result?;
-    let text = match format {
-        SqlOutput::Table => OutputFormat::Table,
-        SqlOutput::Csv => OutputFormat::Csv,
-        SqlOutput::Json => OutputFormat::Json,
-        SqlOutput::Ndjson => OutputFormat::Ndjson,
-        SqlOutput::Parquet | SqlOutput::Xlsx => {
+    let text: OutputFormat = match format.text() {
+        Some(text) => text,
+        None => {
             let path = out.unwrap_or(Path::new("out"));
-            if format == SqlOutput::Parquet {
+            if format == Output::Parquet {
                 dangan_query::files::write_parquet(path, &result.schema, &result.batches)?;
             } else {
                 let headers: Vec<String> = result
@@ -93,8 +79,33 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `dangan sql --save-view <name> "SELECT …"`: check that the query plans, then keep it.
-pub async fn save_view(lake: &Lake, name: &str, sql: &str) -> Result<ExitCode> {
+/// `dangan view save|drop|list`.
+pub async fn view(lake: &Lake, command: ViewCommand) -> Result<ExitCode> {
+    match command {
+        ViewCommand::Save { name, sql } => save_view(lake, &name, &sql).await,
+        ViewCommand::Drop { name } => drop_view(lake, &name).await,
+        ViewCommand::List { format } => {
+            let views = dangan_datasets::views::load(lake).await?;
+            if format == TextFormat::Json {
+                let list: Vec<serde_json::Value> = views
+                    .iter()
+                    .map(|v| serde_json::json!({"name": v.name, "sql": v.sql, "saved_by": v.saved_by}))
+                    .collect();
+                println!("{}", serde_json::Value::from(list));
+            } else if views.is_empty() {
+                println!("no saved view 没有保存的视图 (dangan view save NAME \"SELECT …\")");
+            } else {
+                for v in &views {
+                    println!("{}\t{}\t{}", v.name, v.saved_by, v.sql);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `dangan view save <name> "SELECT …"`: check that the query plans, then keep it.
+async fn save_view(lake: &Lake, name: &str, sql: &str) -> Result<ExitCode> {
     let engine = QueryEngine::open(lake).await?;
     let planned = engine.sql(&format!("EXPLAIN {sql}")).await;
     engine.flush_audit().await?;
@@ -112,8 +123,8 @@ pub async fn save_view(lake: &Lake, name: &str, sql: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `dangan sql --drop-view <name> ""`.
-pub async fn drop_view(lake: &Lake, name: &str) -> Result<ExitCode> {
+/// `dangan view drop <name>`.
+async fn drop_view(lake: &Lake, name: &str) -> Result<ExitCode> {
     if !dangan_datasets::views::drop(lake, name).await? {
         anyhow::bail!("no saved view `{name}` 没有这个视图");
     }

@@ -373,6 +373,11 @@ fn api_answers_under_the_tokens_department() {
     let (s, e) = get(port, "/api/v1/reports/feedback", t);
     assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")), "{e}");
     // Each kind of error has its status, decided by its variant, not its words.
+    // Dates in the importer's forms (one parser for files, commands and requests).
+    let (s, r2) = get(port, "/api/v1/reports/membership?as_of=2026/11/30", t);
+    assert_eq!((s, &r2["highlights"]), (200, &r["highlights"]), "{r2}");
+    let (s, e) = get(port, "/api/v1/reports/membership?as_of=2026-11", t);
+    assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{e}");
     let (s, e) = get(port, "/api/v1/reports/nosuch", t);
     assert_eq!((s, e["code"].as_str()), (404, Some("not_found")), "{e}");
     let (s, e) = get(port, "/api/v1/reports/membership?org=NOWHERE", t);

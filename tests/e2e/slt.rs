@@ -109,15 +109,15 @@ fn setup(lake: &Path) {
         ],
         &["access", "grant", "卫健委", "growth_records"],
         &[
-            "sql",
-            "--save-view",
+            "view",
+            "save",
             "excellent",
             "SELECT m.member_id, m.name, m.phone, a.score FROM members m \
              JOIN appraisals a USING (member_id) WHERE a.grade = '优秀'",
         ],
         &[
-            "sql",
-            "--save-view",
+            "view",
+            "save",
             "growth_by_name",
             "SELECT g.record_id, m.name FROM growth_records g JOIN members m USING (member_id)",
         ],

@@ -84,22 +84,26 @@ fn xlsx_and_parquet_outputs_import_back() {
     ok(
         &a,
         &[
-            "sql",
-            "--save-view",
+            "view",
+            "save",
             "women",
             "select member_id, name from members where gender = '女'",
         ],
     );
     assert_eq!(sql(&a, "select count(*) as n from women")[0]["n"], 3);
-    let o = dangan(
-        &a,
-        &["sql", "--save-view", "broken", "select nope from members"],
-    );
+    let o = dangan(&a, &["view", "save", "broken", "select nope from members"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("broken"), "{}", stderr(&o));
-    let o = dangan(&a, &["sql", "--save-view", "members", "select 1"]);
+    let o = dangan(&a, &["view", "save", "members", "select 1"]);
     assert!(stderr(&o).contains("同名"), "{}", stderr(&o));
-    ok(&a, &["sql", "--drop-view", "women", ""]);
+    let list = ok(&a, &["view", "list"]);
+    assert!(list.contains("women") && !list.contains("broken"), "{list}");
+    ok(&a, &["view", "drop", "women"]);
+    assert!(!ok(&a, &["view", "list"]).contains("women"));
+    // Typed at parse: a scope or personal value that does not exist is refused by clap.
+    let o = dangan(&a, &["access", "grant", "x", "members", "--scope", "every"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("org:<ORG_ID>"), "{}", stderr(&o));
     assert_eq!(
         dangan(&a, &["sql", "select * from women"]).status.code(),
         Some(1)

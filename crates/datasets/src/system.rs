@@ -18,7 +18,7 @@ pub enum SystemTable {
     Audit,
     /// Departments and their grants (see `access.rs`).
     Access,
-    /// Views saved with `dangan sql --save-view` (see `views.rs`).
+    /// Views saved with `dangan view save` (see `views.rs`).
     Views,
     /// One row per step of every pipeline run (see the `pipelines` crate).
     PipelineRuns,

@@ -1,4 +1,4 @@
-//! Views saved in the lake (`dangan sql --save-view <name> "SELECT …"`), kept in
+//! Views saved in the lake (`dangan view save <name> "SELECT …"`), kept in
 //! `system_views` and defined again in every SQL session — in a department's session over
 //! its own (scoped, masked) tables.
 

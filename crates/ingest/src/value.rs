@@ -73,6 +73,16 @@ pub fn parse_datetime(s: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
     parse_date_text(s).map(|(d, t, _)| (d, t))
 }
 
+/// A day a person gives (a command's `--from`, a request's `from=`): any form
+/// [`parse_date_text`] reads (`2024-03-01`, `2024/3/1`, `2024年3月1日`, `20240301`, full-width
+/// digits), given to the day and without a time.
+pub fn parse_day(s: &str) -> Option<NaiveDate> {
+    match parse_date_text(s)? {
+        (d, None, Precision::Day) => Some(d),
+        _ => None,
+    }
+}
+
 /// [`parse_datetime`], saying whether the day was given (`1985-10`, `1985年10月`, `198510`
 /// and `1985.10` are months). A bare year (`1985`) is not a date.
 pub fn parse_date_text(s: &str) -> Option<(NaiveDate, Option<NaiveTime>, Precision)> {
@@ -587,6 +597,29 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_day_a_person_gives() {
+        let d = NaiveDate::from_ymd_opt(2024, 3, 1);
+        for s in [
+            "2024-03-01",
+            "2024/3/1",
+            "2024年3月1日",
+            "20240301",
+            "２０２４－０３－０１",
+        ] {
+            assert_eq!(parse_day(s), d, "{s}");
+        }
+        for s in [
+            "2024-03",
+            "2024年3月",
+            "2024-03-01 10:30",
+            "next monday",
+            "2024-02-30",
+        ] {
+            assert_eq!(parse_day(s), None, "{s}");
+        }
     }
 
     #[test]

@@ -262,8 +262,11 @@ fn date(p: &HashMap<String, String>, key: &str) -> ApiResult<Option<chrono::Naiv
     p.get(key)
         .filter(|v| !v.is_empty())
         .map(|v| {
-            v.parse()
-                .map_err(|_| ApiError::bad(format!("{key}={v}: a date YYYY-MM-DD is expected")))
+            dangan_ingest::value::parse_day(v).ok_or_else(|| {
+                ApiError::bad(format!(
+                    "{key}={v}: a date YYYY-MM-DD is expected 日期格式应为 YYYY-MM-DD"
+                ))
+            })
         })
         .transpose()
 }
