@@ -683,7 +683,9 @@ fn template_check(args: &[&str]) -> Option<String> {
         .status()
         .is_ok_and(|s| s.success());
     if !have {
-        eprintln!("skipped: python3 with openpyxl is not installed (.ci/run installs it)");
+        crate::support::peer_missing(
+            "template check: python3 with openpyxl (pip install openpyxl)",
+        );
         return None;
     }
     let o = std::process::Command::new("python3")

@@ -348,10 +348,10 @@ fn a_department_cannot_crash_the_server_or_read_past_its_grant() {
         .output()
     {
         Ok(o) if o.status.code() == Some(2) => {
-            eprintln!(
-                "skipped Flight SQL: {}(.ci/run installs it)",
-                String::from_utf8_lossy(&o.stdout)
-            );
+            crate::support::peer_missing(&format!(
+                "Flight SQL probes: {}",
+                String::from_utf8_lossy(&o.stdout).trim()
+            ));
         }
         Ok(o) => {
             let stdout = String::from_utf8_lossy(&o.stdout);
@@ -375,7 +375,9 @@ fn a_department_cannot_crash_the_server_or_read_past_its_grant() {
             assert_eq!(r["alive"], 2, "{r}");
             assert_no_secret("flight", &stdout, &lake);
         }
-        Err(e) => eprintln!("skipped Flight SQL: python3 cannot run here ({e})"),
+        Err(e) => crate::support::peer_missing(&format!(
+            "Flight SQL probes: python3 cannot run here ({e})"
+        )),
     }
     server.stop();
 

@@ -119,9 +119,22 @@ pub fn import(lake: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value, St
     (o.status.code(), report, stderr(&o))
 }
 
+/// A peer a test needs (Python's deltalake, openpyxl, the ADBC driver, Chromium) is missing.
+/// Where `.ci/run` installed the peers it sets `DANGAN_REQUIRE_PEERS`, and a missing one fails
+/// the test; elsewhere the check is skipped with a SKIPPED line saying what to install. Tests
+/// that are about a peer and nothing else are `#[ignore = "needs …"]` instead, so a bare
+/// `cargo test` lists them as ignored with the reason.
+pub fn peer_missing(what: &str) {
+    assert!(
+        std::env::var_os("DANGAN_REQUIRE_PEERS").is_none() && std::env::var_os("CI").is_none(),
+        "{what}: .ci/run installs it, so here it must be there"
+    );
+    eprintln!("SKIPPED {what} (.ci/run installs it)");
+}
+
 /// Run `tests/e2e/<script>` (a Python peer reading the lake with the `deltalake` package) and
-/// return its stdout. `None` (with a SKIPPED line) only outside CI when python3 or the package
-/// cannot be had; in CI (`.ci/run` installs them) that is a failure.
+/// return its stdout. `None` (with a SKIPPED line, [`peer_missing`]) when python3 or the package
+/// cannot be had outside CI.
 pub fn python_deltalake(script: &str, args: &[&str]) -> Option<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/e2e")
@@ -132,20 +145,15 @@ pub fn python_deltalake(script: &str, args: &[&str]) -> Option<String> {
         .output()
     {
         Ok(o) => o,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!(
-                "SKIPPED python deltalake check: python3 not runnable here ({e}); .ci/run installs it"
-            );
+        Err(e) => {
+            peer_missing(&format!(
+                "python deltalake check: python3 not runnable here ({e})"
+            ));
             return None;
         }
-        Err(e) => panic!("python3 must be available in CI: {e}"),
     };
     if o.status.code() == Some(77) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have the deltalake package (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED python deltalake check: `pip install deltalake pyarrow` to run it");
+        peer_missing("python deltalake check: `pip install deltalake pyarrow` to run it");
         return None;
     }
     assert!(
