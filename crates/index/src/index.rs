@@ -99,10 +99,7 @@ fn name_hit(table: &NameTable, row: usize, score: f32, needles: &[String]) -> Hi
         key: table.cell(names::KEY, row).unwrap_or_default().to_string(),
         member_id: table.cell(names::MEMBER, row).map(str::to_string),
         org_id: table.cell(names::ORG, row).map(str::to_string),
-        date: table
-            .day_at(row)
-            .and_then(|d| EPOCH.checked_add_signed(chrono::Duration::days(d)))
-            .map(|d| d.to_string()),
+        date: table.day_at(row).and_then(date_of).map(|d| d.to_string()),
         score,
         snippet: crate::snippet::snippet(table.cell(names::BODY, row).unwrap_or_default(), needles),
     }
@@ -313,13 +310,14 @@ fn tantivy_err(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
     }
 }
 
-pub(crate) const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
-    Some(d) => d,
-    None => panic!("valid date"),
-};
-
+/// The day number the index keeps for a date (days since 1970-01-01, chrono's epoch days).
 pub(crate) fn day_of(d: NaiveDate) -> i64 {
-    (d - EPOCH).num_days()
+    i64::from(d.to_epoch_days())
+}
+
+/// The date of a day number the index keeps.
+pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
+    i32::try_from(day).ok().and_then(NaiveDate::from_epoch_days)
 }
 
 impl SearchIndex {
@@ -1129,9 +1127,7 @@ impl SearchIndex {
             }
             if let Some(day) = days.as_ref().and_then(|d| d[i]) {
                 doc.add_i64(f.day, day);
-                let year = EPOCH
-                    .checked_add_signed(chrono::Duration::days(day))
-                    .map_or(0, |d| d.year() as i64);
+                let year = date_of(day).map_or(0, |d| d.year() as i64);
                 doc.add_i64(f.year, year);
             }
             if let Some(n) = text_at(&name, i) {
@@ -1815,7 +1811,7 @@ impl SearchIndex {
         let date = doc
             .get_first(f.day)
             .and_then(|v| v.as_i64())
-            .and_then(|d| EPOCH.checked_add_signed(chrono::Duration::days(d)))
+            .and_then(date_of)
             .map(|d| d.to_string());
         Ok(Hit {
             dataset: s(f.dataset).unwrap_or_default(),

@@ -18,7 +18,7 @@ use dangan_datasets::arrow::ipc::writer::FileWriter;
 use memchr::memmem::Finder;
 
 use crate::facets::Counts;
-use crate::index::{EPOCH, SearchRequest, squeeze};
+use crate::index::{SearchRequest, date_of, squeeze};
 use crate::query::{Item, Parsed};
 use crate::tokenizer::bigrams;
 
@@ -377,7 +377,7 @@ impl NameTable {
                     *counts.org.entry(o.to_string()).or_default() += 1;
                 }
                 if let Some(year) = d
-                    .and_then(|d| EPOCH.checked_add_signed(chrono::Duration::days(d)))
+                    .and_then(date_of)
                     .map(|d| chrono::Datelike::year(&d) as i64)
                 {
                     *counts.year.entry(year).or_default() += 1;

@@ -9,7 +9,7 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use arrow::record_batch::RecordBatch;
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use dangan_datasets::{ColumnType, DatasetSpec};
 
 use crate::header::HeaderMatch;
@@ -67,11 +67,6 @@ enum Builder {
     Bool(BooleanBuilder),
 }
 
-const UNIX_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
-    Some(d) => d,
-    None => panic!("valid date"),
-};
-
 impl Builder {
     fn new(ty: ColumnType, cap: usize) -> Self {
         match ty {
@@ -91,7 +86,7 @@ impl Builder {
             (Builder::Float(b), Value::Float(f)) => b.append_value(*f),
             (Builder::Float(b), Value::Int(i)) => b.append_value(*i as f64),
             (Builder::Date(b), Value::Date(d) | Value::Month(d, _)) => {
-                b.append_value((*d - UNIX_EPOCH).num_days() as i32)
+                b.append_value(d.to_epoch_days())
             }
             (Builder::Ts(b), Value::Timestamp(t)) => b.append_value(t.and_utc().timestamp_micros()),
             (Builder::Bool(b), Value::Bool(x)) => b.append_value(*x),

@@ -50,8 +50,7 @@ fn text(e: Option<&Expr>) -> Option<String> {
             _,
         )) => Some(s.clone()),
         Some(Expr::Literal(ScalarValue::Date32(Some(d)), _)) => {
-            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-            Some((epoch + chrono::Duration::days(*d as i64)).to_string())
+            chrono::NaiveDate::from_epoch_days(*d).map(|d| d.to_string())
         }
         _ => None,
     }

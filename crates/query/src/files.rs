@@ -57,7 +57,6 @@ pub fn write_xlsx(
         ws.write_string_with_format(0, c as u16, h, &bold)
             .map_err(x)?;
     }
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let mut r = 1u32;
     for b in batches {
         for i in 0..b.num_rows() {
@@ -84,12 +83,17 @@ pub fn write_xlsx(
                         ws.write_number(r, c, v).map_err(x)?;
                     }
                     DataType::Date32 => {
-                        let d = epoch
-                            + chrono::Duration::days(
-                                col.as_primitive::<arrow::datatypes::Date32Type>().value(i) as i64,
-                            );
-                        let d = ExcelDateTime::parse_from_str(&d.to_string()).map_err(x)?;
-                        ws.write_datetime_with_format(r, c, &d, &date).map_err(x)?;
+                        let days = col.as_primitive::<arrow::datatypes::Date32Type>().value(i);
+                        match chrono::NaiveDate::from_epoch_days(days) {
+                            Some(d) => {
+                                let d = ExcelDateTime::parse_from_str(&d.to_string()).map_err(x)?;
+                                ws.write_datetime_with_format(r, c, &d, &date).map_err(x)?;
+                            }
+                            // Outside chrono's calendar: the day number, as Arrow prints it.
+                            None => {
+                                ws.write_number(r, c, f64::from(days)).map_err(x)?;
+                            }
+                        }
                     }
                     DataType::Timestamp(_, _) => {
                         let s = array_value_to_string(col, i)?;

@@ -88,7 +88,6 @@ impl TableFunctionImpl for SearchFunction {
         let s = |f: &dyn Fn(&dangan_index::Hit) -> Option<String>| -> ArrayRef {
             Arc::new(hits.iter().map(f).collect::<StringArray>())
         };
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
         let columns: Vec<ArrayRef> = vec![
             s(&|h| Some(h.dataset.clone())),
             s(&|h| Some(h.key.clone())),
@@ -100,7 +99,7 @@ impl TableFunctionImpl for SearchFunction {
                         h.date
                             .as_deref()
                             .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-                            .map(|d| (d - epoch).num_days() as i32)
+                            .map(|d| d.to_epoch_days())
                     })
                     .collect::<Date32Array>(),
             ),

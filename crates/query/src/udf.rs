@@ -127,20 +127,18 @@ fn mask_birth_udf() -> ScalarUDF {
 
 /// The 1st of January of the year of a day counted from 1970-01-01.
 fn first_of_year(days: i32) -> i32 {
-    const CE_TO_EPOCH: i32 = 719_163;
-    chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(CE_TO_EPOCH))
+    chrono::NaiveDate::from_epoch_days(days)
         .and_then(|d| chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&d), 1, 1))
-        .map_or(days, |d| {
-            chrono::Datelike::num_days_from_ce(&d) - CE_TO_EPOCH
-        })
+        .map_or(days, |d| d.to_epoch_days())
 }
 
 /// Whole years from `from` to `to` (a birthday not reached yet this year does not count).
 pub fn years_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i32 {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let days = |d: chrono::NaiveDate| (d - epoch).num_days() as i32;
     let cal = Calendar::get();
-    whole_years(cal.civil(days(from)), cal.civil(days(to)))
+    whole_years(
+        cal.civil(from.to_epoch_days()),
+        cal.civil(to.to_epoch_days()),
+    )
 }
 
 /// Whole years between two `civil` days: the year difference, less one before the birthday.
@@ -247,8 +245,7 @@ impl datafusion::logical_expr::ScalarUDFImpl for YearsSince {
         let as_of_const = match args.args.get(1) {
             None => {
                 let today = chrono::Local::now().date_naive();
-                let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-                Some(Some(cal.civil((today - epoch).num_days() as i32)))
+                Some(Some(cal.civil(today.to_epoch_days())))
             }
             Some(ColumnarValue::Scalar(v)) => match v.cast_to(&DataType::Date32)? {
                 ScalarValue::Date32(d) => Some(d.map(|d| cal.civil(d))),
@@ -386,9 +383,9 @@ mod tests {
         assert_eq!(mask_year_text("1980-01-02"), "1980-**-**");
         assert_eq!(mask_year_text("1980年1月"), "1980年*月");
         let d = |y, m, day| {
-            (chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap()
-                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
-            .num_days() as i32
+            chrono::NaiveDate::from_ymd_opt(y, m, day)
+                .unwrap()
+                .to_epoch_days()
         };
         assert_eq!(first_of_year(d(1980, 7, 31)), d(1980, 1, 1));
         assert_eq!(first_of_year(d(1969, 12, 31)), d(1969, 1, 1));
@@ -501,14 +498,13 @@ mod tests {
     #[test]
     fn civil_dates_agree_with_chrono_on_every_day_from_1800_to_2300() {
         use chrono::Datelike;
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let cal = Calendar::get();
         // Inside the table and on both sides of it.
         for days in -62_091..120_529 {
-            let d = epoch + chrono::Duration::days(days);
+            let d = chrono::NaiveDate::from_epoch_days(days).unwrap();
             let want = (d.year(), d.month() * 32 + d.day());
-            assert_eq!(civil(days as i32), want, "{d}");
-            assert_eq!(cal.civil(days as i32), want, "{d}");
+            assert_eq!(civil(days), want, "{d}");
+            assert_eq!(cal.civil(days), want, "{d}");
         }
     }
 

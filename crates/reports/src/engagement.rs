@@ -272,8 +272,7 @@ impl ReportDef for Engagement {
             DataType::Datetime(TimeUnit::Milliseconds, _) => 86_400_000,
             _ => 86_400_000_000,
         };
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        let stamp = |d: chrono::NaiveDate| (d - epoch).num_days() * day_unit;
+        let stamp = |d: chrono::NaiveDate| i64::from(d.to_epoch_days()) * day_unit;
         let end = stamp(p.as_of + Duration::days(1));
         let cutoff = stamp(p.as_of - Duration::days(i64::from(p.inactive_days)));
         let last = concat(

@@ -95,7 +95,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
                 match v {
                     AnyValue::Null => {}
                     AnyValue::Date(days) => {
-                        let d = NaiveDate::from_num_days_from_ce_opt(*days + 719_163);
+                        let d = NaiveDate::from_epoch_days(*days);
                         match d.and_then(|d| {
                             ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
                                 .ok()
