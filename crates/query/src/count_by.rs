@@ -16,8 +16,6 @@
 //! that), it hands over what it counted and from then on passes each row through as its own
 //! partial group, which the final step merges like any other.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -287,34 +285,8 @@ impl ExecutionPlan for CountByExec {
     }
 }
 
-/// A quick hasher for the small integer and view keys (Fx's multiply-rotate).
-#[derive(Default)]
-struct Quick(u64);
-
-impl Hasher for Quick {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u128(&mut self, x: u128) {
-        self.write_u64(x as u64);
-        self.write_u64((x >> 64) as u64);
-    }
-    fn write_i64(&mut self, x: i64) {
-        self.write_u64(x as u64);
-    }
-}
-
-type QuickMap<K> = HashMap<K, u32, BuildHasherDefault<Quick>>;
+/// A map of small integer and view keys, with rustc's Fx hash (multiply-rotate).
+type QuickMap<K> = rustc_hash::FxHashMap<K, u32>;
 
 /// Slots of a [`Memo`] (a power of two).
 const MEMO_BITS: u32 = 10;
