@@ -5,15 +5,7 @@
 /// Characters of context shown around the first match.
 const WINDOW: usize = 80;
 
-fn escape(out: &mut String, c: char) {
-    match c {
-        '<' => out.push_str("&lt;"),
-        '>' => out.push_str("&gt;"),
-        '&' => out.push_str("&amp;"),
-        '"' => out.push_str("&quot;"),
-        c => out.push(c),
-    }
-}
+use dangan_text::push_html_escaped as escape;
 
 /// The snippet of `text` for `needles` (normalized), as HTML: escaped text, matches in
 /// `<mark>`, `…` where the text was cut.
@@ -77,6 +69,7 @@ pub fn snippet_for_terminal(html: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
+        .replace("&#39;", "'")
         .replace("&amp;", "&")
 }
 

@@ -6,6 +6,7 @@
 //! (`sentiment.rs`); nothing here depends on an engine.
 
 pub mod error;
+mod html;
 mod normalize;
 mod pinyin;
 mod segment;
@@ -13,6 +14,7 @@ pub mod sentiment;
 pub(crate) mod width;
 
 pub use error::{Error, Result};
+pub use html::{escape_html, push_html_escaped};
 pub use normalize::{is_cjk, normalize_char, normalize_for_search};
 pub use pinyin::{name_keys, name_pinyin, pinyin_query};
 pub use segment::{PARTY_TERMS, is_word, jieba, segment, segment_for_search};

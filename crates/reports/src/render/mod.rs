@@ -4,6 +4,7 @@
 mod html;
 pub mod json;
 mod md;
+pub mod member;
 mod svg;
 mod xlsx;
 
