@@ -98,13 +98,14 @@ pub async fn index(lake: &Lake, command: IndexCommand) -> Result<ExitCode> {
 
 /// The organization and every organization under it, from `organizations.parent_id`.
 pub async fn org_subtree(lake: &Lake, root: &str) -> Result<Vec<String>> {
-    let tree = dangan_query::policy::OrgTree::load(lake).await?;
-    if !tree.knows(root) {
-        bail!(
-            "no organization `{root}` 没有这个组织 (see: dangan sql \"select org_id, name from organizations\")"
-        );
-    }
-    Ok(tree.sub_trees([&root.to_string()]).into_iter().collect())
+    dangan_query::policy::OrgTree::load(lake)
+        .await?
+        .sub_tree(root)
+        .with_context(|| {
+            format!(
+                "no organization `{root}` 没有这个组织 (see: dangan sql \"select org_id, name from organizations\")"
+            )
+        })
 }
 
 pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {

@@ -192,12 +192,10 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 "SELECT \"{column}\" AS text FROM \"{dataset}\" WHERE \"{column}\" IS NOT NULL"
             );
             if let Some(org) = &org {
-                let tree = dangan_query::policy::OrgTree::load(&lake).await?;
-                if !tree.knows(org) {
-                    bail!("no organization `{org}` 没有该组织");
-                }
-                let list: Vec<String> = tree
-                    .sub_trees([org])
+                let list: Vec<String> = dangan_query::policy::OrgTree::load(&lake)
+                    .await?
+                    .sub_tree(org)
+                    .with_context(|| format!("no organization `{org}` 没有该组织"))?
                     .iter()
                     .map(|o| format!("'{}'", o.replace('\'', "''")))
                     .collect();

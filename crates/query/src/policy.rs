@@ -86,6 +86,13 @@ impl OrgTree {
         self.known.contains(org)
     }
 
+    /// `root` and every organization under it (an `--org` / `org=` filter), or `None` when the
+    /// lake has no such organization.
+    pub fn sub_tree(&self, root: &str) -> Option<Vec<String>> {
+        self.knows(root)
+            .then(|| self.sub_trees([&root.to_string()]).into_iter().collect())
+    }
+
     /// The organizations under `roots`, the roots included.
     pub fn sub_trees<'a>(&self, roots: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
         let mut out = BTreeSet::new();

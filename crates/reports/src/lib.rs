@@ -286,11 +286,8 @@ pub async fn run(
     };
     let mut p = params.clone();
     if let Some(root) = &p.org {
-        let tree = OrgTree::load(lake).await?;
-        if !tree.knows(root) {
-            return Err(Error::NoSuchOrg { id: root.clone() });
-        }
-        p.orgs = Some(tree.sub_trees([root]).into_iter().collect());
+        let orgs = OrgTree::load(lake).await?.sub_tree(root);
+        p.orgs = Some(orgs.ok_or_else(|| Error::NoSuchOrg { id: root.clone() })?);
     }
     let p = &p;
     let mut frames = BTreeMap::new();

@@ -312,12 +312,14 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
             let visible = session
                 .search_scopes()
                 .is_none_or(|scopes| scopes.iter().any(|s| s.covers_org(root)));
-            if !tree.knows(root) || !visible {
-                return Err(ApiError::bad(format!(
-                    "没有组织 `{root}`，或不在授权范围内 (no organization `{root}` in your scope)"
-                )));
+            match tree.sub_tree(root) {
+                Some(orgs) if visible => Some(orgs),
+                _ => {
+                    return Err(ApiError::bad(format!(
+                        "没有组织 `{root}`，或不在授权范围内 (no organization `{root}` in your scope)"
+                    )));
+                }
             }
-            Some(tree.sub_trees([root]).into_iter().collect())
         }
         None => None,
     };
