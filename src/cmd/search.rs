@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use dangan_datasets::Lake;
 use dangan_index::{DatasetSync, SearchIndex, SearchRequest, SyncReport};
 use indicatif::{ProgressBar, ProgressStyle};
