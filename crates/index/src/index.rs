@@ -270,8 +270,8 @@ pub struct SearchRequest {
     pub category: Option<String>,
     pub limit: usize,
     pub offset: usize,
-    /// Count every match and compute the facets (costs a pass over all matches); without it
-    /// only the top hits are ranked (block-max pruning) and `total` is the number returned.
+    /// Compute the facets (reads the fast fields of every match); without them the matches are
+    /// still counted for `total`, and only the top hits are ranked (block-max pruning).
     pub facets: bool,
 }
 
@@ -1727,12 +1727,19 @@ impl SearchIndex {
         let top = self
             .top_matches(searcher, matcher.as_ref(), ranker.as_ref(), need, true)
             .map_err(&err)?;
+        // Every match is counted (the total is never the page's size); the facets only when
+        // asked for (they read the fast fields of every match).
         let mut counts = if req.facets {
             searcher
                 .search(&matcher, &crate::facets::FacetCounts)
                 .map_err(&err)?
         } else {
-            crate::facets::Counts::default()
+            crate::facets::Counts {
+                total: searcher
+                    .search(&matcher, &tantivy::collector::Count)
+                    .map_err(&err)? as u64,
+                ..Default::default()
+            }
         };
         // People found by name, ranked with the texts.
         let names = self.name_set();
@@ -1746,6 +1753,9 @@ impl SearchIndex {
             for (t, table) in names.tables.iter().enumerate() {
                 let (mut found, c) = table.search(&q, req, docs, req.facets);
                 counts.add(c);
+                if !req.facets {
+                    counts.total += found.len() as u64;
+                }
                 let by_rank = |a: &(f32, i64, u32), b: &(f32, i64, u32)| {
                     b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
                 };
@@ -1762,11 +1772,11 @@ impl SearchIndex {
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
             ranked.truncate(need);
         }
-        let (total, facets) = if req.facets {
-            let (total, facets) = counts.finish();
-            (Some(total), facets)
+        let (total, facets) = counts.finish();
+        let facets = if req.facets {
+            facets
         } else {
-            (None, Facets::default())
+            Facets::default()
         };
 
         let needles: Vec<String> = parsed
@@ -1788,7 +1798,7 @@ impl SearchIndex {
             });
         }
         Ok(SearchResult {
-            total: total.unwrap_or(req.offset + hits.len()),
+            total,
             hits,
             facets,
         })

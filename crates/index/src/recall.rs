@@ -306,3 +306,35 @@ fn scopes_filter_unless_they_pass_everything() {
     assert!(keys(Some(vec![])).is_empty());
     assert_eq!(keys(None), vec!["a", "p"]);
 }
+
+#[test]
+fn the_total_counts_every_match_with_or_without_facets() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    let texts: Vec<(String, String)> = (0..7)
+        .map(|i| (format!("t{i}"), format!("第{i}次参加社区志愿服务。")))
+        .collect();
+    index.add_texts(&texts).unwrap();
+    index
+        .add_names(&[("p1".into(), "王志愿".into()), ("p2".into(), "李四".into())])
+        .unwrap();
+    for facets in [true, false] {
+        for q in ["志愿", "志愿服务"] {
+            let r = index
+                .search(&SearchRequest {
+                    query: q.into(),
+                    limit: 2,
+                    facets,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(r.hits.len(), 2, "{q} facets={facets}");
+            let want = if q == "志愿" { 8 } else { 7 };
+            assert_eq!(
+                r.total, want,
+                "{q} facets={facets}: the total is not the page"
+            );
+            assert_eq!(r.facets.dataset.is_empty(), !facets);
+        }
+    }
+}
