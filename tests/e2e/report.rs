@@ -78,6 +78,29 @@ fn reports_give_the_known_answers_and_respect_a_departments_scope() {
     let nov = months.iter().find(|r| r["month"] == "2026-11").unwrap();
     assert_eq!(nov["active"].as_i64(), Some(3));
     assert_eq!(nov["members"].as_i64(), Some(6));
+    // Five days into December, before December's events are exported: the month is labelled
+    // partial and left empty (no data), not drawn as 0 % active or averaged in.
+    let out = ok(
+        lake,
+        &[
+            "report",
+            "engagement",
+            "--as-of",
+            "2026-12-05",
+            "--format",
+            "json",
+        ],
+    );
+    let early: Value = serde_json::from_str(&out).unwrap();
+    let months = section(&early, "每月活跃党员");
+    let dec = months.last().unwrap();
+    assert_eq!(dec["month"], "2026-12（至5日）", "{dec}");
+    assert!(
+        dec["active"].is_null() && dec["rate_pct"].is_null(),
+        "{dec}"
+    );
+    let nov = months.iter().find(|r| r["month"] == "2026-11").unwrap();
+    assert_eq!(nov["active"].as_i64(), Some(3));
     let lowest = section(&e, "活跃度最低的组织");
     assert_eq!(
         ids(lowest, "org_id"),

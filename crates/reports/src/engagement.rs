@@ -139,13 +139,31 @@ impl ReportDef for Engagement {
                 .map(|m| i64::from(m.count_ones()))
                 .collect::<Vec<_>>(),
         ))?;
-        // Active members per month: members with that month's bit.
+        // Active members per month: members with that month's bit. A month after the last
+        // event the lake holds (the current month before its export arrives) has no data: it
+        // is left empty, not drawn as 0 % active, and not averaged.
+        let data_end = last_day(input.frame("per_member")?.column("last_at")?)?;
+        let first = from.with_day(1).unwrap_or(from);
+        let has_data: Vec<bool> = (0..months)
+            .map(|i| {
+                let start = first
+                    .checked_add_months(chrono::Months::new(i as u32))
+                    .unwrap_or(first);
+                data_end.is_none_or(|end| start <= end)
+            })
+            .collect();
+        let months_with_data = has_data.iter().filter(|h| **h).count().max(1);
         let mut active = vec![0i64; months];
         for m in &masks {
             for (i, a) in active.iter_mut().enumerate() {
                 *a += (m >> i) & 1;
             }
         }
+        let active: Vec<Option<i64>> = active
+            .into_iter()
+            .zip(&has_data)
+            .map(|(a, has)| has.then_some(a))
+            .collect();
 
         // Every month of the period, those without any activity too.
         let per_month = input.frame("per_month")?.clone().lazy().with_column(
@@ -170,11 +188,12 @@ impl ReportDef for Engagement {
                 [col("month")],
                 JoinArgs::new(JoinType::Left),
             )
-            .with_columns([
-                col("events").fill_null(lit(0)),
-                col("study_minutes").fill_null(lit(0)),
-                col("points").fill_null(lit(0)),
-            ])
+            .with_columns(["events", "study_minutes", "points"].map(|c| {
+                when(col("active").is_null())
+                    .then(col(c))
+                    .otherwise(col(c).fill_null(lit(0)))
+                    .alias(c)
+            }))
             .with_column(lit(n_members).cast(DataType::Int64).alias("members"))
             .with_column(
                 round(
@@ -195,7 +214,17 @@ impl ReportDef for Engagement {
             .sort(["month"], SortMultipleOptions::default())
             .collect()?;
         let mut monthly = monthly;
-        monthly.with_column(Column::new("month".into(), keys.clone()))?;
+        // The as-of month, when the period stops inside it, says so.
+        let mut labels = keys.clone();
+        if let Some(last) = labels.last_mut()
+            && to
+                .with_day(1)
+                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                != to.succ_opt()
+        {
+            last.push_str(&format!("（至{}日）", to.day()));
+        }
+        monthly.with_column(Column::new("month".into(), labels))?;
         let avg_rate = monthly
             .column("rate_pct")?
             .as_materialized_series()
@@ -231,7 +260,7 @@ impl ReportDef for Engagement {
             .with_columns([
                 round(
                     col("member_months").cast(DataType::Float64)
-                        / (col("members").cast(DataType::Float64) * lit(months as f64))
+                        / (col("members").cast(DataType::Float64) * lit(months_with_data as f64))
                         * lit(100.0),
                     1,
                 )
@@ -485,4 +514,19 @@ fn first_i64(df: &DataFrame, name: &str) -> i64 {
         .and_then(|c| c.cast(&DataType::Int64).ok())
         .and_then(|c| c.i64().ok().and_then(|ca| ca.get(0)))
         .unwrap_or(0)
+}
+
+/// The last day with an event, from a column of timestamps (any unit); `None` without any.
+fn last_day(last_at: &Column) -> Result<Option<chrono::NaiveDate>> {
+    let per_day: i64 = match last_at.dtype() {
+        DataType::Datetime(TimeUnit::Nanoseconds, _) => 86_400_000_000_000,
+        DataType::Datetime(TimeUnit::Milliseconds, _) => 86_400_000,
+        _ => 86_400_000_000,
+    };
+    let max = last_at.cast(&DataType::Int64)?.i64()?.max();
+    Ok(max.and_then(|v| {
+        i32::try_from(v.div_euclid(per_day))
+            .ok()
+            .and_then(chrono::NaiveDate::from_epoch_days)
+    }))
 }
