@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod steps;
 
 use std::process::ExitCode;
 

@@ -11,8 +11,6 @@ use dangan_datasets::generate::{Config, generate};
 use dangan_ingest::ImportOptions;
 use dangan_query::{OutputFormat, QueryEngine, write_batches};
 
-use super::import::import_with_progress;
-
 pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode> {
     let started = Instant::now();
     let (lake, _) = Lake::init(lake_dir).await?;
@@ -42,7 +40,7 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
             paths: vec![dir],
             ..Default::default()
         };
-        let r = import_with_progress(&lake, &opts).await?;
+        let r = crate::steps::import(&lake, &opts, false).await?.import;
         total_rows += r.rows_written;
         quarantined += r.rows_quarantined;
         println!(
@@ -106,7 +104,7 @@ pub async fn run(lake_dir: &Path, members: usize, seed: u64) -> Result<ExitCode>
         started.elapsed().as_secs_f64()
     );
     println!("④ 全文检索 search index (jieba + bigrams + pinyin) …");
-    let sync = super::search::sync_quietly(&lake).await?;
+    let sync = crate::steps::sync_after_change(&lake).await?;
     println!(
         "   {} documents indexed in {:.1} s",
         sync.documents,

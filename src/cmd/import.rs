@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use dangan_datasets::{ImportMode, Lake};
 use dangan_ingest::{FileStatus, ImportOptions, ImportReport, ReadOptions};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{ImportArgs, ModeArg, TextFormat};
 
@@ -38,30 +37,26 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
     let lock = if opts.dry_run {
         None
     } else {
-        Some(super::pipeline::import_lock(lake, &opts.dataset)?)
+        Some(crate::steps::lake_lock(
+            lake,
+            &format!("import {}", opts.dataset),
+        )?)
     };
-    let report = import_with_progress(lake, &opts).await?;
+    // The index follows the lake: a search never shows a row the table no longer has.
+    let done = crate::steps::import(lake, &opts, !a.no_index).await?;
+    let report = done.import;
     if a.format == TextFormat::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
     }
-    if !report.dry_run && !a.no_index {
-        // The index follows the lake: a search never shows a row the table no longer has.
-        // Also when nothing new was committed: an earlier import killed after its commit but
-        // before its index step left the index behind, and its re-run finds the file
-        // "already imported" (in step, this costs a comparison of versions).
-        // What the import freed goes back to the system first, so that the index step's
-        // memory does not stack on the import's in the process's peak.
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: malloc_trim only releases free heap pages; it touches no live allocation.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-        let sync = super::search::sync_quietly(lake).await?;
+    if let Some(synced) = done.index {
+        let sync = synced.context(
+            "bringing the search index in step (run `dangan index rebuild` if it persists)",
+        )?;
         if a.format != TextFormat::Json && sync.documents > 0 {
             for d in &sync.datasets {
-                println!("index 索引: {}", super::search::describe(d));
+                println!("index 索引: {}", crate::steps::describe(d));
             }
             println!("index 索引: in step in {} ms", sync.millis);
         }
@@ -91,28 +86,6 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
 }
 
 /// Import with a progress bar on a terminal (nothing is drawn when stderr is not one).
-pub async fn import_with_progress(lake: &Lake, opts: &ImportOptions) -> Result<ImportReport> {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(opts.dataset.clone());
-    let progress = |i: usize, n: usize, p: &std::path::Path| {
-        bar.set_length(n as u64);
-        bar.set_position(i as u64);
-        bar.set_message(
-            p.file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-    };
-    let report = dangan_ingest::import(lake, opts, &progress).await;
-    bar.finish_and_clear();
-    Ok(report?)
-}
-
 pub fn print_report(r: &ImportReport) {
     let what = if r.dry_run {
         "checked (dry run) 试导入"

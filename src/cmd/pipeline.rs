@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result, bail};
-use dangan_datasets::{Lake, LakeLock};
+use dangan_datasets::Lake;
 use dangan_pipelines::schedule;
 use dangan_pipelines::{PipelineRun, PipelineSpec, RunOptions, Step};
 
@@ -235,14 +235,7 @@ pub async fn run(lake: &Lake, command: PipelineCommand) -> Result<ExitCode> {
 }
 
 /// Hold the lake's lock for an upkeep command (waiting up to ten minutes for a run).
-fn lock(lake: &Lake, what: &str) -> Result<LakeLock> {
-    Ok(LakeLock::acquire(
-        lake.dir(),
-        what,
-        std::time::Duration::from_secs(600),
-        |h| eprintln!("waiting for the lake 等待数据湖: {h}"),
-    )?)
-}
+use crate::steps::lake_lock as lock;
 
 pub async fn lake(lake: &Lake, command: LakeCommand) -> Result<ExitCode> {
     match command {
@@ -292,9 +285,4 @@ pub async fn lake(lake: &Lake, command: LakeCommand) -> Result<ExitCode> {
             })
         }
     }
-}
-
-/// Used by `import`: the path is only for messages.
-pub fn import_lock(lake: &Lake, dataset: &str) -> Result<LakeLock> {
-    lock(lake, &format!("import {dataset}"))
 }

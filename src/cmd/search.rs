@@ -5,61 +5,21 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use dangan_datasets::Lake;
-use dangan_index::{DatasetSync, SearchIndex, SearchRequest, SyncReport};
-use indicatif::{ProgressBar, ProgressStyle};
+use dangan_index::{SearchIndex, SearchRequest};
 
 use crate::cli::{IndexCommand, SearchArgs, TextFormat};
 use dangan_query::OutputFormat;
-
-/// Sync with a spinner on a terminal.
-async fn sync_with_progress(lake: &Lake, rebuild: bool) -> Result<SyncReport> {
-    let index = SearchIndex::open(lake)?;
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} index 索引 {prefix}: {pos} documents")
-            .expect("valid template"),
-    );
-    let progress = |dataset: &str, n: u64| {
-        bar.set_prefix(dataset.to_string());
-        bar.set_position(n);
-    };
-    let report = index.sync(lake, rebuild, &progress).await;
-    bar.finish_and_clear();
-    Ok(report?)
-}
-
-/// Sync after an import (with a spinner on a terminal).
-pub async fn sync_quietly(lake: &Lake) -> Result<SyncReport> {
-    sync_with_progress(lake, false)
-        .await
-        .context("bringing the search index in step (run `dangan index rebuild` if it persists)")
-}
-
-/// One dataset's sync, in a line: versions, and what was read.
-pub fn describe(d: &DatasetSync) -> String {
-    format!(
-        "{:<18} version {} → {}: {}",
-        d.dataset,
-        d.from_version.map_or("-".into(), |v| v.to_string()),
-        d.to_version,
-        if d.incremental {
-            format!("{} changed rows applied 增量更新", d.documents)
-        } else {
-            format!("{} documents re-read 全量重建", d.documents)
-        }
-    )
-}
 
 pub async fn index(lake: &Lake, command: IndexCommand) -> Result<ExitCode> {
     match command {
         IndexCommand::Sync | IndexCommand::Rebuild => {
             let rebuild = matches!(command, IndexCommand::Rebuild);
-            let r = sync_with_progress(lake, rebuild).await?;
+            let r = crate::steps::sync_index(lake, rebuild).await?;
             if r.datasets.is_empty() {
                 println!("index 索引: already in step with every table 已是最新");
             }
             for d in &r.datasets {
-                println!("index 索引 {}", describe(d));
+                println!("index 索引 {}", crate::steps::describe(d));
             }
             if !r.datasets.is_empty() {
                 println!("{} documents in {} ms", r.documents, r.millis);
@@ -115,7 +75,7 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
     let index = SearchIndex::open(lake)?;
     if !index.in_step(lake).await? {
         // Never show a row the table no longer has.
-        sync_with_progress(lake, false).await?;
+        crate::steps::sync_index(lake, false).await?;
     }
     let orgs = match &a.org {
         Some(o) => Some(org_subtree(lake, o).await?),

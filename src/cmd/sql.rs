@@ -32,7 +32,7 @@ pub async fn run(
         // search(...) reads the index: bring it in step first, as `dangan search` does.
         let index = dangan_index::SearchIndex::open(lake)?;
         if !index.in_step(lake).await? {
-            super::search::sync_quietly(lake).await?;
+            crate::steps::sync_after_change(lake).await?;
         }
     }
     let engine = QueryEngine::open_as(lake, department).await?;

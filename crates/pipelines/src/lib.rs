@@ -5,6 +5,7 @@
 
 mod error;
 pub mod history;
+pub mod import;
 pub mod run;
 pub mod schedule;
 pub mod spec;

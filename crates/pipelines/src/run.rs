@@ -436,7 +436,11 @@ async fn import_step(lake: &Lake, spec: &PipelineSpec, step: &ImportStep) -> Res
         user: Some(format!("pipeline {}", spec.name)),
         ..ImportOptions::default()
     };
-    let report = dangan_ingest::import(lake, &opts, &|_, _, _| {}).await?;
+    // The index follows in the run's own steps (an `index` step, and the catch-up after the
+    // last step), so this import leaves it.
+    let report = crate::import::import_in_step(lake, &opts, None, &|_, _, _| {}, &|_, _| {})
+        .await?
+        .import;
     let mut failed = Vec::new();
     let mut moved = 0;
     for f in &report.files {

@@ -141,6 +141,12 @@ async fn run_import(
     file: PathBuf,
     dry_run: bool,
 ) -> Result<ImportReport, ApiError> {
+    // A confirmed import brings the server's index in step with it, like `dangan import`.
+    let index = if dry_run {
+        None
+    } else {
+        state.index().await.ok()
+    };
     let opts = ImportOptions {
         dataset: meta.dataset.clone(),
         paths: vec![file.clone()],
@@ -155,9 +161,19 @@ async fn run_import(
         .map(|p| format!("{}/", p.display()))
         .unwrap_or_default();
     let hide = |m: &str| m.replace(&folder, "");
-    let mut report = dangan_ingest::import(&state.lake, &opts, &|_, _, _| {})
-        .await
-        .map_err(|e| ApiError::bad(hide(&e.to_string())))?;
+    let done = dangan_pipelines::import::import_in_step(
+        &state.lake,
+        &opts,
+        index.as_deref(),
+        &|_, _, _| {},
+        &|_, _| {},
+    )
+    .await
+    .map_err(|e| ApiError::bad(hide(&e.to_string())))?;
+    if let Some(Err(e)) = &done.index {
+        tracing::warn!(error = %e, "index sync after a web import failed");
+    }
+    let mut report = done.import;
     for f in &mut report.files {
         if let Some(name) = f.path.file_name() {
             f.path = name.into();
@@ -314,12 +330,6 @@ pub async fn commit(
     let report = run_import(&state, &meta, dir.join(&meta.file), false).await;
     audit_import(&session, &meta, "import", started, &report);
     let report = report?;
-    if report.table_version.is_some()
-        && let Ok(index) = state.index().await
-        && let Err(e) = index.sync(&state.lake, false, &|_, _| {}).await
-    {
-        tracing::warn!(error = %e, "index sync after a web import failed");
-    }
     drop(lock);
     // What was just written shows at once (the run list, the department's queries).
     state.refresh_sessions().await;

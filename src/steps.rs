@@ -1,0 +1,107 @@
+//! What several commands run, written once: the lake's one-writer lock taken with a message,
+//! the search index brought in step with a spinner, an import (and its index step) with a
+//! progress bar. Commands call these, never each other.
+
+use anyhow::{Context, Result};
+use dangan_datasets::{Lake, LakeLock};
+use dangan_index::{DatasetSync, SearchIndex, SyncReport};
+use dangan_ingest::ImportOptions;
+use dangan_pipelines::import::InStep;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// The lake's one-writer lock for `what`, waiting up to ten minutes and saying who holds it.
+pub fn lake_lock(lake: &Lake, what: &str) -> Result<LakeLock> {
+    Ok(LakeLock::acquire(
+        lake.dir(),
+        what,
+        std::time::Duration::from_secs(600),
+        |h| eprintln!("waiting for the lake 等待数据湖: {h}"),
+    )?)
+}
+
+fn index_spinner() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} index 索引 {prefix}: {pos} documents")
+            .expect("valid template"),
+    );
+    bar
+}
+
+/// Sync the index (or rebuild it) with a spinner on a terminal.
+pub async fn sync_index(lake: &Lake, rebuild: bool) -> Result<SyncReport> {
+    let index = SearchIndex::open(lake)?;
+    let bar = index_spinner();
+    let progress = |dataset: &str, n: u64| {
+        bar.set_prefix(dataset.to_string());
+        bar.set_position(n);
+    };
+    let report = index.sync(lake, rebuild, &progress).await;
+    bar.finish_and_clear();
+    Ok(report?)
+}
+
+/// Sync after a change, with what to do if it fails.
+pub async fn sync_after_change(lake: &Lake) -> Result<SyncReport> {
+    sync_index(lake, false)
+        .await
+        .context("bringing the search index in step (run `dangan index rebuild` if it persists)")
+}
+
+/// One dataset's sync, in a line: versions, and what was read.
+pub fn describe(d: &DatasetSync) -> String {
+    format!(
+        "{:<18} version {} → {}: {}",
+        d.dataset,
+        d.from_version.map_or("-".into(), |v| v.to_string()),
+        d.to_version,
+        if d.incremental {
+            format!("{} changed rows applied 增量更新", d.documents)
+        } else {
+            format!("{} documents re-read 全量重建", d.documents)
+        }
+    )
+}
+
+/// [`dangan_pipelines::import::import_in_step`] with a bar over the files and a spinner over
+/// the index step. The caller holds the lake's lock.
+pub async fn import(lake: &Lake, opts: &ImportOptions, index: bool) -> Result<InStep> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(opts.dataset.clone());
+    let progress = |i: usize, n: usize, p: &std::path::Path| {
+        bar.set_length(n as u64);
+        bar.set_position(i as u64);
+        bar.set_message(
+            p.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    };
+    let spinner = index_spinner();
+    let index_progress = |dataset: &str, n: u64| {
+        bar.finish_and_clear();
+        spinner.set_prefix(dataset.to_string());
+        spinner.set_position(n);
+    };
+    let index = if index && !opts.dry_run {
+        Some(SearchIndex::open(lake)?)
+    } else {
+        None
+    };
+    let done = dangan_pipelines::import::import_in_step(
+        lake,
+        opts,
+        index.as_ref(),
+        &progress,
+        &index_progress,
+    )
+    .await;
+    bar.finish_and_clear();
+    spinner.finish_and_clear();
+    Ok(done?)
+}
