@@ -163,7 +163,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum PipelineCommand {
-    /// Run a pipeline once now (a spec file, or the name of one in <lake>/pipelines/).
+    /// Run a pipeline once now (a spec file, or the name of one in LAKE/pipelines/).
     /// Exit code as the importer's: 0 clean (files still being written wait for the next
     /// run), 3 rows quarantined, 1 a step failed, 4 stopped.
     Run {
@@ -173,7 +173,7 @@ pub enum PipelineCommand {
     },
     /// Check a spec without running it.
     Validate { spec: String },
-    /// The pipelines of a folder (default <lake>/pipelines/), their schedules and last runs.
+    /// The pipelines of a folder (default LAKE/pipelines/), their schedules and last runs.
     List { dir: Option<PathBuf> },
     /// Past runs, step by step, from the runs table.
     History {
@@ -185,7 +185,7 @@ pub enum PipelineCommand {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
-    /// Run every pipeline of a folder (default <lake>/pipelines/) on its schedule until
+    /// Run every pipeline of a folder (default LAKE/pipelines/) on its schedule until
     /// SIGTERM or Ctrl-C (which stop it between steps).
     Serve { dir: Option<PathBuf> },
 }

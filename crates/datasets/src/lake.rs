@@ -483,7 +483,7 @@ impl Lake {
         })
     }
 
-    /// Parquet settings for a dataset: Snappy; row groups of at most [`ROW_GROUP_ROWS`]; and
+    /// Parquet settings for a dataset: Snappy; row groups of at most `ROW_GROUP_ROWS`; and
     /// dictionary encoding except for columns whose values are (nearly) all distinct — the
     /// key, ID numbers and phones — where a dictionary only costs time before the writer
     /// gives it up.

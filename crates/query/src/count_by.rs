@@ -154,7 +154,7 @@ fn literal_case(e: &Arc<dyn PhysicalExpr>, t: &DataType) -> Option<(Conditions, 
     Some((whens, results))
 }
 
-/// DataFusion's partial `AggregateExec` of counts, done by [`Counter`].
+/// DataFusion's partial `AggregateExec` of counts, done by `Counter`.
 #[derive(Debug)]
 pub struct CountByExec {
     /// The aggregate replaced: its input, expressions, output layout and properties.

@@ -102,7 +102,7 @@ fn runtime() -> Arc<datafusion::execution::runtime_env::RuntimeEnv> {
         .clone()
 }
 
-/// The size of the shared pool (see [`runtime`]).
+/// The size of the shared pool (see `runtime`).
 pub fn memory_limit() -> usize {
     let parse = |v: &str| {
         let v = v.trim();

@@ -6,8 +6,8 @@
 //! filter, into the Parquet scan, where they are evaluated on every row of the table. A
 //! condition that fails on a value — `arrow_cast(concat(member_id, content), 'Int64')` —
 //! then quotes another branch's record in its error, and error/no-error answers yes/no
-//! questions about any row. So, as PostgreSQL's `security_barrier` views do, [`ScopedTable`]
-//! lets a condition reach the raw scan only when it is *leakproof* ([`leakproof`]: column
+//! questions about any row. So, as PostgreSQL's `security_barrier` views do, `ScopedTable`
+//! lets a condition reach the raw scan only when it is *leakproof* (`leakproof`: column
 //! comparisons with literals, `IN` lists, `LIKE`, `IS NULL`, `AND`/`OR`/`NOT`, casts that
 //! cannot fail, and functions that cannot fail on any value — nothing that can raise an error
 //! or return a value from a row). Every other condition is evaluated above [`ScopeExec`],
