@@ -17,7 +17,7 @@ use crate::cli::MemberFormat;
 
 /// The spec whose columns label a member's profile.
 fn people(lake: &Lake) -> Option<&dangan_datasets::DatasetSpec> {
-    lake.registry().get("members").ok().map(|s| &**s)
+    lake.registry().people().map(|s| &**s)
 }
 
 /// The text archive of a member (for the demo tour).

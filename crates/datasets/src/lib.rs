@@ -21,7 +21,8 @@ pub use lock::{Holder, LakeLock};
 pub use merge::{UpsertCounts, key_converter, key_rows};
 pub use registry::{BUILTIN_SPECS, Registry};
 pub use spec::{
-    Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Mask, Reference, Unpivot, header_forms,
+    Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Mask, Reference, Role, Shape, Unpivot,
+    header_forms,
 };
 pub use system::SystemTable;
 

@@ -121,7 +121,50 @@ impl Registry {
         }
         let reg = Registry { datasets };
         reg.check_references()?;
+        reg.check_roles()?;
         Ok(reg)
+    }
+
+    /// At most one register of people, and it is keyed by `member_id` with an `org_id`.
+    fn check_roles(&self) -> Result<()> {
+        let people: Vec<&Arc<DatasetSpec>> = self
+            .datasets
+            .values()
+            .filter(|s| s.role == crate::spec::Role::People)
+            .collect();
+        let bad = |spec: &DatasetSpec, message: String| Error::Spec {
+            file: spec.sources.join(", "),
+            line: 1,
+            message,
+        };
+        if let [first, second, ..] = people.as_slice() {
+            return Err(bad(
+                second,
+                format!(
+                    "role = \"people\" is `{}`'s already: one dataset is the register of people",
+                    first.name
+                ),
+            ));
+        }
+        if let Some(p) = people.first()
+            && (p.key != ["member_id"] || p.column("org_id").is_none())
+        {
+            return Err(bad(
+                p,
+                format!(
+                    "`{}` has role = \"people\": it needs key = [\"member_id\"] and an org_id column",
+                    p.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The register of people (`role = "people"`: the members roster), if the lake has one.
+    pub fn people(&self) -> Option<&Arc<DatasetSpec>> {
+        self.datasets
+            .values()
+            .find(|s| s.role == crate::spec::Role::People)
     }
 
     fn check_references(&self) -> Result<()> {
@@ -210,6 +253,8 @@ fn empty_file(name: &str) -> SpecFile {
         key: None,
         mode: None,
         unpivot: None,
+        role: None,
+        shape: None,
         columns: Vec::new(),
     }
 }
@@ -298,6 +343,29 @@ mod tests {
         let forms = spec::header_forms(&c);
         assert!(forms.contains(&"入党时间".to_string()));
         assert!(forms.contains(&"入党日期".to_string()));
+    }
+
+    #[test]
+    fn roles_and_shapes_come_from_the_specs() {
+        let reg = Registry::builtin().unwrap();
+        assert_eq!(reg.people().unwrap().name, "members");
+        assert_eq!(
+            reg.get("survey_responses").unwrap().shape,
+            crate::Shape::WideSurvey
+        );
+        assert_eq!(reg.get("feedback").unwrap().shape, crate::Shape::Long);
+        // A second register of people is refused, naming the first.
+        let dir = tempdir();
+        std::fs::write(
+            dir.join("visits.toml"),
+            "name = \"visits\"\nkey = [\"member_id\"]\nrole = \"people\"\n[[columns]]\nname = \"member_id\"\n[[columns]]\nname = \"org_id\"\n",
+        )
+        .unwrap();
+        let e = Registry::load(Some(&dir)).unwrap_err().to_string();
+        assert!(e.contains("members") && e.contains("people"), "{e}");
+        std::fs::write(dir.join("visits.toml"), "name = \"visits\"\nkey = [\"member_id\"]\nshape = \"tall\"\n[[columns]]\nname = \"member_id\"\n").unwrap();
+        let e = Registry::load(Some(&dir)).unwrap_err().to_string();
+        assert!(e.contains("tall"), "{e}");
     }
 
     #[test]

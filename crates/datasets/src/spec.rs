@@ -73,6 +73,32 @@ impl Check {
     }
 }
 
+/// What a dataset is to the rest of the archive, beyond its columns (`role = "people"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Records: rows about members, organizations or anything else.
+    #[default]
+    Records,
+    /// The register of people, one row per member: a department's scope reaches rows keyed
+    /// by `member_id` through it, a member's archive starts from it, `members_asof` reads its
+    /// history. At most one dataset has this role.
+    People,
+}
+
+/// How the files of a dataset are laid out (`shape = "wide_survey"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// One row per record, as the columns say.
+    #[default]
+    Long,
+    /// A survey platform's wide export (问卷星: one row per answer sheet, one column per
+    /// question), turned into one row per question while importing; read whole, not
+    /// streamed.
+    WideSurvey,
+}
+
 /// How an import writes a dataset by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -141,6 +167,8 @@ pub struct SpecFile {
     pub key: Option<Spanned<Vec<String>>>,
     pub mode: Option<ImportMode>,
     pub unpivot: Option<Unpivot>,
+    pub role: Option<Role>,
+    pub shape: Option<Shape>,
     #[serde(default)]
     pub columns: Vec<ColumnFile>,
 }
@@ -212,6 +240,8 @@ pub struct DatasetSpec {
     pub sources: Vec<String>,
     /// How a wide sheet of this dataset becomes long rows, if it can be wide.
     pub unpivot: Option<Unpivot>,
+    pub role: Role,
+    pub shape: Shape,
 }
 
 impl DatasetSpec {
@@ -286,6 +316,8 @@ pub(crate) struct Draft {
     pub key: Option<(Vec<String>, Located)>,
     pub mode: Option<ImportMode>,
     pub unpivot: Option<Unpivot>,
+    pub role: Option<Role>,
+    pub shape: Option<Shape>,
     pub columns: Vec<(ColumnFile, Located)>,
     pub sources: Vec<String>,
 }
@@ -316,6 +348,8 @@ impl Draft {
             key: None,
             mode: None,
             unpivot: None,
+            role: None,
+            shape: None,
             columns: Vec::new(),
             sources: Vec::new(),
         }
@@ -337,6 +371,12 @@ impl Draft {
         }
         if file.mode.is_some() {
             self.mode = file.mode;
+        }
+        if file.role.is_some() {
+            self.role = file.role;
+        }
+        if file.shape.is_some() {
+            self.shape = file.shape;
         }
         if file.unpivot.is_some() {
             self.unpivot = file.unpivot;
@@ -442,6 +482,8 @@ impl Draft {
             columns,
             sources: self.sources.clone(),
             unpivot: self.unpivot.clone(),
+            role: self.role.unwrap_or_default(),
+            shape: self.shape.unwrap_or_default(),
         })
     }
 }

@@ -438,7 +438,10 @@ impl SearchIndex {
         // Datasets without an org column (growth records) take the member's branch; when a
         // member moved, they are re-read whole.
         let borrows_org = |s: &Source| s.org_id.is_none() && s.member_id.is_some();
-        let members_changed = todo.iter().any(|(s, _, _)| s.dataset == "members");
+        let people = lake.registry().people().map(|p| p.name.clone());
+        let members_changed = todo
+            .iter()
+            .any(|(s, _, _)| Some(&s.dataset) == people.as_ref());
         if members_changed {
             let print = member_orgs_print(lake).await?;
             if state.member_orgs.is_some_and(|p| p != print) {
@@ -2090,17 +2093,18 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-/// Every member and branch pair of the members table (rows without either are passed over).
+/// Every member and branch pair of the register of people (rows without either are passed
+/// over).
 async fn each_member_org(lake: &Lake, mut f: impl FnMut(&str, &str)) -> Result<()> {
-    let Some((_, mut stream)) = lake
-        .scan_stream("members", &["member_id", "org_id"])
-        .await?
-    else {
+    let Some(people) = lake.registry().people().map(|p| p.name.clone()) else {
+        return Ok(());
+    };
+    let Some((_, mut stream)) = lake.scan_stream(&people, &["member_id", "org_id"]).await? else {
         return Ok(());
     };
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| Error::Read {
-            table: "members".into(),
+            table: people.clone(),
             message: e.to_string(),
         })?;
         let conv = |i: usize| cast(batch.column(i), &DataType::Utf8);

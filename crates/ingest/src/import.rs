@@ -758,7 +758,7 @@ pub(crate) fn prepare(
     // Candidate sheets: each as it is, or as long rows when it is a wide survey export.
     let mut candidates: Vec<(RawSheet, Option<Vec<usize>>, Option<HeaderMatch>)> = Vec::new();
     for sheet in sheets {
-        let long = if ctx.spec.name == "survey_responses" {
+        let long = if ctx.spec.shape == dangan_datasets::Shape::WideSurvey {
             let info = SurveyInfo {
                 survey_id: opts.survey_id.clone().unwrap_or_else(|| {
                     format!("S{}", &hex::encode(Sha256::digest(stem.as_bytes()))[..8])

@@ -116,7 +116,7 @@ enum Msg {
 /// in any order: [`convert_all`] puts them back in run order). Wide survey exports need the
 /// whole sheet, so they are read whole.
 fn streamable(ctx: &ConvertContext, path: &Path) -> bool {
-    ctx.spec.name != "survey_responses"
+    ctx.spec.shape != dangan_datasets::Shape::WideSurvey
         && ctx.spec.unpivot.is_none()
         && path
             .extension()

@@ -35,12 +35,26 @@ pub async fn rows(engine: &QueryEngine, sql: &str) -> Result<Vec<Map<String, Val
     json_rows(&engine.sql(sql).await?, usize::MAX)
 }
 
+/// The register of people (`role = "people"` in its spec: the members roster).
+fn people(lake: &Lake) -> Result<String> {
+    lake.registry()
+        .people()
+        .map(|p| p.name.clone())
+        .ok_or_else(|| {
+            Error::NotFound(
+                "the lake has no register of people (a dataset with role = \"people\") 没有党员名册"
+                    .into(),
+            )
+        })
+}
+
 /// The member the user means: an id, else one member found by name or pinyin.
 pub async fn resolve(lake: &Lake, engine: &QueryEngine, who: &str) -> Result<String> {
+    let people = people(lake)?;
     let by_id = rows(
         engine,
         &format!(
-            "SELECT member_id FROM members WHERE member_id = {}",
+            "SELECT member_id FROM {people} WHERE member_id = {}",
             quote(who)
         ),
     )
@@ -54,7 +68,7 @@ pub async fn resolve(lake: &Lake, engine: &QueryEngine, who: &str) -> Result<Str
     }
     let found = index.search(&SearchRequest {
         query: who.to_string(),
-        datasets: vec!["members".into()],
+        datasets: vec![people.clone()],
         limit: 20,
         ..Default::default()
     })?;
@@ -68,7 +82,7 @@ pub async fn resolve(lake: &Lake, engine: &QueryEngine, who: &str) -> Result<Str
     let list = rows(
         engine,
         &format!(
-            "SELECT member_id, name, birth_date, org_id FROM members \
+            "SELECT member_id, name, birth_date, org_id FROM {people} \
              WHERE member_id IN ({}) ORDER BY member_id",
             ids.join(",")
         ),
@@ -117,9 +131,10 @@ fn date_column(spec: &DatasetSpec) -> Option<&str> {
 /// The archive as JSON: `{"member": {...}, "org_name", "sections": [{dataset, label, total,
 /// columns, rows | summary}]}`.
 pub async fn archive(lake: &Lake, engine: &QueryEngine, id: &str) -> Result<Value> {
+    let people = people(lake)?;
     let member = rows(
         engine,
-        &format!("SELECT * FROM members WHERE member_id = {}", quote(id)),
+        &format!("SELECT * FROM {people} WHERE member_id = {}", quote(id)),
     )
     .await?
     .into_iter()
@@ -139,7 +154,10 @@ pub async fn archive(lake: &Lake, engine: &QueryEngine, id: &str) -> Result<Valu
     let mut sections = Vec::new();
     for ds in lake.registry().import_order() {
         let spec = lake.registry().get(&ds)?;
-        if spec.name == "members" || spec.column("member_id").is_none() || !engine.may_read(&ds) {
+        if spec.role == dangan_datasets::Role::People
+            || spec.column("member_id").is_none()
+            || !engine.may_read(&ds)
+        {
             continue;
         }
         let filter = format!("FROM {} WHERE member_id = {}", spec.name, quote(id));

@@ -350,7 +350,11 @@ impl QueryEngine {
         );
         for (name, fixed) in [
             ("asof", None),
-            ("members_asof", Some("members".to_string())),
+            // `members_asof(t)`: the register of people as it stood at `t`.
+            (
+                "members_asof",
+                lake.registry().people().map(|p| p.name.clone()),
+            ),
         ] {
             ctx.register_udtf(
                 name,

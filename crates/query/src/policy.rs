@@ -182,10 +182,10 @@ pub(crate) async fn register(
             crate::provider::table_provider(ctx, &name, &table).await
         }
     };
-    let members_provider: Option<Arc<dyn TableProvider>> = if lake.table_exists("members").await? {
-        Some(raw("members").await?)
-    } else {
-        None
+    // Rows keyed by member_id are scoped through the register of people.
+    let members_provider: Option<Arc<dyn TableProvider>> = match lake.registry().people() {
+        Some(people) if lake.table_exists(&people.name).await? => Some(raw(&people.name).await?),
+        _ => None,
     };
     let mut granted: HashMap<String, crate::asof::Granted> = HashMap::new();
     let mut denied = BTreeSet::new();
@@ -246,7 +246,11 @@ pub(crate) async fn register(
     }
     for (name, fixed) in [
         ("asof", None),
-        ("members_asof", Some("members".to_string())),
+        // `members_asof(t)`: the register of people as it stood at `t`.
+        (
+            "members_asof",
+            lake.registry().people().map(|p| p.name.clone()),
+        ),
     ] {
         ctx.register_udtf(
             name,
