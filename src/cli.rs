@@ -383,8 +383,9 @@ pub struct ImportArgs {
     /// Files or directories.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    #[arg(long, value_enum)]
-    pub mode: Option<ModeArg>,
+    /// append, replace or upsert (default: the dataset spec's mode).
+    #[arg(long, value_parser = import_mode())]
+    pub mode: Option<dangan_datasets::ImportMode>,
     /// Force the text encoding of CSV files (utf-8, gbk, gb18030, …); default: detected.
     #[arg(long)]
     pub encoding: Option<String>,
@@ -419,13 +420,6 @@ pub struct ImportArgs {
     /// Do not bring the search index in step after the import (a pipeline syncs it later).
     #[arg(long)]
     pub no_index: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModeArg {
-    Append,
-    Replace,
-    Upsert,
 }
 
 /// How rows are written: the query crate's text formats, and two that write a file.
@@ -467,6 +461,12 @@ impl Output {
 fn text_output() -> impl TypedValueParser<Value = dangan_query::OutputFormat> {
     clap::builder::PossibleValuesParser::new(["table", "csv", "json", "ndjson"])
         .try_map(|s: String| s.parse::<dangan_query::OutputFormat>())
+}
+
+/// The import modes, by the names the specs use.
+fn import_mode() -> impl TypedValueParser<Value = dangan_datasets::ImportMode> {
+    clap::builder::PossibleValuesParser::new(["append", "replace", "upsert"])
+        .try_map(|s: String| s.parse::<dangan_datasets::ImportMode>())
 }
 
 fn parse_scope(s: &str) -> Result<dangan_datasets::access::Scope, String> {

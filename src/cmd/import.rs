@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use dangan_datasets::{ImportMode, Lake};
+use dangan_datasets::Lake;
 use dangan_ingest::{FileStatus, ImportOptions, ImportReport, ReadOptions};
 
-use crate::cli::{ImportArgs, ModeArg, TextFormat};
+use crate::cli::{ImportArgs, TextFormat};
 
 use super::EXIT_REJECTS;
 
@@ -14,11 +14,7 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
     let opts = ImportOptions {
         dataset: a.dataset,
         paths: a.paths,
-        mode: a.mode.map(|m| match m {
-            ModeArg::Append => ImportMode::Append,
-            ModeArg::Replace => ImportMode::Replace,
-            ModeArg::Upsert => ImportMode::Upsert,
-        }),
+        mode: a.mode,
         read: ReadOptions {
             encoding: a.encoding,
             sheet: a.sheet,

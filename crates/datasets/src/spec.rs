@@ -112,6 +112,20 @@ pub enum ImportMode {
     Replace,
 }
 
+impl std::str::FromStr for ImportMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ImportMode> {
+        [ImportMode::Append, ImportMode::Upsert, ImportMode::Replace]
+            .into_iter()
+            .find(|m| m.name() == s.trim())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "mode `{s}`: append, upsert or replace 导入方式应为 append/upsert/replace"
+                ))
+            })
+    }
+}
+
 impl ImportMode {
     pub fn name(self) -> &'static str {
         match self {
