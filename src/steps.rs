@@ -30,7 +30,12 @@ fn index_spinner() -> ProgressBar {
 
 /// Sync the index (or rebuild it) with a spinner on a terminal.
 pub async fn sync_index(lake: &Lake, rebuild: bool) -> Result<SyncReport> {
-    let index = SearchIndex::open(lake)?;
+    // A rebuild starts again from the tables; an index of another format is recreated empty
+    // for it (anything else refuses one with what to do).
+    let index = match SearchIndex::open(lake) {
+        Err(dangan_index::Error::Format { .. }) if rebuild => SearchIndex::recreate(lake)?,
+        opened => opened?,
+    };
     let bar = index_spinner();
     let progress = |dataset: &str, n: u64| {
         bar.set_prefix(dataset.to_string());

@@ -255,6 +255,23 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
     let o = dangan(lake, &["search", "党员", "--org", "NO_SUCH_ORG"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NO_SUCH_ORG"));
+
+    // An index of another format (another dangan wrote it) is refused with what to do, never
+    // wiped silently; `index rebuild` recreates it from the tables.
+    let state = lake.join("index/dangan-state.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let n = search(lake, &["志愿", "--limit", "3"])["total"]
+        .as_u64()
+        .unwrap();
+    std::fs::write(&state, text.replace("\"format\": 2", "\"format\": 1")).unwrap();
+    let o = dangan(lake, &["search", "志愿"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stderr(&o).contains("index rebuild"), "{}", stderr(&o));
+    ok(lake, &["index", "rebuild"]);
+    assert_eq!(
+        search(lake, &["志愿", "--limit", "3"])["total"].as_u64(),
+        Some(n)
+    );
 }
 
 /// An import killed after its commit but before its index step leaves the index behind; its

@@ -20,6 +20,16 @@ pub enum Error {
     Names { path: PathBuf, message: String },
     #[error("search index state {path}: {message}")]
     State { path: PathBuf, message: String },
+    /// An index written by another version of dangan.
+    #[error(
+        "search index at {path} has format {found}, this dangan reads format {expected}: `dangan index rebuild` recreates it from the tables 索引格式不符，请运行 dangan index rebuild",
+        path = path.display()
+    )]
+    Format {
+        path: PathBuf,
+        found: String,
+        expected: u32,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -37,6 +37,10 @@ use crate::sources::{DateColumn, Source, sources};
 use crate::tokenizer::{BigramTokenizer, JiebaTokenizer, bigrams};
 
 const STATE_FILE: &str = "dangan-state.json";
+/// The layout of the index this version writes and reads: the tantivy schema, the name
+/// tables and the state file. 2: the member → branch fingerprint is xxh3 (stable), the state
+/// names its format. Another format is refused with what to do, never wiped silently.
+pub const FORMAT: u32 = 2;
 /// Where the people datasets' name tables are kept, under the index.
 const NAMES_DIR: &str = "names";
 /// Memory for the index writer, shared by its threads.
@@ -139,19 +143,19 @@ fn contents(searcher: &tantivy::Searcher) -> u64 {
 #[derive(Default)]
 struct ResultCache {
     capacity: usize,
-    map: HashMap<String, (u64, SearchResult)>,
-    order: std::collections::VecDeque<String>,
+    map: HashMap<SearchRequest, (u64, SearchResult)>,
+    order: std::collections::VecDeque<SearchRequest>,
 }
 
 impl ResultCache {
-    fn get(&self, key: &str, generation: u64) -> Option<SearchResult> {
+    fn get(&self, key: &SearchRequest, generation: u64) -> Option<SearchResult> {
         self.map
             .get(key)
             .filter(|(g, _)| *g == generation)
             .map(|(_, r)| r.clone())
     }
 
-    fn put(&mut self, key: String, generation: u64, result: &SearchResult) {
+    fn put(&mut self, key: SearchRequest, generation: u64, result: &SearchResult) {
         if self.capacity == 0 {
             return;
         }
@@ -173,6 +177,9 @@ impl ResultCache {
 /// The table versions the index was last brought to.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct State {
+    /// [`FORMAT`] of the index that wrote it (0: before formats were written).
+    #[serde(default)]
+    format: u32,
     versions: BTreeMap<String, i64>,
     /// A fingerprint of every member's branch when documents last borrowed it (documents
     /// without a branch of their own are re-read when a member moves).
@@ -254,8 +261,8 @@ fn versions_in_step(table: Option<i64>, indexed: Option<i64>) -> bool {
     table == indexed || (indexed.is_none() && table.is_none_or(|v| v == 0))
 }
 
-/// A search, as the CLI, SQL and the API ask it.
-#[derive(Debug, Clone, Default)]
+/// A search, as the CLI, SQL and the API ask it (and the key of its cached result).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SearchRequest {
     pub query: String,
     /// Only these datasets (empty: all).
@@ -321,30 +328,42 @@ pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
 }
 
 impl SearchIndex {
-    /// Open the index under the lake, creating it when there is none. An index written by an
-    /// older layout is recreated empty (the next sync fills it).
+    /// Open the index under the lake, creating it when there is none. An index of another
+    /// [`FORMAT`] (written by another version of dangan) is refused with what to do:
+    /// [`SearchIndex::recreate`] (`dangan index rebuild`).
     pub fn open(lake: &Lake) -> Result<SearchIndex> {
         let dir = lake.dir().join("index");
         Self::open_dir(&dir)
     }
 
+    /// An empty index in place of whatever is under the lake (any format), for a rebuild.
+    pub fn recreate(lake: &Lake) -> Result<SearchIndex> {
+        let dir = lake.dir().join("index");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| tantivy_err(&dir)(e.into()))?;
+        }
+        Self::open_dir(&dir)
+    }
+
     fn open_dir(dir: &Path) -> Result<SearchIndex> {
         let err = tantivy_err(dir);
+        let format_of = |found: String| Error::Format {
+            path: dir.to_path_buf(),
+            found,
+            expected: FORMAT,
+        };
+        if let Ok(text) = std::fs::read_to_string(dir.join(STATE_FILE)) {
+            let found = serde_json::from_str::<State>(&text).map_or(0, |s| s.format);
+            if found != FORMAT {
+                return Err(format_of(found.to_string()));
+            }
+        }
         std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
         let (schema, fields) = schema::build();
-        let mut index = match MmapDirectory::open(dir)
+        let mut index = MmapDirectory::open(dir)
             .map_err(|e| err(e.into()))
             .and_then(|d| Index::open_or_create(d, schema.clone()).map_err(&err))
-        {
-            Ok(i) => i,
-            Err(_) => {
-                // A different schema (or a broken index): start again.
-                std::fs::remove_dir_all(dir).map_err(|e| err(e.into()))?;
-                std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
-                let d = MmapDirectory::open(dir).map_err(|e| err(e.into()))?;
-                Index::open_or_create(d, schema).map_err(&err)?
-            }
-        };
+            .map_err(|e| format_of(format!("unreadable ({e})")))?;
         // Searches run over the segments on every core.
         index.set_default_multithread_executor().map_err(&err)?;
         index
@@ -386,7 +405,8 @@ impl SearchIndex {
         }
     }
 
-    fn save_state(&self, state: &State) -> Result<()> {
+    fn save_state(&self, state: &mut State) -> Result<()> {
+        state.format = FORMAT;
         let path = self.dir.join(STATE_FILE);
         let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
         let err = |e: std::io::Error| Error::State {
@@ -546,7 +566,7 @@ impl SearchIndex {
         writer.commit().map_err(&err)?;
         writer.wait_merging_threads().map_err(&err)?;
         self.merge_worn_segments();
-        self.save_state(&state)?;
+        self.save_state(&mut state)?;
         self.reader.reload().map_err(&err)?;
         self.load_names(&state);
         // Name tables no state names any more (a crash between a table's write and the
@@ -1682,14 +1702,11 @@ impl SearchIndex {
         &self,
         searcher: &tantivy::Searcher,
         req: &SearchRequest,
-    ) -> Option<(String, u64)> {
+    ) -> Option<(SearchRequest, u64)> {
         if self.cache.lock().map_or(true, |c| c.capacity == 0) {
             return None;
         }
-        Some((
-            format!("{req:?}"),
-            contents(searcher) ^ self.name_set().generation,
-        ))
+        Some((req.clone(), contents(searcher) ^ self.name_set().generation))
     }
 
     /// The result of a search if the cache holds it for what the index holds now (no search
@@ -1897,7 +1914,7 @@ impl SearchIndex {
         let mut state = self.state()?;
         state.names.insert(dataset.into(), file);
         state.name_rows.insert(dataset.into(), rows);
-        self.save_state(&state)?;
+        self.save_state(&mut state)?;
         self.load_names(&state);
         Ok(())
     }
@@ -2123,11 +2140,16 @@ async fn each_member_org(lake: &Lake, mut f: impl FnMut(&str, &str)) -> Result<(
 /// A fingerprint of the member → branch map: the sum of each pair's hash, read from the
 /// members table without building the map (the order of the rows does not matter).
 async fn member_orgs_print(lake: &Lake) -> Result<u64> {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    let hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+    // xxh3: a hash whose output is specified, so a print written by one build is read by
+    // the next.
     let mut print = 0u64;
+    let mut pair = Vec::new();
     each_member_org(lake, |m, o| {
-        print = print.wrapping_add(hasher.hash_one((m, o)));
+        pair.clear();
+        pair.extend_from_slice(m.as_bytes());
+        pair.push(0);
+        pair.extend_from_slice(o.as_bytes());
+        print = print.wrapping_add(xxhash_rust::xxh3::xxh3_64(&pair));
     })
     .await?;
     Ok(print)

@@ -338,3 +338,29 @@ fn the_total_counts_every_match_with_or_without_facets() {
         }
     }
 }
+
+#[test]
+fn an_index_of_another_format_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    index.add_names(&[("p".into(), "王芳".into())]).unwrap();
+    drop(index);
+    let state = dir.path().join("dangan-state.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        text.contains(&format!("\"format\": {}", crate::index::FORMAT)),
+        "{text}"
+    );
+    std::fs::write(&state, text.replace("\"format\": 2", "\"format\": 1")).unwrap();
+    let e = SearchIndex::open_at(dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("format 1") && e.contains("index rebuild"), "{e}");
+    // Nothing was wiped.
+    assert!(
+        std::fs::read_to_string(&state)
+            .unwrap()
+            .contains("\"format\": 1")
+    );
+}

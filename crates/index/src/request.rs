@@ -3,7 +3,7 @@
 /// What one granted dataset lets a department read: every row, or the rows of some
 /// organizations (resolved to the sub-trees of its grant; empty when the dataset has no way
 /// to an organization, so none of its rows are in scope).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResolvedScope {
     pub dataset: String,
     /// `None`: every row.
