@@ -378,6 +378,20 @@ fn api_answers_under_the_tokens_department() {
     assert_eq!((s, &r2["highlights"]), (200, &r["highlights"]), "{r2}");
     let (s, e) = get(port, "/api/v1/reports/membership?as_of=2026-11", t);
     assert_eq!((s, e["code"].as_str()), (400, Some("bad_request")), "{e}");
+    // The query string typed: a misspelt parameter or a bad value is a JSON 400 naming it.
+    for (path, said) in [
+        ("/api/v1/search?q=%E5%BF%97%E6%84%BF&limt=3", "limt"),
+        ("/api/v1/search?q=%E5%BF%97%E6%84%BF&limit=many", "limit"),
+        ("/api/v1/reports/membership?format=pdf", "pdf"),
+    ] {
+        let (s, e) = get(port, path, t);
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (400, Some("bad_request")),
+            "{path}: {e}"
+        );
+        assert!(e["message"].as_str().unwrap().contains(said), "{path}: {e}");
+    }
     let (s, e) = get(port, "/api/v1/reports/nosuch", t);
     assert_eq!((s, e["code"].as_str()), (404, Some("not_found")), "{e}");
     let (s, e) = get(port, "/api/v1/reports/membership?org=NOWHERE", t);

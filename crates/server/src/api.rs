@@ -3,23 +3,90 @@
 //! `{"code", "message"}`: 401 without a live token, 403 for what was not granted, 400 for a bad
 //! query, 404 for what is not there, 504 past the time limit.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dangan_query::QueryEngine;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::extract::{self, Caller, Params};
 use crate::state::AppState;
 
 type App = State<Arc<AppState>>;
-type Params = Query<HashMap<String, String>>;
+
+/// `GET /search`'s query string.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchParams {
+    #[serde(default, deserialize_with = "extract::text")]
+    q: Option<String>,
+    /// Datasets, comma-separated.
+    #[serde(default, deserialize_with = "extract::text")]
+    dataset: Option<String>,
+    #[serde(default, deserialize_with = "extract::text")]
+    org: Option<String>,
+    #[serde(default, deserialize_with = "extract::day")]
+    from: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "extract::day")]
+    to: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "extract::text")]
+    category: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+    #[serde(default, deserialize_with = "extract::flag")]
+    facets: bool,
+}
+
+/// `GET /reports/{name}`'s query string.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportParams {
+    #[serde(default)]
+    format: ReportFormat,
+    #[serde(default, deserialize_with = "extract::day")]
+    as_of: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "extract::day")]
+    from: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "extract::day")]
+    to: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "extract::text")]
+    org: Option<String>,
+    inactive_days: Option<u32>,
+}
+
+/// The formats the API writes a report in (xlsx is the CLI's: a file).
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum ReportFormat {
+    #[default]
+    Json,
+    Html,
+    Md,
+}
+
+/// `GET /sql`'s and `GET /runs`' query string.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryParams {
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+}
+
+/// `POST /sql`'s body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqlBody {
+    sql: String,
+    limit: Option<usize>,
+}
 
 /// An error as the API answers it.
 pub struct ApiError {
@@ -213,8 +280,11 @@ async fn timed<T>(
     }
 }
 
-async fn whoami(State(state): App, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let (department, session) = who(&state, &headers).await?;
+async fn whoami(State(state): App, caller: Caller) -> ApiResult<Json<Value>> {
+    let Caller {
+        department,
+        session,
+    } = caller;
     let datasets: Vec<String> = state
         .lake
         .registry()
@@ -227,8 +297,7 @@ async fn whoami(State(state): App, headers: HeaderMap) -> ApiResult<Json<Value>>
     ))
 }
 
-async fn datasets(State(state): App, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let (_, session) = who(&state, &headers).await?;
+async fn datasets(State(state): App, Caller { session, .. }: Caller) -> ApiResult<Json<Value>> {
     let list: Vec<Value> = state
         .lake
         .registry()
@@ -248,39 +317,18 @@ async fn datasets(State(state): App, headers: HeaderMap) -> ApiResult<Json<Value
     Ok(Json(json!({ "datasets": list })))
 }
 
-fn number(p: &HashMap<String, String>, key: &str, default: usize, max: usize) -> ApiResult<usize> {
-    match p.get(key) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .map(|n| n.min(max))
-            .map_err(|_| ApiError::bad(format!("{key}={v}: a whole number is expected"))),
-    }
-}
-
-fn date(p: &HashMap<String, String>, key: &str) -> ApiResult<Option<chrono::NaiveDate>> {
-    p.get(key)
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            dangan_ingest::value::parse_day(v).ok_or_else(|| {
-                ApiError::bad(format!(
-                    "{key}={v}: a date YYYY-MM-DD is expected 日期格式应为 YYYY-MM-DD"
-                ))
-            })
-        })
-        .transpose()
-}
-
-async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Json<Value>> {
-    let (department, session) = who(&state, &headers).await?;
-    let q = p
-        .get("q")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad("q: give the words to search for 请输入检索词"))?
-        .to_string();
+async fn search(
+    State(state): App,
+    Caller {
+        department,
+        session,
+    }: Caller,
+    Params(p): Params<SearchParams>,
+) -> ApiResult<Json<Value>> {
+    let q =
+        p.q.ok_or_else(|| ApiError::bad("q: give the words to search for 请输入检索词"))?;
     let datasets: Vec<String> = p
-        .get("dataset")
+        .dataset
         .map(|d| {
             d.split(',')
                 .map(|s| s.trim().to_string())
@@ -302,7 +350,7 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
             .into());
         }
     }
-    let orgs = match p.get("org").filter(|o| !o.is_empty()) {
+    let orgs = match &p.org {
         Some(root) => {
             let tree = dangan_query::policy::OrgTree::load(&state.lake)
                 .await
@@ -328,14 +376,14 @@ async fn search(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiR
         datasets,
         scopes: session.search_scopes(),
         orgs,
-        from: date(&p, "from")?,
-        to: date(&p, "to")?,
-        category: p.get("category").filter(|c| !c.is_empty()).cloned(),
-        limit: number(&p, "limit", 20, 200)?,
-        offset: number(&p, "offset", 0, 10_000)?,
-        // Counting every match costs a pass over all of them (seconds for a common word
-        // over millions of rows): only when asked.
-        facets: p.get("facets").is_some_and(|f| f == "true" || f == "1"),
+        from: p.from,
+        to: p.to,
+        category: p.category,
+        limit: p.limit.unwrap_or(20).min(200),
+        offset: p.offset.unwrap_or(0).min(10_000),
+        // The facets read every match's fast fields (seconds for a common word over
+        // millions of rows): only when asked.
+        facets: p.facets,
     };
     let index = state
         .index()
@@ -414,6 +462,7 @@ const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 async fn run_sql(
     state: &AppState,
+    session: Arc<QueryEngine>,
     headers: &HeaderMap,
     sql: &str,
     limit: usize,
@@ -421,7 +470,6 @@ async fn run_sql(
     if sql.trim().is_empty() {
         return Err(ApiError::bad("q: give an SQL query 请输入 SQL"));
     }
-    let (_, session) = who(state, headers).await?;
     let _turn = turn(state, &session).await?;
     let r = timed(state, async { Ok(session.sql(sql).await?) }).await?;
     let max = limit.min(state.options.max_rows);
@@ -509,21 +557,21 @@ fn arrow_stream(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response
         .into_response())
 }
 
-async fn sql_get(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Response> {
-    let limit = number(&p, "limit", state.options.max_rows, state.options.max_rows)?;
-    run_sql(
-        &state,
-        &headers,
-        p.get("q").map(String::as_str).unwrap_or(""),
-        limit,
-    )
-    .await
+async fn sql_get(
+    State(state): App,
+    Caller { session, .. }: Caller,
+    headers: HeaderMap,
+    Params(p): Params<QueryParams>,
+) -> ApiResult<Response> {
+    let limit = p.limit.unwrap_or(state.options.max_rows);
+    run_sql(&state, session, &headers, &p.q, limit).await
 }
 
 async fn sql_post(
     State(state): App,
+    Caller { session, .. }: Caller,
     headers: HeaderMap,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<SqlBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(body) = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -539,24 +587,15 @@ async fn sql_post(
             ApiError::bad(format!("the body must be JSON {{\"sql\": \"…\"}}: {e}"))
         }
     })?;
-    let sql = body
-        .get("sql")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad("the body must be JSON {\"sql\": \"…\"}"))?;
-    let limit = body
-        .get("limit")
-        .and_then(Value::as_u64)
-        .map(|n| n as usize)
-        .unwrap_or(state.options.max_rows);
-    run_sql(&state, &headers, sql, limit).await
+    let limit = body.limit.unwrap_or(state.options.max_rows);
+    run_sql(&state, session, &headers, &body.sql, limit).await
 }
 
 async fn member(
     State(state): App,
-    headers: HeaderMap,
+    Caller { session, .. }: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (_, session) = who(&state, &headers).await?;
     let lake = state.lake.clone();
     let _turn = turn(&state, &session).await?;
     let a = timed(&state, async {
@@ -575,29 +614,24 @@ async fn reports() -> Json<Value> {
 
 async fn report(
     State(state): App,
-    headers: HeaderMap,
+    Caller { session, .. }: Caller,
     Path(name): Path<String>,
-    Query(p): Params,
+    Params(p): Params<ReportParams>,
 ) -> ApiResult<Response> {
     use dangan_reports::render::Format;
-    let def = dangan_reports::find(&name)
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()))?;
-    let (_, session) = who(&state, &headers).await?;
-    let format = match p.get("format").map(String::as_str).unwrap_or("json") {
-        "json" => Format::Json,
-        "html" => Format::Html,
-        "md" => Format::Md,
-        f => return Err(ApiError::bad(format!("format={f}: json, html or md"))),
+    let def = dangan_reports::find(&name)?;
+    let format = match p.format {
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Html => Format::Html,
+        ReportFormat::Md => Format::Md,
     };
-    let as_of = date(&p, "as_of")?.unwrap_or_else(|| chrono::Local::now().date_naive());
-    let mut params = dangan_reports::Params::new(as_of);
-    params.from = date(&p, "from")?;
-    params.to = date(&p, "to")?;
-    params.org = p.get("org").filter(|o| !o.is_empty()).cloned();
-    if let Some(d) = p.get("inactive_days") {
-        params.inactive_days = d
-            .parse()
-            .map_err(|_| ApiError::bad("inactive_days: a whole number"))?;
+    let mut params =
+        dangan_reports::Params::new(p.as_of.unwrap_or_else(|| chrono::Local::now().date_naive()));
+    params.from = p.from;
+    params.to = p.to;
+    params.org = p.org;
+    if let Some(d) = p.inactive_days {
+        params.inactive_days = d;
     }
     let lake = state.lake.clone();
     let _turn = turn(&state, &session).await?;
@@ -614,9 +648,12 @@ async fn report(
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
-async fn runs(State(state): App, headers: HeaderMap, Query(p): Params) -> ApiResult<Json<Value>> {
-    let (_, session) = who(&state, &headers).await?;
-    let limit = number(&p, "limit", 50, 1000)?;
+async fn runs(
+    State(state): App,
+    Caller { session, .. }: Caller,
+    Params(p): Params<QueryParams>,
+) -> ApiResult<Json<Value>> {
+    let limit = p.limit.unwrap_or(50).min(1000);
     // The runs of the datasets the department may read with scope `all` (read by the
     // server: the internal tables are not the department's to query). A run's counts are
     // district-wide: a department limited to its own branches does not see them.

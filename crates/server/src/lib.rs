@@ -4,6 +4,7 @@
 //! department's grants exactly as `--as` does; no token, no data.
 
 mod api;
+mod extract;
 mod flight;
 mod imports;
 mod openapi;
