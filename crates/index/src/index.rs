@@ -329,7 +329,7 @@ pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
 
 impl SearchIndex {
     /// Open the index under the lake, creating it when there is none. An index of another
-    /// [`FORMAT`] (written by another version of dangan) is refused with what to do:
+    /// `FORMAT` (written by another version of dangan) is refused with what to do:
     /// [`SearchIndex::recreate`] (`dangan index rebuild`).
     pub fn open(lake: &Lake) -> Result<SearchIndex> {
         let dir = lake.dir().join("index");
