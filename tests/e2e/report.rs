@@ -553,3 +553,62 @@ fn membership_reconciles_each_year_against_the_roster_history() {
     );
     assert!(section(&r, "对账差异名单").is_empty());
 }
+
+/// Every report's JSON on the fixture archive against its golden file
+/// (`tests/fixtures/reports/golden/<name>.json`; timings left out). A change of any figure,
+/// label or section shows in the diff; `DANGAN_UPDATE_GOLDEN=1` writes the files anew after
+/// a change that is meant.
+#[test]
+fn every_report_matches_its_golden_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.as_path();
+    setup(lake);
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports/golden");
+    let update = std::env::var_os("DANGAN_UPDATE_GOLDEN").is_some();
+    let list = ok(lake, &["report", "--list"]);
+    let names: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(names.len() >= 9, "{list}");
+    let mut differ = Vec::new();
+    for name in names {
+        let mut r = report(lake, &[name]);
+        // Timings change from run to run; what was read and skipped does not.
+        if let Some(m) = r["metrics"].as_object_mut() {
+            m.retain(|k, _| !k.ends_with("_ms"));
+        }
+        let text = serde_json::to_string_pretty(&r).unwrap() + "\n";
+        let file = golden.join(format!("{name}.json"));
+        if update {
+            std::fs::create_dir_all(&golden).unwrap();
+            std::fs::write(&file, &text).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (DANGAN_UPDATE_GOLDEN=1 cargo test --test e2e golden writes it)",
+                file.display()
+            )
+        });
+        if want != text {
+            let at = want
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            differ.push(format!(
+                "{name}: line {}: want {:?}, got {:?}",
+                at + 1,
+                want.lines().nth(at).unwrap_or(""),
+                text.lines().nth(at).unwrap_or("")
+            ));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "reports differ from their golden JSON:\n{}",
+        differ.join("\n")
+    );
+}

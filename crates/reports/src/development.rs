@@ -231,16 +231,20 @@ impl ReportDef for Development {
             ),
         ])?
         .lazy()
-        .sort(["org_id", "member_id"], SortMultipleOptions::default())
+        .sort(
+            ["org_id", "member_id", "rule"],
+            SortMultipleOptions::default(),
+        )
         .collect()?;
         let by_rule = breach_table
             .clone()
             .lazy()
             .group_by([col("rule")])
             .agg([len().alias("count")])
+            // Ties in a fixed order: the same archive gives the same report.
             .sort(
-                ["count"],
-                SortMultipleOptions::default().with_order_descending(true),
+                ["count", "rule"],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
             )
             .collect()?;
 

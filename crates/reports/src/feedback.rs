@@ -75,16 +75,17 @@ impl ReportDef for Feedback {
                 .alias("on_time_pct"),
             ])
         };
+        // Ties in a fixed order: the same archive gives the same report.
         let by_category = stats(vec![col("category")])
             .sort(
-                ["items"],
-                SortMultipleOptions::default().with_order_descending(true),
+                ["items", "category"],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
             )
             .collect()?;
         let by_channel = stats(vec![col("channel")])
             .sort(
-                ["items"],
-                SortMultipleOptions::default().with_order_descending(true),
+                ["items", "channel"],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
             )
             .collect()?;
         let by_org = stats(vec![col("org_id"), col("org_name")])
@@ -109,15 +110,18 @@ impl ReportDef for Feedback {
             .filter(col("overdue"))
             .select(list_cols.clone())
             .sort(
-                ["days"],
-                SortMultipleOptions::default().with_order_descending(true),
+                ["days", "feedback_id"],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
             )
             .collect()?;
         let reports = items
             .clone()
             .filter(col("category").eq(lit("举报")))
             .select(list_cols)
-            .sort(["received_at"], SortMultipleOptions::default())
+            .sort(
+                ["received_at", "feedback_id"],
+                SortMultipleOptions::default(),
+            )
             .collect()?;
         let tip_stats = stats(vec![lit("举报").alias("scope")])
             .collect()

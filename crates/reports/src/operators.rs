@@ -76,8 +76,8 @@ impl ReportDef for Operators {
         };
         let by_channel = stats(vec![col("channel")])
             .sort(
-                ["posts"],
-                SortMultipleOptions::default().with_order_descending(true),
+                ["posts", "channel"],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
             )
             .collect()?;
         // Ranking: timeliness first (share within 24 h), then reach (reads per post).
