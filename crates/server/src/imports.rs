@@ -15,13 +15,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dangan_ingest::{ImportOptions, ImportReport};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, who};
+use crate::api::ApiError;
+use crate::extract::Caller;
 use crate::state::AppState;
 
 /// The largest file an upload takes.
@@ -54,10 +55,10 @@ fn ingest_error(e: dangan_ingest::Error) -> ApiError {
 /// `all`), and never the organizations, whose rows decide every department's scope.
 pub(crate) async fn may_import(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     dataset: &str,
 ) -> Result<(String, Arc<dangan_query::QueryEngine>), ApiError> {
-    let (department, session) = who(state, headers).await?;
+    let (department, session) = (caller.department.clone(), caller.session.clone());
     state
         .lake
         .registry()
@@ -229,7 +230,7 @@ fn audit_import(
 /// `POST /imports?dataset=&filename=` with the file as the body: keep it, check it.
 pub async fn upload(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(p): Query<std::collections::HashMap<String, String>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -238,7 +239,7 @@ pub async fn upload(
         .cloned()
         .ok_or_else(|| ApiError::bad("dataset: which dataset the file is for 请选择数据集"))?;
     // The token and the grant first: nobody's body is read before they are known.
-    let (department, session) = may_import(&state, &headers, &dataset).await?;
+    let (department, session) = may_import(&state, &caller, &dataset).await?;
     let body: Bytes = axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -299,11 +300,11 @@ pub async fn upload(
 /// `POST /imports/{id}/commit`: import the checked file for real.
 pub async fn commit(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (dir, mut meta) = read_meta(&state, &id)?;
-    let (department, session) = may_import(&state, &headers, &meta.dataset).await?;
+    let (department, session) = may_import(&state, &caller, &meta.dataset).await?;
     if department != meta.department {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -341,11 +342,11 @@ pub async fn commit(
 /// `GET /imports/{id}/fixes.xlsx`: the rejected rows of a confirmed import, with what to fix.
 pub async fn fixes(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (dir, meta) = read_meta(&state, &id)?;
-    let (department, _) = who(&state, &headers).await?;
+    let department = caller.department.clone();
     if department != meta.department {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -375,10 +376,10 @@ pub async fn fixes(
 /// department that may import into it (the template lists the lake's branches).
 pub async fn template(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(dataset): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, session) = may_import(&state, &headers, &dataset).await?;
+    let (_, session) = may_import(&state, &caller, &dataset).await?;
     let spec = state
         .lake
         .registry()

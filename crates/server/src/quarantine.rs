@@ -10,14 +10,15 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dangan_datasets::Mask;
 use dangan_datasets::access::{Access, Personal};
 use dangan_ingest::quarantine::RejectedRow;
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, who};
+use crate::api::ApiError;
+use crate::extract::Caller;
 use crate::imports::{internal, may_import};
 use crate::state::AppState;
 
@@ -183,10 +184,10 @@ pub(crate) fn file_name(path: &mut String) {
 /// The run's rejected rows as the asking department may see them.
 async fn rows_for(
     state: &AppState,
-    headers: &HeaderMap,
+    caller: &Caller,
     run: &str,
 ) -> Result<(String, Vec<RejectedRow>), ApiError> {
-    let (department, _) = who(state, headers).await?;
+    let department = caller.department.clone();
     let rows = dangan_ingest::quarantine::rejected_rows(&state.lake, Some(run))
         .await
         .map_err(|e| ApiError::bad(e.to_string()))?;
@@ -200,7 +201,7 @@ async fn rows_for(
     let Some(dataset) = rows.first().map(|r| r.dataset.clone()) else {
         return Err(not_found());
     };
-    may_import(state, headers, &dataset).await?;
+    may_import(state, caller, &dataset).await?;
     let visible = personal_visible(state, &department, &dataset).await?;
     let mut rows = rows;
     for r in &mut rows {
@@ -220,10 +221,10 @@ async fn rows_for(
 /// `GET /runs/{run}/quarantine`.
 pub async fn show(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(run): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dataset, rows) = rows_for(&state, &headers, &run).await?;
+    let (dataset, rows) = rows_for(&state, &caller, &run).await?;
     let rows: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -260,10 +261,10 @@ pub(crate) fn fixes_download(
 /// `GET /runs/{run}/fixes.xlsx`.
 pub async fn fixes(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (_, rows) = rows_for(&state, &headers, &run).await?;
+    let (_, rows) = rows_for(&state, &caller, &run).await?;
     fixes_download(&state.lake.dir().join("uploads").join("fixes"), &rows)
 }
 
