@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use dangan_datasets::generate::{Cell, CsvEncoding, DateStyle, Sheet, write_csv, write_xlsx};
+use dangan_datasets::sheet::{Cell, CsvEncoding, DateStyle, Sheet, write_csv, write_xlsx};
 
 fn d(y: i32, m: u32, day: u32) -> Cell {
     Cell::Date(NaiveDate::from_ymd_opt(y, m, day).expect("valid date"))

@@ -21,8 +21,8 @@ fn main() -> anyhow::Result<()> {
     let docs: usize = arg("--docs").map_or(Ok(100_000), |s| s.parse())?;
     let out = std::path::PathBuf::from(arg("--out").unwrap_or_else(|| "/tmp/search-bench".into()));
     std::fs::create_dir_all(&out)?;
-    let texts = dangan_datasets::generate::growth_texts(docs, 2026);
-    let names = dangan_datasets::generate::names(docs / 10, 2026);
+    let texts = dangan_generate::growth_texts(docs, 2026);
+    let names = dangan_generate::names(docs / 10, 2026);
     let bytes: usize = texts.iter().chain(&names).map(String::len).sum();
     let name_pairs: Vec<(String, String)> = names
         .iter()

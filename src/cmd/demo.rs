@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use dangan_datasets::Lake;
-use dangan_datasets::generate::{Config, generate};
+use dangan_generate::{Config, generate};
 use dangan_ingest::ImportOptions;
 use dangan_query::{OutputFormat, QueryEngine, write_batches};
 

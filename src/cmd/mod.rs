@@ -64,8 +64,8 @@ async fn run_async(args: Args) -> Result<ExitCode> {
         } => datasets::template(&lake_dir, &name, &out).await,
         Command::Datasets { command } => datasets::run(&lake_dir, command),
         Command::Generate { members, seed, out } => {
-            let cfg = dangan_datasets::generate::Config::new(members, seed, out);
-            let report = dangan_datasets::generate::generate(&cfg)?;
+            let cfg = dangan_generate::Config::new(members, seed, out);
+            let report = dangan_generate::generate(&cfg)?;
             println!(
                 "generated 生成 {} members in {} organizations: {} files under {}",
                 report.members,

@@ -3,7 +3,6 @@
 
 pub mod access;
 mod error;
-pub mod generate;
 pub mod idcard;
 mod lake;
 pub mod lock;

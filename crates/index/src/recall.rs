@@ -7,7 +7,7 @@ use crate::{SearchIndex, SearchRequest};
 
 #[test]
 fn recall_of_two_to_four_character_queries_against_substring_matching() {
-    let texts = dangan_datasets::generate::growth_texts(2_000, 11);
+    let texts = dangan_generate::growth_texts(2_000, 11);
     let dir = tempfile::tempdir().unwrap();
     let index = SearchIndex::open_at(dir.path()).unwrap();
     let docs: Vec<(String, String)> = texts

@@ -9,6 +9,7 @@
 
 mod activity;
 mod corpus;
+mod error;
 mod people;
 mod platform;
 mod roster;
@@ -20,8 +21,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-pub use crate::sheet::{Cell, CsvEncoding, DateStyle, Sheet, SheetWriter, write_csv, write_xlsx};
+pub use crate::error::{Error, Result};
+pub use dangan_datasets::sheet::{
+    Cell, CsvEncoding, DateStyle, Sheet, SheetWriter, write_csv, write_xlsx,
+};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -286,7 +289,7 @@ impl Sink {
             self.start()?;
         }
         match &mut self.current {
-            Some((_, w)) => w.push(row),
+            Some((_, w)) => Ok(w.push(row)?),
             None => Err(Error::Invalid(
                 "a generated file was written after it was closed".into(),
             )),

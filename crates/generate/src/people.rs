@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
-use crate::idcard;
+use dangan_datasets::idcard;
 
 use super::Gen;
 
