@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use dangan_query::QueryEngine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::extract::{self, Caller, Params};
@@ -280,41 +280,80 @@ async fn timed<T>(
     }
 }
 
-async fn whoami(State(state): App, caller: Caller) -> ApiResult<Json<Value>> {
-    let Caller {
+/// `GET /whoami`: the token's department and what it may read.
+#[derive(Serialize)]
+struct WhoAmI {
+    department: String,
+    datasets: Vec<String>,
+}
+
+async fn whoami(
+    State(state): App,
+    Caller {
         department,
         session,
-    } = caller;
-    let datasets: Vec<String> = state
+    }: Caller,
+) -> Json<WhoAmI> {
+    let datasets = state
         .lake
         .registry()
         .iter()
         .filter(|s| session.may_read(&s.name))
         .map(|s| s.name.clone())
         .collect();
-    Ok(Json(
-        json!({"department": department, "datasets": datasets}),
-    ))
+    Json(WhoAmI {
+        department,
+        datasets,
+    })
 }
 
-async fn datasets(State(state): App, Caller { session, .. }: Caller) -> ApiResult<Json<Value>> {
-    let list: Vec<Value> = state
+/// `GET /datasets`: the datasets the department may read, with their columns.
+#[derive(Serialize)]
+struct DatasetList {
+    datasets: Vec<DatasetInfo>,
+}
+
+#[derive(Serialize)]
+struct DatasetInfo {
+    name: String,
+    label: String,
+    key: Vec<String>,
+    columns: Vec<ColumnInfo>,
+}
+
+#[derive(Serialize)]
+struct ColumnInfo {
+    name: String,
+    label: String,
+    /// An ID number, phone or birth date: masked unless the grant says visible.
+    personal: bool,
+    /// Indexed for full-text search.
+    text: bool,
+}
+
+async fn datasets(State(state): App, Caller { session, .. }: Caller) -> Json<DatasetList> {
+    let datasets = state
         .lake
         .registry()
         .iter()
         .filter(|s| session.may_read(&s.name))
-        .map(|s| {
-            json!({
-                "name": s.name,
-                "label": s.label,
-                "key": s.key,
-                "columns": s.columns.iter().map(|c| json!({
-                    "name": c.name, "label": c.label, "personal": c.personal, "text": c.text,
-                })).collect::<Vec<_>>(),
-            })
+        .map(|s| DatasetInfo {
+            name: s.name.clone(),
+            label: s.label.clone(),
+            key: s.key.clone(),
+            columns: s
+                .columns
+                .iter()
+                .map(|c| ColumnInfo {
+                    name: c.name.clone(),
+                    label: c.label.clone(),
+                    personal: c.personal,
+                    text: c.text,
+                })
+                .collect(),
         })
         .collect();
-    Ok(Json(json!({ "datasets": list })))
+    Json(DatasetList { datasets })
 }
 
 async fn search(
