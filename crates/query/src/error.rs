@@ -58,4 +58,38 @@ impl From<datafusion::error::DataFusionError> for Error {
     }
 }
 
+/// What kind of failure an [`Error`] is, for the channels that answer with a status (the API,
+/// Flight SQL): decided here once, by an exhaustive match, so a new variant must be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The access policy refused it.
+    Refused,
+    /// What was asked for is not there.
+    NotFound,
+    /// The statement is wrong (it does not parse or plan).
+    BadStatement,
+    /// The statement is over the budget.
+    TooComplex,
+    /// The server's own failure.
+    Internal,
+}
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::Refused(_) => Kind::Refused,
+            Error::NotFound(_) => Kind::NotFound,
+            Error::DataFusion(_) => Kind::BadStatement,
+            Error::TooComplex(_) => Kind::TooComplex,
+            Error::Lake(_)
+            | Error::Arrow(_)
+            | Error::Io(_)
+            | Error::Xlsx(_)
+            | Error::Index(_)
+            | Error::TextModel { .. }
+            | Error::Panic(_) => Kind::Internal,
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -31,7 +31,7 @@ use arrow::record_batch::RecordBatch;
 use dangan_datasets::Lake;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-pub use error::{Error, Result};
+pub use error::{Error, Kind, Result};
 pub use output::{OutputFormat, write_batches};
 pub use refusal::Refusal;
 

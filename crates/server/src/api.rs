@@ -129,22 +129,16 @@ impl From<dangan_query::Refusal> for ApiError {
 }
 
 /// A query-layer error as the API answers it, by kind: refusals are 403, a bad or too large
-/// statement 400, a missing member 404, the rest 500. No `_` arm: a new kind must be placed.
+/// statement 400, a missing member 404, the rest 500 (by `dangan_query::Kind`).
 impl From<dangan_query::Error> for ApiError {
     fn from(e: dangan_query::Error) -> Self {
-        use dangan_query::Error as E;
-        let (status, code) = match &e {
-            E::Refused(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            E::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            E::DataFusion(_) => (StatusCode::BAD_REQUEST, "bad_sql"),
-            E::TooComplex(_) => (StatusCode::BAD_REQUEST, "too_complex"),
-            E::Lake(_)
-            | E::Arrow(_)
-            | E::Io(_)
-            | E::Xlsx(_)
-            | E::Index(_)
-            | E::TextModel { .. }
-            | E::Panic(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        use dangan_query::Kind;
+        let (status, code) = match e.kind() {
+            Kind::Refused => (StatusCode::FORBIDDEN, "forbidden"),
+            Kind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Kind::BadStatement => (StatusCode::BAD_REQUEST, "bad_sql"),
+            Kind::TooComplex => (StatusCode::BAD_REQUEST, "too_complex"),
+            Kind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, e.to_string())
     }

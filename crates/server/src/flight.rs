@@ -95,18 +95,12 @@ fn token_of(metadata: &MetadataMap) -> Result<String, Status> {
 }
 
 fn query_status(e: dangan_query::Error) -> Status {
-    use dangan_query::Error as E;
-    let status = match &e {
-        E::Refused(_) => Status::permission_denied,
-        E::DataFusion(_) | E::TooComplex(_) => Status::invalid_argument,
-        E::NotFound(_) => Status::not_found,
-        E::Lake(_)
-        | E::Arrow(_)
-        | E::Io(_)
-        | E::Xlsx(_)
-        | E::Index(_)
-        | E::TextModel { .. }
-        | E::Panic(_) => Status::internal,
+    use dangan_query::Kind;
+    let status = match e.kind() {
+        Kind::Refused => Status::permission_denied,
+        Kind::BadStatement | Kind::TooComplex => Status::invalid_argument,
+        Kind::NotFound => Status::not_found,
+        Kind::Internal => Status::internal,
     };
     status(e.to_string())
 }
