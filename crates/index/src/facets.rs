@@ -9,7 +9,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use crate::index::Facets;
+use crate::request::Facets;
 
 /// Organizations listed at most (the largest).
 const TOP_ORGS: usize = 30;

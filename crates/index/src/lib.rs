@@ -3,10 +3,12 @@
 //! tables' versions, queried in the organizers' query language with filters, facets and
 //! snippets.
 
+mod cache;
 mod error;
 mod facets;
 mod index;
 mod names;
+mod plan;
 pub mod query;
 #[cfg(test)]
 mod recall;
@@ -14,11 +16,14 @@ mod request;
 mod schema;
 pub mod snippet;
 mod sources;
+mod sync;
 pub mod tokenizer;
+mod top_k;
 
 pub use error::{Error, Result};
-pub use index::{
-    DatasetStatus, DatasetSync, Facets, Hit, SearchIndex, SearchRequest, SearchResult, SyncReport,
+pub use index::SearchIndex;
+pub use request::{
+    DatasetStatus, DatasetSync, Facets, Hit, ResolvedScope, Scopes, SearchRequest, SearchResult,
+    SyncReport,
 };
-pub use request::{ResolvedScope, Scopes};
 pub use sources::{Source, sources};

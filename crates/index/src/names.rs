@@ -18,8 +18,10 @@ use dangan_datasets::arrow::ipc::writer::FileWriter;
 use memchr::memmem::Finder;
 
 use crate::facets::Counts;
-use crate::index::{SearchRequest, date_of, squeeze};
+use crate::index::date_of;
+use crate::plan::squeeze;
 use crate::query::{Item, Parsed};
+use crate::request::SearchRequest;
 use crate::tokenizer::bigrams;
 
 /// Column positions of a name table.

@@ -88,7 +88,7 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
                 datasets,
                 ..Default::default()
             };
-            let crate::index::Plan {
+            let crate::plan::Plan {
                 matcher, ranker, ..
             } = index.plan(&searcher, &req).unwrap();
             fast_used += usize::from(ranker.is_some());

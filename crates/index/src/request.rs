@@ -1,4 +1,7 @@
-//! What a search is asked under: the scopes a department's grants resolve to.
+//! What the index is asked and what it answers: a search request (with the scopes a
+//! department's grants resolve to), its hits and facets, and what a sync or a status reports.
+
+use std::collections::BTreeMap;
 
 /// What one granted dataset lets a department read: every row, or the rows of some
 /// organizations (resolved to the sub-trees of its grant; empty when the dataset has no way
@@ -43,3 +46,85 @@ impl ResolvedScope {
 /// A department's scopes: one per dataset it was granted. A request without scopes is the
 /// administrator's.
 pub type Scopes = Vec<ResolvedScope>;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// What one dataset's sync did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetSync {
+    pub dataset: String,
+    pub from_version: Option<i64>,
+    pub to_version: i64,
+    /// Documents written (re-read whole) or rows changed (incremental).
+    pub documents: u64,
+    /// Only the rows changed since `from_version` were applied (the change data feed).
+    pub incremental: bool,
+}
+
+/// What `sync` did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SyncReport {
+    pub datasets: Vec<DatasetSync>,
+    pub documents: u64,
+    pub millis: u64,
+}
+
+/// Where one dataset's part of the index stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetStatus {
+    pub dataset: String,
+    pub table_version: Option<i64>,
+    pub indexed_version: Option<i64>,
+    pub documents: u64,
+    pub in_step: bool,
+}
+
+/// A search, as the CLI, SQL and the API ask it (and the key of its cached result).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Only these datasets (empty: all).
+    pub datasets: Vec<String>,
+    /// Only rows of these organizations (a sub-tree, resolved by the caller).
+    pub orgs: Option<Vec<String>>,
+    /// What a department may read: only these datasets, each limited to the rows of these
+    /// organizations (`None`: all its rows). `None`: everything (the administrator).
+    pub scopes: Option<Scopes>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub category: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+    /// Compute the facets (reads the fast fields of every match); without them the matches are
+    /// still counted for `total`, and only the top hits are ranked (block-max pruning).
+    pub facets: bool,
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub dataset: String,
+    pub key: String,
+    pub member_id: Option<String>,
+    pub org_id: Option<String>,
+    pub date: Option<String>,
+    pub score: f32,
+    /// HTML: escaped text with the matches in `<mark>`.
+    pub snippet: String,
+}
+
+/// Counts of all matches (not only the page shown), per dataset, organization and year.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Facets {
+    pub dataset: BTreeMap<String, u64>,
+    pub org: BTreeMap<String, u64>,
+    pub year: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
