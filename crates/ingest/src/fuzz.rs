@@ -131,7 +131,8 @@ fn random_roster(rng: &mut ChaCha8Rng) -> String {
 /// quarantine one or more entries for each quarantined row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_counts_equal_what_the_lake_holds() {
-    use crate::import::{ImportOptions, import};
+    use crate::import::import;
+    use crate::options::ImportOptions;
     use dangan_datasets::{ImportMode, Lake};
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("datasets")).unwrap();
@@ -208,7 +209,7 @@ aliases = ["入党时间"]
             Err(e) => panic!("case {case}: {e}"),
         };
         let f = &report.files[0];
-        if matches!(f.status, crate::import::FileStatus::Failed(_)) {
+        if matches!(f.status, crate::report::FileStatus::Failed(_)) {
             assert_eq!(report.table_version, None, "case {case}");
             continue;
         }

@@ -9,127 +9,18 @@ use std::time::Instant;
 use arrow::array::{Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use chrono::{Local, NaiveDateTime};
+use dangan_datasets::deltalake::DeltaTable;
 use dangan_datasets::{DatasetSpec, ImportMode, Lake, SystemTable, WriteOptions};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::convert::{ConvertContext, QuarantineEntry, ReferenceIndex, convert_sheet};
+use crate::convert::{ConvertContext, QuarantineEntry, ReferenceIndex};
 use crate::error::{Error, Result};
-use crate::header::{AliasMap, HeaderMatch, find_header};
-use crate::reader::{RawSheet, ReadOptions, read_sheets, supported_extensions};
+use crate::header::AliasMap;
+use crate::options::{ImportOptions, mapping_aliases};
+use crate::reader::supported_extensions;
 use crate::records;
+use crate::report::{FileReport, FileStatus, ImportReport};
 use crate::stream::{self, Sink};
-use crate::survey::{self, SurveyInfo};
-
-/// What to import and how.
-#[derive(Debug, Clone, Default)]
-pub struct ImportOptions {
-    pub dataset: String,
-    /// Files and directories (searched recursively for supported files).
-    pub paths: Vec<PathBuf>,
-    /// Default: the dataset's mode from its spec.
-    pub mode: Option<ImportMode>,
-    pub read: ReadOptions,
-    /// `--mapping FILE`: extra header → column aliases.
-    pub mapping: Option<PathBuf>,
-    /// Check and report, write nothing.
-    pub dry_run: bool,
-    /// Import files even if their content was imported before.
-    pub force: bool,
-    pub survey_id: Option<String>,
-    pub survey_title: Option<String>,
-    /// Who runs the import (recorded in the run table).
-    pub user: Option<String>,
-    /// `--replace-anyway`: replace the table even when most rows were rejected.
-    pub replace_anyway: bool,
-    /// `--set column=value`: a value for every row, for a column the files do not have.
-    pub set: Vec<(String, String)>,
-    /// Sheets of a workbook already imported by an earlier `--sheet` run, left out of this
-    /// one (filled by the run itself from the table's markers).
-    pub already_imported_sheets: HashMap<PathBuf, Vec<String>>,
-}
-
-/// `--mapping` file: `[aliases]` of header → column.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MappingFile {
-    #[serde(default)]
-    aliases: BTreeMap<String, String>,
-}
-
-/// What happened to one file.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", tag = "status", content = "detail")]
-pub enum FileStatus {
-    Imported,
-    /// Same content was imported before (by an earlier run or earlier in this one).
-    Skipped(String),
-    Failed(String),
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FileReport {
-    pub path: PathBuf,
-    pub sha256: String,
-    pub size_bytes: u64,
-    pub sheet: Option<String>,
-    /// 1-based row of the header in the sheet.
-    pub header_row: Option<usize>,
-    pub rows_read: usize,
-    pub rows_written: usize,
-    pub rows_quarantined: usize,
-    /// Rows that repeat an earlier row of the run exactly (same key, same values): one is kept.
-    pub rows_merged: usize,
-    pub unknown_headers: Vec<String>,
-    /// Headers that repeat a column another header already feeds (left out).
-    pub duplicate_headers: Vec<String>,
-    /// The text encoding a CSV was read in.
-    pub encoding: Option<String>,
-    /// Sheets of a workbook that were not imported, each with why.
-    pub sheets_left: Vec<String>,
-    /// What a filled import template tells (one from an older spec).
-    pub template_note: Option<String>,
-    /// The names of the sheets imported (for the markers).
-    #[serde(skip)]
-    pub sheets_imported: Vec<String>,
-    #[serde(flatten)]
-    pub status: FileStatus,
-}
-
-/// The metrics of an import run.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportReport {
-    pub run_id: String,
-    pub dataset: String,
-    pub mode: String,
-    pub dry_run: bool,
-    pub files: Vec<FileReport>,
-    pub files_read: usize,
-    pub files_skipped: usize,
-    pub files_failed: usize,
-    pub rows_read: usize,
-    pub rows_written: usize,
-    pub rows_quarantined: usize,
-    pub rows_merged: usize,
-    /// An upsert's outcome in the table: rows new, changed, unchanged (`None` for other modes
-    /// and dry runs).
-    pub upsert: Option<dangan_datasets::UpsertCounts>,
-    /// Why the run wrote nothing although files were read (a replace that would have emptied
-    /// the table); the CLI exits 1 with it.
-    pub refused: Option<String>,
-    /// Table version after the commit (`None` when nothing was committed).
-    pub table_version: Option<i64>,
-    pub duration_ms: u128,
-    /// A few quarantine entries, for the CLI to show.
-    pub quarantine_sample: Vec<QuarantineEntry>,
-}
-
-impl ImportReport {
-    /// True when everything that was read went in.
-    pub fn clean(&self) -> bool {
-        self.files_failed == 0 && self.rows_quarantined == 0 && self.refused.is_none()
-    }
-}
 
 /// The Delta `txn` app id marking a file's content as imported into a table.
 pub fn file_marker(sha256: &str) -> String {
@@ -213,18 +104,6 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         ));
     }
     Ok(out)
-}
-
-fn mapping_aliases(path: &Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let m: MappingFile = toml::from_str(&text).map_err(|e| Error::Mapping {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok(m.aliases.into_iter().collect())
 }
 
 /// The (id, name) of every row of the dataset `r` references, as plain strings; the name is
@@ -321,33 +200,158 @@ pub async fn template_choices(
 
 /// Run an import. Problems with single rows go to quarantine; a file that cannot be read at
 /// all is reported as failed and the others still go in; the dataset table gets at most one
-/// commit.
+/// commit. The phases: the run set up ([`Run::start`], [`converter`], [`open_table`]), the
+/// files planned ([`plan_files`]: which are new), converted ([`convert`]: rows into a sink, one
+/// row per key), summed up ([`Run::report`]: with a replace that would empty the table
+/// refused), committed ([`commit`]) and recorded ([`record_run`]).
 pub async fn import(
     lake: &Lake,
     opts: &ImportOptions,
     progress: &(dyn Fn(usize, usize, &Path) + Sync),
 ) -> Result<ImportReport> {
-    let started = Instant::now();
-    let started_at = Local::now().naive_local();
-    let run_id = format!(
-        "{}-{}",
-        started_at.format("%Y%m%dT%H%M%S"),
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let spec = lake.registry().get(&opts.dataset)?.clone();
-    let mode = opts.mode.unwrap_or(spec.mode);
-    let files = collect_files(&opts.paths)?;
+    let run = Run::start(lake, opts)?;
+    let refs = load_references(lake, &run.spec).await?;
+    let converter = converter(&run.spec, opts, &refs)?;
+    let table = open_table(lake, &run.spec, opts.dry_run).await?;
+    let FilePlan {
+        mut files,
+        run_opts,
+    } = plan_files(lake, &table, opts).await?;
+    let conversion = convert(lake, &run, &converter, &run_opts, &mut files, progress).await?;
+    let mut report = run.report(opts, &files, &conversion.quarantine);
+    if !opts.dry_run {
+        commit(lake, &run, opts, &mut report, &files, conversion).await?;
+    }
+    report.duration_ms = run.started.elapsed().as_millis();
+    report.files = files;
+    if !opts.dry_run {
+        record_run(lake, &run, opts, &report).await?;
+    }
+    Ok(report)
+}
+
+/// An import run: its id and clock, its dataset and mode.
+struct Run {
+    id: String,
+    started: Instant,
+    started_at: NaiveDateTime,
+    spec: std::sync::Arc<DatasetSpec>,
+    mode: ImportMode,
+}
+
+/// How a run's rows are converted: the header aliases (the spec's and the `--mapping` file's)
+/// and the conversion context (references to check against, `--set` constants).
+struct Converter<'a> {
+    aliases: AliasMap,
+    ctx: ConvertContext<'a>,
+}
+
+/// Which files a run reads: a report for each (the new ones `Imported`, the others
+/// `Skipped`), and the options the conversion runs with (sheets an earlier `--sheet` run took
+/// left out).
+struct FilePlan {
+    files: Vec<FileReport>,
+    run_opts: ImportOptions,
+}
+
+/// What the conversion gave: the rows (in the sink; one per key for an upsert) and the
+/// quarantine.
+struct Conversion {
+    sink: Sink,
+    quarantine: Vec<QuarantineEntry>,
+}
+
+impl Run {
+    fn start(lake: &Lake, opts: &ImportOptions) -> Result<Run> {
+        let started_at = Local::now().naive_local();
+        let id = format!(
+            "{}-{}",
+            started_at.format("%Y%m%dT%H%M%S"),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let spec = lake.registry().get(&opts.dataset)?.clone();
+        let mode = opts.mode.unwrap_or(spec.mode);
+        Ok(Run {
+            id,
+            started: Instant::now(),
+            started_at,
+            spec,
+            mode,
+        })
+    }
+
+    /// The run's metrics from its files' reports; a replace that would leave the table with
+    /// less than half of what was read is refused (see `ImportReport::refused`).
+    fn report(
+        &self,
+        opts: &ImportOptions,
+        files: &[FileReport],
+        quarantine: &[QuarantineEntry],
+    ) -> ImportReport {
+        let count = |f: fn(&FileReport) -> bool| files.iter().filter(|r| f(r)).count();
+        let imported: Vec<&FileReport> = imported(files).collect();
+        let mut report = ImportReport {
+            run_id: self.id.clone(),
+            dataset: self.spec.name.clone(),
+            mode: self.mode.name().to_string(),
+            dry_run: opts.dry_run,
+            files_read: imported.len(),
+            files_skipped: count(|r| matches!(r.status, FileStatus::Skipped(_))),
+            files_failed: count(|r| matches!(r.status, FileStatus::Failed(_))),
+            rows_read: imported.iter().map(|r| r.rows_read).sum(),
+            rows_written: imported.iter().map(|r| r.rows_written).sum(),
+            rows_quarantined: imported.iter().map(|r| r.rows_quarantined).sum(),
+            rows_merged: imported.iter().map(|r| r.rows_merged).sum(),
+            upsert: None,
+            refused: None,
+            table_version: None,
+            duration_ms: 0,
+            quarantine_sample: quarantine.iter().take(20).cloned().collect(),
+            files: Vec::new(),
+        };
+        // A replace keeps only what passed: with most rows rejected it would empty the table.
+        if self.mode == ImportMode::Replace
+            && !opts.replace_anyway
+            && report.rows_read > 0
+            && report.rows_written * 2 < report.rows_read
+        {
+            report.refused = Some(format!(
+                "refused to replace table `{}` 拒绝替换: only {} of {} rows passed their checks ({} quarantined), \
+                 so the table would lose its rows; it is unchanged. Fix the file (dangan quarantine export {} --out fixes.xlsx \
+                 writes the rejected rows with their reasons) or pass --replace-anyway",
+                self.spec.name,
+                report.rows_written,
+                report.rows_read,
+                report.rows_quarantined,
+                self.id
+            ));
+        }
+        report
+    }
+}
+
+/// The files a run imported.
+fn imported(files: &[FileReport]) -> impl Iterator<Item = &FileReport> {
+    files.iter().filter(|r| r.status == FileStatus::Imported)
+}
+
+/// The header aliases and conversion context of a run, `--set` values checked once here (not
+/// quarantined on every row).
+fn converter<'a>(
+    spec: &'a DatasetSpec,
+    opts: &ImportOptions,
+    refs: &'a HashMap<String, ReferenceIndex>,
+) -> Result<Converter<'a>> {
     let extra = match &opts.mapping {
         Some(p) => mapping_aliases(p)?,
         None => Vec::new(),
     };
-    let aliases = AliasMap::new(&spec, &extra).map_err(|message| Error::Mapping {
+    let aliases = AliasMap::new(spec, &extra).map_err(|message| Error::Mapping {
         path: opts.mapping.clone().unwrap_or_default(),
         message,
     })?;
-    let refs = load_references(lake, &spec).await?;
     let mut ctx = ConvertContext::new(
-        &spec,
+        spec,
         spec.columns
             .iter()
             .map(|c| c.references.as_ref().and_then(|r| refs.get(&r.dataset)))
@@ -365,7 +369,6 @@ pub async fn import(
                     .join(", ")
             ))
         })?;
-        // Checked once here, not quarantined on every row.
         if let Err(p) = crate::value::convert(&spec.columns[i], crate::reader::CellRef::Text(value))
         {
             return Err(Error::Usage(format!(
@@ -375,43 +378,31 @@ pub async fn import(
         }
         ctx.constants[i] = Some(value.clone());
     }
-    // A dataset added by a user spec after `init` gets its table now.
+    Ok(Converter { aliases, ctx })
+}
+
+/// The dataset's table, made when a spec added after `init` has none yet, and given the
+/// columns its spec gained (not on a dry run).
+async fn open_table(lake: &Lake, spec: &DatasetSpec, dry_run: bool) -> Result<DeltaTable> {
     lake.ensure_table(&spec.name, &spec.arrow_schema()).await?;
-    // ... and one whose spec gained a column gets the column (not on a dry run).
-    if !opts.dry_run {
+    if !dry_run {
         lake.add_missing_columns(&spec.name, &spec.arrow_schema())
             .await?;
     }
-    let table = lake.open_table(&spec.name).await?;
+    Ok(lake.open_table(&spec.name).await?)
+}
 
-    // Pass 1 (in order): hash each file and decide whether it is new.
-    let mut reports: Vec<FileReport> = Vec::with_capacity(files.len());
+/// Pass 1 (in order): hash each file and decide whether it is new — not seen earlier in the
+/// run, and without the table's marker of its content (or of the sheet asked for).
+async fn plan_files(lake: &Lake, table: &DeltaTable, opts: &ImportOptions) -> Result<FilePlan> {
+    let paths = collect_files(&opts.paths)?;
+    let mut files: Vec<FileReport> = Vec::with_capacity(paths.len());
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut run_opts = opts.clone();
-    for path in &files {
+    for path in &paths {
         let (sha, size) = hash_file(path)?;
-        let mut rep = FileReport {
-            path: path.clone(),
-            sha256: sha.clone(),
-            size_bytes: size,
-            sheet: None,
-            header_row: None,
-            rows_read: 0,
-            rows_written: 0,
-            rows_quarantined: 0,
-            rows_merged: 0,
-            unknown_headers: Vec::new(),
-            duplicate_headers: Vec::new(),
-            encoding: None,
-            sheets_left: Vec::new(),
-            template_note: None,
-            sheets_imported: Vec::new(),
-            status: FileStatus::Imported,
-        };
-        let has = |marker: String| {
-            let table = &table;
-            async move { lake.transaction_version(table, &marker).await }
-        };
+        let mut rep = FileReport::new(path.clone(), sha.clone(), size);
+        let has = |marker: String| async move { lake.transaction_version(table, &marker).await };
         // The workbook's sheet names, read (the file opened) only when a marker needs them.
         let names = std::sync::OnceLock::new();
         let names = || names.get_or_init(|| sheet_names(path).unwrap_or_default());
@@ -462,37 +453,61 @@ pub async fn import(
             }
             seen.insert(sha.clone(), path.clone());
         }
-        reports.push(rep);
+        files.push(rep);
     }
-    // Pass 2: convert the new files on every core, streaming rows into the sink.
-    let todo: Vec<usize> = (0..reports.len())
-        .filter(|i| reports[*i].status == FileStatus::Imported)
-        .collect();
-    let todo_paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
-    // An upsert into a table that holds rows keeps all of the run's rows (also in a dry run)
-    // to compare them with the table's and find repeated keys; into an empty table they are
-    // written as they come, as for an append.
-    let keyed = if mode == ImportMode::Upsert && !opts.dry_run {
-        crate::keyed::KeyedAppend::new(lake.appender(&spec.name).await?, &spec)?
+    Ok(FilePlan { files, run_opts })
+}
+
+/// Where a run's rows go. An upsert into a table that holds rows keeps all of the run's rows
+/// (also in a dry run) to compare them with the table's and find repeated keys; into an empty
+/// table they are written as they come, as for an append.
+async fn sink(lake: &Lake, run: &Run, dry_run: bool) -> Result<Sink> {
+    let keyed = if run.mode == ImportMode::Upsert && !dry_run {
+        crate::keyed::KeyedAppend::new(lake.appender(&run.spec.name).await?, &run.spec)?
     } else {
         None
     };
-    let mut sink = if let Some(k) = keyed {
+    Ok(if let Some(k) = keyed {
         Sink::Keyed(Box::new(k))
-    } else if mode == ImportMode::Upsert {
+    } else if run.mode == ImportMode::Upsert {
         Sink::Collect(Vec::new())
-    } else if opts.dry_run {
+    } else if dry_run {
         Sink::Discard
-    } else if mode == ImportMode::Append {
-        Sink::Append(Box::new(lake.appender(&spec.name).await?))
+    } else if run.mode == ImportMode::Append {
+        Sink::Append(Box::new(lake.appender(&run.spec.name).await?))
     } else {
         Sink::Collect(Vec::new())
-    };
-    let outcomes =
-        stream::convert_all(&ctx, &aliases, &run_opts, &todo_paths, &mut sink, progress).await?;
+    })
+}
+
+/// Pass 2: convert the new files on every core, streaming rows into the sink, each file's
+/// report filled in; then one row per key — repeats in the run merged or quarantined, and
+/// said so.
+async fn convert(
+    lake: &Lake,
+    run: &Run,
+    converter: &Converter<'_>,
+    run_opts: &ImportOptions,
+    files: &mut [FileReport],
+    progress: &(dyn Fn(usize, usize, &Path) + Sync),
+) -> Result<Conversion> {
+    let todo: Vec<usize> = (0..files.len())
+        .filter(|i| files[*i].status == FileStatus::Imported)
+        .collect();
+    let paths: Vec<PathBuf> = todo.iter().map(|i| files[*i].path.clone()).collect();
+    let mut sink = sink(lake, run, run_opts.dry_run).await?;
+    let outcomes = stream::convert_all(
+        &converter.ctx,
+        &converter.aliases,
+        run_opts,
+        &paths,
+        &mut sink,
+        progress,
+    )
+    .await?;
     let mut quarantine: Vec<QuarantineEntry> = Vec::new();
     for (i, o) in todo.iter().zip(outcomes) {
-        let rep = &mut reports[*i];
+        let rep = &mut files[*i];
         let info = match (o.error, o.info) {
             (Some(e), _) => {
                 rep.status = FileStatus::Failed(e);
@@ -527,17 +542,16 @@ pub async fn import(
             quarantine.extend(o.quarantine);
         }
     }
-    // One row per key: repeats in the run are merged or quarantined, and said so.
-    let paths: Vec<PathBuf> = todo.iter().map(|i| reports[*i].path.clone()).collect();
     let sheets: Vec<String> = todo
         .iter()
-        .map(|i| reports[*i].sheet.clone().unwrap_or_default())
+        .map(|i| files[*i].sheet.clone().unwrap_or_default())
         .collect();
+    let spec = &run.spec;
     let deduped = match &mut sink {
-        Sink::Keyed(keyed) => Some(keyed.settle(&spec, &paths, &sheets).await?),
-        Sink::Collect(collected) if mode == ImportMode::Upsert => {
+        Sink::Keyed(keyed) => Some(keyed.settle(spec, &paths, &sheets).await?),
+        Sink::Collect(collected) if run.mode == ImportMode::Upsert => {
             let mut deduped =
-                crate::dedupe::dedupe(&spec, std::mem::take(collected), &paths, &sheets)?;
+                crate::dedupe::dedupe(spec, std::mem::take(collected), &paths, &sheets)?;
             *collected = std::mem::take(&mut deduped.batches)
                 .into_iter()
                 .map(|batch| stream::Collected {
@@ -552,55 +566,34 @@ pub async fn import(
     };
     if let Some(deduped) = deduped {
         for (file, (quarantined, merged)) in deduped.per_file {
-            let rep = &mut reports[todo[file]];
+            let rep = &mut files[todo[file]];
             rep.rows_written -= quarantined + merged;
             rep.rows_quarantined += quarantined;
             rep.rows_merged += merged;
         }
         quarantine.extend(deduped.quarantine);
     }
+    Ok(Conversion { sink, quarantine })
+}
 
-    let count = |f: fn(&FileReport) -> bool| reports.iter().filter(|r| f(r)).count();
-    let imported: Vec<&FileReport> = reports
-        .iter()
-        .filter(|r| r.status == FileStatus::Imported)
-        .collect();
-    let mut report = ImportReport {
-        run_id: run_id.clone(),
-        dataset: spec.name.clone(),
-        mode: mode.name().to_string(),
-        dry_run: opts.dry_run,
-        files_read: imported.len(),
-        files_skipped: count(|r| matches!(r.status, FileStatus::Skipped(_))),
-        files_failed: count(|r| matches!(r.status, FileStatus::Failed(_))),
-        rows_read: imported.iter().map(|r| r.rows_read).sum(),
-        rows_written: imported.iter().map(|r| r.rows_written).sum(),
-        rows_quarantined: imported.iter().map(|r| r.rows_quarantined).sum(),
-        rows_merged: imported.iter().map(|r| r.rows_merged).sum(),
-        upsert: None,
-        refused: None,
-        table_version: None,
-        duration_ms: 0,
-        quarantine_sample: quarantine.iter().take(20).cloned().collect(),
-        files: Vec::new(),
-    };
-    // A replace keeps only what passed: with most rows rejected it would empty the table.
-    if mode == ImportMode::Replace
-        && !opts.replace_anyway
-        && report.rows_read > 0
-        && report.rows_written * 2 < report.rows_read
-    {
-        report.refused = Some(format!(
-            "refused to replace table `{}` 拒绝替换: only {} of {} rows passed their checks ({} quarantined), \
-             so the table would lose its rows; it is unchanged. Fix the file (dangan quarantine export {} --out fixes.xlsx \
-             writes the rejected rows with their reasons) or pass --replace-anyway",
-            spec.name, report.rows_written, report.rows_read, report.rows_quarantined, run_id
-        ));
-    }
-    if !opts.dry_run && report.refused.is_some() && !quarantine.is_empty() {
-        // Kept so that the rejected rows can be fixed; the files stay unimported.
+/// Write what a run gave: its quarantine first (so that, if the run dies before the data
+/// commit, the rows are still kept and the files retried next time), then the rows with a
+/// marker per file and sheet in **one** commit, then the file ledger. A refused run keeps only
+/// its quarantine, so that the rejected rows can be fixed.
+async fn commit(
+    lake: &Lake,
+    run: &Run,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+    files: &[FileReport],
+    Conversion { sink, quarantine }: Conversion,
+) -> Result<()> {
+    let spec = &run.spec;
+    let imported: Vec<&FileReport> = imported(files).collect();
+    let proceed = !imported.is_empty() && report.refused.is_none();
+    if !quarantine.is_empty() && (proceed || report.refused.is_some()) {
         let b = records::quarantine_batch(
-            &run_id,
+            &run.id,
             &spec.name,
             &quarantine,
             Local::now().naive_local(),
@@ -612,105 +605,105 @@ pub async fn import(
         )
         .await?;
     }
-    if !opts.dry_run && !imported.is_empty() && report.refused.is_none() {
-        let now = Local::now().naive_local();
-        // Quarantine first: if the run dies before the data commit, the rows are still kept
-        // (under a run that has no run record) and the files are retried next time.
-        if !quarantine.is_empty() {
-            let b = records::quarantine_batch(&run_id, &spec.name, &quarantine, now)?;
-            lake.write(
-                &SystemTable::Quarantine.table_name(),
-                vec![b],
-                WriteOptions::default(),
-            )
-            .await?;
+    if !proceed {
+        return Ok(());
+    }
+    let mut transactions: Vec<(String, i64)> = Vec::new();
+    for r in &imported {
+        for sheet in &r.sheets_imported {
+            transactions.push((sheet_marker(&r.sha256, sheet), 1));
         }
-        let mut transactions: Vec<(String, i64)> = Vec::new();
-        for r in &imported {
-            for sheet in &r.sheets_imported {
-                transactions.push((sheet_marker(&r.sha256, sheet), 1));
-            }
-            transactions.push(if opts.read.sheet.is_some() {
-                (partial_marker(&r.sha256), 1)
-            } else {
-                (file_marker(&r.sha256), 1)
-            });
+        transactions.push(if opts.read.sheet.is_some() {
+            (partial_marker(&r.sha256), 1)
+        } else {
+            (file_marker(&r.sha256), 1)
+        });
+    }
+    let commit_info = vec![
+        (
+            "dangan.run_id".to_string(),
+            serde_json::Value::from(run.id.clone()),
+        ),
+        (
+            "dangan.operation".to_string(),
+            serde_json::Value::from(format!("import {}", run.mode.name())),
+        ),
+        (
+            "dangan.files".to_string(),
+            serde_json::Value::from(
+                imported
+                    .iter()
+                    .map(|r| r.path.display().to_string())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+    ];
+    let write = WriteOptions {
+        overwrite: run.mode == ImportMode::Replace,
+        transactions,
+        commit_info,
+    };
+    let version = match sink {
+        Sink::Append(appender) => appender.commit(write).await?,
+        Sink::Keyed(keyed) => {
+            let (version, counts) = keyed.commit(write).await?;
+            report.upsert = Some(counts);
+            version
         }
-        let commit_info = vec![
-            (
-                "dangan.run_id".to_string(),
-                serde_json::Value::from(run_id.clone()),
-            ),
-            (
-                "dangan.operation".to_string(),
-                serde_json::Value::from(format!("import {}", mode.name())),
-            ),
-            (
-                "dangan.files".to_string(),
-                serde_json::Value::from(
-                    imported
-                        .iter()
-                        .map(|r| r.path.display().to_string())
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-        ];
-        let write = WriteOptions {
-            overwrite: mode == ImportMode::Replace,
-            transactions,
-            commit_info,
-        };
-        let version = match sink {
-            Sink::Append(appender) => appender.commit(write).await?,
-            Sink::Keyed(keyed) => {
-                let (version, counts) = keyed.commit(write).await?;
-                report.upsert = Some(counts);
-                version
+        Sink::Collect(collected) => {
+            let mut batches: Vec<RecordBatch> = collected.into_iter().map(|c| c.batch).collect();
+            if batches.is_empty() {
+                // Every row was quarantined (or the files were empty): the commit still
+                // records the files as imported.
+                batches.push(RecordBatch::new_empty(spec.arrow_schema()));
             }
-            Sink::Collect(collected) => {
-                let mut batches: Vec<RecordBatch> =
-                    collected.into_iter().map(|c| c.batch).collect();
-                if batches.is_empty() {
-                    // Every row was quarantined (or the files were empty): the commit still
-                    // records the files as imported.
-                    batches.push(RecordBatch::new_empty(spec.arrow_schema()));
+            match run.mode {
+                ImportMode::Upsert => {
+                    let (version, counts) =
+                        lake.upsert(&spec.name, &spec.key, batches, write).await?;
+                    report.upsert = counts;
+                    version
                 }
-                match mode {
-                    ImportMode::Upsert => {
-                        let (version, counts) =
-                            lake.upsert(&spec.name, &spec.key, batches, write).await?;
-                        report.upsert = counts;
-                        version
-                    }
-                    ImportMode::Append | ImportMode::Replace => {
-                        lake.write(&spec.name, batches, write).await?
-                    }
+                ImportMode::Append | ImportMode::Replace => {
+                    lake.write(&spec.name, batches, write).await?
                 }
             }
-            Sink::Discard => unreachable!("a dry run commits nothing"),
-        };
-        report.table_version = Some(version);
-        let ledger = records::ledger_batch(&run_id, &spec.name, &imported, version, now)?;
-        lake.write(
-            &SystemTable::FileLedger.table_name(),
-            vec![ledger],
-            WriteOptions::default(),
-        )
-        .await?;
-    }
-    report.duration_ms = started.elapsed().as_millis();
-    report.files = reports;
-    if !opts.dry_run {
-        let finished: NaiveDateTime = Local::now().naive_local();
-        let run = records::run_batch(&report, started_at, finished, opts.user.as_deref())?;
-        lake.write(
-            &SystemTable::ImportRuns.table_name(),
-            vec![run],
-            WriteOptions::default(),
-        )
-        .await?;
-    }
-    Ok(report)
+        }
+        Sink::Discard => unreachable!("a dry run commits nothing"),
+    };
+    report.table_version = Some(version);
+    let ledger = records::ledger_batch(
+        &run.id,
+        &spec.name,
+        &imported,
+        version,
+        Local::now().naive_local(),
+    )?;
+    lake.write(
+        &SystemTable::FileLedger.table_name(),
+        vec![ledger],
+        WriteOptions::default(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The run's record in the runs table (a dry run leaves none).
+async fn record_run(
+    lake: &Lake,
+    run: &Run,
+    opts: &ImportOptions,
+    report: &ImportReport,
+) -> Result<()> {
+    let finished: NaiveDateTime = Local::now().naive_local();
+    let row = records::run_batch(report, run.started_at, finished, opts.user.as_deref())?;
+    lake.write(
+        &SystemTable::ImportRuns.table_name(),
+        vec![row],
+        WriteOptions::default(),
+    )
+    .await?;
+    Ok(())
 }
 
 /// SHA-256 and size of a file, read in blocks (the bytes are not kept).
@@ -733,263 +726,4 @@ fn hash_file(path: &Path) -> Result<(String, u64)> {
         h.update(&buf[..n]);
     }
     Ok((hex::encode(h.finalize()), size))
-}
-
-pub(crate) type FileResult = (crate::convert::Converted, stream::FileInfo);
-
-/// A sheet ready to convert: its rows (long form for wide surveys), the file rows they come
-/// from, and its header.
-pub(crate) type Prepared = (RawSheet, Option<Vec<usize>>, HeaderMatch);
-
-/// The sheets to import among `sheets`: every one whose header has every required column (a
-/// workbook with one sheet per branch or per year goes in whole), turning wide survey exports
-/// into long rows; and the sheets left out, each with why.
-pub(crate) fn prepare(
-    ctx: &ConvertContext,
-    aliases: &AliasMap,
-    path: &Path,
-    sheets: Vec<RawSheet>,
-    opts: &ImportOptions,
-) -> Result<(Vec<Prepared>, Vec<String>)> {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Candidate sheets: each as it is, or as long rows when it is a wide survey export.
-    let mut candidates: Vec<(RawSheet, Option<Vec<usize>>, Option<HeaderMatch>)> = Vec::new();
-    for sheet in sheets {
-        let long = if ctx.spec.shape == dangan_datasets::Shape::WideSurvey {
-            let info = SurveyInfo {
-                survey_id: opts.survey_id.clone().unwrap_or_else(|| {
-                    format!("S{}", &hex::encode(Sha256::digest(stem.as_bytes()))[..8])
-                }),
-                survey_title: opts.survey_title.clone().unwrap_or_else(|| stem.clone()),
-            };
-            survey::to_long(&sheet, &info)
-        } else if ctx.spec.unpivot.is_some() {
-            crate::unpivot::to_long(&sheet, ctx.spec, aliases)
-        } else {
-            None
-        };
-        let (sheet, source_rows) = match long {
-            Some((s, rows)) => (s, Some(rows)),
-            None => (sheet, None),
-        };
-        let header = find_header(&sheet, aliases);
-        candidates.push((sheet, source_rows, header));
-    }
-    let missing_of = |h: &HeaderMatch| -> Vec<usize> {
-        ctx.spec
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(i, c)| {
-                c.required && !h.columns.contains(&Some(*i)) && ctx.constants[*i].is_none()
-            })
-            .map(|(i, _)| i)
-            .collect()
-    };
-    let fits = |h: &Option<HeaderMatch>| h.as_ref().is_some_and(|h| missing_of(h).is_empty());
-    if candidates.iter().any(|(_, _, h)| fits(h)) {
-        let mut take = Vec::new();
-        let mut left = Vec::new();
-        for (sheet, rows, header) in candidates {
-            match header {
-                Some(h) if missing_of(&h).is_empty() => take.push((sheet, rows, h)),
-                Some(h) => left.push(format!(
-                    "{} (no column {})",
-                    sheet.name,
-                    missing_of(&h)
-                        .iter()
-                        .map(|&i| ctx.spec.columns[i].label.as_str())
-                        .collect::<Vec<_>>()
-                        .join("、")
-                )),
-                None => left.push(format!("{} (no header of {})", sheet.name, ctx.spec.name)),
-            }
-        }
-        return Ok((take, left));
-    }
-    // No sheet fits: say what the closest one lacks.
-    let pick = candidates.iter().position(|(_, _, h)| h.is_some());
-    let Some(pick) = pick else {
-        let mut expected = ctx
-            .spec
-            .columns
-            .iter()
-            .filter(|c| c.required)
-            .map(|c| c.label.clone())
-            .collect::<Vec<_>>()
-            .join("、");
-        // Headers of another encoding read as this one match nothing.
-        if let Some(enc) = candidates
-            .iter()
-            .find_map(|(s, _, _)| s.encoding)
-            .filter(|e| *e != "UTF-8")
-        {
-            expected.push_str(&format!(
-                " — the file was read as {enc}; if its text looks garbled, name its encoding with --encoding (utf-8, gbk, big5, …)"
-            ));
-        }
-        return Err(Error::NoHeader {
-            path: path.to_path_buf(),
-            expected,
-        });
-    };
-    let (sheet, source_rows, header) = candidates.swap_remove(pick);
-    let header = header.expect("picked a sheet with a header");
-    let missing = missing_of(&header);
-    if !missing.is_empty() {
-        let found: Vec<String> = sheet.rows[header.row]
-            .iter()
-            .map(|c| c.display())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let unused: Vec<&str> = header.unknown.iter().map(String::as_str).collect();
-        let missing: Vec<String> = missing
-            .iter()
-            .map(|&i| {
-                let c = &ctx.spec.columns[i];
-                let mut text = format!("{} {} ({})", c.name, c.label, c.aliases.join("/"));
-                if let Some(near) = closest_header(&c.aliases, &unused) {
-                    text.push_str(&format!(
-                        " — closest header in the file 最接近的表头: “{near}”"
-                    ));
-                }
-                text
-            })
-            .collect();
-        return Err(Error::MissingColumns {
-            path: path.to_path_buf(),
-            missing: missing.join("; "),
-            found: found.join(", "),
-        });
-    }
-    Ok((vec![(sheet, source_rows, header)], Vec::new()))
-}
-
-/// The header among `headers` most like one of `aliases` (by edit distance over characters,
-/// so that 党员号 is near 党员编号), if any is near enough to be worth naming.
-fn closest_header<'h>(aliases: &[String], headers: &[&'h str]) -> Option<&'h str> {
-    headers
-        .iter()
-        .filter_map(|h| {
-            let h_norm = dangan_text::normalize_header(h);
-            aliases
-                .iter()
-                .map(|a| strsim::normalized_levenshtein(&dangan_text::normalize_header(a), &h_norm))
-                .fold(None::<f64>, |m, x| Some(m.map_or(x, |m| m.max(x))))
-                .map(|score| (score, *h))
-        })
-        .filter(|(score, _)| *score >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, h)| h)
-}
-
-/// Read, prepare and convert a whole file: every sheet that fits, as one part.
-pub(crate) fn convert_file(
-    ctx: &ConvertContext,
-    aliases: &AliasMap,
-    path: &Path,
-    bytes: &[u8],
-    opts: &ImportOptions,
-) -> Result<FileResult> {
-    let mut sheets = read_sheets(path, bytes, &opts.read)?;
-    // A filled template: its own sheets stay out, and an older one says what it lacks.
-    let template_note = template_note(ctx.spec, &mut sheets);
-    let mut done_left = Vec::new();
-    if let Some(done) = opts.already_imported_sheets.get(path) {
-        sheets.retain(|s| {
-            let keep = !done.contains(&s.name);
-            if !keep {
-                done_left.push(format!(
-                    "{} (already imported by an earlier --sheet run)",
-                    s.name
-                ));
-            }
-            keep
-        });
-    }
-    let (prepared, mut left) = prepare(ctx, aliases, path, sheets, opts)?;
-    left.extend(done_left);
-    let file = path.display().to_string();
-    let mut parts: Vec<crate::convert::Converted> = Vec::with_capacity(prepared.len());
-    let mut info: Option<stream::FileInfo> = None;
-    for (sheet, source_rows, header) in prepared {
-        parts.push(convert_sheet(
-            ctx,
-            &file,
-            &sheet,
-            &header,
-            source_rows.as_deref(),
-        )?);
-        let header_row = source_rows
-            .as_ref()
-            .and_then(|s| s.first().copied())
-            .unwrap_or(header.row)
-            + 1;
-        let this = stream::FileInfo::new(sheet.name.clone(), header_row, header, sheet.encoding);
-        info = Some(match info {
-            None => this,
-            Some(mut all) => {
-                all.sheets.extend(this.sheets);
-                for h in this.unknown {
-                    if !all.unknown.contains(&h) {
-                        all.unknown.push(h);
-                    }
-                }
-                all.duplicates.extend(this.duplicates);
-                all
-            }
-        });
-    }
-    let mut info = info.ok_or_else(|| Error::File {
-        path: path.to_path_buf(),
-        message: "no sheet to import".into(),
-    })?;
-    info.sheets_left = left;
-    info.template_note = template_note;
-    Ok((crate::convert::Converted::concat(parts)?, info))
-}
-
-/// When `sheets` are a template's (`dangan datasets template`), take out its rules, lists and
-/// marker sheets, and say which columns the spec has gained since the template was made.
-fn template_note(spec: &DatasetSpec, sheets: &mut Vec<RawSheet>) -> Option<String> {
-    use crate::template::{RULES_SHEET, TEMPLATE_SHEET};
-    let marker = sheets.iter().position(|s| s.name == TEMPLATE_SHEET)?;
-    let marker = sheets.remove(marker);
-    sheets.retain(|s| s.name != RULES_SHEET && s.name != "_lists");
-    let cell = |r: usize, c: usize| {
-        marker
-            .rows
-            .get(r)
-            .and_then(|row| row.get(c))
-            .map(|c| c.display())
-            .unwrap_or_default()
-    };
-    let dataset = cell(0, 1);
-    let had: Vec<String> = marker
-        .rows
-        .get(1)
-        .map(|row| row.iter().map(|c| c.display()).collect())
-        .unwrap_or_default();
-    if dataset != spec.name {
-        return Some(format!(
-            "this is a template of dataset `{dataset}`, imported into `{}`",
-            spec.name
-        ));
-    }
-    let added: Vec<String> = spec
-        .columns
-        .iter()
-        .filter(|c| !had.contains(&c.name))
-        .map(|c| format!("{} ({})", c.label, c.name))
-        .collect();
-    (!added.is_empty()).then(|| {
-        format!(
-            "a template from an older spec 模板较旧: columns added since 新增的列: {} — they are empty for these rows; `dangan datasets template {}` writes a current one",
-            added.join(", "),
-            spec.name
-        )
-    })
 }

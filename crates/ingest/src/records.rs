@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use dangan_datasets::SystemTable;
 
 use crate::convert::QuarantineEntry;
-use crate::import::{FileReport, ImportReport};
+use crate::report::{FileReport, FileStatus, ImportReport};
 
 fn s<I: IntoIterator<Item = Option<String>>>(it: I) -> ArrayRef {
     Arc::new(StringArray::from_iter(it))
@@ -101,7 +101,7 @@ pub fn run_batch(
         .files
         .iter()
         .filter_map(|f| match &f.status {
-            crate::import::FileStatus::Failed(m) => Some(m.clone()),
+            FileStatus::Failed(m) => Some(m.clone()),
             _ => None,
         })
         .collect();

@@ -14,10 +14,11 @@ use crate::convert::{
 };
 use crate::error::{Error, Result};
 use crate::header::{AliasMap, match_header_row};
-use crate::import::{ImportOptions, convert_file, prepare};
+use crate::options::ImportOptions;
 use crate::reader::RawSheet;
 use crate::reader::csv::{CsvFormat, csv_blocks};
 use crate::reader::jsonl::{jsonl_blocks, parse_block};
+use crate::sheets::{ConvertedFile, FileInfo, Prepared, convert_file, prepare};
 
 /// Where converted batches go.
 pub(crate) enum Sink {
@@ -72,39 +73,6 @@ pub(crate) struct FileOutcome {
     /// What the reading found (`None` until the file is done, or when it failed).
     pub info: Option<FileInfo>,
     pub error: Option<String>,
-}
-
-/// What a file's reading found besides its rows.
-pub(crate) struct FileInfo {
-    /// The sheets read.
-    pub sheets: Vec<String>,
-    /// 1-based row of the header in the file.
-    pub header_row: usize,
-    pub unknown: Vec<String>,
-    pub duplicates: Vec<String>,
-    pub encoding: Option<&'static str>,
-    /// Sheets of the workbook that were not imported, each with why.
-    pub sheets_left: Vec<String>,
-    pub template_note: Option<String>,
-}
-
-impl FileInfo {
-    pub(crate) fn new(
-        sheet: String,
-        header_row: usize,
-        header: crate::header::HeaderMatch,
-        encoding: Option<&'static str>,
-    ) -> Self {
-        FileInfo {
-            sheets: vec![sheet],
-            header_row,
-            unknown: header.unknown,
-            duplicates: header.duplicates,
-            encoding,
-            sheets_left: Vec::new(),
-            template_note: None,
-        }
-    }
 }
 
 enum Msg {
@@ -176,8 +144,8 @@ pub(crate) async fn convert_all(
                                     source: e,
                                 })
                                 .and_then(|bytes| convert_file(ctx, aliases, path, &bytes, opts))
-                                .map(|(conv, info)| {
-                                    send(Msg::Part(i, conv));
+                                .map(|ConvertedFile { rows, info }| {
+                                    send(Msg::Part(i, rows));
                                     info
                                 })
                         };
@@ -300,8 +268,8 @@ fn convert_streaming(
         return Ok(None);
     };
     let name = first.name.clone();
-    let (sheet, _, header) = prepare(ctx, aliases, path, vec![first], opts)?
-        .0
+    let Prepared { sheet, header, .. } = prepare(ctx, aliases, path, vec![first], opts)?
+        .take
         .swap_remove(0);
     let file = path.display().to_string();
     let headers: Vec<String> = sheet.rows[header.row]
