@@ -13,8 +13,9 @@ use arrow::compute::cast;
 use arrow::datatypes::DataType;
 
 use crate::error::{Error, Result};
-use crate::lake::{Lake, WriteOptions};
+use crate::lake::Lake;
 use crate::system::SystemTable;
+use crate::write::WriteOptions;
 
 /// Which rows of a granted dataset a department sees.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use deltalake::kernel::Action;
+use deltalake::kernel::DataType as DeltaType;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::{DataType as DeltaType, Transaction};
 use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
@@ -24,6 +24,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::system::SystemTable;
+use crate::write::{WriteOptions, commit_properties};
 
 /// `lake.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,17 +56,6 @@ pub struct InitReport {
     pub path: PathBuf,
     pub created_tables: Vec<String>,
     pub existing_tables: Vec<String>,
-}
-
-/// Options of one write: its Delta `txn` actions (idempotency markers) and commit info.
-#[derive(Debug, Clone, Default)]
-pub struct WriteOptions {
-    /// Replace the table's rows instead of appending.
-    pub overwrite: bool,
-    /// `(app_id, version)` pairs written as `txn` actions in the same commit as the data.
-    pub transactions: Vec<(String, i64)>,
-    /// Extra `commitInfo` entries (run id, files, who).
-    pub commit_info: Vec<(String, serde_json::Value)>,
 }
 
 /// What a table looks like right now.
@@ -737,23 +727,6 @@ impl TableAppender {
             .map_err(|e| Error::delta(&name, e))?;
         Ok(done.version() as i64)
     }
-}
-
-/// Commit info plus one `txn` action per `(app_id, version)`.
-pub(crate) fn commit_properties(
-    transactions: Vec<(String, i64)>,
-    info: Vec<(String, serde_json::Value)>,
-) -> CommitProperties {
-    let props = CommitProperties::default().with_metadata(info);
-    if transactions.is_empty() {
-        return props;
-    }
-    props.with_application_transactions(
-        transactions
-            .into_iter()
-            .map(|(app, v)| Transaction::new(app, v))
-            .collect(),
-    )
 }
 
 /// The last row of every key, in the batches they came in when no key repeats (the importer

@@ -13,9 +13,10 @@ mod spec;
 mod system;
 pub mod tokens;
 pub mod views;
+mod write;
 
 pub use error::{Error, Result};
-pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus, WriteOptions};
+pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus};
 pub use lock::{Holder, LakeLock};
 pub use merge::{UpsertCounts, key_converter, key_rows};
 pub use registry::{BUILTIN_SPECS, Registry};
@@ -24,6 +25,7 @@ pub use spec::{
     header_forms,
 };
 pub use system::SystemTable;
+pub use write::WriteOptions;
 
 /// Re-exported so that every crate writes against the one Arrow and deltalake of the lake.
 pub use arrow;

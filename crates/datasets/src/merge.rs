@@ -25,7 +25,7 @@ use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
-use crate::lake::{WriteOptions, commit_properties};
+use crate::write::{WriteOptions, commit_properties};
 
 /// What an upsert changed: rows new to the table, rows that replaced a row with other values,
 /// rows equal to the one the table held; files rewritten and files left alone.

@@ -9,8 +9,9 @@ use arrow::compute::cast;
 use arrow::datatypes::DataType;
 
 use crate::error::{Error, Result};
-use crate::lake::{Lake, WriteOptions};
+use crate::lake::Lake;
 use crate::system::SystemTable;
+use crate::write::WriteOptions;
 
 /// One saved view.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use dangan_datasets::Lake;
 use dangan_datasets::arrow::array::{Array, RecordBatch};
 use tantivy::columnar::Column;
@@ -18,10 +17,11 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score, TantivyDocume
 use crate::cache::ResultCache;
 use crate::error::{Error, Result};
 use crate::names::{self, NameQuery, NameSet, NameTable};
-use crate::plan::{Plan, squeeze};
+use crate::plan::Plan;
 use crate::query::Item;
+use crate::query::squeeze;
 use crate::request::{Facets, Hit, SearchRequest, SearchResult};
-use crate::schema::{self, BIGRAM, Fields, JIEBA};
+use crate::schema::{self, BIGRAM, Fields, JIEBA, date_of};
 use crate::sources::Source;
 use crate::sync::{NameCache, State};
 use crate::tokenizer::{BigramTokenizer, JiebaTokenizer};
@@ -75,16 +75,6 @@ pub(crate) fn tantivy_err(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error
         path: dir.to_path_buf(),
         source,
     }
-}
-
-/// The day number the index keeps for a date (days since 1970-01-01, chrono's epoch days).
-pub(crate) fn day_of(d: NaiveDate) -> i64 {
-    i64::from(d.to_epoch_days())
-}
-
-/// The date of a day number the index keeps.
-pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
-    i32::try_from(day).ok().and_then(NaiveDate::from_epoch_days)
 }
 
 impl SearchIndex {

@@ -18,10 +18,10 @@ use dangan_datasets::arrow::ipc::writer::FileWriter;
 use memchr::memmem::Finder;
 
 use crate::facets::Counts;
-use crate::index::date_of;
-use crate::plan::squeeze;
+use crate::query::squeeze;
 use crate::query::{Item, Parsed};
 use crate::request::SearchRequest;
+use crate::schema::date_of;
 use crate::tokenizer::bigrams;
 
 /// Column positions of a name table.
@@ -343,8 +343,8 @@ impl NameTable {
         let org = self.text(ORG);
         let category = self.text(CATEGORY);
         let day = self.day();
-        let from = req.from.map(crate::index::day_of);
-        let to = req.to.map(crate::index::day_of);
+        let from = req.from.map(crate::schema::day_of);
+        let to = req.to.map(crate::schema::day_of);
         let mut out = Vec::new();
         for (row, score) in scored {
             let r = row as usize;

@@ -119,6 +119,37 @@ pub fn parse(q: &str) -> Result<Parsed, String> {
     Ok(parsed)
 }
 
+/// Spaces next to a Chinese character are dropped (`"志愿 服务"` is the phrase 志愿服务).
+pub(crate) fn squeeze(s: &str) -> String {
+    let chars: Vec<char> = s.trim().chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_whitespace() {
+            let prev = i.checked_sub(1).and_then(|p| chars.get(p));
+            let next = chars.get(i + 1);
+            if prev.is_some_and(|p| dangan_text::is_cjk(*p))
+                || next.is_some_and(|n| dangan_text::is_cjk(*n))
+            {
+                continue;
+            }
+        }
+        out.push(*c);
+    }
+    out
+}
+
+pub(crate) fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~\"@<>".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The index schema: one document per row that has searchable text (and one per member, for
 //! names), with what is needed to filter, facet, rank and join back to SQL.
 
+use chrono::NaiveDate;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -74,4 +75,14 @@ pub fn build() -> (Schema, Fields) {
         ),
     };
     (b.build(), fields)
+}
+
+/// The day number the index keeps for a date (days since 1970-01-01, chrono's epoch days).
+pub(crate) fn day_of(d: NaiveDate) -> i64 {
+    i64::from(d.to_epoch_days())
+}
+
+/// The date of a day number the index keeps.
+pub(crate) fn date_of(day: i64) -> Option<NaiveDate> {
+    i32::try_from(day).ok().and_then(NaiveDate::from_epoch_days)
 }

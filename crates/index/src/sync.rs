@@ -19,11 +19,10 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 
 use crate::error::{Error, Result};
-use crate::index::{
-    FORMAT, NAMES_DIR, STATE_FILE, SearchIndex, WRITER_BUDGET, date_of, day_of, tantivy_err,
-};
+use crate::index::{FORMAT, NAMES_DIR, STATE_FILE, SearchIndex, WRITER_BUDGET, tantivy_err};
 use crate::names::{self, NameSet, NameTable};
 use crate::request::{DatasetStatus, DatasetSync, SyncReport};
+use crate::schema::{date_of, day_of};
 use crate::sources::{DateColumn, Source, sources};
 
 /// The search form and pinyin keys of names already met in one sync (bounded: a roster of

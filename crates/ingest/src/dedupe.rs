@@ -15,7 +15,14 @@ use dangan_datasets::DatasetSpec;
 
 use crate::convert::QuarantineEntry;
 use crate::error::Result;
-use crate::stream::Collected;
+
+/// A converted batch kept for a commit that needs all rows, with where its rows come from.
+pub(crate) struct Collected {
+    pub batch: RecordBatch,
+    /// Index of the file in the run's list.
+    pub file: usize,
+    pub file_rows: Vec<i64>,
+}
 
 /// What [`dedupe`] did.
 #[derive(Default)]

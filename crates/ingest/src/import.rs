@@ -554,7 +554,7 @@ async fn convert(
                 crate::dedupe::dedupe(spec, std::mem::take(collected), &paths, &sheets)?;
             *collected = std::mem::take(&mut deduped.batches)
                 .into_iter()
-                .map(|batch| stream::Collected {
+                .map(|batch| crate::dedupe::Collected {
                     batch,
                     file: 0,
                     file_rows: Vec::new(),

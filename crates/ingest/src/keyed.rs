@@ -17,12 +17,12 @@ use dangan_datasets::{
     DatasetSpec, TableAppender, UpsertCounts, WriteOptions, key_converter, key_rows,
 };
 
+use crate::dedupe::Collected;
 use crate::dedupe::Deduped;
 use crate::error::Result;
-use crate::stream::Collected;
 
 /// A row's place in the run: its file, the first file row of the part it came in, and its
-/// position in that part (the order [`crate::stream::convert_all`] gives collected parts).
+/// position in that part (the order `stream::convert_all` gives collected parts).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Place {
     file: usize,

@@ -12,6 +12,7 @@ use dangan_datasets::TableAppender;
 use crate::convert::{
     ConvertContext, Converted, QuarantineEntry, RowNumbers, RowSource, convert_rows,
 };
+use crate::dedupe::Collected;
 use crate::error::{Error, Result};
 use crate::header::{AliasMap, match_header_row};
 use crate::options::ImportOptions;
@@ -27,14 +28,6 @@ pub(crate) enum Sink {
     Keyed(Box<crate::keyed::KeyedAppend>),
     Collect(Vec<Collected>),
     Discard,
-}
-
-/// A converted batch kept for a commit that needs all rows, with where its rows come from.
-pub(crate) struct Collected {
-    pub batch: RecordBatch,
-    /// Index of the file in the run's list.
-    pub file: usize,
-    pub file_rows: Vec<i64>,
 }
 
 impl Sink {

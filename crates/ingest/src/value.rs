@@ -42,22 +42,7 @@ impl Problem {
     }
 }
 
-const EXCEL_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1899, 12, 30) {
-    Some(d) => d,
-    None => panic!("valid epoch"),
-};
-
-/// An Excel serial number (days since 1899-12-30, fraction = time of day) as a date-time.
-pub fn serial_to_datetime(serial: f64) -> Option<NaiveDateTime> {
-    if !(1.0..2_958_466.0).contains(&serial) {
-        return None;
-    }
-    let days = serial.trunc() as i64;
-    let secs = ((serial - serial.trunc()) * 86_400.0).round() as i64;
-    let date = EXCEL_EPOCH.checked_add_signed(chrono::Duration::days(days))?;
-    date.and_time(NaiveTime::MIN)
-        .checked_add_signed(chrono::Duration::seconds(secs))
-}
+pub use crate::reader::serial_to_datetime;
 
 /// How precisely a date was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use dangan_datasets::{Lake, SystemTable};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::run::PipelineRun;
+use crate::outcome::PipelineRun;
 
 /// Record a run.
 pub async fn record(lake: &Lake, run: &PipelineRun) -> Result<()> {

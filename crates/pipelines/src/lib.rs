@@ -6,11 +6,13 @@
 mod error;
 pub mod history;
 pub mod import;
+pub mod outcome;
 pub mod run;
 pub mod schedule;
 pub mod spec;
 pub mod upkeep;
 
 pub use error::{Error, Result};
-pub use run::{PipelineRun, RunOptions, Status, StepRun, Trigger};
+pub use outcome::{PipelineRun, Status, StepRun, Trigger};
+pub use run::RunOptions;
 pub use spec::{ImportStep, PipelineSpec, ReportStep, Step};

@@ -15,7 +15,8 @@ use dangan_datasets::Lake;
 
 use crate::error::{Error, Result};
 use crate::history;
-use crate::run::{PipelineRun, RunOptions, Trigger};
+use crate::outcome::{PipelineRun, Trigger};
+use crate::run::RunOptions;
 use crate::spec::PipelineSpec;
 
 /// The spec files of a folder (`*.toml`), sorted.

@@ -147,7 +147,7 @@ impl TableFunctionImpl for AsOf {
         };
         let ctx = SessionContext::new();
         crate::udf::register(&ctx, dangan_text::sentiment::Analyzer::shipped());
-        let view = crate::policy::view(
+        let view = crate::scope::view(
             &ctx,
             &spec,
             provider,

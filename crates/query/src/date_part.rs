@@ -18,7 +18,7 @@ use datafusion::logical_expr::{
     ScalarUDFImpl, Signature,
 };
 
-use crate::udf::Calendar;
+use crate::calendar::Calendar;
 
 /// DataFusion's `date_part`, faster on `DATE` arrays for year, month and day.
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod asof;
 pub mod bounded;
+mod calendar;
 pub mod count_by;
 pub mod date_part;
 mod error;

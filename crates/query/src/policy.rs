@@ -12,14 +12,13 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
-use dangan_datasets::access::{Access, Grant, Personal, Scope};
-use dangan_datasets::{DatasetSpec, Lake};
+use dangan_datasets::Lake;
+use dangan_datasets::access::{Access, Scope};
 use datafusion::catalog::TableProvider;
-use datafusion::logical_expr::{Expr, col};
-use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
-use crate::scope::{RowScope, ScopedTable};
+use crate::scope::view;
 
 /// What a department's session may read.
 #[derive(Debug, Clone)]
@@ -106,56 +105,6 @@ impl OrgTree {
         }
         out
     }
-}
-
-/// The view of one granted dataset: `raw` read through its scope (`scope.rs`: rows outside
-/// it never meet a condition of the statement) and its personal columns masked. `members` is
-/// the raw members table, for datasets that reach their organization through the member.
-pub(crate) fn view(
-    ctx: &SessionContext,
-    spec: &DatasetSpec,
-    raw: Arc<dyn TableProvider>,
-    grant: &Grant,
-    orgs: Option<&BTreeSet<String>>,
-    members: Option<&Arc<dyn TableProvider>>,
-) -> Result<DataFrame> {
-    let source: Arc<dyn TableProvider> = match orgs {
-        None => raw,
-        Some(orgs) => {
-            let orgs = Arc::new(orgs.clone());
-            let scope = if spec.column("org_id").is_some() {
-                RowScope::Orgs(orgs)
-            } else if spec.column("member_id").is_some()
-                && let Some(members) = members
-            {
-                RowScope::Members {
-                    orgs,
-                    members: members.clone(),
-                }
-            } else {
-                // Rows that belong to no organization are not in any scope but `all`.
-                RowScope::Nothing
-            };
-            Arc::new(ScopedTable::new(raw, scope))
-        }
-    };
-    let mut df = ctx.read_table(source)?;
-    if grant.personal == Personal::Masked && spec.personal_columns().next().is_some() {
-        let exprs: Vec<Expr> = df
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| {
-                let name = f.name().as_str();
-                match spec.column(name).filter(|c| c.personal) {
-                    Some(c) => crate::udf::mask_expr(c).alias(name),
-                    None => col(name),
-                }
-            })
-            .collect();
-        df = df.select(exprs)?;
-    }
-    Ok(df)
 }
 
 /// Register the department's views on `ctx` and return its policy.

@@ -1,5 +1,6 @@
 //! A department's scope applied inside the scan, before any condition of its own statement
-//! can see a row outside it.
+//! can see a row outside it; and the view of a granted dataset built on it (`view`: the scope,
+//! then personal columns masked), used by the session's policy and by `AS OF`.
 //!
 //! A view that filters a table by scope is not enough: the optimizer pushes the statement's
 //! conditions down beside (or, for datasets scoped through the member, below) the scope's
@@ -23,6 +24,8 @@ use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use async_trait::async_trait;
+use dangan_datasets::DatasetSpec;
+use dangan_datasets::access::{Grant, Personal};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{HashSet, Result};
@@ -44,6 +47,7 @@ use datafusion::physical_plan::{
     ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties,
     PlanProperties, Statistics,
 };
+use datafusion::prelude::{DataFrame, SessionContext};
 use futures::StreamExt;
 
 /// Which rows of a table a department may read.
@@ -505,6 +509,56 @@ fn cast_cannot_fail(from: &DataType, to: &DataType) -> bool {
             | (Float32, Float64)
             | (Date32, Date64 | Timestamp(_, _))
     )
+}
+
+/// The view of one granted dataset: `raw` read through its scope (`scope.rs`: rows outside
+/// it never meet a condition of the statement) and its personal columns masked. `members` is
+/// the raw members table, for datasets that reach their organization through the member.
+pub(crate) fn view(
+    ctx: &SessionContext,
+    spec: &DatasetSpec,
+    raw: Arc<dyn TableProvider>,
+    grant: &Grant,
+    orgs: Option<&BTreeSet<String>>,
+    members: Option<&Arc<dyn TableProvider>>,
+) -> crate::error::Result<DataFrame> {
+    let source: Arc<dyn TableProvider> = match orgs {
+        None => raw,
+        Some(orgs) => {
+            let orgs = Arc::new(orgs.clone());
+            let scope = if spec.column("org_id").is_some() {
+                RowScope::Orgs(orgs)
+            } else if spec.column("member_id").is_some()
+                && let Some(members) = members
+            {
+                RowScope::Members {
+                    orgs,
+                    members: members.clone(),
+                }
+            } else {
+                // Rows that belong to no organization are not in any scope but `all`.
+                RowScope::Nothing
+            };
+            Arc::new(ScopedTable::new(raw, scope))
+        }
+    };
+    let mut df = ctx.read_table(source)?;
+    if grant.personal == Personal::Masked && spec.personal_columns().next().is_some() {
+        let exprs: Vec<Expr> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let name = f.name().as_str();
+                match spec.column(name).filter(|c| c.personal) {
+                    Some(c) => crate::udf::mask_expr(c).alias(name),
+                    None => col(name),
+                }
+            })
+            .collect();
+        df = df.select(exprs)?;
+    }
+    Ok(df)
 }
 
 #[cfg(test)]

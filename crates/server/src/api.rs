@@ -16,6 +16,7 @@ use dangan_query::QueryEngine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::error::ApiError;
 use crate::extract::{self, Caller, Params};
 use crate::state::AppState;
 
@@ -88,85 +89,6 @@ struct SqlBody {
     limit: Option<usize>,
 }
 
-/// An error as the API answers it.
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-    pub(crate) fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-    pub(crate) fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"code": self.code, "message": self.message})),
-        )
-            .into_response()
-    }
-}
-
-/// A refusal of the access policy: 403.
-impl From<dangan_query::Refusal> for ApiError {
-    fn from(r: dangan_query::Refusal) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", r.to_string())
-    }
-}
-
-/// A query-layer error as the API answers it, by kind: refusals are 403, a bad or too large
-/// statement 400, a missing member 404, the rest 500 (by `dangan_query::Kind`).
-impl From<dangan_query::Error> for ApiError {
-    fn from(e: dangan_query::Error) -> Self {
-        use dangan_query::Kind;
-        let (status, code) = match e.kind() {
-            Kind::Refused => (StatusCode::FORBIDDEN, "forbidden"),
-            Kind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            Kind::BadStatement => (StatusCode::BAD_REQUEST, "bad_sql"),
-            Kind::TooComplex => (StatusCode::BAD_REQUEST, "too_complex"),
-            Kind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        };
-        ApiError::new(status, code, e.to_string())
-    }
-}
-
-/// A report's error as the API answers it, by kind (no `_` arm either).
-impl From<dangan_reports::Error> for ApiError {
-    fn from(e: dangan_reports::Error) -> Self {
-        use dangan_reports::Error as E;
-        let (status, code) = match &e {
-            E::Query(_) => {
-                let E::Query(q) = e else { unreachable!() };
-                return q.into();
-            }
-            E::Refused { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-            E::NoSuchReport { .. } => (StatusCode::NOT_FOUND, "not_found"),
-            E::NoSuchOrg { .. } | E::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            E::Lake(_)
-            | E::Arrow(_)
-            | E::Polars(_)
-            | E::Frame(_)
-            | E::Write { .. }
-            | E::MissingInput(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        };
-        ApiError::new(status, code, e.to_string())
-    }
-}
-
 type ApiResult<T> = Result<T, ApiError>;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -209,39 +131,6 @@ pub async fn not_found() -> ApiError {
 
 async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
-}
-
-/// The department of the request's bearer token, and its session.
-pub(crate) async fn who(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> ApiResult<(String, Arc<QueryEngine>)> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "需要令牌 a token is needed: Authorization: Bearer <token> (dangan access token create)",
-            )
-        })?;
-    let department = state
-        .department(token)
-        .await
-        .map_err(|m| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m))?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "令牌无效或已撤销 the token is not valid or was revoked",
-            )
-        })?;
-    let session = state.session(&department).await?;
-    Ok((department, session))
 }
 
 /// A turn for one of the department's queries (admission control), or a 429.

@@ -21,8 +21,8 @@ use dangan_ingest::{ImportOptions, ImportReport};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::api::ApiError;
-use crate::extract::Caller;
+use crate::error::{ApiError, internal};
+use crate::extract::{Caller, may_import};
 use crate::state::AppState;
 
 /// The largest file an upload takes.
@@ -43,49 +43,8 @@ fn uploads(state: &AppState) -> PathBuf {
     state.lake.dir().join("uploads")
 }
 
-pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-}
-
 fn ingest_error(e: dangan_ingest::Error) -> ApiError {
     ApiError::bad(e.to_string())
-}
-
-/// The department may import into this dataset: granted with `--import` (which needs scope
-/// `all`), and never the organizations, whose rows decide every department's scope.
-pub(crate) async fn may_import(
-    state: &AppState,
-    caller: &Caller,
-    dataset: &str,
-) -> Result<(String, Arc<dangan_query::QueryEngine>), ApiError> {
-    let (department, session) = (caller.department.clone(), caller.session.clone());
-    state
-        .lake
-        .registry()
-        .get(dataset)
-        .map_err(|e| ApiError::bad(e.to_string()))?;
-    let access = dangan_datasets::access::Access::load(&state.lake)
-        .await
-        .map_err(internal)?;
-    let granted = access.grant_for(&department, dataset).is_some_and(|g| {
-        g.import
-            && g.scope == dangan_datasets::access::Scope::All
-            && dataset != dangan_datasets::access::ORG_TREE
-    });
-    if !granted {
-        session.record(
-            &format!("web import {dataset}"),
-            0,
-            0,
-            "denied: no import grant",
-        );
-        return Err(dangan_query::Refusal::NoImportGrant {
-            dataset: dataset.to_string(),
-            department,
-        }
-        .into());
-    }
-    Ok((department, session))
 }
 
 /// Uploads older than this are removed when the next upload arrives: a preview that was

@@ -4,6 +4,7 @@
 //! department's grants exactly as `--as` does; no token, no data.
 
 mod api;
+mod error;
 mod extract;
 mod flight;
 mod imports;
@@ -113,7 +114,7 @@ async fn catch_panics(
         .await
     {
         Ok(response) => response,
-        Err(_) => api::ApiError::new(
+        Err(_) => error::ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "内部错误 an internal error while answering; the server goes on",

@@ -17,9 +17,8 @@ use dangan_datasets::access::{Access, Personal};
 use dangan_ingest::quarantine::RejectedRow;
 use serde_json::{Value, json};
 
-use crate::api::ApiError;
-use crate::extract::Caller;
-use crate::imports::{internal, may_import};
+use crate::error::{ApiError, internal};
+use crate::extract::{Caller, may_import};
 use crate::state::AppState;
 
 /// A value that looks like an ID number (15 or 18 characters, digits and a final X) or a

@@ -9,6 +9,8 @@ mod xlsx_merged;
 
 use std::path::Path;
 
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
 use crate::error::{Error, Result};
 
 /// A cell as the file holds it, before any typing.
@@ -63,7 +65,7 @@ impl<'a> CellRef<'a> {
             CellRef::Text(s) => s.to_string(),
             CellRef::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", *v as i64),
             CellRef::Number(v) => v.to_string(),
-            CellRef::DateTime(v) => crate::value::serial_to_datetime(*v)
+            CellRef::DateTime(v) => serial_to_datetime(*v)
                 .map(|t| {
                     if t.time() == chrono::NaiveTime::MIN {
                         t.date().to_string()
@@ -330,4 +332,21 @@ fn pick_sheets(path: &Path, sheets: Vec<RawSheet>, wanted: Option<&str>) -> Resu
             Ok(with_data)
         }
     }
+}
+
+const EXCEL_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1899, 12, 30) {
+    Some(d) => d,
+    None => panic!("valid epoch"),
+};
+
+/// An Excel serial number (days since 1899-12-30, fraction = time of day) as a date-time.
+pub fn serial_to_datetime(serial: f64) -> Option<NaiveDateTime> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let days = serial.trunc() as i64;
+    let secs = ((serial - serial.trunc()) * 86_400.0).round() as i64;
+    let date = EXCEL_EPOCH.checked_add_signed(chrono::Duration::days(days))?;
+    date.and_time(NaiveTime::MIN)
+        .checked_add_signed(chrono::Duration::seconds(secs))
 }
