@@ -200,10 +200,10 @@ pub async fn template_choices(
 
 /// Run an import. Problems with single rows go to quarantine; a file that cannot be read at
 /// all is reported as failed and the others still go in; the dataset table gets at most one
-/// commit. The phases: the run set up ([`Run::start`], [`converter`], [`open_table`]), the
-/// files planned ([`plan_files`]: which are new), converted ([`convert`]: rows into a sink, one
-/// row per key), summed up ([`Run::report`]: with a replace that would empty the table
-/// refused), committed ([`commit`]) and recorded ([`record_run`]).
+/// commit. The phases: the run set up (`Run::start`, `converter`, `open_table`), the
+/// files planned (`plan_files`: which are new), converted (`convert`: rows into a sink, one
+/// row per key), summed up (`Run::report`: with a replace that would empty the table
+/// refused), committed (`commit`) and recorded (`record_run`).
 pub async fn import(
     lake: &Lake,
     opts: &ImportOptions,
