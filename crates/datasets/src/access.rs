@@ -6,15 +6,10 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
-
-use arrow::array::{Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
 
 use crate::error::{Error, Result};
 use crate::lake::Lake;
-use crate::system::SystemTable;
+use crate::system::{AccessRow, SystemTable};
 use crate::write::WriteOptions;
 
 /// Which rows of a granted dataset a department sees.
@@ -126,44 +121,33 @@ impl Access {
         }
         let cols = ["kind", "department", "dataset", "scope", "personal", "orgs"];
         let mut imports: Vec<(String, String)> = Vec::new();
-        for batch in lake.scan(&name, &cols).await? {
-            let col = |i: usize| -> Result<StringArray> {
-                Ok(cast(batch.column(i), &DataType::Utf8)?
-                    .as_string::<i32>()
-                    .clone())
-            };
-            let (kind, dept, dataset, scope, personal, orgs) =
-                (col(0)?, col(1)?, col(2)?, col(3)?, col(4)?, col(5)?);
-            let v = |a: &StringArray, i: usize| {
-                if a.is_null(i) {
-                    String::new()
-                } else {
-                    a.value(i).to_string()
-                }
-            };
-            for i in 0..batch.num_rows() {
-                match kind.value(i) {
-                    "department" => access.departments.push(Department {
-                        name: v(&dept, i),
-                        orgs: v(&orgs, i)
-                            .split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                    }),
-                    "grant" => access.grants.push(Grant {
-                        department: v(&dept, i),
-                        dataset: v(&dataset, i),
-                        scope: v(&scope, i).parse()?,
-                        personal: v(&personal, i).parse()?,
-                        import: false,
-                    }),
-                    "import" => imports.push((v(&dept, i), v(&dataset, i))),
-                    other => {
-                        return Err(Error::Invalid(format!(
-                            "{name}: unknown row kind `{other}`"
-                        )));
-                    }
+        let batches = lake.scan(&name, &cols).await?;
+        for row in TABLE.rows::<AccessRow>(&batches)? {
+            let department = row.department.unwrap_or_default();
+            let dataset = row.dataset.unwrap_or_default();
+            match row.kind.as_deref().unwrap_or_default() {
+                "department" => access.departments.push(Department {
+                    name: department,
+                    orgs: row
+                        .orgs
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                }),
+                "grant" => access.grants.push(Grant {
+                    department,
+                    dataset,
+                    scope: row.scope.unwrap_or_default().parse()?,
+                    personal: row.personal.unwrap_or_default().parse()?,
+                    import: false,
+                }),
+                "import" => imports.push((department, dataset)),
+                other => {
+                    return Err(Error::Invalid(format!(
+                        "{name}: unknown row kind `{other}`"
+                    )));
                 }
             }
         }
@@ -184,51 +168,39 @@ impl Access {
     /// Replace what the lake holds with this, in one commit. Returns the table version.
     pub async fn save(&self, lake: &Lake, what: &str) -> Result<i64> {
         let name = TABLE.table_name();
-        let schema = TABLE.schema();
-        lake.ensure_table(&name, &schema).await?;
-        let now = chrono::Utc::now().timestamp_micros();
-        let mut rows: Vec<[Option<String>; 6]> = Vec::new();
+        lake.ensure_table(&name, &TABLE.schema()).await?;
+        let at = Some(chrono::Utc::now().naive_utc());
+        let mut rows: Vec<AccessRow> = Vec::new();
         for d in &self.departments {
-            rows.push([
-                Some("department".into()),
-                Some(d.name.clone()),
-                None,
-                None,
-                None,
-                Some(d.orgs.join(",")),
-            ]);
+            rows.push(AccessRow {
+                kind: Some("department".into()),
+                department: Some(d.name.clone()),
+                orgs: Some(d.orgs.join(",")),
+                at,
+                ..Default::default()
+            });
         }
         for g in &self.grants {
-            rows.push([
-                Some("grant".into()),
-                Some(g.department.clone()),
-                Some(g.dataset.clone()),
-                Some(g.scope.to_string()),
-                Some(g.personal.to_string()),
-                None,
-            ]);
+            rows.push(AccessRow {
+                kind: Some("grant".into()),
+                department: Some(g.department.clone()),
+                dataset: Some(g.dataset.clone()),
+                scope: Some(g.scope.to_string()),
+                personal: Some(g.personal.to_string()),
+                at,
+                ..Default::default()
+            });
             if g.import {
-                rows.push([
-                    Some("import".into()),
-                    Some(g.department.clone()),
-                    Some(g.dataset.clone()),
-                    None,
-                    None,
-                    None,
-                ]);
+                rows.push(AccessRow {
+                    kind: Some("import".into()),
+                    department: Some(g.department.clone()),
+                    dataset: Some(g.dataset.clone()),
+                    at,
+                    ..Default::default()
+                });
             }
         }
-        let mut columns: Vec<Arc<dyn Array>> = (0..6)
-            .map(|c| {
-                Arc::new(rows.iter().map(|r| r[c].clone()).collect::<StringArray>())
-                    as Arc<dyn Array>
-            })
-            .collect();
-        columns.push(Arc::new(TimestampMicrosecondArray::from(vec![
-            now;
-            rows.len()
-        ])));
-        let batch = RecordBatch::try_new(schema, columns)?;
+        let batch = TABLE.batch(&rows)?;
         lake.write(
             &name,
             vec![batch],

@@ -37,6 +37,12 @@ pub enum Error {
     DataFusion(Box<deltalake::datafusion::error::DataFusionError>),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    #[error("rows of `{table}`: {source}")]
+    Rows {
+        table: String,
+        #[source]
+        source: serde_arrow::Error,
+    },
     #[error("writing {path}: {message}")]
     Write { path: PathBuf, message: String },
     #[error("{0}")]

@@ -24,7 +24,10 @@ pub use spec::{
     Check, ColumnSpec, ColumnType, DatasetSpec, ImportMode, Mask, Reference, Role, Shape, Unpivot,
     header_forms,
 };
-pub use system::SystemTable;
+pub use system::{
+    AccessRow, AuditRow, FileLedgerRow, ImportRunRow, PipelineRunRow, QuarantineRow, SystemTable,
+    TokenRow, ViewRow,
+};
 pub use write::WriteOptions;
 
 /// Re-exported so that every crate writes against the one Arrow and deltalake of the lake.

@@ -2,17 +2,12 @@
 //! SHA-256 is stored (`system_tokens`, one row per creation or revocation, one commit each);
 //! the token itself is shown once, when it is created.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::lake::Lake;
-use crate::system::SystemTable;
+use crate::system::{SystemTable, TokenRow};
 
 const TABLE: SystemTable = SystemTable::Tokens;
 
@@ -38,35 +33,24 @@ async fn load(lake: &Lake) -> Result<Vec<(TokenInfo, String)>> {
     }
     let mut made: Vec<(TokenInfo, String)> = Vec::new();
     let mut revoked = Vec::new();
-    let cols = ["id", "department", "sha256", "action", "at"];
-    for batch in lake.scan(&name, &cols).await? {
-        let col = |i: usize| -> Result<StringArray> {
-            Ok(cast(batch.column(i), &DataType::Utf8)?
-                .as_string::<i32>()
-                .clone())
-        };
-        let (id, dept, sha, action, at) = (col(0)?, col(1)?, col(2)?, col(3)?, col(4)?);
-        for r in 0..batch.num_rows() {
-            let v = |a: &StringArray| {
-                if a.is_null(r) {
-                    String::new()
-                } else {
-                    a.value(r).to_string()
-                }
-            };
-            match v(&action).as_str() {
-                "create" => made.push((
-                    TokenInfo {
-                        id: v(&id),
-                        department: v(&dept),
-                        created_at: v(&at),
-                        revoked: false,
-                    },
-                    v(&sha),
-                )),
-                "revoke" => revoked.push(v(&id)),
-                _ => {}
-            }
+    let batches = lake
+        .scan(&name, &["id", "department", "sha256", "action", "at"])
+        .await?;
+    for row in TABLE.rows::<TokenRow>(&batches)? {
+        let id = row.id.unwrap_or_default();
+        match row.action.as_deref() {
+            Some("create") => made.push((
+                TokenInfo {
+                    id,
+                    department: row.department.unwrap_or_default(),
+                    // ISO 8601, as the table's timestamps have always been shown.
+                    created_at: row.at.map(|at| format!("{at:?}")).unwrap_or_default(),
+                    revoked: false,
+                },
+                row.sha256.unwrap_or_default(),
+            )),
+            Some("revoke") => revoked.push(id),
+            _ => {}
         }
     }
     for (t, _) in &mut made {
@@ -78,22 +62,14 @@ async fn load(lake: &Lake) -> Result<Vec<(TokenInfo, String)>> {
 
 async fn append(lake: &Lake, id: &str, department: &str, sha: &str, action: &str) -> Result<()> {
     let name = TABLE.table_name();
-    let schema = TABLE.schema();
-    lake.ensure_table(&name, &schema).await?;
-    let now = chrono::Local::now()
-        .naive_local()
-        .and_utc()
-        .timestamp_micros();
-    let batch = RecordBatch::try_new(
-        schema,
-        vec![
-            Arc::new(StringArray::from(vec![id])),
-            Arc::new(StringArray::from(vec![department])),
-            Arc::new(StringArray::from(vec![sha])),
-            Arc::new(StringArray::from(vec![action])),
-            Arc::new(TimestampMicrosecondArray::from(vec![now])),
-        ],
-    )?;
+    lake.ensure_table(&name, &TABLE.schema()).await?;
+    let batch = TABLE.batch(&[TokenRow {
+        id: Some(id.into()),
+        department: Some(department.into()),
+        sha256: Some(sha.into()),
+        action: Some(action.into()),
+        at: Some(chrono::Local::now().naive_local()),
+    }])?;
     lake.write(&name, vec![batch], Default::default()).await?;
     Ok(())
 }

@@ -2,15 +2,9 @@
 //! `system_views` and defined again in every SQL session — in a department's session over
 //! its own (scoped, masked) tables.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
-
 use crate::error::{Error, Result};
 use crate::lake::Lake;
-use crate::system::SystemTable;
+use crate::system::{SystemTable, ViewRow};
 use crate::write::WriteOptions;
 
 /// One saved view.
@@ -30,27 +24,16 @@ pub async fn load(lake: &Lake) -> Result<Vec<SavedView>> {
     if !lake.table_exists(&name).await? {
         return Ok(out);
     }
-    for b in lake.scan(&name, &["name", "sql", "saved_by"]).await? {
-        let col = |i: usize| -> Result<StringArray> {
-            Ok(cast(b.column(i), &DataType::Utf8)?
-                .as_string::<i32>()
-                .clone())
+    let batches = lake.scan(&name, &["name", "sql", "saved_by"]).await?;
+    for row in TABLE.rows::<ViewRow>(&batches)? {
+        let (Some(name), Some(sql)) = (row.name, row.sql) else {
+            continue;
         };
-        let (n, q, by) = (col(0)?, col(1)?, col(2)?);
-        for i in 0..b.num_rows() {
-            if n.is_null(i) || q.is_null(i) {
-                continue;
-            }
-            out.push(SavedView {
-                name: n.value(i).to_string(),
-                sql: q.value(i).to_string(),
-                saved_by: if by.is_null(i) {
-                    String::new()
-                } else {
-                    by.value(i).to_string()
-                },
-            });
-        }
+        out.push(SavedView {
+            name,
+            sql,
+            saved_by: row.saved_by.unwrap_or_default(),
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -94,20 +77,18 @@ pub async fn drop(lake: &Lake, name: &str) -> Result<bool> {
 
 async fn write(lake: &Lake, all: &[SavedView]) -> Result<i64> {
     let name = TABLE.table_name();
-    let schema = TABLE.schema();
-    lake.ensure_table(&name, &schema).await?;
-    let now = chrono::Utc::now().timestamp_micros();
-    let batch = RecordBatch::try_new(
-        schema,
-        vec![
-            Arc::new(StringArray::from_iter_values(all.iter().map(|v| &v.name))),
-            Arc::new(StringArray::from_iter_values(all.iter().map(|v| &v.sql))),
-            Arc::new(StringArray::from_iter_values(
-                all.iter().map(|v| &v.saved_by),
-            )),
-            Arc::new(TimestampMicrosecondArray::from(vec![now; all.len()])),
-        ],
-    )?;
+    lake.ensure_table(&name, &TABLE.schema()).await?;
+    let now = chrono::Utc::now().naive_utc();
+    let rows: Vec<ViewRow> = all
+        .iter()
+        .map(|v| ViewRow {
+            name: Some(v.name.clone()),
+            sql: Some(v.sql.clone()),
+            saved_by: Some(v.saved_by.clone()),
+            saved_at: Some(now),
+        })
+        .collect();
+    let batch = TABLE.batch(&rows)?;
     lake.write(
         &name,
         vec![batch],

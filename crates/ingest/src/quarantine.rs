@@ -4,10 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow::array::{Array, Int64Array, StringArray};
-use arrow::datatypes::DataType;
 use dangan_datasets::sheet::{Cell, Sheet, write_xlsx};
-use dangan_datasets::{Lake, SystemTable};
+use dangan_datasets::{ImportRunRow, Lake, QuarantineRow, SystemTable};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -47,99 +45,71 @@ pub struct RunSummary {
     pub completed: bool,
 }
 
-fn strings(b: &arrow::record_batch::RecordBatch, i: usize) -> Result<StringArray> {
-    let c = arrow::compute::cast(b.column(i), &DataType::Utf8)?;
-    Ok(c.as_any()
-        .downcast_ref::<StringArray>()
-        .cloned()
-        .unwrap_or_else(|| StringArray::from(Vec::<Option<String>>::new())))
-}
-
 /// Every rejected row, of one run or of all runs, in file and row order.
 pub async fn rejected_rows(lake: &Lake, run: Option<&str>) -> Result<Vec<RejectedRow>> {
     let cols = [
         "run_id", "dataset", "file", "sheet", "row", "column", "header", "value", "reason",
         "message", "raw",
     ];
-    let batches = lake
-        .scan(&SystemTable::Quarantine.table_name(), &cols)
-        .await?;
+    let table = SystemTable::Quarantine;
+    let batches = lake.scan(&table.table_name(), &cols).await?;
     let mut rows: BTreeMap<(String, String, i64), RejectedRow> = BTreeMap::new();
-    for b in &batches {
-        let s: Vec<StringArray> = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10]
-            .iter()
-            .map(|i| strings(b, *i))
-            .collect::<Result<_>>()?;
-        let row = arrow::compute::cast(b.column(4), &DataType::Int64)?;
-        let row = row
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .cloned()
-            .unwrap_or_else(|| Int64Array::from(Vec::<i64>::new()));
-        let get = |a: &StringArray, i: usize| {
-            if a.is_null(i) {
-                String::new()
-            } else {
-                a.value(i).to_string()
-            }
-        };
-        for i in 0..b.num_rows() {
-            let run_id = get(&s[0], i);
-            if run.is_some_and(|r| r != run_id) {
-                continue;
-            }
-            let key = (run_id.clone(), get(&s[2], i), row.value(i));
-            let entry = rows.entry(key).or_insert_with(|| RejectedRow {
-                run_id,
-                dataset: get(&s[1], i),
-                file: get(&s[2], i),
-                sheet: get(&s[3], i),
-                row: row.value(i),
-                problems: Vec::new(),
-                raw: serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&get(
-                    &s[9], i,
-                ))
-                .map(|m| {
-                    m.into_iter()
-                        .map(|(k, v)| {
-                            (
-                                k,
-                                v.as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| v.to_string()),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            });
-            entry.problems.push(Problem {
-                column: get(&s[4], i),
-                header: get(&s[5], i),
-                value: get(&s[6], i),
-                reason: get(&s[7], i),
-                message: get(&s[8], i),
-            });
+    for q in table.rows::<QuarantineRow>(&batches)? {
+        let run_id = q.run_id.unwrap_or_default();
+        if run.is_some_and(|r| r != run_id) {
+            continue;
         }
+        let file = q.file.unwrap_or_default();
+        let row = q.row.unwrap_or_default();
+        let entry = rows
+            .entry((run_id.clone(), file.clone(), row))
+            .or_insert_with(|| RejectedRow {
+                run_id,
+                dataset: q.dataset.unwrap_or_default(),
+                file,
+                sheet: q.sheet.unwrap_or_default(),
+                row,
+                problems: Vec::new(),
+                raw: raw_cells(q.raw.as_deref().unwrap_or_default()),
+            });
+        entry.problems.push(Problem {
+            column: q.column.unwrap_or_default(),
+            header: q.header.unwrap_or_default(),
+            value: q.value.unwrap_or_default(),
+            reason: q.reason.unwrap_or_default(),
+            message: q.message.unwrap_or_default(),
+        });
     }
     Ok(rows.into_values().collect())
+}
+
+/// The row as it was, from its `{header: value}` JSON, in the file's column order.
+fn raw_cells(raw: &str) -> Vec<(String, String)> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw)
+        .map(|m| {
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    (k, v)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One line per run that quarantined rows.
 pub async fn runs(lake: &Lake) -> Result<Vec<RunSummary>> {
     let rows = rejected_rows(lake, None).await?;
-    let done = lake
-        .scan(&SystemTable::ImportRuns.table_name(), &["run_id"])
-        .await?;
-    let mut completed = std::collections::HashSet::new();
-    for b in &done {
-        let a = strings(b, 0)?;
-        completed.extend(
-            (0..a.len())
-                .filter(|i| !a.is_null(*i))
-                .map(|i| a.value(i).to_string()),
-        );
-    }
+    let runs = SystemTable::ImportRuns;
+    let done = lake.scan(&runs.table_name(), &["run_id"]).await?;
+    let completed: std::collections::HashSet<String> = runs
+        .rows::<ImportRunRow>(&done)?
+        .into_iter()
+        .filter_map(|r| r.run_id)
+        .collect();
     let mut out: BTreeMap<String, (RunSummary, std::collections::HashSet<String>)> =
         BTreeMap::new();
     for r in rows {

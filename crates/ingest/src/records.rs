@@ -1,52 +1,38 @@
-//! Rows for the lake's internal tables: quarantine, file ledger, import runs.
+//! Rows for the lake's internal tables: quarantine, file ledger, import runs (each row a
+//! struct of `dangan_datasets`, made into a batch by its table).
 
-use std::sync::Arc;
-
-use arrow::array::{ArrayRef, Int64Array, StringArray, TimestampMicrosecondArray};
-use arrow::record_batch::RecordBatch;
 use chrono::NaiveDateTime;
-use dangan_datasets::SystemTable;
+use dangan_datasets::{FileLedgerRow, ImportRunRow, QuarantineRow, SystemTable};
 
 use crate::convert::QuarantineEntry;
 use crate::report::{FileReport, FileStatus, ImportReport};
 
-fn s<I: IntoIterator<Item = Option<String>>>(it: I) -> ArrayRef {
-    Arc::new(StringArray::from_iter(it))
-}
-fn i<I: IntoIterator<Item = Option<i64>>>(it: I) -> ArrayRef {
-    Arc::new(Int64Array::from_iter(it))
-}
-fn ts<I: IntoIterator<Item = Option<NaiveDateTime>>>(it: I) -> ArrayRef {
-    Arc::new(TimestampMicrosecondArray::from_iter(
-        it.into_iter()
-            .map(|t| t.map(|t| t.and_utc().timestamp_micros())),
-    ))
-}
+type Result<T> = std::result::Result<T, dangan_datasets::Error>;
 
 pub fn quarantine_batch(
     run_id: &str,
     dataset: &str,
     q: &[QuarantineEntry],
     now: NaiveDateTime,
-) -> arrow::error::Result<RecordBatch> {
-    let n = q.len();
-    RecordBatch::try_new(
-        SystemTable::Quarantine.schema(),
-        vec![
-            s((0..n).map(|_| Some(run_id.to_string()))),
-            s((0..n).map(|_| Some(dataset.to_string()))),
-            s(q.iter().map(|e| Some(e.file.clone()))),
-            s(q.iter().map(|e| Some(e.sheet.clone()))),
-            i(q.iter().map(|e| Some(e.row))),
-            s(q.iter().map(|e| Some(e.column.clone()))),
-            s(q.iter().map(|e| Some(e.header.clone()))),
-            s(q.iter().map(|e| Some(e.value.clone()))),
-            s(q.iter().map(|e| Some(e.reason.clone()))),
-            s(q.iter().map(|e| Some(e.message.clone()))),
-            s(q.iter().map(|e| Some(e.raw.clone()))),
-            ts((0..n).map(|_| Some(now))),
-        ],
-    )
+) -> Result<arrow::record_batch::RecordBatch> {
+    let rows: Vec<QuarantineRow> = q
+        .iter()
+        .map(|e| QuarantineRow {
+            run_id: Some(run_id.to_string()),
+            dataset: Some(dataset.to_string()),
+            file: Some(e.file.clone()),
+            sheet: Some(e.sheet.clone()),
+            row: Some(e.row),
+            column: Some(e.column.clone()),
+            header: Some(e.header.clone()),
+            value: Some(e.value.clone()),
+            reason: Some(e.reason.clone()),
+            message: Some(e.message.clone()),
+            raw: Some(e.raw.clone()),
+            quarantined_at: Some(now),
+        })
+        .collect();
+    SystemTable::Quarantine.batch(&rows)
 }
 
 pub fn ledger_batch(
@@ -55,27 +41,25 @@ pub fn ledger_batch(
     files: &[&FileReport],
     version: i64,
     now: NaiveDateTime,
-) -> arrow::error::Result<RecordBatch> {
-    let n = files.len();
-    RecordBatch::try_new(
-        SystemTable::FileLedger.schema(),
-        vec![
-            s(files.iter().map(|f| Some(f.sha256.clone()))),
-            s(files.iter().map(|f| Some(f.path.display().to_string()))),
-            s(files
-                .iter()
-                .map(|f| f.path.file_name().map(|n| n.to_string_lossy().into_owned()))),
-            i(files.iter().map(|f| Some(f.size_bytes as i64))),
-            s((0..n).map(|_| Some(dataset.to_string()))),
-            s((0..n).map(|_| Some(run_id.to_string()))),
-            s(files.iter().map(|f| f.sheet.clone())),
-            i(files.iter().map(|f| Some(f.rows_read as i64))),
-            i(files.iter().map(|f| Some(f.rows_written as i64))),
-            i(files.iter().map(|f| Some(f.rows_quarantined as i64))),
-            i((0..n).map(|_| Some(version))),
-            ts((0..n).map(|_| Some(now))),
-        ],
-    )
+) -> Result<arrow::record_batch::RecordBatch> {
+    let rows: Vec<FileLedgerRow> = files
+        .iter()
+        .map(|f| FileLedgerRow {
+            sha256: Some(f.sha256.clone()),
+            path: Some(f.path.display().to_string()),
+            file_name: f.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            size_bytes: Some(f.size_bytes as i64),
+            dataset: Some(dataset.to_string()),
+            run_id: Some(run_id.to_string()),
+            sheet: f.sheet.clone(),
+            rows_read: Some(f.rows_read as i64),
+            rows_written: Some(f.rows_written as i64),
+            rows_quarantined: Some(f.rows_quarantined as i64),
+            table_version: Some(version),
+            imported_at: Some(now),
+        })
+        .collect();
+    SystemTable::FileLedger.batch(&rows)
 }
 
 pub fn run_batch(
@@ -83,7 +67,7 @@ pub fn run_batch(
     started: NaiveDateTime,
     finished: NaiveDateTime,
     user: Option<&str>,
-) -> arrow::error::Result<RecordBatch> {
+) -> Result<arrow::record_batch::RecordBatch> {
     let status = if r.files_read == 0 && r.files_failed == 0 {
         "nothing_new"
     } else if r.clean() {
@@ -105,25 +89,22 @@ pub fn run_batch(
             _ => None,
         })
         .collect();
-    RecordBatch::try_new(
-        SystemTable::ImportRuns.schema(),
-        vec![
-            s([Some(r.run_id.clone())]),
-            s([Some(r.dataset.clone())]),
-            ts([Some(started)]),
-            ts([Some(finished)]),
-            s([user]),
-            s([host]),
-            s([Some(r.mode.clone())]),
-            i([Some(r.files_read as i64)]),
-            i([Some(r.files_skipped as i64)]),
-            i([Some(r.files_failed as i64)]),
-            i([Some(r.rows_read as i64)]),
-            i([Some(r.rows_written as i64)]),
-            i([Some(r.rows_quarantined as i64)]),
-            i([r.table_version]),
-            s([Some(status.to_string())]),
-            s([(!failed.is_empty()).then(|| failed.join("\n"))]),
-        ],
-    )
+    SystemTable::ImportRuns.batch(&[ImportRunRow {
+        run_id: Some(r.run_id.clone()),
+        dataset: Some(r.dataset.clone()),
+        started_at: Some(started),
+        finished_at: Some(finished),
+        user,
+        host,
+        mode: Some(r.mode.clone()),
+        files_read: Some(r.files_read as i64),
+        files_skipped: Some(r.files_skipped as i64),
+        files_failed: Some(r.files_failed as i64),
+        rows_read: Some(r.rows_read as i64),
+        rows_written: Some(r.rows_written as i64),
+        rows_quarantined: Some(r.rows_quarantined as i64),
+        table_version: r.table_version,
+        status: Some(status.to_string()),
+        message: (!failed.is_empty()).then(|| failed.join("\n")),
+    }])
 }

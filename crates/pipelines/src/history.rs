@@ -2,11 +2,8 @@
 //! commit at the end of the run; read back for `pipeline history` and for the scheduler's
 //! catch-up after downtime.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use chrono::{DateTime, Utc};
-use dangan_datasets::{Lake, SystemTable};
+use dangan_datasets::{Lake, PipelineRunRow, SystemTable};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -16,60 +13,35 @@ use crate::outcome::PipelineRun;
 pub async fn record(lake: &Lake, run: &PipelineRun) -> Result<()> {
     let table = SystemTable::PipelineRuns;
     let name = table.table_name();
-    let schema = table.schema();
-    lake.ensure_table(&name, &schema).await?;
-    let n = run.steps.len();
+    lake.ensure_table(&name, &table.schema()).await?;
     let host = dangan_datasets::lock::host_name();
-    let same = |s: &str| Arc::new(StringArray::from(vec![s; n])) as Arc<dyn Array>;
-    let at = |t: DateTime<Utc>| t.timestamp_micros();
-    let steps = &run.steps;
-    let batch = RecordBatch::try_new(
-        schema,
-        vec![
-            same(&run.run_id),
-            same(&run.pipeline),
-            same(run.trigger.as_str()),
-            Arc::new(TimestampMicrosecondArray::from(vec![at(run.started_at); n])),
-            Arc::new(TimestampMicrosecondArray::from(vec![
-                at(run.finished_at);
-                n
-            ])),
-            same(run.status.as_str()),
-            Arc::new(Int64Array::from_iter_values(
-                steps.iter().map(|s| s.index as i64),
-            )),
-            Arc::new(StringArray::from_iter_values(steps.iter().map(|s| &s.kind))),
-            Arc::new(StringArray::from_iter_values(
-                steps.iter().map(|s| &s.detail),
-            )),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(
-                steps.iter().map(|s| at(s.started_at)),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                steps.iter().map(|s| s.millis as i64),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                steps.iter().map(|s| s.status.as_str()),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                steps.iter().map(|s| s.files as i64),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                steps.iter().map(|s| s.waiting as i64),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                steps.iter().map(|s| s.rows_written as i64),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                steps.iter().map(|s| s.rows_quarantined as i64),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                steps.iter().map(|s| &s.message),
-            )),
-            same(&host),
-        ],
-    )?;
-    lake.write(&name, vec![batch], Default::default()).await?;
+    let at = |t: DateTime<Utc>| Some(t.naive_utc());
+    let rows: Vec<PipelineRunRow> = run
+        .steps
+        .iter()
+        .map(|s| PipelineRunRow {
+            run_id: Some(run.run_id.clone()),
+            pipeline: Some(run.pipeline.clone()),
+            trigger: Some(run.trigger.as_str().to_string()),
+            run_started_at: at(run.started_at),
+            run_finished_at: at(run.finished_at),
+            run_status: Some(run.status.as_str().to_string()),
+            step: Some(s.index as i64),
+            kind: Some(s.kind.clone()),
+            detail: Some(s.detail.clone()),
+            started_at: at(s.started_at),
+            duration_ms: Some(s.millis as i64),
+            status: Some(s.status.as_str().to_string()),
+            files: Some(s.files as i64),
+            waiting: Some(s.waiting as i64),
+            rows_written: Some(s.rows_written as i64),
+            rows_quarantined: Some(s.rows_quarantined as i64),
+            message: Some(s.message.clone()),
+            host: Some(host.clone()),
+        })
+        .collect();
+    lake.write(&name, vec![table.batch(&rows)?], Default::default())
+        .await?;
     Ok(())
 }
 
@@ -90,28 +62,6 @@ pub struct HistoryRow {
     pub rows_written: i64,
     pub rows_quarantined: i64,
     pub message: String,
-}
-
-/// Every column of a batch as text (cast once per batch, not per cell).
-fn text_columns(b: &RecordBatch) -> Result<Vec<StringArray>> {
-    b.columns()
-        .iter()
-        .map(|c| {
-            Ok(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .cloned()
-                .unwrap_or_else(|| StringArray::from(vec![None::<&str>; b.num_rows()])))
-        })
-        .collect()
-}
-
-fn cell(a: &StringArray, row: usize) -> String {
-    if a.is_valid(row) {
-        a.value(row).to_string()
-    } else {
-        String::new()
-    }
 }
 
 /// Every recorded step, oldest run first (optionally of one pipeline).
@@ -138,30 +88,29 @@ pub async fn read(lake: &Lake, pipeline: Option<&str>) -> Result<Vec<HistoryRow>
     ];
     let batches = lake.scan(&name, &columns).await?;
     let mut rows = Vec::new();
-    for b in &batches {
-        let c = text_columns(b)?;
-        let t = |i: usize, r: usize| cell(&c[i], r);
-        let n = |i: usize, r: usize| t(i, r).parse().unwrap_or_default();
-        for r in 0..b.num_rows() {
-            let row = HistoryRow {
-                run_id: t(0, r),
-                pipeline: t(1, r),
-                trigger: t(2, r),
-                run_started_at: t(3, r),
-                run_status: t(4, r),
-                step: n(5, r),
-                kind: t(6, r),
-                detail: t(7, r),
-                status: t(8, r),
-                duration_ms: n(9, r),
-                files: n(10, r),
-                rows_written: n(11, r),
-                rows_quarantined: n(12, r),
-                message: t(13, r),
-            };
-            if pipeline.is_none_or(|p| p == row.pipeline) {
-                rows.push(row);
-            }
+    for r in SystemTable::PipelineRuns.rows::<PipelineRunRow>(&batches)? {
+        let row = HistoryRow {
+            run_id: r.run_id.unwrap_or_default(),
+            pipeline: r.pipeline.unwrap_or_default(),
+            trigger: r.trigger.unwrap_or_default(),
+            // ISO 8601 (sorts as it reads).
+            run_started_at: r
+                .run_started_at
+                .map(|t| format!("{t:?}"))
+                .unwrap_or_default(),
+            run_status: r.run_status.unwrap_or_default(),
+            step: r.step.unwrap_or_default(),
+            kind: r.kind.unwrap_or_default(),
+            detail: r.detail.unwrap_or_default(),
+            status: r.status.unwrap_or_default(),
+            duration_ms: r.duration_ms.unwrap_or_default(),
+            files: r.files.unwrap_or_default(),
+            rows_written: r.rows_written.unwrap_or_default(),
+            rows_quarantined: r.rows_quarantined.unwrap_or_default(),
+            message: r.message.unwrap_or_default(),
+        };
+        if pipeline.is_none_or(|p| p == row.pipeline) {
+            rows.push(row);
         }
     }
     rows.sort_by(|a, b| {
@@ -177,21 +126,11 @@ pub async fn last_run(lake: &Lake, pipeline: &str) -> Result<Option<DateTime<Utc
         return Ok(None);
     }
     let batches = lake.scan(&name, &["pipeline", "run_started_at"]).await?;
-    let mut last: Option<i64> = None;
-    for b in &batches {
-        let p = &text_columns(b)?[0];
-        let Some(t) = b
-            .column(1)
-            .as_any()
-            .downcast_ref::<TimestampMicrosecondArray>()
-        else {
-            continue;
-        };
-        for r in 0..b.num_rows() {
-            if p.is_valid(r) && p.value(r) == pipeline && t.is_valid(r) {
-                last = Some(last.map_or(t.value(r), |l| l.max(t.value(r))));
-            }
-        }
-    }
-    Ok(last.and_then(DateTime::from_timestamp_micros))
+    let last = SystemTable::PipelineRuns
+        .rows::<PipelineRunRow>(&batches)?
+        .into_iter()
+        .filter(|r| r.pipeline.as_deref() == Some(pipeline))
+        .filter_map(|r| r.run_started_at)
+        .max();
+    Ok(last.map(|t| t.and_utc()))
 }

@@ -266,26 +266,22 @@ pub const ADMINISTRATOR: &str = "administrator 管理员";
 
 /// Append audit rows (`who[i]` asked `rows[i]`) to `system_audit` in one commit.
 async fn write_audit(lake: &Lake, who: &[&str], rows: &[AuditRow]) -> Result<()> {
-    use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
     let table = dangan_datasets::SystemTable::Audit;
     let name = table.table_name();
-    let schema = table.schema();
-    lake.ensure_table(&name, &schema).await?;
-    let batch = RecordBatch::try_new(
-        schema,
-        vec![
-            Arc::new(TimestampMicrosecondArray::from(
-                rows.iter().map(|r| r.at).collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(who.to_vec())),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.sql))),
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.rows))),
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.millis))),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| &r.status),
-            )),
-        ],
-    )?;
+    lake.ensure_table(&name, &table.schema()).await?;
+    let rows: Vec<dangan_datasets::AuditRow> = rows
+        .iter()
+        .zip(who)
+        .map(|(r, who)| dangan_datasets::AuditRow {
+            at: chrono::DateTime::from_timestamp_micros(r.at).map(|t| t.naive_utc()),
+            department: Some(who.to_string()),
+            sql: Some(r.sql.clone()),
+            rows: Some(r.rows),
+            duration_ms: Some(r.millis),
+            status: Some(r.status.clone()),
+        })
+        .collect();
+    let batch = table.batch(&rows)?;
     lake.write(&name, vec![batch], Default::default()).await?;
     Ok(())
 }
