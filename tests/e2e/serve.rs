@@ -242,6 +242,7 @@ fn api_answers_under_the_tokens_department() {
     let (s, doc) = get(port, "/api/v1/openapi.json", None);
     assert_eq!(s, 200);
     assert!(doc["paths"]["/search"].is_object(), "{doc}");
+    openapi_is_valid(&doc, dir.path());
     let (s, e) = get(port, "/api/v1/whoami", None);
     assert_eq!((s, e["code"].as_str()), (401, Some("unauthorized")));
     let (s, _) = get(port, "/api/v1/whoami", Some("dgn_not_a_token"));
@@ -837,4 +838,30 @@ fn the_server_brings_an_index_left_behind_in_step_and_says_so_meanwhile() {
         std::thread::sleep(Duration::from_millis(300));
     }
     assert!(index_in_step(&lake));
+}
+
+/// The served OpenAPI document passes the OpenAPI 3.1 schema (`openapi-spec-validator`, as a
+/// client generator would read it).
+fn openapi_is_valid(doc: &Value, dir: &Path) {
+    let file = dir.join("openapi.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let check = "import json, sys\n\
+        try:\n    from openapi_spec_validator import validate\n\
+        except ImportError:\n    sys.exit(2)\n\
+        validate(json.load(open(sys.argv[1])))\n";
+    match std::process::Command::new("python3")
+        .args(["-c", check])
+        .arg(&file)
+        .output()
+    {
+        Ok(o) if o.status.code() == Some(2) => {
+            crate::support::peer_missing("OpenAPI validation: openapi-spec-validator")
+        }
+        Ok(o) => assert!(
+            o.status.success(),
+            "the OpenAPI document is not valid: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => crate::support::peer_missing(&format!("OpenAPI validation: python3 ({e})")),
+    }
 }

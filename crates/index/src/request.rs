@@ -103,12 +103,17 @@ pub struct SearchRequest {
 
 /// One result.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hit {
+    /// The dataset of the row (or of the person found by name).
     pub dataset: String,
+    /// The row's key in its dataset.
     pub key: String,
     pub member_id: Option<String>,
     pub org_id: Option<String>,
+    /// The row's date (YYYY-MM-DD), when its dataset has one.
     pub date: Option<String>,
+    /// Relevance (BM25); higher first.
     pub score: f32,
     /// HTML: escaped text with the matches in `<mark>`.
     pub snippet: String,
@@ -116,6 +121,7 @@ pub struct Hit {
 
 /// Counts of all matches (not only the page shown), per dataset, organization and year.
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Facets {
     pub dataset: BTreeMap<String, u64>,
     pub org: BTreeMap<String, u64>,

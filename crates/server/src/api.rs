@@ -11,59 +11,80 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use dangan_query::QueryEngine;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponses};
 use crate::extract::{self, Caller, Params};
 use crate::state::AppState;
 
 type App = State<Arc<AppState>>;
 
 /// `GET /search`'s query string.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct SearchParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct SearchParams {
+    /// What to search for: jieba words, "phrases", -exclusions, OR; names and their pinyin.
     #[serde(default, deserialize_with = "extract::text")]
+    #[param(required = true)]
     q: Option<String>,
-    /// Datasets, comma-separated.
+    /// Only these datasets (comma-separated).
     #[serde(default, deserialize_with = "extract::text")]
     dataset: Option<String>,
+    /// Only this organization and those under it.
     #[serde(default, deserialize_with = "extract::text")]
     org: Option<String>,
+    /// From this day (2024-01-01, 2024/1/1, 2024年1月1日, …).
     #[serde(default, deserialize_with = "extract::day")]
     from: Option<chrono::NaiveDate>,
+    /// To this day.
     #[serde(default, deserialize_with = "extract::day")]
     to: Option<chrono::NaiveDate>,
+    /// Only this category.
     #[serde(default, deserialize_with = "extract::text")]
     category: Option<String>,
+    /// Hits per page (default 20, at most 200).
     limit: Option<usize>,
+    /// Hits to skip.
     offset: Option<usize>,
+    /// Also count every match per dataset, organization and year (default false: it costs a
+    /// pass over every match).
     #[serde(default, deserialize_with = "extract::flag")]
     facets: bool,
 }
 
 /// `GET /reports/{name}`'s query string.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ReportParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReportParams {
+    /// json (default), html or md.
     #[serde(default)]
+    #[param(inline)]
     format: ReportFormat,
+    /// The day the report is as of (default today).
     #[serde(default, deserialize_with = "extract::day")]
     as_of: Option<chrono::NaiveDate>,
+    /// First day.
     #[serde(default, deserialize_with = "extract::day")]
     from: Option<chrono::NaiveDate>,
+    /// Last day.
     #[serde(default, deserialize_with = "extract::day")]
     to: Option<chrono::NaiveDate>,
+    /// An organization and those under it.
     #[serde(default, deserialize_with = "extract::text")]
     org: Option<String>,
+    /// Engagement: days without activity that count as inactive.
     inactive_days: Option<u32>,
 }
 
 /// The formats the API writes a report in (xlsx is the CLI's: a file).
-#[derive(Deserialize, Default, Clone, Copy)]
+#[derive(Deserialize, Default, Clone, Copy, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum ReportFormat {
     #[default]
@@ -72,53 +93,170 @@ enum ReportFormat {
     Md,
 }
 
-/// `GET /sql`'s and `GET /runs`' query string.
-#[derive(Deserialize)]
+/// `GET /sql`'s query string.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct QueryParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct SqlParams {
+    /// The SQL (one read-only query).
     #[serde(default)]
+    #[param(required = true)]
     q: String,
+    /// Rows returned at most (the server's limit caps it).
+    limit: Option<usize>,
+}
+
+/// `GET /runs`' query string.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RunsParams {
+    /// Runs at most (default 50, at most 1000).
     limit: Option<usize>,
 }
 
 /// `POST /sql`'s body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SqlBody {
+pub(crate) struct SqlBody {
+    /// The SQL (one read-only query).
     sql: String,
+    /// Rows returned at most (the server's limit caps it).
     limit: Option<usize>,
+}
+
+/// A SQL result as JSON (`Accept: application/vnd.apache.arrow.stream` gets the rows as an
+/// Arrow IPC stream instead).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SqlResult {
+    columns: Vec<SqlColumn>,
+    /// One object per row, column name → value.
+    rows: Vec<serde_json::Map<String, Value>>,
+    /// Rows of the whole result (more than `rows` when `truncated`).
+    row_count: usize,
+    truncated: bool,
+    duration_ms: u64,
+}
+
+/// A column of a SQL result.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SqlColumn {
+    name: String,
+    /// Its Arrow type (`Utf8`, `Int64`, `Date32`, …).
+    #[serde(rename = "type")]
+    data_type: String,
+    /// Its Chinese label, when the column is a dataset's.
+    label: Option<String>,
+}
+
+/// `GET /search`'s answer.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SearchAnswer {
+    /// Every match (not only this page).
+    total: usize,
+    hits: Vec<dangan_index::Hit>,
+    /// Counts of all matches per dataset, organization and year (empty unless `facets`).
+    facets: dangan_index::Facets,
+    /// The datasets whose newest rows the index does not hold yet (it is being brought in
+    /// step); absent when it holds them all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    index_behind: Vec<String>,
+}
+
+/// `GET /reports`' answer.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ReportList {
+    reports: Vec<ReportInfo>,
+}
+
+/// A report there is.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ReportInfo {
+    /// Its name in `/reports/{name}`.
+    name: &'static str,
+    /// Its Chinese title.
+    title: &'static str,
+}
+
+/// `GET /runs`' answer: import runs, newest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RunList {
+    runs: Vec<RunRow>,
+}
+
+/// An import run (a row of `system_import_runs`).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RunRow {
+    run_id: Option<String>,
+    dataset: Option<String>,
+    started_at: Option<chrono::NaiveDateTime>,
+    finished_at: Option<chrono::NaiveDateTime>,
+    /// append, upsert or replace.
+    mode: Option<String>,
+    files_read: Option<i64>,
+    files_skipped: Option<i64>,
+    files_failed: Option<i64>,
+    rows_read: Option<i64>,
+    rows_written: Option<i64>,
+    rows_quarantined: Option<i64>,
+    /// The table's version after the run's commit (none when nothing was committed).
+    table_version: Option<i64>,
+    /// ok, ok_with_rejects or nothing_new.
+    status: Option<String>,
+}
+
+impl From<dangan_datasets::ImportRunRow> for RunRow {
+    fn from(r: dangan_datasets::ImportRunRow) -> Self {
+        RunRow {
+            run_id: r.run_id,
+            dataset: r.dataset,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            mode: r.mode,
+            files_read: r.files_read,
+            files_skipped: r.files_skipped,
+            files_failed: r.files_failed,
+            rows_read: r.rows_read,
+            rows_written: r.rows_written,
+            rows_quarantined: r.rows_quarantined,
+            table_version: r.table_version,
+            status: r.status,
+        }
+    }
 }
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// The API's routes and their OpenAPI document, from one list: each handler's
+/// `#[utoipa::path]` says its method, path, parameters and answers, and the same entry
+/// registers it with axum.
+pub(crate) fn routes_and_document() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    use crate::{imports, quarantine};
+    OpenApiRouter::with_openapi(crate::openapi::Document::openapi())
+        .routes(routes!(openapi))
+        .routes(routes!(whoami))
+        .routes(routes!(datasets))
+        .routes(routes!(imports::template))
+        .routes(routes!(search))
+        .routes(routes!(sql_get, sql_post))
+        .routes(routes!(member))
+        .routes(routes!(reports))
+        .routes(routes!(report))
+        .routes(routes!(runs))
+        .routes(routes!(quarantine::show))
+        .routes(routes!(quarantine::fixes))
+        .routes(
+            routes!(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD)),
+        )
+        .routes(routes!(imports::commit))
+        .routes(routes!(imports::fixes))
+        .split_for_parts()
+}
+
+/// The API's routes (see [`routes_and_document`]).
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/whoami", get(whoami))
-        .route("/datasets", get(datasets))
-        .route(
-            "/datasets/{name}/template.xlsx",
-            get(crate::imports::template),
-        )
-        .route("/search", get(search))
-        .route("/sql", get(sql_get).post(sql_post))
-        .route("/members/{id}", get(member))
-        .route("/reports", get(reports))
-        .route("/reports/{name}", get(report))
-        .route("/runs", get(runs))
-        .route("/runs/{run}/quarantine", get(crate::quarantine::show))
-        .route("/runs/{run}/fixes.xlsx", get(crate::quarantine::fixes))
-        .route(
-            "/imports",
-            axum::routing::post(crate::imports::upload).layer(
-                axum::extract::DefaultBodyLimit::max(crate::imports::MAX_UPLOAD),
-            ),
-        )
-        .route(
-            "/imports/{id}/commit",
-            axum::routing::post(crate::imports::commit),
-        )
-        .route("/imports/{id}/fixes.xlsx", get(crate::imports::fixes))
+    routes_and_document().0
 }
 
 pub async fn not_found() -> ApiError {
@@ -129,8 +267,12 @@ pub async fn not_found() -> ApiError {
     )
 }
 
-async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+/// This document (no token needed).
+#[utoipa::path(get, path = "/openapi.json", tag = "api", security(()),
+    responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
+pub(crate) async fn openapi() -> Json<Value> {
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(crate::openapi::document).clone())
 }
 
 /// A turn for one of the department's queries (admission control), or a 429.
@@ -164,13 +306,16 @@ async fn timed<T>(
 }
 
 /// `GET /whoami`: the token's department and what it may read.
-#[derive(Serialize)]
-struct WhoAmI {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct WhoAmI {
     department: String,
     datasets: Vec<String>,
 }
 
-async fn whoami(
+/// The token's department and the datasets it may read.
+#[utoipa::path(get, path = "/whoami", tag = "api",
+    responses((status = 200, description = "the department and its datasets", body = WhoAmI), ErrorResponses))]
+pub(crate) async fn whoami(
     State(state): App,
     Caller {
         department,
@@ -191,21 +336,21 @@ async fn whoami(
 }
 
 /// `GET /datasets`: the datasets the department may read, with their columns.
-#[derive(Serialize)]
-struct DatasetList {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DatasetList {
     datasets: Vec<DatasetInfo>,
 }
 
-#[derive(Serialize)]
-struct DatasetInfo {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DatasetInfo {
     name: String,
     label: String,
     key: Vec<String>,
     columns: Vec<ColumnInfo>,
 }
 
-#[derive(Serialize)]
-struct ColumnInfo {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ColumnInfo {
     name: String,
     label: String,
     /// An ID number, phone or birth date: masked unless the grant says visible.
@@ -214,7 +359,13 @@ struct ColumnInfo {
     text: bool,
 }
 
-async fn datasets(State(state): App, Caller { session, .. }: Caller) -> Json<DatasetList> {
+/// The datasets the department may read, with their columns and Chinese labels.
+#[utoipa::path(get, path = "/datasets", tag = "api",
+    responses((status = 200, description = "the datasets and their columns", body = DatasetList), ErrorResponses))]
+pub(crate) async fn datasets(
+    State(state): App,
+    Caller { session, .. }: Caller,
+) -> Json<DatasetList> {
     let datasets = state
         .lake
         .registry()
@@ -239,14 +390,18 @@ async fn datasets(State(state): App, Caller { session, .. }: Caller) -> Json<Dat
     Json(DatasetList { datasets })
 }
 
-async fn search(
+/// Full-text search (jieba words, "phrases", -exclusions, OR; names and pinyin) over what the
+/// department may read.
+#[utoipa::path(get, path = "/search", tag = "search", params(SearchParams),
+    responses((status = 200, description = "the hits of this page, the total and the facets", body = SearchAnswer), ErrorResponses))]
+pub(crate) async fn search(
     State(state): App,
     Caller {
         department,
         session,
     }: Caller,
     Params(p): Params<SearchParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SearchAnswer>> {
     let q =
         p.q.ok_or_else(|| ApiError::bad("q: give the words to search for 请输入检索词"))?;
     let datasets: Vec<String> = p
@@ -343,20 +498,19 @@ async fn search(
     );
     match found {
         Ok(r) => {
-            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
             // An index behind its tables answers without their newest rows: say so.
-            let behind: Vec<String> = state
+            let index_behind: Vec<String> = state
                 .index_behind()
                 .await
                 .into_iter()
                 .filter(|d| session.may_read(d))
                 .collect();
-            if !behind.is_empty()
-                && let Some(o) = v.as_object_mut()
-            {
-                o.insert("index_behind".into(), json!(behind));
-            }
-            Ok(Json(v))
+            Ok(Json(SearchAnswer {
+                total: r.total,
+                hits: r.hits,
+                facets: r.facets,
+                index_behind,
+            }))
         }
         Err(dangan_index::Error::Query(m)) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -372,10 +526,13 @@ async fn search(
 }
 
 /// Rows of a result as JSON objects, at most `max`, and whether there were more.
-fn json_rows(r: &dangan_query::QueryResult, max: usize) -> ApiResult<(Vec<Value>, bool)> {
+fn json_rows(
+    r: &dangan_query::QueryResult,
+    max: usize,
+) -> ApiResult<(Vec<serde_json::Map<String, Value>>, bool)> {
     let rows = dangan_query::archive::json_rows(r, max)?;
     let truncated = r.rows > rows.len();
-    Ok((rows.into_iter().map(Value::Object).collect(), truncated))
+    Ok((rows, truncated))
 }
 
 /// The media type of an Arrow IPC stream: a client that accepts it gets the result as record
@@ -403,20 +560,24 @@ async fn run_sql(
         return arrow_stream(&r, max);
     }
     let (rows, truncated) = json_rows(&r, max)?;
-    let columns: Vec<Value> = r
+    let columns = r
         .schema
         .fields()
         .iter()
         .zip(&r.labels)
-        .map(|(f, l)| json!({"name": f.name(), "type": f.data_type().to_string(), "label": l}))
+        .map(|(f, l)| SqlColumn {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+            label: l.clone(),
+        })
         .collect();
-    Ok(Json(json!({
-        "columns": columns,
-        "rows": rows,
-        "row_count": r.rows,
-        "truncated": truncated,
-        "duration_ms": r.duration_ms as u64,
-    }))
+    Ok(Json(SqlResult {
+        columns,
+        rows,
+        row_count: r.rows,
+        truncated,
+        duration_ms: r.duration_ms as u64,
+    })
     .into_response())
 }
 
@@ -479,17 +640,31 @@ fn arrow_stream(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response
         .into_response())
 }
 
-async fn sql_get(
+/// Run one read-only SQL query over what the department may read.
+#[utoipa::path(get, path = "/sql", tag = "sql", params(SqlParams),
+    responses((status = 200, description = "the result", content(
+        (SqlResult = "application/json"),
+        (Vec<u8> = "application/vnd.apache.arrow.stream"),
+    )), ErrorResponses))]
+pub(crate) async fn sql_get(
     State(state): App,
     Caller { session, .. }: Caller,
     headers: HeaderMap,
-    Params(p): Params<QueryParams>,
+    Params(p): Params<SqlParams>,
 ) -> ApiResult<Response> {
     let limit = p.limit.unwrap_or(state.options.max_rows);
     run_sql(&state, session, &headers, &p.q, limit).await
 }
 
-async fn sql_post(
+/// Run one read-only SQL query (a JSON body); with `Accept: application/vnd.apache.arrow.stream`
+/// the rows come as an Arrow IPC stream (each column's Chinese label in its field metadata
+/// `dangan.label`; headers x-dangan-row-count, x-dangan-truncated, x-dangan-duration-ms).
+#[utoipa::path(post, path = "/sql", tag = "sql", request_body = SqlBody,
+    responses((status = 200, description = "the result", content(
+        (SqlResult = "application/json"),
+        (Vec<u8> = "application/vnd.apache.arrow.stream"),
+    )), ErrorResponses))]
+pub(crate) async fn sql_post(
     State(state): App,
     Caller { session, .. }: Caller,
     headers: HeaderMap,
@@ -513,7 +688,11 @@ async fn sql_post(
     run_sql(&state, session, &headers, &body.sql, limit).await
 }
 
-async fn member(
+/// One member's archive: profile, appraisals, development, growth records, …
+#[utoipa::path(get, path = "/members/{id}", tag = "members",
+    params(("id" = String, Path, description = "member_id (or a name or its pinyin when only one member matches)")),
+    responses((status = 200, description = "member, org_name, sections", body = Object), ErrorResponses))]
+pub(crate) async fn member(
     State(state): App,
     Caller { session, .. }: Caller,
     Path(id): Path<String>,
@@ -528,13 +707,31 @@ async fn member(
     Ok(Json(a))
 }
 
-async fn reports() -> Json<Value> {
-    Json(json!({
-        "reports": dangan_reports::REPORTS.iter().map(|r| json!({"name": r.name(), "title": r.title()})).collect::<Vec<_>>()
-    }))
+/// The reports there are.
+#[utoipa::path(get, path = "/reports", tag = "reports",
+    responses((status = 200, description = "the reports", body = ReportList)))]
+pub(crate) async fn reports() -> Json<ReportList> {
+    Json(ReportList {
+        reports: dangan_reports::REPORTS
+            .iter()
+            .map(|r| ReportInfo {
+                name: r.name(),
+                title: r.title(),
+            })
+            .collect(),
+    })
 }
 
-async fn report(
+/// A report (membership, appraisal, development, meetings, engagement, sentiment, survey,
+/// operators, feedback) over what the department may read.
+#[utoipa::path(get, path = "/reports/{name}", tag = "reports",
+    params(("name" = String, Path, description = "the report"), ReportParams),
+    responses((status = 200, description = "the report, in the format asked for", content(
+        (Object = "application/json"),
+        (String = "text/html"),
+        (String = "text/markdown"),
+    )), ErrorResponses))]
+pub(crate) async fn report(
     State(state): App,
     Caller { session, .. }: Caller,
     Path(name): Path<String>,
@@ -570,11 +767,14 @@ async fn report(
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
-async fn runs(
+/// Import runs of the datasets the department may read with scope all, newest first.
+#[utoipa::path(get, path = "/runs", tag = "imports", params(RunsParams),
+    responses((status = 200, description = "the runs", body = RunList), ErrorResponses))]
+pub(crate) async fn runs(
     State(state): App,
     Caller { session, .. }: Caller,
-    Params(p): Params<QueryParams>,
-) -> ApiResult<Json<Value>> {
+    Params(p): Params<RunsParams>,
+) -> ApiResult<Json<RunList>> {
     let limit = p.limit.unwrap_or(50).min(1000);
     // The runs of the datasets the department may read with scope `all` (read by the
     // server: the internal tables are not the department's to query). A run's counts are
@@ -595,7 +795,7 @@ async fn runs(
         .map(|s| format!("'{}'", s.name.replace('\'', "''")))
         .collect();
     if granted.is_empty() {
-        return Ok(Json(json!({"runs": []})));
+        return Ok(Json(RunList { runs: Vec::new() }));
     }
     let admin = state.admin_session().await?;
     let started = Instant::now();
@@ -614,6 +814,11 @@ async fn runs(
         &r.as_ref()
             .map_or_else(|e| format!("error: {e}"), |_| "ok".to_string()),
     );
-    let (rows, _) = json_rows(&r?, limit)?;
-    Ok(Json(json!({ "runs": rows })))
+    let runs = dangan_datasets::SystemTable::ImportRuns
+        .rows::<dangan_datasets::ImportRunRow>(&r?.batches)
+        .map_err(crate::error::internal)?
+        .into_iter()
+        .map(RunRow::from)
+        .collect();
+    Ok(Json(RunList { runs }))
 }

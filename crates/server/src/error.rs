@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{IntoResponses, ToSchema};
 
 /// An error as the API answers it.
 pub struct ApiError {
@@ -29,14 +30,54 @@ impl ApiError {
     }
 }
 
+/// The body of every error: a stable code a client can match on and a message (Chinese and
+/// English) a person can read.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// `bad_request`, `bad_sql`, `bad_query`, `too_complex`, `unauthorized`, `forbidden`,
+    /// `not_found`, `busy`, `too_large`, `timeout`, `internal`, …
+    pub code: &'static str,
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(json!({"code": self.code, "message": self.message})),
+            Json(ErrorBody {
+                code: self.code,
+                message: self.message,
+            }),
         )
             .into_response()
     }
+}
+
+/// The errors every data endpoint may answer, for the OpenAPI document.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // described, never built: `ApiError` is what handlers return
+pub(crate) enum ErrorResponses {
+    /// A bad request or a bad query (code `too_complex`: over the statement budget) 请求或查询有误
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No token, or not a live one 需要有效令牌
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Not granted to the token's department 未授权
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Not there 不存在
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// Too many queries of the department, or no free query slot in time 查询过多或服务器繁忙
+    #[response(status = 429)]
+    Busy(ErrorBody),
+    /// An internal error while answering (the server goes on) 内部错误
+    #[response(status = 500)]
+    Internal(ErrorBody),
+    /// Took longer than the time limit 超时
+    #[response(status = 504)]
+    Timeout(ErrorBody),
 }
 
 /// A refusal of the access policy: 403.

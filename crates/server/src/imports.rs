@@ -14,15 +14,15 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dangan_ingest::{ImportOptions, ImportReport};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, internal};
-use crate::extract::{Caller, may_import};
+use crate::error::{ApiError, ErrorResponses, internal};
+use crate::extract::{Caller, Params, may_import};
 use crate::state::AppState;
 
 /// The largest file an upload takes.
@@ -186,16 +186,56 @@ fn audit_import(
     );
 }
 
-/// `POST /imports?dataset=&filename=` with the file as the body: keep it, check it.
-pub async fn upload(
+/// `POST /imports`' query string.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UploadParams {
+    /// The dataset the file is for.
+    #[serde(default, deserialize_with = "crate::extract::text")]
+    #[param(required = true)]
+    dataset: Option<String>,
+    /// The file's name (its extension says its kind: .xlsx, .xls, .csv, …).
+    #[serde(default, deserialize_with = "crate::extract::text")]
+    #[param(required = true)]
+    filename: Option<String>,
+}
+
+/// `POST /imports`' answer: the upload's id and what a dry run of it found.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Uploaded {
+    /// The upload's id, for `/imports/{id}/commit`.
+    upload: String,
+    dataset: String,
+    file: String,
+    /// The dry run's report: rows that would go in, rows that would be rejected and why.
+    #[schema(value_type = Object)]
+    preview: ImportReport,
+}
+
+/// `POST /imports/{id}/commit`'s answer.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Committed {
+    upload: String,
+    /// The import's report (run_id, rows written and quarantined, the table's version).
+    #[schema(value_type = Object)]
+    report: ImportReport,
+}
+
+/// Upload a file (the request body) and check it: a dry run says what would go in and what
+/// would be rejected; nothing is written until `/imports/{id}/commit`. Needs a grant of the
+/// dataset with scope all.
+#[utoipa::path(post, path = "/imports", tag = "imports", params(UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "the upload and its dry run", body = Uploaded), ErrorResponses))]
+pub(crate) async fn upload(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Query(p): Query<std::collections::HashMap<String, String>>,
+    Params(p): Params<UploadParams>,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Uploaded>, ApiError> {
     let dataset = p
-        .get("dataset")
-        .cloned()
+        .dataset
         .ok_or_else(|| ApiError::bad("dataset: which dataset the file is for 请选择数据集"))?;
     // The token and the grant first: nobody's body is read before they are known.
     let (department, session) = may_import(&state, &caller, &dataset).await?;
@@ -207,9 +247,9 @@ pub async fn upload(
         )
     })?;
     let name = p
-        .get("filename")
+        .filename
         .map(|f| {
-            std::path::Path::new(f)
+            std::path::Path::new(&f)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
@@ -251,17 +291,23 @@ pub async fn upload(
     let report = run_import(&state, &meta, file, true).await;
     audit_import(&session, &meta, "preview", started, &report);
     let report = report?;
-    Ok(Json(
-        json!({"upload": id, "dataset": meta.dataset, "file": meta.file, "preview": report}),
-    ))
+    Ok(Json(Uploaded {
+        upload: id,
+        dataset: meta.dataset,
+        file: meta.file,
+        preview: report,
+    }))
 }
 
-/// `POST /imports/{id}/commit`: import the checked file for real.
-pub async fn commit(
+/// Import the checked upload: one atomic commit under the lake's lock, then the index.
+#[utoipa::path(post, path = "/imports/{id}/commit", tag = "imports", operation_id = "commit_upload",
+    params(("id" = String, Path, description = "the upload id")),
+    responses((status = 200, description = "the import report", body = Committed), ErrorResponses))]
+pub(crate) async fn commit(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Committed>, ApiError> {
     let (dir, mut meta) = read_meta(&state, &id)?;
     let (department, session) = may_import(&state, &caller, &meta.dataset).await?;
     if department != meta.department {
@@ -295,11 +341,14 @@ pub async fn commit(
     state.refresh_sessions().await;
     meta.run_id = Some(report.run_id.clone());
     write_meta(&dir, &meta)?;
-    Ok(Json(json!({"upload": id, "report": report})))
+    Ok(Json(Committed { upload: id, report }))
 }
 
-/// `GET /imports/{id}/fixes.xlsx`: the rejected rows of a confirmed import, with what to fix.
-pub async fn fixes(
+/// The rejected rows of a confirmed upload, with what to fix, as a workbook.
+#[utoipa::path(get, path = "/imports/{id}/fixes.xlsx", tag = "imports", operation_id = "upload_fixes",
+    params(("id" = String, Path, description = "the upload id")),
+    responses((status = 200, description = "xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), ErrorResponses))]
+pub(crate) async fn fixes(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -331,9 +380,13 @@ pub async fn fixes(
     crate::quarantine::fixes_download(&dir, &rows)
 }
 
-/// `GET /datasets/{name}/template.xlsx`: the dataset's import template (导入模板), for a
-/// department that may import into it (the template lists the lake's branches).
-pub async fn template(
+/// The dataset's import template (导入模板): Chinese headers, drop-down lists of the allowed
+/// values and the lake's branches, validations, hints, a 填写说明 sheet — for a department
+/// that may import into it.
+#[utoipa::path(get, path = "/datasets/{name}/template.xlsx", tag = "imports",
+    params(("name" = String, Path, description = "the dataset")),
+    responses((status = 200, description = "xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), ErrorResponses))]
+pub(crate) async fn template(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(dataset): Path<String>,

@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use dangan_datasets::Mask;
 use dangan_datasets::access::{Access, Personal};
 use dangan_ingest::quarantine::RejectedRow;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::error::{ApiError, internal};
+use crate::error::{ApiError, ErrorResponses, internal};
 use crate::extract::{Caller, may_import};
 use crate::state::AppState;
 
@@ -217,24 +218,51 @@ async fn rows_for(
     Ok((dataset, rows))
 }
 
-/// `GET /runs/{run}/quarantine`.
-pub async fn show(
+/// `GET /runs/{run}/quarantine`'s answer.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Quarantined {
+    run: String,
+    dataset: String,
+    rows: Vec<QuarantinedRow>,
+}
+
+/// A rejected source row, with all of its problems.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct QuarantinedRow {
+    /// The file's name (no folder).
+    file: String,
+    sheet: String,
+    /// The row's number in the file (1-based, as a spreadsheet shows it).
+    row: i64,
+    /// Each problem: column, header, value, reason, message.
+    #[schema(value_type = Vec<Object>)]
+    problems: Vec<dangan_ingest::quarantine::Problem>,
+    /// The row as it was: [header, value] pairs in the file's column order.
+    raw: Vec<(String, String)>,
+}
+
+/// A run's quarantined rows (problems and the row as it was; personal values masked unless
+/// granted); needs the dataset granted with scope all.
+#[utoipa::path(get, path = "/runs/{run}/quarantine", tag = "imports", operation_id = "run_quarantine",
+    params(("run" = String, Path, description = "the run id")),
+    responses((status = 200, description = "the rejected rows", body = Quarantined), ErrorResponses))]
+pub(crate) async fn show(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(run): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Quarantined>, ApiError> {
     let (dataset, rows) = rows_for(&state, &caller, &run).await?;
-    let rows: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "file": r.file, "sheet": r.sheet, "row": r.row,
-                "problems": r.problems,
-                "raw": r.raw.iter().map(|(h, v)| json!([h, v])).collect::<Vec<_>>(),
-            })
+    let rows = rows
+        .into_iter()
+        .map(|r| QuarantinedRow {
+            file: r.file,
+            sheet: r.sheet,
+            row: r.row,
+            problems: r.problems,
+            raw: r.raw,
         })
         .collect();
-    Ok(Json(json!({"run": run, "dataset": dataset, "rows": rows})))
+    Ok(Json(Quarantined { run, dataset, rows }))
 }
 
 /// The fixes workbook of `rows` as a download.
@@ -257,8 +285,11 @@ pub(crate) fn fixes_download(
         .into_response())
 }
 
-/// `GET /runs/{run}/fixes.xlsx`.
-pub async fn fixes(
+/// A run's quarantined rows with what to fix, as a workbook (masked as the rows are).
+#[utoipa::path(get, path = "/runs/{run}/fixes.xlsx", tag = "imports", operation_id = "run_fixes",
+    params(("run" = String, Path, description = "the run id")),
+    responses((status = 200, description = "xlsx", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), ErrorResponses))]
+pub(crate) async fn fixes(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(run): Path<String>,
