@@ -262,3 +262,51 @@ aliases = ["入党时间"]
     assert_eq!(distinct.len(), total_quarantined_rows);
     assert!(total_written > 0 && total_quarantined_rows > 0);
 }
+
+/// The CSV parser (`reader::csv::parse_records`, memchr-based) agrees with the `csv` crate
+/// (csv-core's state machine) on every random text where the two mean the same: both split
+/// records at a newline outside quotes, read `""` as a quote, and keep a stray quote or text
+/// after a closing quote as it is. Where they differ on purpose, ours keeps a blank line as an
+/// (empty) row so that row numbers stay the file's lines, and a quote never closed is an error
+/// naming its line instead of the rest of the file read into one cell — those texts are left
+/// out here and pinned in `reader::csv`'s own tests.
+#[test]
+fn csv_records_agree_with_csv_core() {
+    use crate::reader::Rows;
+    use crate::reader::csv::parse_records;
+    const PIECES: &[&str] = &[
+        "a", "中", ",", "\"", "\"\"", "\n", "\r\n", " ", "x y", "文本",
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(4180);
+    let mut compared = 0;
+    for _ in 0..20_000 {
+        let n = rng.random_range(1..40);
+        let text: String = (0..n)
+            .map(|_| PIECES[rng.random_range(0..PIECES.len())])
+            .collect();
+        let Ok(rows) = parse_records(Path::new("t.csv"), &text, b',', 0) else {
+            continue;
+        };
+        let ours: Vec<Vec<String>> = (0..rows.row_count())
+            .map(|r| {
+                (0..rows.width(r))
+                    .map(|c| rows.cell(r, c).display())
+                    .collect()
+            })
+            .collect();
+        // A blank line is a row of ours and no record of csv-core's.
+        if ours.iter().any(|r| r.len() == 1 && r[0].is_empty()) {
+            continue;
+        }
+        let theirs: Vec<Vec<String>> = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(ours, theirs, "{text:?}");
+        compared += 1;
+    }
+    assert!(compared > 5_000, "only {compared} texts compared");
+}
