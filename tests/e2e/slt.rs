@@ -1,7 +1,9 @@
 //! SQL behaviour in sqllogictest files (`tests/slt/*.slt`), run in-process against a lake set
 //! up through the binary from `tests/slt/data/`. `SET ROLE '<department>'` and `RESET ROLE`
 //! switch between a department's session and the administrator's. Saved views: `excellent`
-//! (members × appraisals) and `growth_by_name` (growth_records × members).
+//! (members × appraisals) and `growth_by_name` (growth_records × members). `EXPLAIN SHAPE q`
+//! answers with the physical plan of `q` as its shape (`plan_shape`): operator names and modes,
+//! one per row.
 
 use std::path::{Path, PathBuf};
 
@@ -53,13 +55,21 @@ impl sqllogictest::DB for Session {
             self.open(None)?;
             return Ok(DBOutput::StatementComplete(0));
         }
+        // `EXPLAIN SHAPE …` (the harness's): the plan's shape, see `plan_shape`.
+        let (sql, shape) = match trimmed.strip_prefix("EXPLAIN SHAPE ") {
+            Some(q) => (format!("EXPLAIN {q}"), true),
+            None => (sql.to_string(), false),
+        };
         let result = self.rt.block_on(async {
-            let r = self.engine.sql(sql).await;
+            let r = self.engine.sql(&sql).await;
             self.engine.flush_audit().await.map(|_| r)
         });
         let result = result
             .map_err(|e| SltError(e.to_string()))?
             .map_err(|e| SltError(e.to_string()))?;
+        if shape {
+            return Ok(plan_shape(&result));
+        }
         let mut rows = Vec::new();
         for batch in &result.batches {
             for i in 0..batch.num_rows() {
@@ -81,6 +91,38 @@ impl sqllogictest::DB for Session {
             types: vec![DefaultColumnType::Any; result.schema.fields().len()],
             rows,
         })
+    }
+}
+
+/// An `EXPLAIN SHAPE`'s physical plan as its shape: one row per operator, indented as DataFusion
+/// indents it, with only the operator's name and its `mode=` (the file paths, partition
+/// counts and statistics of the rest differ from run to run).
+fn plan_shape(result: &dangan_query::QueryResult) -> DBOutput<DefaultColumnType> {
+    let mut rows = Vec::new();
+    for batch in &result.batches {
+        let (kinds, plans) = (batch.column(0), batch.column(1));
+        for i in 0..batch.num_rows() {
+            let kind = array_value_to_string(kinds, i).unwrap_or_default();
+            if kind != "physical_plan" {
+                continue;
+            }
+            let plan = array_value_to_string(plans, i).unwrap_or_default();
+            for line in plan.lines() {
+                let indent = line.len() - line.trim_start().len();
+                let line = line.trim_start();
+                let name = line.split(':').next().unwrap_or_default();
+                let mode = line
+                    .split([' ', ','])
+                    .find_map(|p| p.strip_prefix("mode="))
+                    .map(|m| format!(" mode={m}"))
+                    .unwrap_or_default();
+                rows.push(vec![format!("{}{name}{mode}", ".".repeat(indent))]);
+            }
+        }
+    }
+    DBOutput::Rows {
+        types: vec![DefaultColumnType::Any],
+        rows,
     }
 }
 
