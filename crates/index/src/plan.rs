@@ -80,14 +80,7 @@ impl SearchIndex {
     /// of a Latin word), or `None` when a text can match the item without holding any of
     /// them (one Chinese character, found by a pattern).
     pub(crate) fn item_rank_terms(&self, item: &Item, out: &mut Vec<Term>) -> Option<()> {
-        let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
-        let grams = bigrams(&norm, true);
-        if let [(t, _)] = grams.as_slice()
-            && t.chars().count() == 1
-            && t.chars().all(dangan_text::is_cjk)
-        {
-            return None;
-        }
+        let (norm, grams) = ranked_grams(item)?;
         let f = &self.fields;
         out.extend(grams.iter().map(|(t, _)| Term::from_field_text(f.grams, t)));
         out.extend(
@@ -315,14 +308,7 @@ impl SearchIndex {
         if plain {
             let mut items: Vec<(u64, Term)> = Vec::new();
             for item in parsed.positive() {
-                let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
-                let grams = bigrams(&norm, true);
-                if let [(t, _)] = grams.as_slice()
-                    && t.chars().count() == 1
-                    && t.chars().all(dangan_text::is_cjk)
-                {
-                    return None;
-                }
+                let (_, grams) = ranked_grams(item)?;
                 // Every match holds the item, so each of its bigrams at least as often as the
                 // item: its rarest bigram is the item's own BM25 term (how often the text
                 // holds the item, for its length). Summing every bigram would count the item
@@ -402,4 +388,18 @@ impl SearchIndex {
             ranker,
         })
     }
+}
+
+/// An item's normalized text and its query bigrams, or `None` when it is one Chinese
+/// character (found by a pattern, so no term of it need be in a matching text: it cannot rank).
+fn ranked_grams(item: &Item) -> Option<(String, Vec<crate::tokenizer::Gram>)> {
+    let norm = dangan_text::normalize_for_search(&squeeze(item.text()));
+    let grams = bigrams(&norm, true);
+    if let [(t, _)] = grams.as_slice()
+        && t.chars().count() == 1
+        && t.chars().all(dangan_text::is_cjk)
+    {
+        return None;
+    }
+    Some((norm, grams))
 }

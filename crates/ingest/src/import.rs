@@ -598,12 +598,7 @@ async fn commit(
             &quarantine,
             Local::now().naive_local(),
         )?;
-        lake.write(
-            &SystemTable::Quarantine.table_name(),
-            vec![b],
-            WriteOptions::default(),
-        )
-        .await?;
+        append(lake, SystemTable::Quarantine, b).await?;
     }
     if !proceed {
         return Ok(());
@@ -679,12 +674,14 @@ async fn commit(
         version,
         Local::now().naive_local(),
     )?;
-    lake.write(
-        &SystemTable::FileLedger.table_name(),
-        vec![ledger],
-        WriteOptions::default(),
-    )
-    .await?;
+    append(lake, SystemTable::FileLedger, ledger).await?;
+    Ok(())
+}
+
+/// Append a batch to an internal table (its own commit).
+async fn append(lake: &Lake, table: SystemTable, batch: RecordBatch) -> Result<()> {
+    lake.write(&table.table_name(), vec![batch], WriteOptions::default())
+        .await?;
     Ok(())
 }
 
@@ -697,12 +694,7 @@ async fn record_run(
 ) -> Result<()> {
     let finished: NaiveDateTime = Local::now().naive_local();
     let row = records::run_batch(report, run.started_at, finished, opts.user.as_deref())?;
-    lake.write(
-        &SystemTable::ImportRuns.table_name(),
-        vec![row],
-        WriteOptions::default(),
-    )
-    .await?;
+    append(lake, SystemTable::ImportRuns, row).await?;
     Ok(())
 }
 
