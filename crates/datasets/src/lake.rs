@@ -599,8 +599,27 @@ impl Lake {
         {
             return Ok(None);
         }
-        // One log read (an uncreated table on object storage has no version).
-        Ok(self.open_or_new(name).await?.version().map(|v| v as i64))
+        // The log listed, not read (a server asks every few seconds whether a table moved;
+        // loading the snapshot read every file action): the newest commit file's number. Log
+        // clean-up only removes commits older than a checkpoint, never the newest.
+        let table = self
+            .builder(name)?
+            .build()
+            .map_err(|e| Error::delta(name, e))?;
+        let store = table.log_store().object_store(None);
+        let listed = store
+            .list_with_delimiter(Some(&object_store::path::Path::from("_delta_log")))
+            .await;
+        let listed = match listed {
+            Ok(l) => l,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(Error::delta(name, e.into())),
+        };
+        Ok(listed
+            .objects
+            .iter()
+            .filter_map(|o| commit_version(o.location.filename()?))
+            .max())
     }
 
     /// Version and file count of every table in the lake.
@@ -779,4 +798,25 @@ fn delta_type(dt: &arrow::datatypes::DataType) -> Result<DeltaType> {
         A::Timestamp(TimeUnit::Microsecond, Some(_)) => DeltaType::TIMESTAMP,
         other => return Err(Error::Invalid(format!("no Delta type for Arrow {other}"))),
     })
+}
+
+/// The version of a Delta commit file's name (`00000000000000000042.json`).
+fn commit_version(file: &str) -> Option<i64> {
+    let digits = file.strip_suffix(".json")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn only_commit_files_name_a_version() {
+        use super::commit_version as v;
+        assert_eq!(v("00000000000000000042.json"), Some(42));
+        assert_eq!(v("00000000000000000010.checkpoint.parquet"), None);
+        assert_eq!(v("_last_checkpoint"), None);
+        assert_eq!(v("_commit_4f1e.json.tmp"), None);
+        assert_eq!(v("0000000000000000042.json"), None);
+    }
 }

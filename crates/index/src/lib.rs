@@ -24,6 +24,6 @@ pub use error::{Error, Result};
 pub use index::SearchIndex;
 pub use request::{
     DatasetStatus, DatasetSync, Facets, Hit, ResolvedScope, Scopes, SearchRequest, SearchResult,
-    SyncReport,
+    SyncReport, Warmed,
 };
 pub use sources::{Source, sources};

@@ -134,3 +134,14 @@ pub struct SearchResult {
     pub hits: Vec<Hit>,
     pub facets: Facets,
 }
+
+/// What [`crate::SearchIndex::warm`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Warmed {
+    pub segments: usize,
+    /// Documents whose fast fields were read.
+    pub documents: u64,
+    /// Rows of the name tables.
+    pub names: u64,
+    pub millis: u64,
+}

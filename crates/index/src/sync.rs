@@ -929,6 +929,22 @@ impl SearchIndex {
         Ok(out)
     }
 
+    /// The datasets whose table is not at the version the index was built from (what
+    /// [`SearchIndex::status`] says, without counting documents: a server asks every few
+    /// seconds).
+    pub async fn behind(&self, lake: &Lake) -> Result<Vec<String>> {
+        let state = self.state()?;
+        let names_dir = self.dir.join(NAMES_DIR);
+        let mut out = Vec::new();
+        for src in sources(lake.registry()) {
+            let table = lake.table_version(&src.dataset).await?;
+            if !state.in_step(&src, table, &names_dir) {
+                out.push(src.dataset);
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether every indexed table is at the version the index was built from.
     pub async fn in_step(&self, lake: &Lake) -> Result<bool> {
         let state = self.state()?;

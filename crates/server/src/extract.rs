@@ -81,7 +81,7 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 
 /// The department of the request's bearer token, and its session.
 pub(crate) async fn who(
-    state: &AppState,
+    state: &Arc<AppState>,
     headers: &HeaderMap,
 ) -> Result<(String, Arc<QueryEngine>), ApiError> {
     let token = headers

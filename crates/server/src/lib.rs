@@ -163,6 +163,21 @@ pub async fn serve(
     let looker = state.clone();
     tokio::spawn(async move {
         looker.index_behind().await;
+        // What the first search would read first (the name tables, term dictionaries, fast
+        // fields) is read now, so that the first organizer does not wait for it.
+        if let Ok(index) = looker.index().await {
+            match tokio::task::spawn_blocking(move || index.warm()).await {
+                Ok(Ok(w)) => tracing::info!(
+                    segments = w.segments,
+                    documents = w.documents,
+                    names = w.names,
+                    millis = w.millis,
+                    "search index warmed 索引已预热"
+                ),
+                Ok(Err(e)) => tracing::warn!("warming the search index: {e}"),
+                Err(e) => tracing::warn!("warming the search index: {e}"),
+            }
+        }
     });
     let flusher = state.clone();
     tokio::spawn(async move {

@@ -49,6 +49,8 @@ pub struct AppState {
     index_behind: Mutex<(Option<Instant>, Vec<String>)>,
     /// A catch-up of the index is running (one at a time).
     catching_up: std::sync::atomic::AtomicBool,
+    /// Counts `refresh_sessions`: a session opened before a write is not kept after it.
+    sessions_dropped: std::sync::atomic::AtomicU64,
     /// Held while audit rows are written: the flush at shutdown waits for a periodic one
     /// still writing (whose rows were lost when the process ended under it).
     flushing: Mutex<()>,
@@ -161,6 +163,7 @@ impl AppState {
             index: Mutex::new(None),
             index_behind: Mutex::new((None, Vec::new())),
             catching_up: std::sync::atomic::AtomicBool::new(false),
+            sessions_dropped: std::sync::atomic::AtomicU64::new(0),
             flushing: Mutex::new(()),
             search_slots: (options.search_slots > 0)
                 .then(|| tokio::sync::Semaphore::new(options.search_slots)),
@@ -207,27 +210,51 @@ impl AppState {
     }
 
     /// The department's session.
-    pub async fn session(&self, department: &str) -> Result<Arc<QueryEngine>, dangan_query::Error> {
+    pub async fn session(
+        self: &Arc<Self>,
+        department: &str,
+    ) -> Result<Arc<QueryEngine>, dangan_query::Error> {
         self.cached_session(Some(department)).await
     }
 
     /// The administrator's session, for what the server itself reads (import runs).
-    pub async fn admin_session(&self) -> Result<Arc<QueryEngine>, dangan_query::Error> {
+    pub async fn admin_session(self: &Arc<Self>) -> Result<Arc<QueryEngine>, dangan_query::Error> {
         self.cached_session(None).await
     }
 
+    /// A session is opened by the first request that needs it; once it is `SESSION_FOR` old,
+    /// its successor is opened in the background while requests go on with it (the request
+    /// that found it old waited ~0.1 s on a large lake: a lone user, at every query). So a
+    /// policy change made elsewhere holds within `SESSION_FOR` plus one opening, as before.
     async fn cached_session(
-        &self,
+        self: &Arc<Self>,
         department: Option<&str>,
     ) -> Result<Arc<QueryEngine>, dangan_query::Error> {
         // The administrator's key cannot be a department's: departments have names.
         let key = department.unwrap_or_default().to_string();
         if let Some(e) = self.sessions.lock().await.get_mut(&key) {
-            if e.at.elapsed() < SESSION_FOR || e.refreshing {
-                return Ok(e.engine.clone());
+            if e.at.elapsed() >= SESSION_FOR && !e.refreshing {
+                e.refreshing = true;
+                let state = self.clone();
+                let department = department.map(str::to_string);
+                tokio::spawn(async move {
+                    if let Err(err) = state.open_session(key, department.as_deref()).await {
+                        tracing::warn!("opening a session afresh: {err}");
+                    }
+                });
             }
-            e.refreshing = true;
+            return Ok(e.engine.clone());
         }
+        self.open_session(key, department).await
+    }
+
+    async fn open_session(
+        &self,
+        key: String,
+        department: Option<&str>,
+    ) -> Result<Arc<QueryEngine>, dangan_query::Error> {
+        use std::sync::atomic::Ordering;
+        let dropped = self.sessions_dropped.load(Ordering::SeqCst);
         let engine = match QueryEngine::open_as(&self.lake, department).await {
             Ok(e) => Arc::new(e),
             Err(err) => {
@@ -242,7 +269,16 @@ impl AppState {
             engine: engine.clone(),
             refreshing: false,
         };
-        if let Some(old) = self.sessions.lock().await.insert(key, fresh) {
+        let mut sessions = self.sessions.lock().await;
+        // Opened before a write that dropped the sessions: used by this request, not kept.
+        if self.sessions_dropped.load(Ordering::SeqCst) != dropped {
+            sessions.remove(&key);
+            drop(sessions);
+            self.retired.lock().await.push(engine.clone());
+            return Ok(engine);
+        }
+        if let Some(old) = sessions.insert(key, fresh) {
+            drop(sessions);
             self.retired.lock().await.push(old.engine);
         }
         Ok(engine)
@@ -251,6 +287,8 @@ impl AppState {
     /// Open every session afresh at its next use (after a write through the server); their
     /// audit rows are still written.
     pub async fn refresh_sessions(&self) {
+        self.sessions_dropped
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let old: Vec<Arc<QueryEngine>> = self
             .sessions
             .lock()
@@ -274,11 +312,13 @@ impl AppState {
                 *at = Instant::now();
                 drop(i);
                 let looking = index.clone();
-                match tokio::task::spawn_blocking(move || looking.refresh()).await {
-                    Ok(looked) => looked?,
-                    // The next request due looks again; this one goes on with what it has.
-                    Err(e) => tracing::warn!("looking for new index segments: {e}"),
-                }
+                // In the background: this request goes on with what it has (a lone organizer
+                // searching every few seconds paid the look at every search).
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = looking.refresh() {
+                        tracing::warn!("looking for new index segments: {e}");
+                    }
+                });
             }
             return Ok(index);
         }
@@ -292,32 +332,48 @@ impl AppState {
     /// commit and its index step, an import with `--no-index`): looked at every few seconds,
     /// and when any is behind, the index is brought in step in the background — a search
     /// meanwhile says which of its datasets may be incomplete (`index_behind`).
+    ///
+    /// The first look (and the first after a catch-up) is waited for by every request, so no
+    /// answer goes out unmarked from an index never looked at; later looks run in the
+    /// background while requests go on with the last answer (a request that found the look
+    /// due paid for it: ~0.2 s on a lake of a million members, at every search of a lone user).
     pub async fn index_behind(self: &Arc<Self>) -> Vec<String> {
-        use std::sync::atomic::Ordering;
-        {
-            // The request that finds the answer due looks; the others (and this one, until
-            // it has looked) go on with the last answer instead of waiting on the look.
-            let mut seen = self.index_behind.lock().await;
-            if seen.0.is_some_and(|at| at.elapsed() < INDEX_LOOK_EVERY) {
-                return seen.1.clone();
+        let mut seen = self.index_behind.lock().await;
+        match seen.0 {
+            Some(at) if at.elapsed() < INDEX_LOOK_EVERY => seen.1.clone(),
+            Some(_) => {
+                seen.0 = Some(Instant::now());
+                let last = seen.1.clone();
+                drop(seen);
+                let state = self.clone();
+                tokio::spawn(async move {
+                    let behind = state.look_behind().await;
+                    state.index_behind.lock().await.1 = behind;
+                });
+                last
             }
-            seen.0 = Some(Instant::now());
+            None => {
+                seen.0 = Some(Instant::now());
+                let behind = self.look_behind().await;
+                seen.1 = behind.clone();
+                behind
+            }
         }
+    }
+
+    /// One look at whether the index is in step, starting a catch-up when it is not.
+    async fn look_behind(self: &Arc<Self>) -> Vec<String> {
+        use std::sync::atomic::Ordering;
         let Ok(index) = self.index().await else {
-            return self.index_behind.lock().await.1.clone();
+            return Vec::new();
         };
-        let behind: Vec<String> = match index.status(&self.lake).await {
-            Ok(status) => status
-                .into_iter()
-                .filter(|d| !d.in_step)
-                .map(|d| d.dataset)
-                .collect(),
+        let behind: Vec<String> = match index.behind(&self.lake).await {
+            Ok(behind) => behind,
             Err(e) => {
                 tracing::warn!("looking whether the index is in step: {e}");
                 Vec::new()
             }
         };
-        self.index_behind.lock().await.1 = behind.clone();
         if !behind.is_empty() && !self.catching_up.swap(true, Ordering::SeqCst) {
             let state = self.clone();
             tokio::spawn(async move {
@@ -336,18 +392,29 @@ impl AppState {
     /// Write the audit rows of every session (one commit per session that has any).
     pub async fn flush_audits(&self) {
         let _one_at_a_time = self.flushing.lock().await;
-        let mut engines: Vec<Arc<QueryEngine>> = std::mem::take(&mut *self.retired.lock().await);
-        engines.extend(
-            self.sessions
-                .lock()
-                .await
-                .values()
-                .map(|s| s.engine.clone()),
-        );
-        for e in engines {
+        let retired: Vec<Arc<QueryEngine>> = std::mem::take(&mut *self.retired.lock().await);
+        let live: Vec<Arc<QueryEngine>> = self
+            .sessions
+            .lock()
+            .await
+            .values()
+            .map(|s| s.engine.clone())
+            .collect();
+        let mut in_use = Vec::new();
+        for (e, was_retired) in retired
+            .into_iter()
+            .map(|e| (e, true))
+            .chain(live.into_iter().map(|e| (e, false)))
+        {
             if let Err(err) = e.flush_audit().await {
                 tracing::warn!(error = %err, "writing the audit failed 审计写入失败");
             }
+            // A replaced session a request still holds gets its audit row later: keep it
+            // for the next flush (it was dropped here, and that request's row with it).
+            if was_retired && Arc::strong_count(&e) > 1 {
+                in_use.push(e);
+            }
         }
+        self.retired.lock().await.extend(in_use);
     }
 }
