@@ -132,6 +132,12 @@ pub async fn live_hashes(lake: &Lake) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
+/// The version of the token table (`None`: no token made yet): a server re-reads the tokens
+/// only when it moved.
+pub async fn version(lake: &Lake) -> Result<Option<i64>> {
+    lake.table_version(&TABLE.table_name()).await
+}
+
 /// The hash a secret is stored under.
 pub fn token_hash(secret: &str) -> String {
     hash(secret)

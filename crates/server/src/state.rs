@@ -32,6 +32,8 @@ struct Session {
 #[derive(Default)]
 struct Tokens {
     at: Option<Instant>,
+    /// The token table's version `live` was read at or after.
+    version: Option<i64>,
     live: HashMap<String, String>,
     refreshing: bool,
 }
@@ -200,11 +202,26 @@ impl AppState {
             }
             t.refreshing = true;
         }
+        // The table's version is looked at first (its log listed): when it has not moved
+        // since the tokens were read, they are still the live ones.
+        let version = dangan_datasets::tokens::version(&self.lake).await;
+        {
+            let mut t = self.tokens.lock().await;
+            if t.at.is_some()
+                && let Ok(v) = &version
+                && *v == t.version
+            {
+                t.refreshing = false;
+                t.at = Some(Instant::now());
+                return Ok(t.live.get(&hash).cloned());
+            }
+        }
         let read = dangan_datasets::tokens::live_hashes(&self.lake).await;
         let mut t = self.tokens.lock().await;
         t.refreshing = false;
         let live = read.map_err(|e| e.to_string())?;
         t.live = live.into_iter().collect();
+        t.version = version.ok().flatten();
         t.at = Some(Instant::now());
         Ok(t.live.get(&hash).cloned())
     }
