@@ -23,7 +23,13 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the lake (or complete it): lake.toml, datasets/, one Delta table per dataset.
-    Init,
+    Init {
+        /// Keep the tables on S3-compatible storage (`s3://bucket/prefix`; endpoint and keys
+        /// from `AWS_*` variables or the lake's `[storage_options]`) instead of in the lake
+        /// folder, which keeps lake.toml, the specs, the journal and the search index.
+        #[arg(long, value_name = "URL")]
+        storage: Option<String>,
+    },
     /// The dataset specs in force.
     Datasets {
         #[command(subcommand)]

@@ -49,9 +49,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
 async fn run_async(args: Args) -> Result<ExitCode> {
     let lake_dir = args.lake.clone();
     match args.command {
-        Command::Init => {
-            let (_, report) = Lake::init(&lake_dir).await?;
+        Command::Init { storage } => {
+            let (lake, report) = Lake::init_with(&lake_dir, storage.as_deref()).await?;
             println!("lake 数据湖: {}", report.path.display());
+            if let Some(url) = &lake.config().storage_url {
+                println!("tables 数据表: {url}");
+            }
             println!(
                 "created 新建 {} tables, {} already there",
                 report.created_tables.len(),

@@ -12,6 +12,7 @@ mod security;
 mod serve;
 mod slt;
 mod sql;
+mod storage;
 mod support;
 mod text;
 mod upsert;

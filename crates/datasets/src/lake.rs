@@ -74,12 +74,37 @@ impl Lake {
     /// Create the lake at `dir` (or complete a partly created one): `lake.toml`, `datasets/`,
     /// and an empty Delta table for every dataset and internal table that is missing.
     pub async fn init(dir: &Path) -> Result<(Lake, InitReport)> {
+        Self::init_with(dir, None).await
+    }
+
+    /// [`Lake::init`] with the tables at `storage_url` (`s3://bucket/prefix`: see
+    /// [`crate::storage`]) instead of under `dir`; `dir` keeps `lake.toml`, the dataset specs,
+    /// the journal and the search index. A lake already made elsewhere is not moved.
+    pub async fn init_with(dir: &Path, storage_url: Option<&str>) -> Result<(Lake, InitReport)> {
         std::fs::create_dir_all(dir.join("datasets")).map_err(|e| Error::io(dir, e))?;
         let cfg_path = dir.join(LAKE_FILE);
+        if cfg_path.exists()
+            && let Some(wanted) = storage_url
+        {
+            let lake = Lake::open(dir)?;
+            let have = lake
+                .config
+                .storage_url
+                .as_deref()
+                .unwrap_or("(local tables)");
+            if have.trim_end_matches('/') != wanted.trim_end_matches('/') {
+                return Err(Error::LakeConfig {
+                    path: cfg_path,
+                    message: format!(
+                        "this lake keeps its tables at {have}, not {wanted}: a lake is not moved by init"
+                    ),
+                });
+            }
+        }
         if !cfg_path.exists() {
             let cfg = LakeConfig {
                 format: FORMAT,
-                storage_url: None,
+                storage_url: storage_url.map(str::to_string),
                 storage_options: BTreeMap::new(),
             };
             let text = format!(
@@ -146,10 +171,21 @@ impl Lake {
                 } else {
                     format!("{u}/")
                 };
-                Url::parse(&u).map_err(|e| Error::LakeConfig {
+                let url = Url::parse(&u).map_err(|e| Error::LakeConfig {
                     path: cfg_path.clone(),
                     message: format!("storage_url `{u}`: {e}"),
-                })?
+                })?;
+                if !crate::storage::SCHEMES.contains(&url.scheme()) && url.scheme() != "file" {
+                    return Err(Error::LakeConfig {
+                        path: cfg_path.clone(),
+                        message: format!(
+                            "storage_url `{u}`: `{}://` is not supported (s3:// for S3-compatible stores, or file://)",
+                            url.scheme()
+                        ),
+                    });
+                }
+                crate::storage::register();
+                url
             }
             None => Url::from_directory_path(&dir).map_err(|_| {
                 Error::Invalid(format!("{} is not an absolute path", dir.display()))

@@ -10,6 +10,7 @@ mod merge;
 mod registry;
 pub mod sheet;
 mod spec;
+pub mod storage;
 mod system;
 pub mod tokens;
 pub mod views;

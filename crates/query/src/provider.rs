@@ -31,6 +31,18 @@ pub async fn table_provider(
     table
         .update_datafusion_session(&ctx.state())
         .map_err(|e| Error::Lake(dangan_datasets::Error::delta(name, e)))?;
+    // The listing table below reads the files by their own URLs (`s3://bucket/…`): the
+    // bucket's store is registered under them (a local lake's `file://` is there already).
+    let url = table.table_url();
+    if url.scheme() != "file" {
+        let root = datafusion::execution::object_store::ObjectStoreUrl::parse(format!(
+            "{}://{}",
+            url.scheme(),
+            url.authority()
+        ))?;
+        ctx.runtime_env()
+            .register_object_store(root.as_ref(), table.log_store().root_object_store(None));
+    }
     let delta = table.table_provider().await?;
     match plain_files(table) {
         Some(files) if !files.is_empty() => {
