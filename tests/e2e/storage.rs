@@ -103,7 +103,7 @@ fn roster(path: &Path, rows: &[(&str, &str, &str)]) {
 
 /// `dangan init --storage s3://…` puts every table in the bucket (nothing under the lake
 /// folder but its config); imports commit there, a file already imported is skipped, an
-/// upsert rewrites a row, and SQL reads the bucket's Parquet files.
+/// upsert rewrites a row, SQL reads the bucket's Parquet files, and `lake check` checks them.
 #[test]
 fn a_lake_on_s3_imports_upserts_and_answers_sql() {
     let dir = tempfile::tempdir().unwrap();
@@ -156,6 +156,24 @@ fn a_lake_on_s3_imports_upserts_and_answers_sql() {
         4
     );
     assert!(root.join("archive/district/system").is_dir());
+
+    // `lake check` looks at the bucket's files through the store: all there, then an orphan.
+    let report: serde_json::Value =
+        serde_json::from_str(&s3.ok(&lake, &["lake", "check", "--format", "json"])).unwrap();
+    assert!(report["files"].as_u64().unwrap() >= 3, "{report}");
+    assert_eq!(report["orphans"], serde_json::json!([]), "{report}");
+    std::fs::write(
+        root.join("archive/district/tables/members/part-stray.parquet"),
+        b"PAR1 not from any commit PAR1",
+    )
+    .unwrap();
+    let o = s3.dangan(&lake, &["lake", "check", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        report["orphans"],
+        serde_json::json!(["members/part-stray.parquet"]),
+        "{report}"
+    );
 }
 
 /// A store URL of another kind is refused with a clear message, and an existing lake is not

@@ -214,25 +214,121 @@ fn ever_added(dir: &Path) -> Result<HashSet<String>> {
             continue;
         }
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-        for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                return Err(Error::Other(format!(
-                    "{}: a log entry is not JSON 日志损坏",
-                    p.display()
-                )));
-            };
-            for action in ["add", "cdc", "remove"] {
-                if let Some(path) = v
-                    .get(action)
-                    .and_then(|a| a.get("path"))
-                    .and_then(|p| p.as_str())
-                {
-                    paths.insert(percent_decode(path));
-                }
+        added_in(&text, &p.display().to_string(), &mut paths)?;
+    }
+    Ok(paths)
+}
+
+/// The data files a commit (`text`, the log file `label`) adds, removes or writes changes to.
+fn added_in(text: &str, label: &str, paths: &mut HashSet<String>) -> Result<()> {
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            return Err(Error::Other(format!(
+                "{label}: a log entry is not JSON 日志损坏"
+            )));
+        };
+        for action in ["add", "cdc", "remove"] {
+            if let Some(path) = v
+                .get(action)
+                .and_then(|a| a.get("path"))
+                .and_then(|p| p.as_str())
+            {
+                paths.insert(percent_decode(path));
             }
         }
     }
-    Ok(paths)
+    Ok(())
+}
+
+/// [`check`]'s look at one table on object storage, through the table's own store: every file
+/// the snapshot names is there and is Parquet, and no data file is one no commit ever added.
+/// Returns the number of files the snapshot names.
+async fn check_stored(
+    table: &dangan_datasets::deltalake::DeltaTable,
+    name: &str,
+    problems: &mut Vec<String>,
+    orphans: &mut Vec<String>,
+) -> usize {
+    use dangan_datasets::deltalake::logstore::object_store::ObjectStoreExt;
+    use dangan_datasets::deltalake::logstore::object_store::path::Path as StorePath;
+    use futures::TryStreamExt;
+    let store = table.object_store();
+    let listed: Vec<_> = match store.list(None).try_collect().await {
+        Ok(l) => l,
+        Err(e) => {
+            problems.push(format!(
+                "{name}: its files cannot be listed 无法列出文件: {e}"
+            ));
+            return 0;
+        }
+    };
+    let sizes: std::collections::HashMap<StorePath, u64> = listed
+        .iter()
+        .map(|m| (m.location.clone(), m.size))
+        .collect();
+    let mut known = HashSet::new();
+    for m in &listed {
+        let path = m.location.as_ref();
+        if !(path.starts_with("_delta_log/") && path.ends_with(".json")) {
+            continue;
+        }
+        let text = match store.get(&m.location).await {
+            Ok(r) => r
+                .bytes()
+                .await
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            Err(e) => Err(e),
+        };
+        let added = text
+            .map_err(|e| Error::Other(e.to_string()))
+            .and_then(|t| added_in(&t, &format!("{name}/{path}"), &mut known));
+        if let Err(e) = added {
+            problems.push(format!("{name}: {e}"));
+            return 0;
+        }
+    }
+    let root = table.table_url().as_str().to_string();
+    let active: Vec<String> = match table.get_file_uris() {
+        Ok(f) => f.collect(),
+        Err(e) => {
+            problems.push(format!("{name}: {e}"));
+            return 0;
+        }
+    };
+    for uri in &active {
+        let rel = uri.strip_prefix(&root).unwrap_or(uri);
+        let Ok(path) = StorePath::from_url_path(rel) else {
+            problems.push(format!("{name}: a file path does not read 路径无效: {uri}"));
+            continue;
+        };
+        let Some(&size) = sizes.get(&path) else {
+            problems.push(format!("{name}: file missing 文件缺失: {uri}"));
+            continue;
+        };
+        let magic = |r: std::ops::Range<u64>| {
+            let store = store.clone();
+            let path = path.clone();
+            async move { store.get_range(&path, r).await.ok() }
+        };
+        let parquet = size >= 8
+            && magic(0..4).await.is_some_and(|b| b.as_ref() == b"PAR1")
+            && magic(size - 4..size)
+                .await
+                .is_some_and(|b| b.as_ref() == b"PAR1");
+        if !parquet {
+            problems.push(format!("{name}: not a Parquet file 文件损坏: {uri}"));
+        }
+    }
+    for m in &listed {
+        let path = m.location.as_ref();
+        if path.starts_with("_delta_log/") || !path.ends_with(".parquet") {
+            continue;
+        }
+        if !known.contains(path) {
+            orphans.push(format!("{name}/{path}"));
+        }
+    }
+    active.len()
 }
 
 /// Data files under a table folder (its log left out), relative to it.
@@ -273,6 +369,7 @@ pub async fn check(lake: &Lake) -> Result<CheckReport> {
             }
         };
         let Some(dir) = lake.local_path(name) else {
+            files += check_stored(&table, name, &mut problems, &mut orphans).await;
             continue;
         };
         let active: Vec<String> = match table.get_file_uris() {
