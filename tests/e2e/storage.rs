@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::{bin, stderr, stdout};
+use crate::support::{bin, stderr, stdout, succeeded};
 
 /// An S3 server on a port of loopback, serving `root` (one folder per bucket), with one key.
 struct S3Server {
@@ -73,14 +73,7 @@ impl S3Server {
     }
 
     fn ok(&self, lake: &Path, args: &[&str]) -> String {
-        let o = self.dangan(lake, args);
-        assert!(
-            o.status.success(),
-            "dangan {args:?} failed: {}\n{}",
-            stderr(&o),
-            stdout(&o)
-        );
-        stdout(&o)
+        succeeded(self.dangan(lake, args), args)
     }
 
     fn count(&self, lake: &Path, q: &str) -> i64 {

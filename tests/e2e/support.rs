@@ -34,7 +34,11 @@ pub fn stderr(o: &Output) -> String {
 
 /// Run and require success (or the given exit code), returning stdout.
 pub fn ok(lake: &Path, args: &[&str]) -> String {
-    let o = dangan(lake, args);
+    succeeded(dangan(lake, args), args)
+}
+
+/// The stdout of a run of `dangan args…` that must have succeeded.
+pub fn succeeded(o: Output, args: &[&str]) -> String {
     assert!(
         o.status.success(),
         "dangan {args:?} failed: {}\n{}",
