@@ -146,9 +146,9 @@ impl SearchIndex {
     }
 
     /// Read now what the first search would read before it could answer: jieba's
-    /// dictionary, the name tables, each segment's term dictionaries and the fast fields that filters, ranking and facets
-    /// use (their pages touched once, so that they are in memory). A server calls it when it
-    /// starts and whenever the index changed, in the background; it returns what it read.
+    /// dictionary, the name tables, each segment's term dictionaries and the fast fields that
+    /// filters, ranking and facets use (their pages touched once, so that they are in memory).
+    /// A server calls it in the background when it starts; it returns what it read.
     pub fn warm(&self) -> Result<Warmed> {
         let started = std::time::Instant::now();
         // jieba's dictionary loads at the first cut (a search cuts its words).

@@ -287,9 +287,9 @@ impl AppState {
             refreshing: false,
         };
         let mut sessions = self.sessions.lock().await;
-        // Opened before a write that dropped the sessions: used by this request, not kept.
+        // Opened before a write that dropped the sessions: used by this request, not kept
+        // (a session opened after the write may already be there).
         if self.sessions_dropped.load(Ordering::SeqCst) != dropped {
-            sessions.remove(&key);
             drop(sessions);
             self.retired.lock().await.push(engine.clone());
             return Ok(engine);
@@ -417,21 +417,14 @@ impl AppState {
             .values()
             .map(|s| s.engine.clone())
             .collect();
-        let mut in_use = Vec::new();
-        for (e, was_retired) in retired
-            .into_iter()
-            .map(|e| (e, true))
-            .chain(live.into_iter().map(|e| (e, false)))
-        {
+        for e in retired.iter().chain(&live) {
             if let Err(err) = e.flush_audit().await {
                 tracing::warn!(error = %err, "writing the audit failed 审计写入失败");
             }
-            // A replaced session a request still holds gets its audit row later: keep it
-            // for the next flush (it was dropped here, and that request's row with it).
-            if was_retired && Arc::strong_count(&e) > 1 {
-                in_use.push(e);
-            }
         }
+        // A replaced session a request still holds gets its audit row later: kept for the
+        // next flush (dropping it here lost that request's row).
+        let in_use = retired.into_iter().filter(|e| Arc::strong_count(e) > 1);
         self.retired.lock().await.extend(in_use);
     }
 }
