@@ -426,6 +426,10 @@ pub struct ImportArgs {
     /// Do not bring the search index in step after the import (a pipeline syncs it later).
     #[arg(long)]
     pub no_index: bool,
+    /// Seconds to wait for another writer of the lake (an import, a pipeline, a host sharing
+    /// the bucket) before giving up.
+    #[arg(long, default_value_t = 600)]
+    pub lock_wait: u64,
 }
 
 /// How rows are written: the query crate's text formats, and two that write a file.

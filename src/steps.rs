@@ -9,14 +9,17 @@ use dangan_ingest::ImportOptions;
 use dangan_pipelines::import::InStep;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// The lake's one-writer lock for `what`, waiting up to ten minutes and saying who holds it.
-pub fn lake_lock(lake: &Lake, what: &str) -> Result<LakeLock> {
-    Ok(LakeLock::acquire(
-        lake.dir(),
-        what,
-        std::time::Duration::from_secs(600),
-        |h| eprintln!("waiting for the lake 等待数据湖: {h}"),
-    )?)
+/// The lake's one-writer lock for `what`, waiting up to `wait` and saying who holds it (and
+/// whose lock it took over, when its holder ended without releasing it).
+pub async fn lake_lock(lake: &Lake, what: &str, wait: std::time::Duration) -> Result<LakeLock> {
+    let lock = LakeLock::acquire(lake, what, wait, |h| {
+        eprintln!("waiting for the lake 等待数据湖: {h}")
+    })
+    .await?;
+    if let Some(h) = &lock.recovered {
+        eprintln!("took over the lock left by {h}, which ended without releasing it 已接管遗留锁");
+    }
+    Ok(lock)
 }
 
 fn index_spinner() -> ProgressBar {

@@ -33,10 +33,14 @@ pub async fn run(lake: &Lake, a: ImportArgs) -> Result<ExitCode> {
     let lock = if opts.dry_run {
         None
     } else {
-        Some(crate::steps::lake_lock(
-            lake,
-            &format!("import {}", opts.dataset),
-        )?)
+        Some(
+            crate::steps::lake_lock(
+                lake,
+                &format!("import {}", opts.dataset),
+                std::time::Duration::from_secs(a.lock_wait),
+            )
+            .await?,
+        )
     };
     // The index follows the lake: a search never shows a row the table no longer has.
     let done = crate::steps::import(lake, &opts, !a.no_index).await?;

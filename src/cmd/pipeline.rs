@@ -234,13 +234,14 @@ pub async fn run(lake: &Lake, command: PipelineCommand) -> Result<ExitCode> {
     }
 }
 
-/// Hold the lake's lock for an upkeep command (waiting up to ten minutes for a run).
 use crate::steps::lake_lock as lock;
+/// How long an upkeep command waits for the lake's lock (a run in progress).
+const TEN_MINUTES: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub async fn lake(lake: &Lake, command: LakeCommand) -> Result<ExitCode> {
     match command {
         LakeCommand::Optimize { tables } => {
-            let _lock = lock(lake, "lake optimize")?;
+            let _lock = lock(lake, "lake optimize", TEN_MINUTES).await?;
             let r = dangan_pipelines::upkeep::optimize(lake, &tables).await?;
             for t in &r.tables {
                 if t.files_removed > 0 {
@@ -257,7 +258,7 @@ pub async fn lake(lake: &Lake, command: LakeCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LakeCommand::Vacuum { retain, dry_run } => {
-            let _lock = lock(lake, "lake vacuum")?;
+            let _lock = lock(lake, "lake vacuum", TEN_MINUTES).await?;
             let r = dangan_pipelines::upkeep::vacuum(lake, retain, dry_run).await?;
             for t in r.tables.iter().filter(|t| t.files_removed > 0) {
                 println!("  {:<28} {} files", t.table, t.files_removed);

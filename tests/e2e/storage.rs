@@ -8,8 +8,10 @@ use crate::support::{bin, stderr, stdout, succeeded};
 
 /// An S3 server on a port of loopback, serving `root` (one folder per bucket), with one key.
 struct S3Server {
-    port: u16,
-    _runtime: tokio::runtime::Runtime,
+    endpoint: String,
+    _runtime: Option<tokio::runtime::Runtime>,
+    /// A `moto[server]` process, for [`S3Server::moto`].
+    moto: Option<std::process::Child>,
 }
 
 const KEY: &str = "dangan-test";
@@ -48,30 +50,105 @@ impl S3Server {
             }
         });
         S3Server {
-            port,
-            _runtime: runtime,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _runtime: Some(runtime),
+            moto: None,
+        }
+    }
+
+    /// PyPI's `moto[server]` (whose conditional puts are atomic, unlike `s3s-fs`'s) on a free
+    /// port, with `bucket` made; `None` when it cannot be had outside CI.
+    fn moto(bucket: &str) -> Option<S3Server> {
+        use std::io::{Read, Write};
+        let have = Command::new("python3")
+            .args(["-c", "import moto.server, flask, flask_cors"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !have {
+            crate::support::peer_missing("python3 with moto[server] (pip install 'moto[server]')");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 starts moto.server");
+        let server = S3Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _runtime: None,
+            moto: Some(child),
+        };
+        // Up when it answers; then the bucket (moto checks no signature).
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                write!(
+                    c,
+                    "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap();
+                let mut reply = String::new();
+                let _ = c.read_to_string(&mut reply);
+                assert!(
+                    reply.starts_with("HTTP/1.1 200"),
+                    "moto made no bucket: {reply}"
+                );
+                return Some(server);
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "moto.server did not start within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
         }
     }
 
     /// `dangan --lake <lake> args…` with the server's endpoint and key in the environment.
     fn dangan(&self, lake: &Path, args: &[&str]) -> Output {
-        Command::new(bin())
-            .arg("--lake")
-            .arg(lake)
-            .args(args)
-            .env_remove("DANGAN_LAKE")
-            .env(
-                "AWS_ENDPOINT_URL",
-                format!("http://127.0.0.1:{}", self.port),
-            )
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ALLOW_HTTP", "true")
+        self.command(lake, args)
             .output()
             .expect("the dangan binary runs")
     }
 
+    /// The command of [`S3Server::dangan`], to start rather than run.
+    fn command(&self, lake: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("--lake")
+            .arg(lake)
+            .args(args)
+            .env_remove("DANGAN_LAKE")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ALLOW_HTTP", "true");
+        c
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.moto {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl S3Server {
     fn ok(&self, lake: &Path, args: &[&str]) -> String {
         succeeded(self.dangan(lake, args), args)
     }
@@ -189,4 +266,148 @@ fn an_unknown_store_or_a_move_is_refused() {
     let o = crate::support::dangan(&local, &["init", "--storage", "s3://archive/x"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not moved"), "{}", stderr(&o));
+}
+
+/// A lock note as another host's writer leaves it in the bucket, its lease running out at
+/// `expires`.
+fn lock_note(host: &str, expires: &str) -> String {
+    serde_json::json!({
+        "pid": 4242, "host": host, "since": "2026-01-01T00:00:00+00:00",
+        "what": "import members", "expires": expires,
+    })
+    .to_string()
+}
+
+/// Two hosts share one lake in a bucket (each with its own lake folder): a writer on one waits
+/// for the other's lease and names it; a lease that ran out (its holder died) is taken over and
+/// said so; a store that does not honour conditional puts is refused before anything is written.
+#[test]
+fn hosts_sharing_a_bucket_take_turns_by_its_lock_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    std::fs::create_dir_all(root.join("archive")).unwrap();
+    let s3 = S3Server::start(&root);
+    let (a, b) = (dir.path().join("host-a"), dir.path().join("host-b"));
+    s3.ok(&a, &["init", "--storage", "s3://archive/district"]);
+    // The second host joins the lake the first created: nothing is made again.
+    let joined = s3.ok(&b, &["init", "--storage", "s3://archive/district"]);
+    assert!(joined.contains("created 新建 0 tables"), "{joined}");
+
+    let file = dir.path().join("r.csv");
+    roster(&file, &[("S1", "张伟", "正式党员")]);
+    let lock = root.join("archive/district/_dangan/lake.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+
+    // A live lease of another host: the import waits, then gives up naming the holder.
+    std::fs::write(&lock, lock_note("host-c", "2999-01-01T00:00:00+00:00")).unwrap();
+    let o = s3.dangan(
+        &b,
+        &[
+            "import",
+            "members",
+            file.to_str().unwrap(),
+            "--lock-wait",
+            "2",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("host-c") && err.contains("busy"), "{err}");
+    assert!(err.contains("waiting for the lake"), "{err}");
+    assert_eq!(s3.count(&a, "select count(*) from members"), 0);
+
+    // Its holder died: the lease ran out, the next writer takes it over and says whose it was.
+    std::fs::write(&lock, lock_note("host-c", "2020-01-01T00:00:00+00:00")).unwrap();
+    let o = s3.dangan(&b, &["import", "members", file.to_str().unwrap()]);
+    let err = stderr(&o);
+    succeeded(o, &["import"]);
+    assert!(
+        err.contains("took over the lock left by") && err.contains("host-c"),
+        "{err}"
+    );
+    assert!(
+        !lock.exists(),
+        "the lock object is removed when the import ends"
+    );
+    // Seen from the other host at once.
+    assert_eq!(s3.count(&a, "select count(*) from members"), 1);
+
+    // A store without conditional puts (here: switched off) is refused, nothing written.
+    let c = dir.path().join("host-d");
+    s3.ok(&c, &["init", "--storage", "s3://archive/district"]);
+    let config = c.join("lake.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[storage_options]\naws_conditional_put = \"disabled\"\n");
+    std::fs::write(&config, text).unwrap();
+    let other = dir.path().join("s.csv");
+    roster(&other, &[("S2", "王芳", "正式党员")]);
+    let o = s3.dangan(&c, &["import", "members", other.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("conditional puts"), "{err}");
+    assert_eq!(s3.count(&a, "select count(*) from members"), 1);
+}
+
+/// Writers on two hosts race on one table of a lake on a store with real conditional puts
+/// (moto): every import lands exactly once, one commit each, nothing lost or doubled.
+#[test]
+fn racing_writers_on_two_hosts_land_every_import_once() {
+    let Some(s3) = S3Server::moto("archive") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = [dir.path().join("host-a"), dir.path().join("host-b")];
+    for h in &hosts {
+        s3.ok(h, &["init", "--storage", "s3://archive/race"]);
+    }
+    let files: Vec<_> = (0..4)
+        .map(|i| {
+            let f = dir.path().join(format!("part{i}.csv"));
+            let rows: Vec<(String, String)> = (0..25)
+                .map(|j| (format!("R{i}{j:02}"), format!("成员{i}{j:02}")))
+                .collect();
+            let rows: Vec<(&str, &str, &str)> = rows
+                .iter()
+                .map(|(id, name)| (id.as_str(), name.as_str(), "正式党员"))
+                .collect();
+            roster(&f, &rows);
+            f
+        })
+        .collect();
+    let running: Vec<_> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            s3.command(&hosts[i % 2], &["import", "members", f.to_str().unwrap()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut waited = 0;
+    for child in running {
+        let out = child.wait_with_output().unwrap();
+        waited += usize::from(stderr(&out).contains("waiting for the lake"));
+        succeeded(out, &["import (racing)"]);
+    }
+    assert!(waited > 0, "the imports ran one after another, not at once");
+    for h in &hosts {
+        assert_eq!(s3.count(h, "select count(*) from members"), 100);
+        assert_eq!(
+            s3.count(h, "select count(distinct member_id) from members"),
+            100
+        );
+        assert_eq!(s3.count(h, "select count(*) from system_import_runs"), 4);
+    }
+    let status: serde_json::Value =
+        serde_json::from_str(&s3.ok(&hosts[0], &["status", "--format", "json"])).unwrap();
+    let members = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "members")
+        .unwrap();
+    // Created empty at version 0, then one commit per import.
+    assert_eq!(members["version"], 4, "{status}");
 }

@@ -25,6 +25,8 @@ pub enum Error {
     NotALake { path: PathBuf },
     #[error("湖正被占用 the lake is busy: {holder} holds {path}; try again when it has finished")]
     Locked { path: PathBuf, holder: String },
+    #[error("storage {url}: {message}")]
+    Storage { url: String, message: String },
     #[error("lake config {path}: {message}")]
     LakeConfig { path: PathBuf, message: String },
     #[error("table `{table}`")]

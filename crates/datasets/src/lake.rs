@@ -287,6 +287,13 @@ impl Lake {
         }
     }
 
+    /// The tables' root URL when the lake is on object storage that other hosts may share.
+    pub fn shared_storage(&self) -> Option<&Url> {
+        crate::storage::SCHEMES
+            .contains(&self.tables_root.scheme())
+            .then_some(&self.tables_root)
+    }
+
     /// The directory of a table on a local lake (`None` on object storage).
     pub fn local_path(&self, name: &str) -> Option<PathBuf> {
         self.table_url(name).to_file_path().ok()

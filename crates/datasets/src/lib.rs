@@ -5,6 +5,7 @@ pub mod access;
 mod error;
 pub mod idcard;
 mod lake;
+pub mod lease;
 pub mod lock;
 mod merge;
 mod registry;

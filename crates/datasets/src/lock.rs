@@ -1,7 +1,8 @@
 //! One writer at a time per lake: an operating-system lock on `system/lake.lock` (released
 //! by the kernel when the process ends, however it ends), with a note of who holds it inside
 //! the file for the messages of whoever waits. A note left behind by a process that was killed
-//! is noticed and reported when the next writer takes the lock over.
+//! is noticed and reported when the next writer takes the lock over. A lake on object storage
+//! is locked across hosts too, by a lease on a lock object beside its tables ([`crate::lease`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -10,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::Lake;
 use crate::error::{Error, Result};
+use crate::lease::Lease;
 
 /// Who holds (or held) the lock.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -37,6 +40,8 @@ impl std::fmt::Display for Holder {
 #[derive(Debug)]
 pub struct LakeLock {
     file: File,
+    /// The lease on the lock object of a lake on object storage.
+    lease: Option<Lease>,
     /// The note of a holder that ended without releasing the lock (killed), if there was one.
     pub recovered: Option<Holder>,
 }
@@ -103,26 +108,31 @@ impl LakeLock {
         file.write_all(serde_json::to_string(&note).unwrap_or_default().as_bytes())
             .map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(Ok(LakeLock { file, recovered }))
+        Ok(Ok(LakeLock {
+            file,
+            lease: None,
+            recovered,
+        }))
     }
 
-    /// Take the lock, waiting up to `wait` for the holder to finish (`on_wait` is told who
-    /// it is, once).
-    pub fn acquire(
-        dir: &Path,
+    /// Take the lake's lock, waiting up to `wait` for its holder (`on_wait` is told who it
+    /// is): the local lock on the lake's folder and, for a lake on object storage, the lease
+    /// that keeps writers on other hosts out.
+    pub async fn acquire(
+        lake: &Lake,
         what: &str,
         wait: Duration,
         on_wait: impl Fn(&Holder),
     ) -> Result<LakeLock> {
         let started = Instant::now();
         let mut told = false;
-        loop {
-            match Self::try_acquire(dir, what)? {
-                Ok(lock) => return Ok(lock),
+        let mut lock = loop {
+            match Self::try_acquire(lake.dir(), what)? {
+                Ok(lock) => break lock,
                 Err(holder) => {
                     if started.elapsed() >= wait {
                         return Err(Error::Locked {
-                            path: Self::path(dir),
+                            path: Self::path(lake.dir()),
                             holder: holder.to_string(),
                         });
                     }
@@ -130,10 +140,20 @@ impl LakeLock {
                         on_wait(&holder);
                         told = true;
                     }
-                    std::thread::sleep(Duration::from_millis(200));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
+        };
+        if let Some(url) = lake.shared_storage() {
+            let rest = wait.saturating_sub(started.elapsed());
+            let lease =
+                Lease::take(url, &lake.config().storage_options, what, rest, &on_wait).await?;
+            if lock.recovered.is_none() {
+                lock.recovered = lease.recovered.clone();
+            }
+            lock.lease = Some(lease);
         }
+        Ok(lock)
     }
 }
 
@@ -162,8 +182,6 @@ mod tests {
             .expect_err("held");
         assert_eq!(busy.what, "import members");
         assert_eq!(busy.pid, std::process::id());
-        let waited = LakeLock::acquire(dir.path(), "x", Duration::from_millis(300), |_| {});
-        assert!(matches!(waited, Err(Error::Locked { .. })));
         drop(first);
         // Released cleanly: no note left.
         let again = LakeLock::try_acquire(dir.path(), "pipeline nightly")

@@ -79,3 +79,13 @@ impl LogStoreFactory for S3Logs {
         ))
     }
 }
+
+/// The store of an `s3://` URL and the path inside it, with the lake's options — for what the
+/// lake keeps beside its tables (the lock object of [`crate::lease`]).
+pub fn open(
+    url: &Url,
+    options: &std::collections::BTreeMap<String, String>,
+) -> DeltaResult<(ObjectStoreRef, Path)> {
+    let config = StorageConfig::parse_options(options.clone())?;
+    S3Stores.parse_url_opts(url, &config)
+}

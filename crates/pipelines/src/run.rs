@@ -56,9 +56,10 @@ fn new_run_id() -> String {
 /// Run `spec` once now.
 pub async fn run(lake: &Lake, spec: &PipelineSpec, opts: &RunOptions) -> Result<PipelineRun> {
     let what = format!("pipeline {}", spec.name);
-    let lock = LakeLock::acquire(lake.dir(), &what, opts.lock_wait, |h| {
+    let lock = LakeLock::acquire(lake, &what, opts.lock_wait, |h| {
         tracing::info!(holder = %h, "waiting for the lake lock 等待数据湖锁");
-    })?;
+    })
+    .await?;
     let recovered_lock = lock.recovered.as_ref().map(|h| h.to_string());
     if let Some(h) = &recovered_lock {
         tracing::warn!(holder = %h, "took over a lock left by a process that ended without releasing it 接管遗留锁");

@@ -4,8 +4,6 @@
 //! are there and are Parquet, no orphan files, the search index in step).
 
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dangan_datasets::Lake;
@@ -169,20 +167,6 @@ impl CheckReport {
     }
 }
 
-/// Whether a file starts and ends with Parquet's magic bytes.
-fn is_parquet(path: &Path) -> bool {
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut head = [0u8; 4];
-    let mut tail = [0u8; 4];
-    f.read_exact(&mut head).is_ok()
-        && f.seek(SeekFrom::End(-4)).is_ok()
-        && f.read_exact(&mut tail).is_ok()
-        && &head == b"PAR1"
-        && &tail == b"PAR1"
-}
-
 /// `%XX` escapes of a log path decoded.
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -201,22 +185,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Every data file any commit of the table added (`add` and `cdc` actions of every log entry).
-fn ever_added(dir: &Path) -> Result<HashSet<String>> {
-    let log = dir.join("_delta_log");
-    let mut paths = HashSet::new();
-    let entries = std::fs::read_dir(&log).map_err(|e| Error::io(&log, e))?;
-    for e in entries {
-        let p = e.map_err(|e| Error::io(&log, e))?.path();
-        if p.extension().is_none_or(|x| x != "json") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-        added_in(&text, &p.display().to_string(), &mut paths)?;
-    }
-    Ok(paths)
 }
 
 /// The data files a commit (`text`, the log file `label`) adds, removes or writes changes to.
@@ -240,10 +208,11 @@ fn added_in(text: &str, label: &str, paths: &mut HashSet<String>) -> Result<()> 
     Ok(())
 }
 
-/// [`check`]'s look at one table on object storage, through the table's own store: every file
-/// the snapshot names is there and is Parquet, and no data file is one no commit ever added.
+/// [`check`]'s look at one table's files, through the table's own store (a local folder or a
+/// bucket alike): every file the snapshot names is there and is Parquet, and no data file is
+/// one no commit ever added.
 /// Returns the number of files the snapshot names.
-async fn check_stored(
+async fn check_files(
     table: &dangan_datasets::deltalake::DeltaTable,
     name: &str,
     problems: &mut Vec<String>,
@@ -295,9 +264,19 @@ async fn check_stored(
             return 0;
         }
     };
+    // A local table names its files by plain path (deltalake's `to_uri`), a bucket's by URL.
+    let root_dir = table
+        .table_url()
+        .to_file_path()
+        .ok()
+        .map(|d| format!("{}/", d.display().to_string().trim_end_matches('/')));
     for uri in &active {
-        let rel = uri.strip_prefix(&root).unwrap_or(uri);
-        let Ok(path) = StorePath::from_url_path(rel) else {
+        let path = match (uri.strip_prefix(&root), &root_dir) {
+            (Some(rel), _) => StorePath::from_url_path(rel),
+            (None, Some(dir)) => StorePath::parse(uri.strip_prefix(dir.as_str()).unwrap_or(uri)),
+            (None, None) => StorePath::from_url_path(uri),
+        };
+        let Ok(path) = path else {
             problems.push(format!("{name}: a file path does not read 路径无效: {uri}"));
             continue;
         };
@@ -331,28 +310,6 @@ async fn check_stored(
     active.len()
 }
 
-/// Data files under a table folder (its log left out), relative to it.
-fn data_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                if p.file_name().is_some_and(|n| n != "_delta_log") {
-                    stack.push(p);
-                }
-            } else if p.extension().is_some_and(|x| x == "parquet") {
-                out.push(p.strip_prefix(dir).unwrap_or(&p).to_path_buf());
-            }
-        }
-    }
-    out
-}
-
 /// Check the lake.
 pub async fn check(lake: &Lake) -> Result<CheckReport> {
     let started = Instant::now();
@@ -368,43 +325,7 @@ pub async fn check(lake: &Lake) -> Result<CheckReport> {
                 continue;
             }
         };
-        let Some(dir) = lake.local_path(name) else {
-            files += check_stored(&table, name, &mut problems, &mut orphans).await;
-            continue;
-        };
-        let active: Vec<String> = match table.get_file_uris() {
-            Ok(f) => f.collect(),
-            Err(e) => {
-                problems.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        for uri in &active {
-            files += 1;
-            let path = url::Url::parse(uri)
-                .ok()
-                .and_then(|u| u.to_file_path().ok())
-                .unwrap_or_else(|| PathBuf::from(uri));
-            if !path.exists() {
-                problems.push(format!("{name}: file missing 文件缺失: {}", path.display()));
-            } else if !is_parquet(&path) {
-                problems.push(format!(
-                    "{name}: not a Parquet file 文件损坏: {}",
-                    path.display()
-                ));
-            }
-        }
-        match ever_added(&dir) {
-            Ok(known) => {
-                for f in data_files(&dir) {
-                    let rel = f.to_string_lossy().replace('\\', "/");
-                    if !known.contains(&rel) {
-                        orphans.push(format!("{name}/{rel}"));
-                    }
-                }
-            }
-            Err(e) => problems.push(format!("{name}: {e}")),
-        }
+        files += check_files(&table, name, &mut problems, &mut orphans).await;
     }
     if !orphans.is_empty() {
         problems.push(format!(

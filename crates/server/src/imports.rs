@@ -324,14 +324,11 @@ pub(crate) async fn commit(
             format!("这个文件已导入 (imported already, run {run})"),
         ));
     }
-    let lake_dir = state.lake.dir().to_path_buf();
     let what = format!("web import {} by {}", meta.dataset, meta.department);
-    let lock = tokio::task::spawn_blocking(move || {
-        dangan_datasets::LakeLock::acquire(&lake_dir, &what, Duration::from_secs(120), |_| {})
-    })
-    .await
-    .map_err(internal)?
-    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()))?;
+    let lock =
+        dangan_datasets::LakeLock::acquire(&state.lake, &what, Duration::from_secs(120), |_| {})
+            .await
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()))?;
     let started = std::time::Instant::now();
     let report = run_import(&state, &meta, dir.join(&meta.file), false).await;
     audit_import(&session, &meta, "import", started, &report);
