@@ -61,6 +61,16 @@ pub enum Command {
         /// columns masked unless granted (without it: the administrator).
         #[arg(long = "as", value_name = "DEPARTMENT")]
         as_department: Option<String>,
+        /// Run on an Apache Ballista cluster (`df://host:50050`, its scheduler) instead of
+        /// this process: same answers, same department policy.
+        #[arg(long, value_name = "URL", env = "DANGAN_CLUSTER")]
+        cluster: Option<String>,
+    },
+    /// An Apache Ballista cluster with dangan's functions on every node: run a scheduler, or
+    /// an executor of one (each node with its own lake folder for the storage settings).
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
     },
     /// Saved views: queries kept in the lake under a name, defined again by every session (a
     /// department's over its own tables).
@@ -157,6 +167,10 @@ pub enum Command {
         /// Seconds a query waits for its turn before it is refused.
         #[arg(long, default_value_t = 10)]
         queue_wait: u64,
+        /// Run every session's queries on an Apache Ballista cluster (`df://host:50050`);
+        /// this server stays the front-end (page, API, Flight SQL, search).
+        #[arg(long, value_name = "URL", env = "DANGAN_CLUSTER")]
+        cluster: Option<String>,
     },
     /// Generate a demo archive, import it through the real import path, print a tour.
     Demo {
@@ -432,6 +446,42 @@ pub struct ImportArgs {
     pub lock_wait: u64,
 }
 
+/// `dangan cluster …`.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Plan queries into stages and hand their tasks to executors; clients connect here.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:50050")]
+        bind: std::net::SocketAddr,
+        /// The name executors and clients reach it by (default: the bind address).
+        #[arg(long)]
+        external_host: Option<String>,
+    },
+    /// Run tasks for a scheduler; shuffle files and spills go to --work-dir.
+    Executor {
+        /// The scheduler, `host:port`.
+        #[arg(long, default_value = "localhost:50050")]
+        scheduler: String,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind_host: String,
+        /// The name the scheduler and other executors reach it by (default: --bind-host).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Arrow Flight port (other executors fetch shuffle data here).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port (the scheduler hands tasks out here).
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        #[arg(long)]
+        work_dir: PathBuf,
+        /// Tasks at once (default: the cores).
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+}
+
 /// How rows are written: the query crate's text formats, and two that write a file.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Output {
@@ -536,6 +586,9 @@ pub struct ReportArgs {
     /// Run as this department: its grants, scope and masks apply to every row the report reads.
     #[arg(long = "as", value_name = "DEPARTMENT")]
     pub as_department: Option<String>,
+    /// Run the report's queries on an Apache Ballista cluster (`df://host:50050`).
+    #[arg(long, value_name = "URL", env = "DANGAN_CLUSTER")]
+    pub cluster: Option<String>,
 }
 
 /// A day in any form the importer reads (YYYY-MM-DD, YYYY/M/D, YYYY年M月D日, YYYYMMDD, …):

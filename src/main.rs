@@ -9,24 +9,29 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // `dangan … | head`: end quietly when the reader goes away, as Unix tools do, instead of
-    // panicking in `println!` (Rust ignores SIGPIPE by default).
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of one signal before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let args = cli::Args::parse();
-    // The scheduler logs what it does (structured, to stderr); other commands print their
-    // results and log only warnings. `DANGAN_LOG` overrides (e.g. `info`, `debug`).
+    // The scheduler, the server and the cluster's nodes log what they do (structured, to
+    // stderr); other commands print their results and log only warnings. `DANGAN_LOG`
+    // overrides (e.g. `info`, `debug`).
     let serving = matches!(
         args.command,
         cli::Command::Pipeline {
             command: cli::PipelineCommand::Serve { .. }
         } | cli::Command::Serve { .. }
+            | cli::Command::Cluster { .. }
     );
+    // `dangan … | head`: end quietly when the reader goes away, as Unix tools do, instead of
+    // panicking in `println!` (Rust ignores SIGPIPE by default). Never for a server: a peer
+    // that hangs up on one of its sockets would end the whole process.
+    #[cfg(unix)]
+    if !serving {
+        // SAFETY: restoring the default disposition of one signal before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let default = if serving {
-        "warn,dangan_pipelines=info,dangan_server=info,buoyant_kernel=off,deltalake_core=error"
+        "warn,dangan_pipelines=info,dangan_server=info,ballista_scheduler=info,ballista_executor=info,buoyant_kernel=off,deltalake_core=error"
     } else {
         "warn,buoyant_kernel=off,deltalake_core=error"
     };

@@ -102,16 +102,23 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             format,
             out,
             as_department,
+            cluster,
         } => {
+            let cluster = cluster
+                .as_deref()
+                .map(dangan_cluster::Cluster::new)
+                .transpose()?;
             sql::run(
                 &open(&lake_dir)?,
                 &sql,
                 format,
                 out.as_deref(),
                 as_department.as_deref(),
+                cluster.as_ref().map(|c| c as &dyn dangan_query::Runner),
             )
             .await
         }
+        Command::Cluster { command } => cluster(&open(&lake_dir)?, command).await,
         Command::Report(a) => report::run(&open(&lake_dir)?, a).await,
         Command::Text { command } => text::run(&lake_dir, command).await,
         Command::Access { command } => access::run(&open(&lake_dir)?, command).await,
@@ -146,6 +153,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             query_slots,
             department_queries,
             queue_wait,
+            cluster,
         } => {
             let options = dangan_server::ServeOptions {
                 addr,
@@ -157,6 +165,10 @@ async fn run_async(args: Args) -> Result<ExitCode> {
                 query_slots: query_slots.unwrap_or_else(dangan_server::default_search_slots),
                 department_queries,
                 queue_wait: std::time::Duration::from_secs(queue_wait),
+                runner: match cluster.as_deref() {
+                    Some(url) => Some(std::sync::Arc::new(dangan_cluster::Cluster::new(url)?)),
+                    None => None,
+                },
                 ..Default::default()
             };
             dangan_server::serve(open(&lake_dir)?, options, |at| {
@@ -180,4 +192,50 @@ async fn run_async(args: Args) -> Result<ExitCode> {
 
 fn open(dir: &std::path::Path) -> Result<Lake> {
     Ok(Lake::open(dir)?)
+}
+
+/// `dangan cluster scheduler|executor`: runs until the process is stopped.
+async fn cluster(lake: &Lake, command: crate::cli::ClusterCommand) -> Result<ExitCode> {
+    use crate::cli::ClusterCommand;
+    match command {
+        ClusterCommand::Scheduler {
+            bind,
+            external_host,
+        } => {
+            eprintln!("cluster scheduler 集群调度器 listening on {bind}");
+            dangan_cluster::scheduler(
+                lake,
+                &dangan_cluster::SchedulerOptions {
+                    bind,
+                    external_host,
+                },
+            )
+            .await?;
+        }
+        ClusterCommand::Executor {
+            scheduler,
+            bind_host,
+            external_host,
+            port,
+            grpc_port,
+            work_dir,
+            concurrency,
+        } => {
+            eprintln!("cluster executor 集群执行器 on {bind_host}:{port} for {scheduler}");
+            dangan_cluster::executor(
+                lake,
+                &dangan_cluster::ExecutorOptions {
+                    scheduler,
+                    bind_host,
+                    external_host,
+                    port,
+                    grpc_port,
+                    work_dir,
+                    concurrency,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

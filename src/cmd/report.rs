@@ -40,9 +40,20 @@ pub async fn run(lake: &Lake, a: ReportArgs) -> Result<ExitCode> {
     {
         anyhow::bail!("--from {f} is after --to {t} 开始日期晚于结束日期");
     }
-    let report = dangan_reports::run_as(lake, a.as_department.as_deref(), def, &params)
-        .await
-        .with_context(|| format!("report {name}"))?;
+    let cluster = a
+        .cluster
+        .as_deref()
+        .map(dangan_cluster::Cluster::new)
+        .transpose()?;
+    let report = dangan_reports::run_as(
+        lake,
+        a.as_department.as_deref(),
+        cluster.as_ref().map(|c| c as &dyn dangan_query::Runner),
+        def,
+        &params,
+    )
+    .await
+    .with_context(|| format!("report {name}"))?;
     match &a.out {
         Some(path) => {
             render::write(&report, format, path)?;

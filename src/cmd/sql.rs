@@ -16,6 +16,7 @@ pub async fn run(
     format: Option<Output>,
     out: Option<&Path>,
     department: Option<&str>,
+    cluster: Option<&dyn dangan_query::Runner>,
 ) -> Result<ExitCode> {
     let format = format
         .or_else(|| out.and_then(Output::from_extension))
@@ -35,7 +36,7 @@ pub async fn run(
             crate::steps::sync_after_change(lake).await?;
         }
     }
-    let engine = QueryEngine::open_as(lake, department).await?;
+    let engine = QueryEngine::open_on(lake, department, cluster).await?;
     let result = engine.sql(sql).await;
     engine.flush_audit().await?;
     let result = result?;

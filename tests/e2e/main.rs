@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `dangan` binary on committed fixtures and generated archives.
 //! One test binary with modules (every test binary links the whole stack).
 
+mod cluster;
 mod demo;
 mod import;
 mod kill;

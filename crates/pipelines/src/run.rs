@@ -248,7 +248,8 @@ async fn run_step(lake: &Lake, spec: &PipelineSpec, step: &Step) -> Result<StepR
             let mut params = dangan_reports::Params::new(chrono::Local::now().date_naive());
             params.org = r.org.clone();
             let report =
-                dangan_reports::run_as(lake, r.as_department.as_deref(), def, &params).await?;
+                dangan_reports::run_as(lake, r.as_department.as_deref(), None, def, &params)
+                    .await?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }

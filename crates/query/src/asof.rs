@@ -127,11 +127,18 @@ impl TableFunctionImpl for AsOf {
                     let ext = |e: dangan_datasets::Error| DataFusionError::External(Box::new(e));
                     match lake.open_table_at(&name, at).await.map_err(ext)? {
                         None => Ok(None),
-                        Some(t) => Ok(Some(
-                            t.table_provider()
+                        Some(t) => {
+                            let delta = t
+                                .table_provider()
                                 .await
-                                .map_err(|e| DataFusionError::External(Box::new(e)))?,
-                        )),
+                                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                            Ok(Some(crate::provider::files_or(
+                                &t,
+                                delta,
+                                Default::default(),
+                                None,
+                            )?))
+                        }
                     }
                 })
             })

@@ -77,6 +77,51 @@ fn department_context() -> SessionContext {
     context_with(config)
 }
 
+/// Where a session's plans run: this process by default, or an engine of several machines
+/// (the `cluster` crate's Ballista client) that takes the session dangan configured.
+pub trait Runner: std::fmt::Debug + Send + Sync {
+    /// `state` (dangan's settings, tables not registered yet) made to send its plans away.
+    fn session(
+        &self,
+        state: datafusion::execution::SessionState,
+    ) -> datafusion::error::Result<datafusion::execution::SessionState>;
+    /// What it is called in messages.
+    fn name(&self) -> String;
+}
+
+/// `ctx` as it runs on `runner` (unchanged for `None`), with the functions that running
+/// there replaced put back.
+fn on(ctx: SessionContext, runner: Option<&dyn Runner>) -> Result<SessionContext> {
+    let Some(runner) = runner else {
+        return Ok(ctx);
+    };
+    let ctx = SessionContext::new_with_state(runner.session(ctx.state())?);
+    bounded::register(&ctx);
+    Ok(ctx)
+}
+
+/// Every scalar function a session of `lake` has beyond DataFusion's own — `sentiment()` with
+/// the lake's analyzer, the masks, the bounded versions of `repeat` & co. — for the nodes of a
+/// cluster, which must know them by name.
+pub fn functions(lake: &Lake) -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
+    let plain = SessionContext::new();
+    let ours = new_context();
+    udf::register(&ours, &text_model::analyzer(lake));
+    let state = ours.state();
+    let defaults = plain.state();
+    state
+        .scalar_functions()
+        .iter()
+        .filter(|(name, f)| {
+            defaults
+                .scalar_functions()
+                .get(*name)
+                .is_none_or(|d| !Arc::ptr_eq(d, f))
+        })
+        .map(|(_, f)| f.clone())
+        .collect()
+}
+
 /// The memory every session of this process shares for what DataFusion accounts for (sorts,
 /// hash aggregations, joins): a `FairSpillPool`, so past its share an operator that can
 /// spill does (to the OS temp folder) and one that cannot fails its query with an error
@@ -334,8 +379,30 @@ impl QueryEngine {
     /// Register every dataset table under its name and every internal table as
     /// `system_<name>`.
     pub async fn open(lake: &Lake) -> Result<Self> {
+        Self::open_on(lake, None, None).await
+    }
+
+    /// A session for `department` (its grants applied), or the administrator's for `None`.
+    pub async fn open_as(lake: &Lake, department: Option<&str>) -> Result<Self> {
+        Self::open_on(lake, department, None).await
+    }
+
+    /// [`QueryEngine::open_as`] with the plans run by `runner` (a cluster) instead of this
+    /// process.
+    pub async fn open_on(
+        lake: &Lake,
+        department: Option<&str>,
+        runner: Option<&dyn Runner>,
+    ) -> Result<Self> {
+        match department {
+            None => Self::open_admin(lake, runner).await,
+            Some(d) => Self::open_department(lake, d, runner).await,
+        }
+    }
+
+    async fn open_admin(lake: &Lake, runner: Option<&dyn Runner>) -> Result<Self> {
         recover_interrupted(lake).await?;
-        let ctx = new_context();
+        let ctx = on(new_context(), runner)?;
         let analyzer = text_model::analyzer(lake);
         udf::register(&ctx, &analyzer);
         ctx.register_udtf(
@@ -384,13 +451,13 @@ impl QueryEngine {
         })
     }
 
-    /// A session for `department` (its grants applied), or the administrator's for `None`.
-    pub async fn open_as(lake: &Lake, department: Option<&str>) -> Result<Self> {
-        let Some(department) = department else {
-            return Self::open(lake).await;
-        };
+    async fn open_department(
+        lake: &Lake,
+        department: &str,
+        runner: Option<&dyn Runner>,
+    ) -> Result<Self> {
         recover_interrupted(lake).await?;
-        let ctx = department_context();
+        let ctx = on(department_context(), runner)?;
         let analyzer = text_model::analyzer(lake);
         udf::register(&ctx, &analyzer);
         let policy = policy::register(&ctx, lake, department).await?;

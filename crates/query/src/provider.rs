@@ -44,11 +44,24 @@ pub async fn table_provider(
             .register_object_store(root.as_ref(), table.log_store().root_object_store(None));
     }
     let delta = table.table_provider().await?;
+    let state = ctx.state();
+    let parquet = state.default_table_options().parquet;
+    let cache = state.runtime_env().cache_manager.get_file_statistic_cache();
+    Ok(files_or(table, delta, parquet, cache)?)
+}
+
+/// The table as its snapshot's Parquet files (a listing table, or an empty table when there
+/// are none), else `delta` — delta-rs's own provider, for what a file list cannot be. As-of
+/// reads use it too, so every table a query names can travel to a cluster as a file list.
+pub fn files_or(
+    table: &DeltaTable,
+    delta: Arc<dyn TableProvider>,
+    parquet: datafusion::config::TableParquetOptions,
+    cache: Option<Arc<datafusion::execution::cache::cache_manager::FileStatisticsCache>>,
+) -> datafusion::error::Result<Arc<dyn TableProvider>> {
     match plain_files(table) {
         Some(files) if !files.is_empty() => {
-            let state = ctx.state();
-            let format =
-                ParquetFormat::default().with_options(state.default_table_options().parquet);
+            let format = ParquetFormat::default().with_options(parquet);
             let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
             let urls = files
                 .iter()
@@ -57,11 +70,15 @@ pub async fn table_provider(
             let config = ListingTableConfig::new_with_multi_paths(urls)
                 .with_listing_options(options)
                 .with_schema(delta.schema());
-            let listing = ListingTable::try_new(config)?
-                .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache());
+            let listing = ListingTable::try_new(config)?.with_cache(cache);
             Ok(Arc::new(listing))
         }
-        _ => Ok(delta),
+        // No files: an empty table of the same columns (which travels to a cluster too).
+        Some(_) => Ok(Arc::new(datafusion::datasource::MemTable::try_new(
+            delta.schema(),
+            vec![vec![]],
+        )?)),
+        None => Ok(delta),
     }
 }
 

@@ -66,14 +66,53 @@ pub(crate) enum RowScope {
 
 /// A table as a department's scope lets it be read (see the module's description).
 #[derive(Debug)]
-pub(crate) struct ScopedTable {
+pub struct ScopedTable {
     inner: Arc<dyn TableProvider>,
     scope: RowScope,
     /// The members in scope, found once per session (for [`RowScope::Members`]).
     member_ids: tokio::sync::OnceCell<Arc<HashSet<String>>>,
 }
 
+/// What a [`ScopedTable`] is made of, for another process to make it again (a cluster's
+/// codec): the table, and its scope.
+pub struct ScopeParts {
+    pub inner: Arc<dyn TableProvider>,
+    /// `None`: no row is in scope. Otherwise the organizations whose rows are.
+    pub orgs: Option<Vec<String>>,
+    /// Rows reach their organization through the member: the raw members table.
+    pub members: Option<Arc<dyn TableProvider>>,
+}
+
 impl ScopedTable {
+    /// The table and its scope.
+    pub fn parts(&self) -> ScopeParts {
+        let (orgs, members) = match &self.scope {
+            RowScope::Nothing => (None, None),
+            RowScope::Orgs(o) => (Some(o.iter().cloned().collect()), None),
+            RowScope::Members { orgs, members } => {
+                (Some(orgs.iter().cloned().collect()), Some(members.clone()))
+            }
+        };
+        ScopeParts {
+            inner: self.inner.clone(),
+            orgs,
+            members,
+        }
+    }
+
+    /// The table [`ScopedTable::parts`] describes.
+    pub fn from_parts(parts: ScopeParts) -> ScopedTable {
+        let scope = match (parts.orgs, parts.members) {
+            (None, _) => RowScope::Nothing,
+            (Some(o), None) => RowScope::Orgs(Arc::new(o.into_iter().collect())),
+            (Some(o), Some(members)) => RowScope::Members {
+                orgs: Arc::new(o.into_iter().collect()),
+                members,
+            },
+        };
+        ScopedTable::new(parts.inner, scope)
+    }
+
     pub(crate) fn new(inner: Arc<dyn TableProvider>, scope: RowScope) -> Self {
         ScopedTable {
             inner,
@@ -245,6 +284,26 @@ impl ScopeExec {
             schema,
             properties,
         }
+    }
+}
+
+impl ScopeExec {
+    /// The key column, how many columns are kept, and the keys in scope: with the input, all
+    /// there is to a `ScopeExec` (for a cluster's codec).
+    pub fn parts(&self) -> (usize, usize, &HashSet<String>) {
+        (self.key, self.keep, &self.allowed)
+    }
+
+    /// The `ScopeExec` [`ScopeExec::parts`] describes, over `input`.
+    pub fn from_parts(
+        input: Arc<dyn ExecutionPlan>,
+        key: usize,
+        keep: usize,
+        allowed: HashSet<String>,
+    ) -> Result<Self> {
+        let columns: Vec<usize> = (0..keep).collect();
+        let schema = Arc::new(input.schema().project(&columns)?);
+        Ok(ScopeExec::new(input, key, Arc::new(allowed), keep, schema))
     }
 }
 

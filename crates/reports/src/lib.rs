@@ -326,15 +326,17 @@ pub async fn run(
     Ok(report)
 }
 
-/// Run a report in a session of its own as `department` (`None`: the administrator), writing
-/// the session's audit rows before returning.
+/// Run a report in a session of its own as `department` (`None`: the administrator), its
+/// queries run by `runner` (a cluster; `None`: this process), writing the session's audit
+/// rows before returning.
 pub async fn run_as(
     lake: &Lake,
     department: Option<&str>,
+    runner: Option<&dyn dangan_query::Runner>,
     def: &dyn ReportDef,
     params: &Params,
 ) -> Result<Report> {
-    let engine = QueryEngine::open_as(lake, department).await?;
+    let engine = QueryEngine::open_on(lake, department, runner).await?;
     let report = run(lake, &engine, def, params).await;
     engine.flush_audit().await?;
     report

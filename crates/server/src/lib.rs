@@ -63,6 +63,9 @@ pub struct ServeOptions {
     pub department_queries: usize,
     /// How long a query waits for a turn before it is refused (429).
     pub queue_wait: Duration,
+    /// Where the queries of every session run (a cluster; `None`: this process). The page,
+    /// the API and Flight SQL stay here as its front-ends; search reads the local index.
+    pub runner: Option<std::sync::Arc<dyn dangan_query::Runner>>,
 }
 
 impl Default for ServeOptions {
@@ -78,6 +81,7 @@ impl Default for ServeOptions {
             query_slots: default_search_slots(),
             department_queries: 4,
             queue_wait: Duration::from_secs(10),
+            runner: None,
         }
     }
 }

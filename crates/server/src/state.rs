@@ -272,7 +272,8 @@ impl AppState {
     ) -> Result<Arc<QueryEngine>, dangan_query::Error> {
         use std::sync::atomic::Ordering;
         let dropped = self.sessions_dropped.load(Ordering::SeqCst);
-        let engine = match QueryEngine::open_as(&self.lake, department).await {
+        let runner = self.options.runner.as_deref();
+        let engine = match QueryEngine::open_on(&self.lake, department, runner).await {
             Ok(e) => Arc::new(e),
             Err(err) => {
                 if let Some(e) = self.sessions.lock().await.get_mut(&key) {
