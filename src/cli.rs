@@ -65,6 +65,9 @@ pub enum Command {
         /// this process: same answers, same department policy.
         #[arg(long, value_name = "URL", env = "DANGAN_CLUSTER")]
         cluster: Option<String>,
+        /// Stop the query if it runs longer than this many seconds (it is audited as stopped).
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
     },
     /// An Apache Ballista cluster with dangan's functions on every node: run a scheduler, or
     /// an executor of one (each node with its own lake folder for the storage settings).

@@ -103,6 +103,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
             out,
             as_department,
             cluster,
+            timeout,
         } => {
             let cluster = cluster
                 .as_deref()
@@ -115,6 +116,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
                 out.as_deref(),
                 as_department.as_deref(),
                 cluster.as_ref().map(|c| c as &dyn dangan_query::Runner),
+                timeout.map(std::time::Duration::from_secs),
             )
             .await
         }

@@ -17,6 +17,7 @@ pub async fn run(
     out: Option<&Path>,
     department: Option<&str>,
     cluster: Option<&dyn dangan_query::Runner>,
+    timeout: Option<std::time::Duration>,
 ) -> Result<ExitCode> {
     let format = format
         .or_else(|| out.and_then(Output::from_extension))
@@ -37,7 +38,19 @@ pub async fn run(
         }
     }
     let engine = QueryEngine::open_on(lake, department, cluster).await?;
-    let result = engine.sql(sql).await;
+    let result = match timeout {
+        None => engine.sql(sql).await,
+        Some(limit) => match tokio::time::timeout(limit, engine.sql(sql)).await {
+            Ok(r) => r,
+            Err(_) => {
+                engine.flush_audit().await?;
+                anyhow::bail!(
+                    "the query ran longer than --timeout {} s and was stopped 查询超时已停止",
+                    limit.as_secs()
+                );
+            }
+        },
+    };
     engine.flush_audit().await?;
     let result = result?;
     let text: OutputFormat = match format.text() {

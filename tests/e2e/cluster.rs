@@ -120,7 +120,15 @@ fn work_dirs_with_jobs(dirs: &[PathBuf]) -> Vec<usize> {
     dirs.iter()
         .map(|d| {
             std::fs::read_dir(d)
-                .map(|e| e.flatten().filter(|e| e.path().is_dir()).count())
+                .map(|e| {
+                    // A job's folder is named by its id; `datafusion-*` are a session's spills.
+                    e.flatten()
+                        .filter(|e| {
+                            e.path().is_dir()
+                                && !e.file_name().to_string_lossy().starts_with("datafusion-")
+                        })
+                        .count()
+                })
                 .unwrap_or(0)
         })
         .collect()
@@ -283,4 +291,49 @@ fn a_cluster_of_two_executors_answers_as_the_local_engine() {
     // Both executors ran tasks (each keeps a folder per job it worked on).
     let jobs = work_dirs_with_jobs(&work_dirs);
     assert!(jobs.iter().all(|&n| n > 0), "jobs per executor: {jobs:?}");
+
+    // An executor killed while it runs a query's task: the query is answered in full by the
+    // other (Ballista runs the lost task again) or fails with an error — never a partial sum.
+    let heavy = "select sum(length(a.content) + length(b.content) + length(c.content)) as s \
+                 from feedback a, feedback b, feedback c, appraisals d, appraisals e";
+    let expected = rows(&ok(&lake, &["sql", heavy, "--format", "json"]));
+    let running = Command::new(bin())
+        .arg("--lake")
+        .arg(&lake)
+        .args(["sql", heavy, "--format", "json", "--cluster", &url])
+        // Ballista may fail to recover a job whose finished stage lived on the lost executor
+        // and leave it waiting: a bound turns that into an error.
+        .args(["--timeout", "120"])
+        .env_remove("DANGAN_LAKE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let before = work_dirs_with_jobs(&work_dirs);
+    let started = Instant::now();
+    let busy = loop {
+        let now = work_dirs_with_jobs(&work_dirs);
+        if let Some(i) = (0..2).find(|&i| now[i] > before[i]) {
+            break i;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no executor started the query"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let victim = &mut nodes.0[1 + busy];
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let out = running.wait_with_output().unwrap();
+    if out.status.success() {
+        assert_eq!(
+            rows(&stdout(&out)),
+            expected,
+            "answered in full after the kill"
+        );
+    } else {
+        assert!(stdout(&out).trim().is_empty(), "no rows with a failure");
+        assert!(stderr(&out).contains("error"), "{}", stderr(&out));
+    }
 }

@@ -21,6 +21,11 @@ use crate::codec::{Codec, PhysicalCodec};
 use crate::error::{Error, Result};
 use crate::stores::LakeStores;
 
+/// How often an executor tells the scheduler it is alive.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the scheduler waits for a silent executor before running its tasks elsewhere.
+const EXECUTOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Where the scheduler listens.
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {
@@ -83,6 +88,14 @@ pub async fn scheduler(lake: &Lake, opts: &SchedulerOptions) -> Result<()> {
             .external_host
             .clone()
             .unwrap_or_else(|| opts.bind.ip().to_string()),
+        // An executor that stops answering is given up after this long and its tasks run
+        // elsewhere (Ballista's default, 180 s, left a query waiting three minutes).
+        executor_timeout_seconds: EXECUTOR_TIMEOUT.as_secs(),
+        // A stage's tasks spread over the executors (Ballista's default fills one first):
+        // every machine reads its share of the files.
+        task_distribution: ballista_scheduler::config::TaskDistributionPolicy::RoundRobin,
+        expire_dead_executor_interval_seconds: 5,
+        no_executors_grace_period_seconds: EXECUTOR_TIMEOUT.as_secs(),
         ..Default::default()
     }
     .with_override_config_producer(Arc::new(default_config_producer))
@@ -138,6 +151,7 @@ pub async fn executor(lake: &Lake, opts: &ExecutorOptions) -> Result<()> {
         })),
         override_logical_codec: Some(Arc::new(Codec::default())),
         override_physical_codec: Some(Arc::new(PhysicalCodec::default())),
+        executor_heartbeat_interval_seconds: HEARTBEAT.as_secs(),
         ..Default::default()
     };
     start_executor_process(Arc::new(config)).await?;
