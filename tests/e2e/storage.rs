@@ -244,6 +244,33 @@ fn a_lake_on_s3_imports_upserts_and_answers_sql() {
         serde_json::json!(["members/part-stray.parquet"]),
         "{report}"
     );
+
+    // Upkeep, history and the audit on the bucket: optimize compacts the three files, vacuum
+    // removes the orphan, the rows as they stood before anything was imported and now, and
+    // every query above is in the audit.
+    s3.ok(&lake, &["lake", "optimize"]);
+    s3.ok(&lake, &["lake", "vacuum"]);
+    assert!(
+        !root
+            .join("archive/district/tables/members/part-stray.parquet")
+            .exists()
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&s3.ok(&lake, &["lake", "check", "--format", "json"])).unwrap();
+    assert_eq!(report["orphans"], serde_json::json!([]), "{report}");
+    assert_eq!(s3.count(&lake, "select count(*) from members"), 3);
+    assert_eq!(
+        s3.count(&lake, "select count(*) from members_asof('2000-01-01')"),
+        0
+    );
+    assert_eq!(
+        s3.count(
+            &lake,
+            "select count(*) from asof('members', '2999-01-01') where category = '正式党员'"
+        ),
+        3
+    );
+    assert!(s3.count(&lake, "select count(*) from system_audit") >= 5);
 }
 
 /// A store URL of another kind is refused with a clear message, and an existing lake is not
