@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use crate::support::{bin, stderr, stdout, succeeded};
 
 /// An S3 server on a port of loopback, serving `root` (one folder per bucket), with one key.
-struct S3Server {
+pub(crate) struct S3Server {
     endpoint: String,
     _runtime: Option<tokio::runtime::Runtime>,
     /// A `moto[server]` process, for [`S3Server::moto`].
@@ -18,7 +18,7 @@ const KEY: &str = "dangan-test";
 const SECRET: &str = "dangan-test-secret";
 
 impl S3Server {
-    fn start(root: &Path) -> S3Server {
+    pub(crate) fn start(root: &Path) -> S3Server {
         use hyper_util::rt::{TokioExecutor, TokioIo};
         use hyper_util::server::conn::auto::Builder;
         use s3s::auth::SimpleAuth;
@@ -117,14 +117,14 @@ impl S3Server {
     }
 
     /// `dangan --lake <lake> args…` with the server's endpoint and key in the environment.
-    fn dangan(&self, lake: &Path, args: &[&str]) -> Output {
+    pub(crate) fn dangan(&self, lake: &Path, args: &[&str]) -> Output {
         self.command(lake, args)
             .output()
             .expect("the dangan binary runs")
     }
 
     /// The command of [`S3Server::dangan`], to start rather than run.
-    fn command(&self, lake: &Path, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, lake: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.arg("--lake")
             .arg(lake)
@@ -149,11 +149,11 @@ impl Drop for S3Server {
 }
 
 impl S3Server {
-    fn ok(&self, lake: &Path, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, lake: &Path, args: &[&str]) -> String {
         succeeded(self.dangan(lake, args), args)
     }
 
-    fn count(&self, lake: &Path, q: &str) -> i64 {
+    pub(crate) fn count(&self, lake: &Path, q: &str) -> i64 {
         let out = self.ok(lake, &["sql", q, "--format", "json"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         v[0].as_object()
