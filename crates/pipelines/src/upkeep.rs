@@ -115,6 +115,10 @@ pub async fn vacuum(lake: &Lake, retain_days: u32, dry_run: bool) -> Result<Upke
             .vacuum()
             .with_retention_period(chrono::Duration::days(i64::from(retain_days)))
             .with_enforce_retention_duration(false)
+            // Full: also the orphan files a write that died left (what `lake check` reports);
+            // deltalake's default (lite) removes only files a commit removed. Vacuum holds the
+            // lake's lock, so no write is in flight.
+            .with_mode(dangan_datasets::deltalake::operations::vacuum::VacuumMode::Full)
             .with_dry_run(dry_run)
             .await
             .map_err(|e| delta(&name, e))?;
