@@ -466,6 +466,7 @@ pub enum ClusterCommand {
         /// The scheduler, `host:port`.
         #[arg(long, default_value = "localhost:50050")]
         scheduler: String,
+        /// The address to listen on (0.0.0.0 for every interface of a machine of a cluster).
         #[arg(long, default_value = "127.0.0.1")]
         bind_host: String,
         /// The name the scheduler and other executors reach it by (default: --bind-host).
@@ -477,6 +478,7 @@ pub enum ClusterCommand {
         /// gRPC port (the scheduler hands tasks out here).
         #[arg(long, default_value_t = 50052)]
         grpc_port: u16,
+        /// Where shuffle files and spills go (a local disk; a folder per job).
         #[arg(long)]
         work_dir: PathBuf,
         /// Tasks at once (default: the cores).
