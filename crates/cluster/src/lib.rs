@@ -34,24 +34,28 @@ pub struct Cluster {
 impl Cluster {
     /// `df://host:port` (or `host:port`): the scheduler a client sends its plans to.
     pub fn new(url: &str) -> Result<Cluster> {
-        let url = if url.contains("://") {
-            url.to_string()
-        } else {
-            format!("df://{url}")
-        };
-        let parsed = url::Url::parse(&url).map_err(|e| Error::Address {
-            address: url.clone(),
-            message: e.to_string(),
-        })?;
-        let host = parsed.host_str().ok_or_else(|| Error::Address {
-            address: url.clone(),
-            message: "no host".into(),
-        })?;
-        let port = parsed.port().unwrap_or(50050);
+        let (host, port) = scheduler_address(url)?;
         Ok(Cluster {
             scheduler: format!("http://{host}:{port}"),
         })
     }
+}
+
+/// The host and port of a scheduler given as `df://host:port`, `http://host:port` or
+/// `host:port` (port 50050 when left out).
+fn scheduler_address(address: &str) -> Result<(String, u16)> {
+    let url = if address.contains("://") {
+        address.to_string()
+    } else {
+        format!("df://{address}")
+    };
+    let bad = |message: String| Error::Address {
+        address: address.to_string(),
+        message,
+    };
+    let parsed = url::Url::parse(&url).map_err(|e| bad(e.to_string()))?;
+    let host = parsed.host_str().ok_or_else(|| bad("no host".into()))?;
+    Ok((host.to_string(), parsed.port().unwrap_or(50050)))
 }
 
 impl dangan_query::Runner for Cluster {

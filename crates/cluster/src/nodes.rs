@@ -18,7 +18,7 @@ use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionConfig;
 
 use crate::codec::{Codec, PhysicalCodec};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::stores::LakeStores;
 
 /// How often an executor tells the scheduler it is alive.
@@ -61,11 +61,13 @@ fn functions(lake: &Lake) -> Vec<Arc<ScalarUDF>> {
 
 /// The session a node plans with: Ballista's, plus dangan's functions and the lake's stores,
 /// without this process's custom plan rules (their operators do not travel).
-fn session_state(lake: &Lake, config: SessionConfig) -> datafusion::error::Result<SessionState> {
+fn session_state(
+    lake: &Lake,
+    stores: Arc<LakeStores>,
+    config: SessionConfig,
+) -> datafusion::error::Result<SessionState> {
     let runtime = RuntimeEnvBuilder::new()
-        .with_object_store_registry(Arc::new(LakeStores::new(
-            lake.config().storage_options.clone(),
-        )))
+        .with_object_store_registry(stores)
         .build_arc()?;
     Ok(SessionStateBuilder::new()
         .with_default_features()
@@ -81,6 +83,8 @@ fn session_state(lake: &Lake, config: SessionConfig) -> datafusion::error::Resul
 /// Run a scheduler until the process is stopped.
 pub async fn scheduler(lake: &Lake, opts: &SchedulerOptions) -> Result<()> {
     let lake = lake.clone();
+    // One registry for every session: a bucket's client is built once per process.
+    let stores = Arc::new(LakeStores::new(lake.config().storage_options.clone()));
     let mut config = SchedulerConfig {
         bind_host: opts.bind.ip().to_string(),
         bind_port: opts.bind.port(),
@@ -99,7 +103,9 @@ pub async fn scheduler(lake: &Lake, opts: &SchedulerOptions) -> Result<()> {
         ..Default::default()
     }
     .with_override_config_producer(Arc::new(default_config_producer))
-    .with_override_session_builder(Arc::new(move |config| session_state(&lake, config)));
+    .with_override_session_builder(Arc::new(move |config| {
+        session_state(&lake, stores.clone(), config)
+    }));
     config.override_logical_codec = Some(Arc::new(Codec::default()));
     config.override_physical_codec = Some(Arc::new(PhysicalCodec::default()));
     let cluster = BallistaCluster::new_from_config(&config).await?;
@@ -109,27 +115,14 @@ pub async fn scheduler(lake: &Lake, opts: &SchedulerOptions) -> Result<()> {
 
 /// Run an executor until the process is stopped.
 pub async fn executor(lake: &Lake, opts: &ExecutorOptions) -> Result<()> {
-    let (host, port) = opts
-        .scheduler
-        .trim_start_matches("df://")
-        .trim_start_matches("http://")
-        .rsplit_once(':')
-        .map(|(h, p)| (h.to_string(), p.parse::<u16>()))
-        .ok_or_else(|| Error::Address {
-            address: opts.scheduler.clone(),
-            message: "expected host:port".into(),
-        })?;
-    let port = port.map_err(|e| Error::Address {
-        address: opts.scheduler.clone(),
-        message: e.to_string(),
-    })?;
+    let (host, port) = crate::scheduler_address(&opts.scheduler)?;
     std::fs::create_dir_all(&opts.work_dir)
         .map_err(|e| dangan_datasets::Error::io(&opts.work_dir, e))?;
     let mut registry = BallistaFunctionRegistry::default();
     for f in dangan_query::functions(lake) {
         registry.scalar_functions.insert(f.name().to_string(), f);
     }
-    let options = lake.config().storage_options.clone();
+    let stores = Arc::new(LakeStores::new(lake.config().storage_options.clone()));
     let work_dir = opts.work_dir.clone();
     let config = ExecutorProcessConfig {
         scheduler_host: host,
@@ -146,7 +139,7 @@ pub async fn executor(lake: &Lake, opts: &ExecutorOptions) -> Result<()> {
         override_runtime_producer: Some(Arc::new(move |_| {
             RuntimeEnvBuilder::new()
                 .with_temp_file_path(work_dir.clone())
-                .with_object_store_registry(Arc::new(LakeStores::new(options.clone())))
+                .with_object_store_registry(stores.clone())
                 .build_arc()
         })),
         override_logical_codec: Some(Arc::new(Codec::default())),
