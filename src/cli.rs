@@ -89,6 +89,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AccessCommand,
     },
+    /// Other departments' databases (PostgreSQL, SQLite) read live in SQL as `NAME.table`.
+    External {
+        #[command(subcommand)]
+        command: ExternalCommand,
+    },
     /// Table versions and files of the lake.
     Status {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
@@ -281,6 +286,82 @@ pub enum AccessCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExternalCommand {
+    /// Declare a database in lake.toml (checked by connecting first). Its tables are then
+    /// `NAME.table` in SQL and in grants (`dangan access grant DEPT NAME.table`).
+    Add {
+        /// The schema it is in SQL: lower-case letters, digits and _.
+        name: String,
+        /// postgres or sqlite.
+        #[arg(long, value_parser = parse_external_kind)]
+        kind: dangan_datasets::external::ExternalKind,
+        /// postgres://user@host:port/db[?sslmode=require], or a SQLite file's path. Never a
+        /// password.
+        #[arg(long)]
+        url: String,
+        /// The environment variable holding the password (read when connecting, never stored).
+        #[arg(long, conflicts_with = "password_file")]
+        password_env: Option<String>,
+        /// A file whose first line is the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// The tables to expose (`t` or `schema.t`, comma-separated); default: every table.
+        #[arg(long, value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Longest wait for the database to connect or to send the next rows.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+    },
+    /// Tell the access policy which columns of an external table hold the organization (row
+    /// scope), the member, and personal values.
+    Map {
+        /// `NAME.table`.
+        table: String,
+        /// The column holding the organization id (org_id of the archive).
+        #[arg(long)]
+        org_column: Option<String>,
+        /// The column holding the member id (scope through the register of people).
+        #[arg(long)]
+        member_column: Option<String>,
+        /// Personal columns as column=mask (mask: id_number, phone or year), comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = parse_personal_column)]
+        personal: Vec<(String, dangan_datasets::Mask)>,
+    },
+    /// The declared databases.
+    List {
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Connect and list each table with its columns (Arrow types); warn when the role could
+    /// write. Exit code 1 when a source cannot be read.
+    Check {
+        /// One source (default: all).
+        name: Option<String>,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Remove a database from lake.toml (grants of its tables stay until revoked).
+    Remove { name: String },
+}
+
+fn parse_external_kind(s: &str) -> Result<dangan_datasets::external::ExternalKind, String> {
+    s.parse().map_err(|e: dangan_datasets::Error| e.to_string())
+}
+
+fn parse_personal_column(s: &str) -> Result<(String, dangan_datasets::Mask), String> {
+    let (column, mask) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected column=mask (id_number, phone or year)"))?;
+    let mask = match mask.trim() {
+        "id_number" | "id" => dangan_datasets::Mask::IdNumber,
+        "phone" => dangan_datasets::Mask::Phone,
+        "year" | "date" => dangan_datasets::Mask::Year,
+        other => return Err(format!("mask `{other}`: expected id_number, phone or year")),
+    };
+    Ok((column.trim().to_string(), mask))
 }
 
 #[derive(Debug, Subcommand)]

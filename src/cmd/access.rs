@@ -28,7 +28,27 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
             personal,
             import,
         } => {
-            lake.registry().get(&dataset)?;
+            match dataset
+                .split_once('.')
+                .and_then(|(s, t)| lake.external(s).map(|src| (s, t, src)))
+            {
+                Some((s, t, source)) => {
+                    if !source.tables.is_empty() && !source.tables.contains_key(t) {
+                        bail!(
+                            "external source `{s}` exposes no table `{t}` (its tables: {})",
+                            source.tables.keys().cloned().collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                    if import {
+                        bail!(
+                            "{dataset} is another database's table: it is read, never imported into"
+                        );
+                    }
+                }
+                None => {
+                    lake.registry().get(&dataset)?;
+                }
+            }
             let grant = Grant {
                 department: department.clone(),
                 dataset: dataset.clone(),

@@ -3,6 +3,7 @@
 mod access;
 mod datasets;
 mod demo;
+mod external;
 mod import;
 mod member;
 mod pipeline;
@@ -124,6 +125,7 @@ async fn run_async(args: Args) -> Result<ExitCode> {
         Command::Report(a) => report::run(&open(&lake_dir)?, a).await,
         Command::Text { command } => text::run(&lake_dir, command).await,
         Command::Access { command } => access::run(&open(&lake_dir)?, command).await,
+        Command::External { command } => external::run(open(&lake_dir)?, command).await,
         Command::Status { format } => {
             let lake = open(&lake_dir)?;
             let status = lake.status().await?;

@@ -32,14 +32,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn node(s3: &S3Server, lake: &Path, args: &[&str], log: &Path) -> Child {
-    s3.command(lake, args)
+/// A node process signing its S3 requests with access key `key`.
+fn node(s3: &S3Server, key: &str, lake: &Path, args: &[&str], log: &Path) -> Child {
+    s3.command_as(key, lake, args)
         .stdout(Stdio::from(std::fs::File::create(log).unwrap()))
         .stderr(Stdio::from(
             std::fs::OpenOptions::new().append(true).open(log).unwrap(),
         ))
         .spawn()
         .expect("the dangan binary starts")
+}
+
+/// The access key executor `i` signs its S3 requests with.
+fn executor_key(i: usize) -> String {
+    format!("dangan-executor-{i}")
 }
 
 /// Where the lake's tables are.
@@ -159,6 +165,7 @@ fn a_cluster_of_two_executors_answers_as_the_local_engine() {
     let scheduler = format!("127.0.0.1:{scheduler_port}");
     let mut nodes = Nodes(vec![node(
         &s3,
+        "dangan-scheduler",
         &lake,
         &["cluster", "scheduler", "--bind", &scheduler],
         &dir.path().join("scheduler.log"),
@@ -172,6 +179,7 @@ fn a_cluster_of_two_executors_answers_as_the_local_engine() {
         ok(&own, &["init", "--storage", BUCKET]);
         nodes.0.push(node(
             &s3,
+            &executor_key(i),
             &own,
             &[
                 "cluster",
@@ -299,9 +307,49 @@ fn a_cluster_of_two_executors_answers_as_the_local_engine() {
     // A table the department was not granted is refused on the cluster too.
     let o = on_cluster("select count(*) from feedback", Some("教育局"));
     assert!(!o.status.success(), "{}", stdout(&o));
-    // Both executors ran tasks (each keeps a folder per job it worked on).
+    // Another database's table is read by the front-end's own connection: on the cluster it
+    // fails at planning, by name, and runs without --cluster.
+    let db = dir.path().join("branch.db");
+    let made = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table notes (member_id text)'); c.execute(\"insert into notes values ('R01')\"); c.commit()")
+        .arg(&db)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    ok(
+        &lake,
+        &[
+            "external",
+            "add",
+            "branch",
+            "--kind",
+            "sqlite",
+            "--url",
+            db.to_str().unwrap(),
+        ],
+    );
+    let q = "select count(*) as n from branch.notes n join members m using (member_id)";
+    let o = on_cluster(q, None);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("not distributable") && stderr(&o).contains("branch"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        rows(&ok(&lake, &["sql", q, "--format", "json"]))[0][0].1,
+        "1"
+    );
+    // Both executors ran tasks (each keeps a folder per job it worked on) and read the
+    // lake's Parquet files from the bucket themselves (counted by the S3 server per key).
     let jobs = work_dirs_with_jobs(&work_dirs);
     assert!(jobs.iter().all(|&n| n > 0), "jobs per executor: {jobs:?}");
+    let reads: Vec<usize> = (0..2).map(|i| s3.parquet_reads(&executor_key(i))).collect();
+    assert!(
+        reads.iter().all(|&n| n > 0),
+        "Parquet objects read per executor: {reads:?}"
+    );
 
     // An executor killed while it runs a query's task: the query is answered in full by the
     // other (Ballista runs the lost task again) or fails with an error — never a partial sum.

@@ -53,12 +53,18 @@ fn port_after(line: &str, prefix: &str) -> Option<u16> {
 }
 
 pub(crate) fn start_with(lake: &Path, extra: &[&str]) -> Server {
+    start_env(lake, extra, &[])
+}
+
+/// [`start_with`], the server's environment holding `env` besides.
+pub(crate) fn start_env(lake: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(bin())
         .arg("--lake")
         .arg(lake)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(extra)
         .env_remove("DANGAN_LAKE")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

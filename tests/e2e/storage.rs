@@ -1,14 +1,19 @@
 //! A lake whose tables are on S3: a real S3 server (`s3s-fs`, files under a temporary folder)
 //! in the test process, the binary pointed at it by the usual `AWS_*` variables.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 
 use crate::support::{bin, stderr, stdout, succeeded};
 
-/// An S3 server on a port of loopback, serving `root` (one folder per bucket), with one key.
+/// An S3 server on a port of loopback, serving `root` (one folder per bucket), with one key
+/// for the lake's own commands and one more per [`S3Server::key`] asked for.
 pub(crate) struct S3Server {
     endpoint: String,
+    /// Parquet objects read, per access key (`s3s-fs` only).
+    reads: ParquetReads,
     _runtime: Option<tokio::runtime::Runtime>,
     /// A `moto[server]` process, for [`S3Server::moto`].
     moto: Option<std::process::Child>,
@@ -17,11 +22,47 @@ pub(crate) struct S3Server {
 const KEY: &str = "dangan-test";
 const SECRET: &str = "dangan-test-secret";
 
+/// `GetObject` requests for `.parquet` objects, counted by the server per access key: which
+/// client read the lake's data files (each executor of the cluster test signs with its own key).
+#[derive(Clone, Default)]
+pub(crate) struct ParquetReads(Arc<Mutex<HashMap<String, usize>>>);
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for ParquetReads {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> s3s::S3Result<()> {
+        let Some(who) = cx.credentials().map(|c| c.access_key.clone()) else {
+            return Err(s3s::s3_error!(
+                AccessDenied,
+                "anonymous requests are refused"
+            ));
+        };
+        if cx.s3_op().name() == "GetObject"
+            && matches!(cx.s3_path(), s3s::path::S3Path::Object { key, .. } if key.ends_with(".parquet"))
+        {
+            *self.0.lock().unwrap().entry(who).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Access keys of the form `dangan-…`, all with [`SECRET`].
+struct AnyDanganKey;
+
+#[async_trait::async_trait]
+impl s3s::auth::S3Auth for AnyDanganKey {
+    async fn get_secret_key(&self, access_key: &str) -> s3s::S3Result<s3s::auth::SecretKey> {
+        if access_key.starts_with("dangan-") {
+            Ok(SECRET.into())
+        } else {
+            Err(s3s::s3_error!(InvalidAccessKeyId))
+        }
+    }
+}
+
 impl S3Server {
     pub(crate) fn start(root: &Path) -> S3Server {
         use hyper_util::rt::{TokioExecutor, TokioIo};
         use hyper_util::server::conn::auto::Builder;
-        use s3s::auth::SimpleAuth;
         use s3s::service::S3ServiceBuilder;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -31,7 +72,9 @@ impl S3Server {
             .unwrap();
         let fs = s3s_fs::FileSystem::new(root).unwrap();
         let mut b = S3ServiceBuilder::new(fs);
-        b.set_auth(SimpleAuth::from_single(KEY, SECRET));
+        b.set_auth(AnyDanganKey);
+        let reads = ParquetReads::default();
+        b.set_access(reads.clone());
         let service = b.build();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -51,6 +94,7 @@ impl S3Server {
         });
         S3Server {
             endpoint: format!("http://127.0.0.1:{port}"),
+            reads,
             _runtime: Some(runtime),
             moto: None,
         }
@@ -88,6 +132,7 @@ impl S3Server {
             .expect("python3 starts moto.server");
         let server = S3Server {
             endpoint: format!("http://127.0.0.1:{port}"),
+            reads: ParquetReads::default(),
             _runtime: None,
             moto: Some(child),
         };
@@ -125,13 +170,19 @@ impl S3Server {
 
     /// The command of [`S3Server::dangan`], to start rather than run.
     pub(crate) fn command(&self, lake: &Path, args: &[&str]) -> Command {
+        self.command_as(KEY, lake, args)
+    }
+
+    /// [`S3Server::command`] signing with access key `key` (`dangan-…`), whose Parquet reads
+    /// [`S3Server::parquet_reads`] counts apart.
+    pub(crate) fn command_as(&self, key: &str, lake: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.arg("--lake")
             .arg(lake)
             .args(args)
             .env_remove("DANGAN_LAKE")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_ACCESS_KEY_ID", key)
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ALLOW_HTTP", "true");
@@ -149,6 +200,11 @@ impl Drop for S3Server {
 }
 
 impl S3Server {
+    /// Parquet objects the client signing with `key` has read so far.
+    pub(crate) fn parquet_reads(&self, key: &str) -> usize {
+        self.reads.0.lock().unwrap().get(key).copied().unwrap_or(0)
+    }
+
     pub(crate) fn ok(&self, lake: &Path, args: &[&str]) -> String {
         succeeded(self.dangan(lake, args), args)
     }

@@ -38,6 +38,7 @@ const SCOPE_EXEC: &[u8] = b"dangan-scope-exec:";
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ScopedWire {
     inner: Vec<u8>,
+    column: String,
     orgs: Option<Vec<String>>,
     members: Option<Vec<u8>>,
 }
@@ -109,6 +110,7 @@ impl LogicalExtensionCodec for Codec {
             let provider = |bytes: &[u8]| self.provider_from_plan(bytes, ctx);
             let scoped = ScopedTable::from_parts(ScopeParts {
                 inner: provider(&wire.inner)?,
+                column: wire.column,
                 orgs: wire.orgs,
                 members: wire.members.as_deref().map(provider).transpose()?,
             });
@@ -133,6 +135,7 @@ impl LogicalExtensionCodec for Codec {
             let parts = scoped.parts();
             let wire = ScopedWire {
                 inner: self.provider_as_plan(parts.inner)?,
+                column: parts.column,
                 orgs: parts.orgs,
                 members: parts
                     .members
@@ -158,6 +161,14 @@ impl LogicalExtensionCodec for Codec {
             }
             writer.finish()?;
             return Ok(());
+        }
+        if let Some(remote) = node.downcast_ref::<dangan_external::timed::TimedTable>() {
+            return Err(plan_datafusion_err!(
+                "table `{table_ref}` is not distributable 无法在集群上执行: it is another \
+                 database's (external source `{}`), read through this process's own connection; \
+                 run the statement without --cluster",
+                remote.source()
+            ));
         }
         self.inner
             .try_encode_table_provider(table_ref, node, buf)
@@ -273,6 +284,7 @@ mod tests {
         let (schema, mem) = table();
         let scoped = Arc::new(ScopedTable::from_parts(ScopeParts {
             inner: mem,
+            column: "org_id".into(),
             orgs: Some(vec!["D1".into()]),
             members: None,
         }));
@@ -290,6 +302,7 @@ mod tests {
             .expect("a scoped table")
             .parts();
         assert_eq!(parts.orgs, Some(vec!["D1".to_string()]));
+        assert_eq!(parts.column, "org_id");
         let rows = parts.inner.downcast_ref::<MemTable>().unwrap().batches[0]
             .try_read()
             .unwrap()

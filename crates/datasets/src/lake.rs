@@ -39,6 +39,9 @@ pub struct LakeConfig {
     /// Options handed to the object store (credentials, endpoint, region, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub storage_options: BTreeMap<String, String>,
+    /// Other databases read live as schemas of the lake's SQL (`crate::external`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external: BTreeMap<String, crate::external::ExternalSource>,
 }
 
 /// An open lake.
@@ -106,12 +109,9 @@ impl Lake {
                 format: FORMAT,
                 storage_url: storage_url.map(str::to_string),
                 storage_options: BTreeMap::new(),
+                external: BTreeMap::new(),
             };
-            let text = format!(
-                "# dangan lake. `storage_url = \"s3://bucket/prefix\"` (+ [storage_options]) puts the tables on object storage.\n{}",
-                toml::to_string(&cfg).map_err(|e| Error::Invalid(e.to_string()))?
-            );
-            std::fs::write(&cfg_path, text).map_err(|e| Error::io(&cfg_path, e))?;
+            write_config(&cfg_path, &cfg)?;
         }
         let lake = Lake::open(dir)?;
         let mut report = InitReport {
@@ -163,6 +163,12 @@ impl Lake {
                 ),
             });
         }
+        for (name, source) in &config.external {
+            source.validate(name).map_err(|e| Error::LakeConfig {
+                path: cfg_path.clone(),
+                message: e.to_string(),
+            })?;
+        }
         let dir = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
         let tables_root = match &config.storage_url {
             Some(u) => {
@@ -210,6 +216,22 @@ impl Lake {
 
     pub fn config(&self) -> &LakeConfig {
         &self.config
+    }
+
+    /// Replace `lake.toml` with `config` (a new file renamed over the old one); what a
+    /// command that changes the configuration (`dangan external add`) calls.
+    pub fn save_config(&mut self, config: LakeConfig) -> Result<()> {
+        for (name, source) in &config.external {
+            source.validate(name)?;
+        }
+        write_config(&self.dir.join(LAKE_FILE), &config)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// The external source `name` of `lake.toml`.
+    pub fn external(&self, name: &str) -> Option<&crate::external::ExternalSource> {
+        self.config.external.get(name)
     }
 
     /// The URL of a table: `tables/<dataset>/` or, for internal tables, `system/<name>/`.
@@ -849,6 +871,17 @@ fn commit_version(file: &str) -> Option<i64> {
     (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
         .then(|| digits.parse().ok())
         .flatten()
+}
+
+/// Write `lake.toml` whole: a temporary file beside it, then renamed over it.
+fn write_config(path: &Path, config: &LakeConfig) -> Result<()> {
+    let text = format!(
+        "# dangan lake. `storage_url = \"s3://bucket/prefix\"` (+ [storage_options]) puts the tables on object storage;\n# [external.<name>] reads another database live (`dangan external add`).\n{}",
+        toml::to_string(config).map_err(|e| Error::Invalid(e.to_string()))?
+    );
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod access;
 mod error;
+pub mod external;
 pub mod idcard;
 mod lake;
 pub mod lease;

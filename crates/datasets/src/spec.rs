@@ -206,7 +206,8 @@ pub struct Reference {
 /// nothing it can see together narrows an ID number to fewer than 1,000 candidates (the
 /// README's access section and `dangan-query`'s mask test): ID numbers keep their first two
 /// and last two characters, phones 3 + 4 digits, personal dates their year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mask {
     IdNumber,
     Phone,

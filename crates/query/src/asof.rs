@@ -156,7 +156,7 @@ impl TableFunctionImpl for AsOf {
         crate::udf::register(&ctx, dangan_text::sentiment::Analyzer::shipped());
         let view = crate::scope::view(
             &ctx,
-            &spec,
+            &crate::scope::PolicyColumns::of(&spec),
             provider,
             &g.grant,
             g.orgs.as_ref(),

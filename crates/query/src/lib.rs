@@ -11,6 +11,7 @@ mod calendar;
 pub mod count_by;
 pub mod date_part;
 mod error;
+mod external;
 pub mod files;
 pub mod guard;
 mod journal;
@@ -440,6 +441,7 @@ impl QueryEngine {
             let provider = provider::table_provider(&ctx, &name, &table).await?;
             ctx.register_table(name.as_str(), provider)?;
         }
+        external::register(&ctx, lake, None)?;
         let unavailable = define_views(&ctx, lake, None).await?;
         Ok(QueryEngine {
             ctx,
@@ -576,10 +578,16 @@ impl QueryEngine {
             .unwrap_or_else(|| Box::new(datafusion::sql::sqlparser::dialect::GenericDialect {}));
         guard::check(sql, &guard::BUDGET, tokens_as.as_ref())?;
         let statement = state.sql_to_statement(sql, &dialect)?;
+        // A table of another database by its `source.table` name, the lake's by its own.
         let read = state
             .resolve_table_references(&statement)?
             .iter()
-            .map(|t| t.table().to_string())
+            .map(|t| match t.schema() {
+                Some(source) if self.lake.external(source).is_some() => {
+                    format!("{source}.{}", t.table())
+                }
+                _ => t.table().to_string(),
+            })
             .collect();
         Ok((statement, read))
     }

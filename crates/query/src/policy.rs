@@ -29,6 +29,10 @@ pub struct Policy {
     /// The granted datasets, each with the organizations whose rows it may read (`None`:
     /// every row) — what search results are limited to.
     pub scopes: dangan_index::Scopes,
+    /// The lake's external sources (`lake.toml`), whose tables are `source.table`.
+    pub external_sources: BTreeSet<String>,
+    /// The external tables (`source.table`) the department was granted.
+    pub external_granted: BTreeSet<String>,
 }
 
 /// Every organization and its children, from the raw `organizations` table.
@@ -139,18 +143,15 @@ pub(crate) async fn register(
     let mut granted: HashMap<String, crate::asof::Granted> = HashMap::new();
     let mut denied = BTreeSet::new();
     let mut scopes = Vec::new();
-    for spec in lake.registry().iter() {
-        let Some(grant) = access.grant_for(department, &spec.name) else {
-            denied.insert(spec.name.clone());
-            continue;
-        };
-        let orgs = match &grant.scope {
+    // The organizations whose rows a grant lets the department read (`None`: every row).
+    let orgs_of = |grant: &dangan_datasets::access::Grant| -> Result<Option<BTreeSet<String>>> {
+        Ok(match &grant.scope {
             Scope::All => None,
             Scope::Own => Some(own.clone()),
             Scope::Org(id) => {
                 if !tree.knows(id) {
                     return Err(crate::Refusal::NoSuchOrg {
-                        dataset: spec.name.clone(),
+                        dataset: grant.dataset.clone(),
                         department: department.to_string(),
                         org: id.clone(),
                     }
@@ -158,7 +159,14 @@ pub(crate) async fn register(
                 }
                 Some(tree.sub_trees([id]))
             }
+        })
+    };
+    for spec in lake.registry().iter() {
+        let Some(grant) = access.grant_for(department, &spec.name) else {
+            denied.insert(spec.name.clone());
+            continue;
         };
+        let orgs = orgs_of(grant)?;
         let source: Arc<dyn TableProvider> = if lake.table_exists(&spec.name).await? {
             raw(&spec.name).await?
         } else {
@@ -169,7 +177,7 @@ pub(crate) async fn register(
         };
         let v = view(
             ctx,
-            spec,
+            &crate::scope::PolicyColumns::of(spec),
             source,
             grant,
             orgs.as_ref(),
@@ -214,10 +222,34 @@ pub(crate) async fn register(
             }),
         );
     }
+    // Tables of other databases, granted by their `source.table` name.
+    let mut external: HashMap<String, crate::external::Granted> = HashMap::new();
+    let mut external_granted = BTreeSet::new();
+    for grant in access.grants.iter().filter(|g| g.department == department) {
+        let Some((source, table)) = grant.dataset.split_once('.') else {
+            continue;
+        };
+        if lake.external(source).is_none() {
+            continue;
+        }
+        let orgs = orgs_of(grant)?;
+        external
+            .entry(source.to_string())
+            .or_insert_with(|| crate::external::Granted {
+                tables: HashMap::new(),
+                members: members_provider.clone(),
+            })
+            .tables
+            .insert(table.to_string(), (grant.clone(), orgs));
+        external_granted.insert(grant.dataset.clone());
+    }
+    crate::external::register(ctx, lake, Some(external))?;
     Ok(Policy {
         department: department.to_string(),
         denied,
         scopes,
+        external_sources: lake.config().external.keys().cloned().collect(),
+        external_granted,
     })
 }
 
@@ -252,7 +284,10 @@ impl Policy {
     /// may not read.
     pub(crate) fn check(&self, read: &[String]) -> Result<()> {
         for name in read {
-            if self.denied.contains(name) {
+            let external_denied = name.split_once('.').is_some_and(|(source, _)| {
+                self.external_sources.contains(source) && !self.external_granted.contains(name)
+            });
+            if self.denied.contains(name) || external_denied {
                 return Err(crate::Refusal::NotGranted {
                     dataset: name.clone(),
                     department: self.department.clone(),

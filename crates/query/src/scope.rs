@@ -32,7 +32,7 @@ use datafusion::common::{HashSet, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, col, lit};
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, lit};
 use datafusion::physical_expr::expressions::{Column as PhysicalColumn, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_plan::empty::EmptyExec;
@@ -53,10 +53,16 @@ use futures::StreamExt;
 /// Which rows of a table a department may read.
 #[derive(Debug, Clone)]
 pub(crate) enum RowScope {
-    /// Rows whose `org_id` is one of these.
-    Orgs(Arc<BTreeSet<String>>),
-    /// Rows whose `member_id` is a member (of the raw members table) in one of these orgs.
+    /// Rows whose organization (in `column`: `org_id` in the archive's datasets) is one of
+    /// these.
+    Orgs {
+        column: String,
+        orgs: Arc<BTreeSet<String>>,
+    },
+    /// Rows whose member (in `column`: `member_id` in the archive's datasets) is a member (of
+    /// the raw members table) in one of these orgs.
     Members {
+        column: String,
         orgs: Arc<BTreeSet<String>>,
         members: Arc<dyn TableProvider>,
     },
@@ -77,6 +83,8 @@ pub struct ScopedTable {
 /// codec): the table, and its scope.
 pub struct ScopeParts {
     pub inner: Arc<dyn TableProvider>,
+    /// The column holding the organization, or (with `members`) the member.
+    pub column: String,
     /// `None`: no row is in scope. Otherwise the organizations whose rows are.
     pub orgs: Option<Vec<String>>,
     /// Rows reach their organization through the member: the raw members table.
@@ -86,15 +94,24 @@ pub struct ScopeParts {
 impl ScopedTable {
     /// The table and its scope.
     pub fn parts(&self) -> ScopeParts {
-        let (orgs, members) = match &self.scope {
-            RowScope::Nothing => (None, None),
-            RowScope::Orgs(o) => (Some(o.iter().cloned().collect()), None),
-            RowScope::Members { orgs, members } => {
-                (Some(orgs.iter().cloned().collect()), Some(members.clone()))
+        let (column, orgs, members) = match &self.scope {
+            RowScope::Nothing => (String::new(), None, None),
+            RowScope::Orgs { column, orgs } => {
+                (column.clone(), Some(orgs.iter().cloned().collect()), None)
             }
+            RowScope::Members {
+                column,
+                orgs,
+                members,
+            } => (
+                column.clone(),
+                Some(orgs.iter().cloned().collect()),
+                Some(members.clone()),
+            ),
         };
         ScopeParts {
             inner: self.inner.clone(),
+            column,
             orgs,
             members,
         }
@@ -104,8 +121,12 @@ impl ScopedTable {
     pub fn from_parts(parts: ScopeParts) -> ScopedTable {
         let scope = match (parts.orgs, parts.members) {
             (None, _) => RowScope::Nothing,
-            (Some(o), None) => RowScope::Orgs(Arc::new(o.into_iter().collect())),
+            (Some(o), None) => RowScope::Orgs {
+                column: parts.column,
+                orgs: Arc::new(o.into_iter().collect()),
+            },
             (Some(o), Some(members)) => RowScope::Members {
+                column: parts.column,
                 orgs: Arc::new(o.into_iter().collect()),
                 members,
             },
@@ -122,22 +143,23 @@ impl ScopedTable {
     }
 
     /// The keys that are in scope, and the column that holds them.
-    async fn allowed(
-        &self,
-        state: &dyn Session,
-    ) -> Result<Option<(&'static str, Arc<HashSet<String>>)>> {
+    async fn allowed(&self, state: &dyn Session) -> Result<Option<(&str, Arc<HashSet<String>>)>> {
         match &self.scope {
             RowScope::Nothing => Ok(None),
-            RowScope::Orgs(orgs) => Ok(Some((
-                "org_id",
+            RowScope::Orgs { column, orgs } => Ok(Some((
+                column,
                 Arc::new(orgs.iter().cloned().collect::<HashSet<String>>()),
             ))),
-            RowScope::Members { orgs, members } => {
+            RowScope::Members {
+                column,
+                orgs,
+                members,
+            } => {
                 let ids = self
                     .member_ids
                     .get_or_try_init(|| members_in(state, members.as_ref(), orgs))
                     .await?;
-                Ok(Some(("member_id", ids.clone())))
+                Ok(Some((column, ids.clone())))
             }
         }
     }
@@ -148,7 +170,8 @@ fn in_orgs(column: &str, orgs: &BTreeSet<String>) -> Expr {
     if orgs.is_empty() {
         lit(false)
     } else {
-        col(column).in_list(orgs.iter().map(|o| lit(o.as_str())).collect(), false)
+        Expr::Column(datafusion::common::Column::new_unqualified(column))
+            .in_list(orgs.iter().map(|o| lit(o.as_str())).collect(), false)
     }
 }
 
@@ -234,8 +257,8 @@ impl TableProvider for ScopedTable {
         // goes with them so Parquet skips row groups of other organizations. No limit: rows
         // are dropped above the scan.
         let mut pushed: Vec<Expr> = filters.to_vec();
-        if let RowScope::Orgs(orgs) = &self.scope {
-            pushed.push(in_orgs("org_id", orgs));
+        if let RowScope::Orgs { column, orgs } = &self.scope {
+            pushed.push(in_orgs(column, orgs));
         }
         let input = self.inner.scan(state, Some(&read), &pushed, None).await?;
         Ok(Arc::new(ScopeExec::new(
@@ -570,12 +593,37 @@ fn cast_cannot_fail(from: &DataType, to: &DataType) -> bool {
     )
 }
 
+/// The columns of a table that a department's policy works with: where its organization is
+/// (row scope), or else its member (scope through the register of people), and which
+/// columns are personal and how each is masked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PolicyColumns {
+    pub org: Option<String>,
+    pub member: Option<String>,
+    pub masks: Vec<(String, dangan_datasets::Mask)>,
+}
+
+impl PolicyColumns {
+    /// A dataset's: `org_id`, `member_id` and its personal columns.
+    pub(crate) fn of(spec: &DatasetSpec) -> PolicyColumns {
+        PolicyColumns {
+            org: spec.column("org_id").map(|c| c.name.clone()),
+            member: spec.column("member_id").map(|c| c.name.clone()),
+            masks: spec
+                .columns
+                .iter()
+                .filter_map(|c| c.mask().map(|m| (c.name.clone(), m)))
+                .collect(),
+        }
+    }
+}
+
 /// The view of one granted dataset: `raw` read through its scope (`scope.rs`: rows outside
 /// it never meet a condition of the statement) and its personal columns masked. `members` is
 /// the raw members table, for datasets that reach their organization through the member.
 pub(crate) fn view(
     ctx: &SessionContext,
-    spec: &DatasetSpec,
+    columns: &PolicyColumns,
     raw: Arc<dyn TableProvider>,
     grant: &Grant,
     orgs: Option<&BTreeSet<String>>,
@@ -585,12 +633,16 @@ pub(crate) fn view(
         None => raw,
         Some(orgs) => {
             let orgs = Arc::new(orgs.clone());
-            let scope = if spec.column("org_id").is_some() {
-                RowScope::Orgs(orgs)
-            } else if spec.column("member_id").is_some()
+            let scope = if let Some(column) = &columns.org {
+                RowScope::Orgs {
+                    column: column.clone(),
+                    orgs,
+                }
+            } else if let Some(column) = &columns.member
                 && let Some(members) = members
             {
                 RowScope::Members {
+                    column: column.clone(),
                     orgs,
                     members: members.clone(),
                 }
@@ -602,16 +654,17 @@ pub(crate) fn view(
         }
     };
     let mut df = ctx.read_table(source)?;
-    if grant.personal == Personal::Masked && spec.personal_columns().next().is_some() {
+    if grant.personal == Personal::Masked && !columns.masks.is_empty() {
         let exprs: Vec<Expr> = df
             .schema()
             .fields()
             .iter()
             .map(|f| {
                 let name = f.name().as_str();
-                match spec.column(name).filter(|c| c.personal) {
-                    Some(c) => crate::udf::mask_expr(c).alias(name),
-                    None => col(name),
+                let column = Expr::Column(datafusion::common::Column::new_unqualified(name));
+                match columns.masks.iter().find(|(c, _)| c == name) {
+                    Some((_, mask)) => crate::udf::mask_expr(column, *mask).alias(name),
+                    None => column,
                 }
             })
             .collect();
@@ -624,7 +677,7 @@ pub(crate) fn view(
 mod tests {
     use super::*;
     use arrow::datatypes::{Field, Schema};
-    use datafusion::logical_expr::cast as cast_expr;
+    use datafusion::logical_expr::{cast as cast_expr, col};
 
     #[test]
     fn only_conditions_that_cannot_fail_are_leakproof() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::datatypes::DataType;
-use dangan_datasets::{ColumnSpec, Mask};
+use dangan_datasets::Mask;
 use dangan_text::sentiment::Analyzer;
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
@@ -100,12 +100,14 @@ pub fn mask_text(mask: Mask, s: &str) -> String {
 }
 
 /// The expression a department without the personal grant sees for a personal column.
-pub fn mask_expr(column: &ColumnSpec) -> datafusion::logical_expr::Expr {
-    let arg = datafusion::logical_expr::col(column.name.as_str());
-    match column.mask() {
-        Some(Mask::Phone) => string_udf("mask_phone", mask_phone).call(vec![arg]),
-        Some(Mask::Year) => mask_birth_udf().call(vec![arg]),
-        _ => string_udf("mask_id", mask_id).call(vec![arg]),
+pub fn mask_expr(
+    arg: datafusion::logical_expr::Expr,
+    mask: Mask,
+) -> datafusion::logical_expr::Expr {
+    match mask {
+        Mask::Phone => string_udf("mask_phone", mask_phone).call(vec![arg]),
+        Mask::Year => mask_birth_udf().call(vec![arg]),
+        Mask::IdNumber => string_udf("mask_id", mask_id).call(vec![arg]),
     }
 }
 

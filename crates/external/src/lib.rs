@@ -1,0 +1,297 @@
+//! Other departments' databases as live tables: a source of `lake.toml`
+//! ([`dangan_datasets::external`]) connected, its tables listed with their Arrow schemas, and
+//! each table a DataFusion [`TableProvider`] whose filters, projection and LIMIT become the
+//! remote SQL (datafusion-contrib's table providers), every wait bounded by the source's
+//! timeout and every error naming the source ([`timed`]).
+//!
+//! Connections are made for reading: a SQLite file is opened read-only (and never created),
+//! and [`Connection::can_write`] tells `dangan external check` whether a PostgreSQL role could
+//! change anything, so that an administrator can give dangan a read-only role.
+
+mod error;
+pub mod timed;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dangan_datasets::external::{ExternalKind, ExternalSource};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion_table_providers_common::sql::db_connection_pool::dbconnection::{
+    get_schemas, get_tables, query_arrow,
+};
+use datafusion_table_providers_common::sql::db_connection_pool::{
+    DbConnectionPool, JoinPushDown, Mode,
+};
+use datafusion_table_providers_postgres::PostgresTableFactory;
+use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
+use datafusion_table_providers_sqlite::SqliteTableFactory;
+use datafusion_table_providers_sqlite::pool::SqliteConnectionPool;
+use futures::StreamExt;
+use secrecy::SecretString;
+
+pub use error::{Error, Result};
+
+/// A connected source.
+pub struct Connection {
+    name: String,
+    timeout: Duration,
+    db: Db,
+}
+
+enum Db {
+    Postgres(Arc<PostgresConnectionPool>),
+    Sqlite(Arc<SqliteConnectionPool>),
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A table of a source: its name in the database and its columns.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    pub name: String,
+    pub schema: SchemaRef,
+}
+
+/// Connect to the source `name` (at most its timeout).
+pub async fn connect(name: &str, source: &ExternalSource) -> Result<Connection> {
+    let timeout = Duration::from_secs(source.timeout_seconds.max(1));
+    let password = source
+        .password(name)
+        .map_err(|e| Error::config(name, e.to_string()))?;
+    let db = within(name, timeout, "connecting", async {
+        match source.kind {
+            ExternalKind::Postgres => postgres(name, &source.url, password).await,
+            ExternalKind::Sqlite => sqlite(name, &source.url, timeout).await,
+            ExternalKind::Mysql => Err(Error::config(
+                name,
+                "MySQL sources are not built into this binary yet (PostgreSQL and SQLite are)",
+            )),
+        }
+    })
+    .await?;
+    Ok(Connection {
+        name: name.to_string(),
+        timeout,
+        db,
+    })
+}
+
+/// `fut`, or a timeout error naming the source and what it was doing.
+async fn within<T>(
+    name: &str,
+    timeout: Duration,
+    doing: &str,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(timeout, fut)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                source_name: name.to_string(),
+                doing: doing.to_string(),
+                seconds: timeout.as_secs(),
+            })
+        })
+}
+
+async fn postgres(name: &str, url: &str, password: Option<String>) -> Result<Db> {
+    let u = url::Url::parse(url).map_err(|e| Error::config(name, format!("url: {e}")))?;
+    let mut params: HashMap<String, String> = HashMap::new();
+    params.insert("host".into(), u.host_str().unwrap_or("localhost").into());
+    params.insert("port".into(), u.port().unwrap_or(5432).to_string());
+    let user = match u.username() {
+        "" => "postgres".to_string(),
+        user => user.to_string(),
+    };
+    params.insert("user".into(), user);
+    let db = u.path().trim_start_matches('/');
+    if !db.is_empty() {
+        params.insert("db".into(), db.into());
+    }
+    // A department's database on the office network often has no TLS; `?sslmode=require`
+    // (or verify-full with `sslrootcert`) asks for it.
+    params.insert("sslmode".into(), "prefer".into());
+    params.insert("application_name".into(), "dangan".into());
+    params.insert("connection_pool_size".into(), "4".into());
+    for (k, v) in u.query_pairs() {
+        params.insert(k.into_owned(), v.into_owned());
+    }
+    if let Some(p) = password {
+        params.insert("pass".into(), p);
+    }
+    let params = params
+        .into_iter()
+        .map(|(k, v)| (k, SecretString::from(v)))
+        .collect();
+    let pool = PostgresConnectionPool::new(params)
+        .await
+        .map_err(|e| Error::connect(name, e))?;
+    Ok(Db::Postgres(Arc::new(pool)))
+}
+
+async fn sqlite(name: &str, url: &str, timeout: Duration) -> Result<Db> {
+    let path = url.strip_prefix("file://").unwrap_or(url);
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::config(
+            name,
+            format!("the SQLite file {path} cannot be read: {e} (it is never created)"),
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(Error::config(name, format!("{path} is not a file")));
+    }
+    let absolute =
+        std::fs::canonicalize(path).map_err(|e| Error::config(name, format!("{path}: {e}")))?;
+    // Read-only, by SQLite's own URI: the file is not changed (not even its journal mode,
+    // which the providers' own pool factory would switch to WAL).
+    let uri = format!("file:{}?mode=ro", absolute.display());
+    let pool = SqliteConnectionPool::new(
+        &uri,
+        Mode::File,
+        JoinPushDown::AllowedFor(absolute.display().to_string()),
+        Vec::new(),
+        timeout,
+    )
+    .await
+    .map_err(|e| Error::connect(name, e))?;
+    Ok(Db::Sqlite(Arc::new(pool)))
+}
+
+impl Connection {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The table `table` (`t` or `schema.t`, as the database names it), reading within the
+    /// timeout and naming the source in its errors.
+    pub async fn table(&self, table: &str) -> Result<Arc<dyn TableProvider>> {
+        let reference = TableReference::from(table);
+        let provider = within(
+            &self.name,
+            self.timeout,
+            "reading a table's columns",
+            async {
+                let r = match &self.db {
+                    Db::Postgres(pool) => {
+                        PostgresTableFactory::new(pool.clone())
+                            .table_provider(reference)
+                            .await
+                    }
+                    Db::Sqlite(pool) => {
+                        SqliteTableFactory::new(pool.clone())
+                            .table_provider(reference)
+                            .await
+                    }
+                };
+                r.map_err(|e| Error::Table {
+                    source_name: self.name.clone(),
+                    table: table.to_string(),
+                    message: error::chain(e.as_ref()),
+                })
+            },
+        )
+        .await?;
+        Ok(Arc::new(timed::TimedTable::new(
+            provider,
+            &self.name,
+            self.timeout,
+        )))
+    }
+
+    /// Every table of the database, as `t` (the default schema) or `schema.t`, with its
+    /// columns; system schemas left out.
+    pub async fn tables(&self) -> Result<Vec<TableInfo>> {
+        let names = within(&self.name, self.timeout, "listing tables", async {
+            match &self.db {
+                Db::Postgres(pool) => list(&self.name, pool.as_ref(), "public").await,
+                Db::Sqlite(pool) => list(&self.name, pool.as_ref(), "main").await,
+            }
+        })
+        .await?;
+        let mut out = Vec::new();
+        for name in names {
+            let schema = self.table(&name).await?.schema();
+            out.push(TableInfo { name, schema });
+        }
+        Ok(out)
+    }
+
+    /// Whether the role dangan connects with could change the database (`None`: not known).
+    /// A SQLite file is opened read-only.
+    pub async fn can_write(&self) -> Result<Option<bool>> {
+        match &self.db {
+            Db::Sqlite(_) => Ok(Some(false)),
+            Db::Postgres(pool) => {
+                within(&self.name, self.timeout, "reading the role's privileges", async {
+                    let conn = pool.connect().await.map_err(|e| Error::connect(&self.name, e))?;
+                    let sql = "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+                               OR EXISTS (SELECT 1 FROM information_schema.table_privileges \
+                                          WHERE grantee = current_user \
+                                          AND privilege_type IN ('INSERT','UPDATE','DELETE','TRUNCATE')) \
+                               OR has_database_privilege(current_database(), 'CREATE') AS can_write";
+                    let mut stream = query_arrow(conn, sql.to_string(), None)
+                        .await
+                        .map_err(|e| Error::connect(&self.name, e))?;
+                    let mut answer = None;
+                    while let Some(batch) = stream.next().await {
+                        let batch = batch.map_err(|e| Error::connect(&self.name, e))?;
+                        if batch.num_rows() > 0
+                            && let Some(b) = batch.column(0).as_boolean_opt()
+                            && b.is_valid(0)
+                        {
+                            answer = Some(b.value(0));
+                        }
+                    }
+                    Ok(answer)
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// Table names of every non-system schema, those of `default` without their schema.
+async fn list<T: 'static, P: 'static>(
+    name: &str,
+    pool: &impl DbConnectionPool<T, P>,
+    default: &str,
+) -> Result<Vec<String>> {
+    let conn = pool.connect().await.map_err(|e| Error::connect(name, e))?;
+    let schemas = get_schemas(conn)
+        .await
+        .map_err(|e| Error::connect(name, e))?;
+    let mut out = Vec::new();
+    for schema in schemas {
+        if schema == "information_schema" || schema.starts_with("pg_") {
+            continue;
+        }
+        let conn = pool.connect().await.map_err(|e| Error::connect(name, e))?;
+        let mut tables = get_tables(conn, &schema)
+            .await
+            .map_err(|e| Error::connect(name, e))?;
+        tables.sort();
+        out.extend(tables.into_iter().map(|t| {
+            if schema == default {
+                t
+            } else {
+                format!("{schema}.{t}")
+            }
+        }));
+    }
+    Ok(out)
+}
