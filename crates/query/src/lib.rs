@@ -32,6 +32,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use dangan_datasets::Lake;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::{StreamExt, TryStreamExt};
 
 pub use error::{Error, Kind, Result};
 pub use output::{OutputFormat, write_batches};
@@ -376,6 +377,9 @@ pub struct QueryResult {
     pub duration_ms: u128,
 }
 
+/// How many tables a session opens at once.
+pub(crate) const OPEN_AT_ONCE: usize = 16;
+
 impl QueryEngine {
     /// Register every dataset table under its name and every internal table as
     /// `system_<name>`.
@@ -430,15 +434,28 @@ impl QueryEngine {
                 }),
             );
         }
-        for (name, schema) in lake.tables() {
-            if !lake.table_exists(&name).await? {
-                // A dataset added by a user spec and not imported yet: empty, but queryable.
-                let empty = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
-                ctx.register_table(name.as_str(), Arc::new(empty))?;
-                continue;
-            }
-            let table = lake.open_table(&name).await?;
-            let provider = provider::table_provider(&ctx, &name, &table).await?;
+        // Opened side by side: on object storage each table's log is a few round trips.
+        let opened: Vec<(String, Arc<dyn datafusion::catalog::TableProvider>)> =
+            futures::stream::iter(lake.tables())
+                .map(|(name, schema)| {
+                    let ctx = &ctx;
+                    async move {
+                        if !lake.table_exists(&name).await? {
+                            // A dataset added by a user spec and not imported yet: empty, but
+                            // queryable.
+                            let empty =
+                                datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+                            return Ok::<_, Error>((name, Arc::new(empty) as Arc<_>));
+                        }
+                        let table = lake.open_table(&name).await?;
+                        let provider = provider::table_provider(ctx, &name, &table).await?;
+                        Ok((name, provider))
+                    }
+                })
+                .buffered(OPEN_AT_ONCE)
+                .try_collect()
+                .await?;
+        for (name, provider) in opened {
             ctx.register_table(name.as_str(), provider)?;
         }
         external::register(&ctx, lake, None)?;
