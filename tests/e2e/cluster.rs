@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use crate::storage::S3Server;
 use crate::support::*;
 
+use crate::support::json_rows as rows;
+
 /// Processes stopped when the test ends, however it ends.
 struct Nodes(Vec<Child>);
 
@@ -98,30 +100,6 @@ fn id_number(birth: &str, seq: usize) -> String {
         .sum();
     let check = b"10X98765432"[(sum % 11) as usize] as char;
     format!("{body}{check}")
-}
-
-/// Rows as JSON objects whose values are all compared as text (a cluster may return a
-/// string column as another string type).
-fn rows(out: &str) -> Vec<Vec<(String, String)>> {
-    let v: serde_json::Value =
-        serde_json::from_str(out).unwrap_or_else(|e| panic!("json: {e}\n{out}"));
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| {
-                    let text = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), text)
-                })
-                .collect()
-        })
-        .collect()
 }
 
 fn work_dirs_with_jobs(dirs: &[PathBuf]) -> Vec<usize> {

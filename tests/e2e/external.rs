@@ -274,20 +274,9 @@ fn another_departments_postgres_and_a_branchs_sqlite_are_tables_of_the_lake() {
     let sql_rows = |args: &[&str]| {
         let o = run(args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r.as_object()
-                    .unwrap()
-                    .values()
-                    .map(|v| match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect::<Vec<_>>()
-            })
+        json_rows(&stdout(&o))
+            .into_iter()
+            .map(|r| r.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
             .collect::<Vec<_>>()
     };
 

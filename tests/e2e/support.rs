@@ -167,3 +167,27 @@ pub fn python_deltalake(script: &str, args: &[&str]) -> Option<String> {
     );
     Some(stdout(&o))
 }
+
+/// Rows as JSON objects whose values are all compared as text (a cluster may return a
+/// string column as another string type).
+pub fn json_rows(out: &str) -> Vec<Vec<(String, String)>> {
+    let v: serde_json::Value =
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("json: {e}\n{out}"));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect()
+        })
+        .collect()
+}
