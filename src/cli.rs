@@ -236,6 +236,56 @@ pub enum LakeCommand {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
+    /// Write a new random key (32 bytes as hex) to FILE, readable by its owner only. Keep it
+    /// outside the lake (and its backups): whoever has both reads the personal values.
+    NewKey { file: PathBuf },
+    /// Seal personal values at rest (ID numbers, phones, birth dates; quarantined rows and
+    /// audited queries): AES-256-GCM per value with the key given, plus a keyed hash for
+    /// look-ups. Existing tables are rewritten, one commit each; run again to finish one that
+    /// stopped.
+    Encrypt {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Delete the files from before at once (they hold the values in plaintext until
+        /// vacuumed; time travel to earlier versions ends here).
+        #[arg(long)]
+        vacuum: bool,
+    },
+    /// Seal everything again with a new key (the current one must still be readable).
+    RotateKey {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Delete the files sealed with the old key at once.
+        #[arg(long)]
+        vacuum: bool,
+    },
+}
+
+/// Where a lake's key is: a file, an environment variable, or a command that prints it (a KMS).
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct KeyArgs {
+    /// A file holding the key (64 hex digits or base64 of 32 bytes).
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// An environment variable holding the key.
+    #[arg(long)]
+    pub key_env: Option<String>,
+    /// A command (run by `sh -c`) that prints the key.
+    #[arg(long)]
+    pub key_command: Option<String>,
+}
+
+impl KeyArgs {
+    pub fn source(self) -> dangan_datasets::seal::KeySource {
+        dangan_datasets::seal::KeySource {
+            key_id: String::new(),
+            // An absolute path: the lake is opened from other folders too.
+            key_file: self.key_file.map(|f| std::path::absolute(&f).unwrap_or(f)),
+            key_env: self.key_env,
+            key_command: self.key_command,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

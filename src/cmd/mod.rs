@@ -146,6 +146,10 @@ async fn run_async(args: Args) -> Result<ExitCode> {
         }
         Command::Quarantine { command } => quarantine::run(&open(&lake_dir)?, command).await,
         Command::Pipeline { command } => pipeline::run(&open(&lake_dir)?, command).await,
+        // (A key is made before any lake needs it.)
+        Command::LakeCmd {
+            command: crate::cli::LakeCommand::NewKey { file },
+        } => pipeline::new_key(&file),
         Command::LakeCmd { command } => pipeline::lake(&open(&lake_dir)?, command).await,
         Command::Serve {
             addr,

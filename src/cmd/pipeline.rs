@@ -1,5 +1,5 @@
 //! `dangan pipeline` (run, validate, list, history, serve) and `dangan lake` (optimize,
-//! vacuum, check).
+//! vacuum, check, new-key, encrypt, rotate-key).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -269,6 +269,9 @@ pub async fn lake(lake: &Lake, command: LakeCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        LakeCommand::NewKey { file } => new_key(&file),
+        LakeCommand::Encrypt { key, vacuum } => encrypt(lake, key, vacuum, false).await,
+        LakeCommand::RotateKey { key, vacuum } => encrypt(lake, key, vacuum, true).await,
         LakeCommand::Check { format } => {
             let r = dangan_pipelines::upkeep::check(lake).await?;
             if format == TextFormat::Json {
@@ -286,4 +289,87 @@ pub async fn lake(lake: &Lake, command: LakeCommand) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// Write a new key to `file` (created, never overwritten; mode 0600).
+pub fn new_key(file: &std::path::Path) -> Result<ExitCode> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key = dangan_datasets::seal::Key::generate()?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| {
+            format!(
+                "{} (an existing key file is never overwritten)",
+                file.display()
+            )
+        })?;
+    writeln!(f, "{key}").with_context(|| file.display().to_string())?;
+    println!(
+        "wrote a new key to {} 已生成密钥 — keep it outside the lake and its backups",
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lake encrypt` / `lake rotate-key`.
+async fn encrypt(
+    lake: &Lake,
+    key: crate::cli::KeyArgs,
+    vacuum: bool,
+    rotate: bool,
+) -> Result<ExitCode> {
+    let what = if rotate {
+        "lake rotate-key"
+    } else {
+        "lake encrypt"
+    };
+    let _lock = lock(lake, what, TEN_MINUTES).await?;
+    let source = key.source();
+    let new_id = source.load()?.id;
+    match (&lake.config().encryption, rotate) {
+        (None, true) => bail!("the lake is not encrypted: `dangan lake encrypt` first 湖尚未加密"),
+        (Some(e), false) if e.key.key_id != new_id => bail!(
+            "the lake is sealed with key {}, not this one: `dangan lake rotate-key` changes keys",
+            e.key.key_id
+        ),
+        _ => {}
+    }
+    let mut lake = lake.clone();
+    let r = dangan_pipelines::upkeep::encrypt(&mut lake, source, vacuum, &|t| {
+        eprintln!("  sealing {t} …")
+    })
+    .await?;
+    for t in &r.tables {
+        println!(
+            "  {:<28} {} rows sealed (version {})",
+            t.table, t.rows, t.version
+        );
+    }
+    match &r.replaced_key {
+        Some(old) => println!(
+            "key {old} → {} 已更换密钥: {} tables rewritten ({} ms)",
+            r.key_id,
+            r.tables.len(),
+            r.millis
+        ),
+        None => println!(
+            "personal values sealed with key {} 个人信息已加密: {} tables rewritten ({} ms)",
+            r.key_id,
+            r.tables.len(),
+            r.millis
+        ),
+    }
+    match &r.vacuum {
+        Some(v) => println!("{}", v.summary()),
+        None if !r.tables.is_empty() => println!(
+            "note: the files from before still hold the old values until vacuumed — \
+             `dangan lake vacuum --retain 0` (or run this with --vacuum) 旧文件在清理前仍含旧值"
+        ),
+        None => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,9 @@ pub enum Error {
     Write { path: PathBuf, message: String },
     #[error("{0}")]
     Invalid(String),
+    /// The lake's key: missing, wrong, or a sealed value that does not open.
+    #[error("encryption: {0}")]
+    Key(String),
 }
 
 impl Error {

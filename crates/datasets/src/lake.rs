@@ -42,7 +42,13 @@ pub struct LakeConfig {
     /// Other databases read live as schemas of the lake's SQL (`crate::external`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub external: BTreeMap<String, crate::external::ExternalSource>,
+    /// Personal values sealed at rest with a key kept outside the lake (`crate::seal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<crate::seal::EncryptionConfig>,
 }
+
+/// The lake's keys once read (or why they could not be).
+type LoadedKeys = Arc<std::sync::OnceLock<std::result::Result<Arc<crate::seal::Keyring>, String>>>;
 
 /// An open lake.
 #[derive(Debug, Clone)]
@@ -51,6 +57,7 @@ pub struct Lake {
     tables_root: Url,
     config: LakeConfig,
     registry: Arc<Registry>,
+    keys: LoadedKeys,
 }
 
 /// What `init` did.
@@ -59,6 +66,14 @@ pub struct InitReport {
     pub path: PathBuf,
     pub created_tables: Vec<String>,
     pub existing_tables: Vec<String>,
+}
+
+/// What [`Lake::reseal`] did to a table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResealReport {
+    pub table: String,
+    pub rows: usize,
+    pub version: i64,
 }
 
 /// What a table looks like right now.
@@ -110,6 +125,7 @@ impl Lake {
                 storage_url: storage_url.map(str::to_string),
                 storage_options: BTreeMap::new(),
                 external: BTreeMap::new(),
+                encryption: None,
             };
             write_config(&cfg_path, &cfg)?;
         }
@@ -203,6 +219,7 @@ impl Lake {
             tables_root,
             config,
             registry,
+            keys: Default::default(),
         })
     }
 
@@ -226,6 +243,237 @@ impl Lake {
         }
         write_config(&self.dir.join(LAKE_FILE), &config)?;
         self.config = config;
+        self.keys = Default::default();
+        Ok(())
+    }
+
+    /// The keys personal values are sealed with: `None` when the lake is not encrypted, an
+    /// error naming the key's source when it cannot be read (read once per `Lake`).
+    pub fn keyring(&self) -> Result<Option<Arc<crate::seal::Keyring>>> {
+        let Some(config) = &self.config.encryption else {
+            return Ok(None);
+        };
+        self.keys
+            .get_or_init(|| {
+                crate::seal::Keyring::load(config)
+                    .map(Arc::new)
+                    .map_err(|e| match e {
+                        Error::Key(m) => m,
+                        other => other.to_string(),
+                    })
+            })
+            .clone()
+            .map(Some)
+            .map_err(Error::Key)
+    }
+
+    /// The columns of table `name` whose values are sealed (none when the lake is not
+    /// encrypted): a dataset's personal columns, with a look-up column each, and the internal
+    /// tables' copies of values — a quarantined row's value, message and raw row, the text of
+    /// an audited query or a saved view, a run's message.
+    pub fn sealed_columns(&self, name: &str) -> Vec<crate::seal::SealedColumn> {
+        use crate::seal::SealedColumn;
+        if self.config.encryption.is_none() {
+            return Vec::new();
+        }
+        let text = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| SealedColumn {
+                    name: n.to_string(),
+                    plain: arrow::datatypes::DataType::Utf8,
+                    lookup: false,
+                })
+                .collect()
+        };
+        match SystemTable::from_table_name(name) {
+            Some(SystemTable::Quarantine) => text(&["value", "message", "raw"]),
+            // (An error's text in the status may quote a value too.)
+            Some(SystemTable::Audit) => text(&["sql", "status"]),
+            Some(SystemTable::Views) => text(&["sql"]),
+            // (Messages may quote a value: an error about a cell.)
+            Some(SystemTable::ImportRuns | SystemTable::PipelineRuns) => text(&["message"]),
+            Some(_) => Vec::new(),
+            None => match self.registry.get(name) {
+                Ok(spec) => spec
+                    .personal_columns()
+                    .map(|c| SealedColumn {
+                        name: c.name.clone(),
+                        plain: c.ty.arrow_type(),
+                        lookup: true,
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+        }
+    }
+
+    /// A value sealed with the lake's key (as it is when the lake is not encrypted): for
+    /// copies of values kept outside the tables (the audit's journal).
+    pub fn seal_text(&self, plain: &str) -> Result<String> {
+        match self.keyring()? {
+            Some(k) => k.seal(plain),
+            None => Ok(plain.to_string()),
+        }
+    }
+
+    /// A value [`Lake::seal_text`] wrote, opened.
+    pub fn open_text(&self, stored: &str) -> Result<String> {
+        match self.keyring()? {
+            Some(k) => k.open(stored),
+            None => Ok(stored.to_string()),
+        }
+    }
+
+    /// `batches` of table `name` as they are stored (sealed in an encrypted lake), after
+    /// checking that the table itself is stored sealed (a table that `dangan lake encrypt` has
+    /// not rewritten yet is refused, never written in plaintext).
+    async fn seal_for(&self, name: &str, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+        let sealed = self.sealed_columns(name);
+        if sealed.is_empty() {
+            return Ok(batches);
+        }
+        let keys = match self.keyring() {
+            Ok(k) => k.ok_or_else(|| Error::Key("no key".into()))?,
+            // An internal table's copy of a value (a query's text, a message) is kept
+            // redacted rather than lost: a lake without its key still answers, and audits.
+            Err(_) if !sealed.iter().any(|s| s.lookup) => {
+                return batches
+                    .iter()
+                    .map(|b| crate::seal::redact_batch(b, &sealed))
+                    .collect();
+            }
+            Err(e) => return Err(e),
+        };
+        self.check_stored_sealed(name, &sealed).await?;
+        batches
+            .iter()
+            .map(|b| crate::seal::seal_batch(b, &sealed, &keys))
+            .collect()
+    }
+
+    /// Rewrite table `name` so that every sealed value is sealed with the current key (plain
+    /// values of a lake being encrypted, values of an older key after a rotation), in **one**
+    /// commit (an overwrite; the files before it stay until vacuumed). `None` when there was
+    /// nothing to do. The whole table is read into memory.
+    pub async fn reseal(&self, name: &str) -> Result<Option<ResealReport>> {
+        use deltalake::datafusion::prelude::SessionContext;
+        let sealed = self.sealed_columns(name);
+        if sealed.is_empty() || !self.table_exists(name).await? {
+            return Ok(None);
+        }
+        let keys = self.keyring()?.ok_or_else(|| Error::Key("no key".into()))?;
+        let table = self.open_table(name).await?;
+        let provider = table.table_provider().await?;
+        let stored = provider.schema();
+        let lookups_there = sealed.iter().filter(|s| s.lookup).all(|s| {
+            stored
+                .field_with_name(&crate::seal::lookup_column(&s.name))
+                .is_ok()
+        });
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(|e| Error::delta(name, e))?;
+        let batches = ctx.read_table(provider)?.collect().await?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let current = |b: &RecordBatch| {
+            sealed.iter().all(|s| {
+                let Ok(col) = b
+                    .column_by_name(&s.name)
+                    .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
+                    .transpose()
+                else {
+                    return false;
+                };
+                let Some(col) = col else { return true };
+                let col = col.as_any().downcast_ref::<arrow::array::StringArray>();
+                col.is_some_and(|c| c.iter().flatten().all(|v| keys.sealed_with_current(v)))
+            })
+        };
+        if lookups_there && batches.iter().all(current) {
+            return Ok(None);
+        }
+        // Plain rows in the table's own column order, the look-up columns left out ...
+        let plain: Vec<RecordBatch> = batches
+            .iter()
+            .map(|b| crate::seal::open_batch(b, &sealed, Some(&keys)))
+            .collect::<Result<_>>()?;
+        // ... sealed again with the current key.
+        let plain_schema = match plain.first() {
+            Some(b) => b.schema(),
+            None => {
+                let fields: Vec<arrow::datatypes::Field> = stored
+                    .fields()
+                    .iter()
+                    .filter(|f| {
+                        !sealed
+                            .iter()
+                            .any(|s| &crate::seal::lookup_column(&s.name) == f.name())
+                    })
+                    .map(|f| match sealed.iter().find(|s| &s.name == f.name()) {
+                        Some(s) => arrow::datatypes::Field::new(f.name(), s.plain.clone(), true),
+                        None => f.as_ref().clone(),
+                    })
+                    .collect();
+                Arc::new(arrow::datatypes::Schema::new(fields))
+            }
+        };
+        let mut out: Vec<RecordBatch> = plain
+            .iter()
+            .map(|b| crate::seal::seal_batch(b, &sealed, &keys))
+            .collect::<Result<_>>()?;
+        if out.is_empty() {
+            out.push(RecordBatch::new_empty(crate::seal::storage_schema(
+                &plain_schema,
+                &sealed,
+            )));
+        }
+        let props = CommitProperties::default().with_metadata([(
+            "dangan.operation".to_string(),
+            serde_json::Value::from(format!("seal with key {}", keys.id())),
+        )]);
+        let t = table
+            .write(out)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite)
+            .with_writer_properties(self.writer_properties(name))
+            .with_commit_properties(props)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(Some(ResealReport {
+            table: name.to_string(),
+            rows,
+            version: t.version().unwrap_or(0) as i64,
+        }))
+    }
+
+    /// Refuse to write plain rows into a table whose sealed columns are not stored as such yet.
+    async fn check_stored_sealed(
+        &self,
+        name: &str,
+        sealed: &[crate::seal::SealedColumn],
+    ) -> Result<()> {
+        if !sealed.iter().any(|s| s.lookup) || !self.table_exists(name).await? {
+            return Ok(());
+        }
+        let table = self.open_table(name).await?;
+        let snapshot = table.snapshot().map_err(|e| Error::delta(name, e))?;
+        let have: Vec<String> = snapshot
+            .schema()
+            .fields()
+            .map(|f| f.name().to_string())
+            .collect();
+        let missing = sealed
+            .iter()
+            .filter(|s| s.lookup)
+            .any(|s| !have.contains(&crate::seal::lookup_column(&s.name)));
+        if missing {
+            return Err(Error::Key(format!(
+                "table `{name}` is not encrypted yet: run `dangan lake encrypt` to finish \
+                 (nothing was written) 该表尚未加密"
+            )));
+        }
         Ok(())
     }
 
@@ -323,6 +571,7 @@ impl Lake {
 
     /// Create the table with `schema` if it does not exist. Returns whether it was created.
     pub async fn ensure_table(&self, name: &str, schema: &SchemaRef) -> Result<bool> {
+        let schema = &crate::seal::storage_schema(schema, &self.sealed_columns(name));
         let table = self.open_or_new(name).await?;
         if table.version().is_some() {
             return Ok(false);
@@ -362,6 +611,7 @@ impl Lake {
     /// table was made): one metadata commit; older rows read them as empty. Returns the names
     /// added.
     pub async fn add_missing_columns(&self, name: &str, schema: &SchemaRef) -> Result<Vec<String>> {
+        let schema = &crate::seal::storage_schema(schema, &self.sealed_columns(name));
         let table = self.open_table(name).await?;
         let have: std::collections::HashSet<String> = table
             .snapshot()
@@ -407,6 +657,7 @@ impl Lake {
         batches: Vec<RecordBatch>,
         opts: WriteOptions,
     ) -> Result<i64> {
+        let batches = self.seal_for(name, batches).await?;
         let table = self.open_or_new(name).await?;
         let props = commit_properties(opts.transactions, opts.commit_info);
         let mode = if opts.overwrite {
@@ -439,6 +690,7 @@ impl Lake {
         use deltalake::datafusion::common::Column;
         use deltalake::datafusion::logical_expr::{Operator, binary_expr};
         use deltalake::datafusion::prelude::{Expr, SessionContext};
+        let batches = self.seal_for(name, batches).await?;
         let table = self.open_table(name).await?;
         let empty_target = table
             .snapshot()
@@ -450,7 +702,8 @@ impl Lake {
                 inserted: source.num_rows(),
                 ..Default::default()
             };
-            let mut appender = self.appender(name).await?;
+            // (The rows are sealed already.)
+            let mut appender = self.appender_with(name, false).await?;
             for b in source.batches {
                 appender.write(b).await?;
             }
@@ -487,6 +740,7 @@ impl Lake {
             .collect();
         let changed = others
             .iter()
+            .filter(|c| crate::seal::compared(&schema, c))
             .map(|c| binary_expr(q("target", c), Operator::IsDistinctFrom, q("source", c)))
             .reduce(Expr::or);
         let props = commit_properties(opts.transactions, opts.commit_info);
@@ -525,6 +779,22 @@ impl Lake {
     /// A streaming writer for an append: batches go to Parquet files as they come (bounded
     /// memory); nothing is visible until [`TableAppender::commit`] writes the one commit.
     pub async fn appender(&self, name: &str) -> Result<TableAppender> {
+        self.appender_with(name, true).await
+    }
+
+    /// [`Lake::appender`]; `seal`: the batches it is given are plain and sealed on the way.
+    async fn appender_with(&self, name: &str, seal: bool) -> Result<TableAppender> {
+        let sealed = if seal {
+            self.sealed_columns(name)
+        } else {
+            Vec::new()
+        };
+        let keys = if sealed.is_empty() {
+            None
+        } else {
+            self.check_stored_sealed(name, &sealed).await?;
+            self.keyring()?
+        };
         let table = self.open_table(name).await?;
         let writer = RecordBatchWriter::for_table(&table)
             .map_err(|e| Error::delta(name, e))?
@@ -535,6 +805,8 @@ impl Lake {
             table,
             writer,
             kept: Vec::new(),
+            sealed,
+            keys,
         })
     }
 
@@ -597,8 +869,18 @@ impl Lake {
     }
 
     /// Read some columns of a table at its latest version (for lookups such as org names).
+    /// Sealed columns come back opened (empty when the key is missing).
     pub async fn scan(&self, name: &str, columns: &[&str]) -> Result<Vec<RecordBatch>> {
-        Ok(self.frame(name, columns).await?.1.collect().await?)
+        let batches = self.frame(name, columns).await?.1.collect().await?;
+        let sealed = self.sealed_columns(name);
+        if !sealed.iter().any(|s| columns.contains(&s.name.as_str())) {
+            return Ok(batches);
+        }
+        let keys = self.keyring().ok().flatten();
+        batches
+            .iter()
+            .map(|b| crate::seal::open_batch(b, &sealed, keys.as_deref()))
+            .collect()
     }
 
     /// Stream some columns of a table at its latest version, with that version (so that a
@@ -723,6 +1005,9 @@ pub struct TableAppender {
     writer: RecordBatchWriter,
     /// Files finished before the commit (by [`TableAppender::take_back`]) that it keeps.
     kept: Vec<deltalake::kernel::Add>,
+    /// The columns sealed on the way, with the keys (an encrypted lake).
+    sealed: Vec<crate::seal::SealedColumn>,
+    keys: Option<Arc<crate::seal::Keyring>>,
 }
 
 impl TableAppender {
@@ -731,6 +1016,10 @@ impl TableAppender {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let batch = match &self.keys {
+            Some(k) => crate::seal::seal_batch(&batch, &self.sealed, k)?,
+            None => batch,
+        };
         self.writer
             .write(batch)
             .await

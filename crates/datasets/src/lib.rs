@@ -10,6 +10,7 @@ pub mod lease;
 pub mod lock;
 mod merge;
 mod registry;
+pub mod seal;
 pub mod sheet;
 mod spec;
 pub mod storage;
@@ -19,7 +20,7 @@ pub mod views;
 mod write;
 
 pub use error::{Error, Result};
-pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, TableAppender, TableStatus};
+pub use lake::{InitReport, LAKE_FILE, Lake, LakeConfig, ResealReport, TableAppender, TableStatus};
 pub use lock::{Holder, LakeLock};
 pub use merge::{UpsertCounts, key_converter, key_rows};
 pub use registry::{BUILTIN_SPECS, Registry};

@@ -87,8 +87,10 @@ pub(crate) async fn keyed_upsert(
             by_key.insert(keys.row(r).data(), (start + r) as u32);
         }
     }
+    // (What decides whether a row changed; a sealed column through its look-up hash.)
     let others: Vec<usize> = (0..schema.fields().len())
         .filter(|i| !key_cols.contains(i))
+        .filter(|i| crate::seal::compared(&schema, schema.field(*i).name()))
         .collect();
 
     let store = table.object_store();

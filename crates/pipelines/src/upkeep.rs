@@ -355,3 +355,93 @@ pub async fn check(lake: &Lake) -> Result<CheckReport> {
         millis: started.elapsed().as_millis(),
     })
 }
+
+/// What `encrypt` did: the key the lake seals with now, the key it replaced (a rotation), each
+/// table rewritten, and the vacuum if asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct EncryptReport {
+    pub key_id: String,
+    pub replaced_key: Option<String>,
+    pub tables: Vec<dangan_datasets::ResealReport>,
+    pub vacuum: Option<UpkeepReport>,
+    pub millis: u128,
+}
+
+/// Seal the lake's personal values with the key `source` names (`dangan lake encrypt`, and
+/// `dangan lake rotate-key` when the lake is sealed with another key): `lake.toml` first names
+/// the key (and keeps the replaced one under `previous`, so a run that stops halfway still
+/// reads and is finished by running it again), then every table holding a value not sealed
+/// with it is rewritten, one commit each, then the replaced key is forgotten. `vacuum`: the
+/// files from before (plaintext, or the old key's) are deleted at once — time travel to
+/// earlier versions ends there.
+pub async fn encrypt(
+    lake: &mut Lake,
+    mut source: dangan_datasets::seal::KeySource,
+    vacuum_after: bool,
+    progress: &dyn Fn(&str),
+) -> Result<EncryptReport> {
+    use dangan_datasets::seal::EncryptionConfig;
+    let started = Instant::now();
+    source.key_id = String::new();
+    let key = source.load()?;
+    source.key_id = key.id.clone();
+    let mut config = lake.config().clone();
+    let replaced_key = match config.encryption.take() {
+        Some(enc) if enc.key.key_id == source.key_id => {
+            config.encryption = Some(EncryptionConfig {
+                key: source,
+                previous: enc.previous,
+            });
+            None
+        }
+        Some(enc) => {
+            // The values sealed now must open before anything is sealed anew.
+            enc.key.load()?;
+            let old = enc.key.key_id.clone();
+            let mut previous = vec![enc.key];
+            previous.extend(enc.previous);
+            config.encryption = Some(EncryptionConfig {
+                key: source,
+                previous,
+            });
+            Some(old)
+        }
+        None => {
+            config.encryption = Some(EncryptionConfig {
+                key: source,
+                previous: Vec::new(),
+            });
+            None
+        }
+    };
+    lake.save_config(config)?;
+    let mut tables = Vec::new();
+    for (name, _) in lake.tables() {
+        if lake.sealed_columns(&name).is_empty() {
+            continue;
+        }
+        progress(&name);
+        if let Some(r) = lake.reseal(&name).await? {
+            tables.push(r);
+        }
+    }
+    let mut config = lake.config().clone();
+    if let Some(enc) = config.encryption.as_mut()
+        && !enc.previous.is_empty()
+    {
+        enc.previous.clear();
+        lake.save_config(config)?;
+    }
+    let vacuum = if vacuum_after {
+        Some(vacuum(lake, 0, false).await?)
+    } else {
+        None
+    };
+    Ok(EncryptReport {
+        key_id: key.id,
+        replaced_key,
+        tables,
+        vacuum,
+        millis: started.elapsed().as_millis(),
+    })
+}

@@ -132,12 +132,9 @@ impl TableFunctionImpl for AsOf {
                                 .table_provider()
                                 .await
                                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
-                            Ok(Some(crate::provider::files_or(
-                                &t,
-                                delta,
-                                Default::default(),
-                                None,
-                            )?))
+                            let files =
+                                crate::provider::files_or(&t, delta, Default::default(), None)?;
+                            Ok(Some(crate::sealed::unsealed(&lake, &name, files)))
                         }
                     }
                 })

@@ -63,7 +63,11 @@ pub(crate) fn start(lake: &Lake, who: &str, sql: &str) -> Option<Entry> {
     let line = format!(
         "S\t{id}\t{at}\t{}\t{}\n",
         who.replace(['\t', '\n'], " "),
-        serde_json::Value::String(sql.to_string())
+        // An encrypted lake's journal holds the text sealed: it may quote an ID number.
+        serde_json::Value::String(
+            lake.seal_text(sql)
+                .unwrap_or_else(|_| "(sealed: the lake's key is unavailable)".into())
+        )
     );
     let mut file = j.file.lock().ok()?;
     file.as_mut()?.write_all(line.as_bytes()).ok()?;
@@ -140,6 +144,8 @@ pub(crate) fn dead_processes(lake: &Lake) -> (Vec<Interrupted>, Vec<PathBuf>) {
                 ["S", id, at, who, sql] => {
                     if let (Ok(id), Ok(at)) = (id.parse(), at.parse()) {
                         let sql = serde_json::from_str::<String>(sql).unwrap_or_default();
+                        // (Sealed in an encrypted lake; the audit row seals it again.)
+                        let sql = lake.open_text(&sql).unwrap_or(sql);
                         started.push((
                             id,
                             Interrupted {

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod provider;
 pub mod refusal;
 pub mod scope;
+mod sealed;
 pub mod search_fn;
 pub mod spread;
 pub mod text_model;
@@ -265,49 +266,6 @@ impl Drop for Unfinished<'_> {
     }
 }
 
-/// An error a department sees from running its statement: what is quoted in it (a value of a
-/// row, between quotes) and long runs of digits are left out. Within the scope those values
-/// were the department's to see, masked where the grant says; this keeps any path that
-/// evaluates a condition on a row it may not see from quoting the row.
-fn redact(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut quote: Option<char> = None;
-    let mut digits = String::new();
-    let flush = |out: &mut String, digits: &mut String| {
-        if digits.len() >= 6 {
-            out.push('…');
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in message.chars() {
-        match quote {
-            Some(q) if c == q => {
-                out.push('…');
-                out.push(c);
-                quote = None;
-            }
-            Some(_) => {}
-            None if c == '\'' || c == '"' => {
-                flush(&mut out, &mut digits);
-                out.push(c);
-                quote = Some(c);
-            }
-            None if c.is_ascii_digit() => digits.push(c),
-            None => {
-                flush(&mut out, &mut digits);
-                out.push(c);
-            }
-        }
-    }
-    if quote.is_some() {
-        out.push('…');
-    }
-    flush(&mut out, &mut digits);
-    out
-}
-
 /// Who the local operator is in the audit.
 pub const ADMINISTRATOR: &str = "administrator 管理员";
 
@@ -449,7 +407,7 @@ impl QueryEngine {
                         }
                         let table = lake.open_table(&name).await?;
                         let provider = provider::table_provider(ctx, &name, &table).await?;
-                        Ok((name, provider))
+                        Ok((name.clone(), sealed::unsealed(lake, &name, provider)))
                     }
                 })
                 .buffered(OPEN_AT_ONCE)
@@ -674,9 +632,10 @@ impl QueryEngine {
         let batches = match df.collect().await {
             Ok(b) => b,
             Err(e) if self.policy.is_some() => {
-                return Err(
-                    datafusion::error::DataFusionError::Execution(redact(&e.to_string())).into(),
-                );
+                return Err(datafusion::error::DataFusionError::Execution(
+                    dangan_datasets::seal::redact(&e.to_string()),
+                )
+                .into());
             }
             Err(e) => return Err(e.into()),
         };
@@ -749,14 +708,14 @@ mod tests {
     fn a_departments_errors_quote_no_values() {
         let m = "Cast error: Cannot cast string 'M0001|入党申请书 张三' to value of Int64 type";
         assert_eq!(
-            super::redact(m),
+            dangan_datasets::seal::redact(m),
             "Cast error: Cannot cast string '…' to value of Int64 type"
         );
         assert_eq!(
-            super::redact("Overflow happened on: 32010219800101 + 1"),
+            dangan_datasets::seal::redact("Overflow happened on: 32010219800101 + 1"),
             "Overflow happened on: … + 1"
         );
-        assert_eq!(super::redact("column \"x"), "column \"…");
-        assert_eq!(super::redact("Int64 at 12"), "Int64 at 12");
+        assert_eq!(dangan_datasets::seal::redact("column \"x"), "column \"…");
+        assert_eq!(dangan_datasets::seal::redact("Int64 at 12"), "Int64 at 12");
     }
 }

@@ -132,7 +132,8 @@ pub(crate) async fn register(
         let name = name.to_string();
         async move {
             let table = lake.open_table(&name).await?;
-            crate::provider::table_provider(ctx, &name, &table).await
+            let provider = crate::provider::table_provider(ctx, &name, &table).await?;
+            Ok::<_, crate::Error>(crate::sealed::unsealed(lake, &name, provider))
         }
     };
     // Rows keyed by member_id are scoped through the register of people.
