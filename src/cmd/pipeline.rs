@@ -364,10 +364,16 @@ async fn encrypt(
         ),
     }
     match &r.vacuum {
-        Some(v) => println!("{}", v.summary()),
-        None if !r.tables.is_empty() => println!(
-            "note: the files from before still hold the old values until vacuumed — \
-             `dangan lake vacuum --retain 0` (or run this with --vacuum) 旧文件在清理前仍含旧值"
+        Some(v) => println!(
+            "{}; {} earlier log entries removed (their statistics quoted old values; time travel \
+             starts at the rewrite) 已删除旧日志",
+            v.summary(),
+            r.log_entries_removed
+        ),
+        None if r.tables.iter().any(|t| t.rows > 0) => println!(
+            "note: the files from before, and the log's statistics of them, still hold the old \
+             values: run this again with --vacuum to delete them (time travel then starts here) \
+             旧文件在清理前仍含旧值"
         ),
         None => {}
     }

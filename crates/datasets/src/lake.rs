@@ -448,6 +448,27 @@ impl Lake {
         }))
     }
 
+    /// Checkpoint table `name` at its latest version and delete the log entries before it: what
+    /// they held — their files' min/max statistics — goes with them (after `lake encrypt
+    /// --vacuum` those were the only copies of the old plaintext values). Time travel before
+    /// the checkpoint ends; the `txn` markers stay (a checkpoint carries them). Returns the log
+    /// entries deleted.
+    pub async fn forget_history(&self, name: &str) -> Result<usize> {
+        use deltalake::protocol::checkpoints::{cleanup_expired_logs_for, create_checkpoint};
+        let table = self.open_table(name).await?;
+        let Some(version) = table.version() else {
+            return Ok(0);
+        };
+        create_checkpoint(&table, None)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        // A cut-off in the future: every entry before the checkpoint, however new.
+        let cutoff = chrono::Utc::now().timestamp_millis() + 60_000;
+        cleanup_expired_logs_for(version, table.log_store().as_ref(), cutoff, None)
+            .await
+            .map_err(|e| Error::delta(name, e))
+    }
+
     /// Refuse to write plain rows into a table whose sealed columns are not stored as such yet.
     async fn check_stored_sealed(
         &self,

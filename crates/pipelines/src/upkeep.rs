@@ -284,6 +284,9 @@ async fn check_files(
             problems.push(format!("{name}: a file path does not read 路径无效: {uri}"));
             continue;
         };
+        // (Named by a checkpoint when the commits before it were removed: `lake encrypt
+        // --vacuum`.)
+        known.insert(path.as_ref().to_string());
         let Some(&size) = sizes.get(&path) else {
             problems.push(format!("{name}: file missing 文件缺失: {uri}"));
             continue;
@@ -364,6 +367,8 @@ pub struct EncryptReport {
     pub replaced_key: Option<String>,
     pub tables: Vec<dangan_datasets::ResealReport>,
     pub vacuum: Option<UpkeepReport>,
+    /// Log entries deleted with the vacuum (their statistics quoted the old values).
+    pub log_entries_removed: usize,
     pub millis: u128,
 }
 
@@ -416,10 +421,12 @@ pub async fn encrypt(
     };
     lake.save_config(config)?;
     let mut tables = Vec::new();
+    let mut holding = Vec::new();
     for (name, _) in lake.tables() {
-        if lake.sealed_columns(&name).is_empty() {
+        if lake.sealed_columns(&name).is_empty() || !lake.table_exists(&name).await? {
             continue;
         }
+        holding.push(name.clone());
         progress(&name);
         if let Some(r) = lake.reseal(&name).await? {
             tables.push(r);
@@ -432,16 +439,23 @@ pub async fn encrypt(
         enc.previous.clear();
         lake.save_config(config)?;
     }
-    let vacuum = if vacuum_after {
-        Some(vacuum(lake, 0, false).await?)
+    let (vacuum, log_entries_removed) = if vacuum_after {
+        let v = vacuum(lake, 0, false).await?;
+        // The log's statistics of the old files (min/max values) go too.
+        let mut removed = 0;
+        for name in &holding {
+            removed += lake.forget_history(name).await?;
+        }
+        (Some(v), removed)
     } else {
-        None
+        (None, 0)
     };
     Ok(EncryptReport {
         key_id: key.id,
         replaced_key,
         tables,
         vacuum,
+        log_entries_removed,
         millis: started.elapsed().as_millis(),
     })
 }
