@@ -349,6 +349,9 @@ async fn encrypt(
             t.table, t.rows, t.version
         );
     }
+    // The rewritten (and vacuumed) tables have new versions: the index follows them (nothing
+    // in it changes).
+    crate::steps::sync_after_change(&lake).await?;
     match &r.replaced_key {
         Some(old) => println!(
             "key {old} → {} 已更换密钥: {} tables rewritten ({} ms)",

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod demo;
+mod encryption;
 mod external;
 mod import;
 mod kill;
