@@ -162,6 +162,16 @@ impl LogicalExtensionCodec for Codec {
             writer.finish()?;
             return Ok(());
         }
+        if node
+            .downcast_ref::<dangan_query::sealed::SealedTable>()
+            .is_some()
+        {
+            return Err(plan_datafusion_err!(
+                "table `{table_ref}` is not distributable 无法在集群上执行: its personal values \
+                 are sealed (an encrypted lake) and the executors are not given the key; run \
+                 the statement without --cluster"
+            ));
+        }
         if let Some(remote) = node.downcast_ref::<dangan_external::timed::TimedTable>() {
             return Err(plan_datafusion_err!(
                 "table `{table_ref}` is not distributable 无法在集群上执行: it is another \

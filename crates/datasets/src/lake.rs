@@ -480,15 +480,17 @@ impl Lake {
         }
         let table = self.open_table(name).await?;
         let snapshot = table.snapshot().map_err(|e| Error::delta(name, e))?;
-        let have: Vec<String> = snapshot
-            .schema()
-            .fields()
-            .map(|f| f.name().to_string())
-            .collect();
+        let schema = snapshot.schema();
+        let text = |name: &str| {
+            schema
+                .field(name)
+                .is_some_and(|f| f.data_type() == &DeltaType::STRING)
+        };
+        // Each sealed column stored as text, its look-up column beside it.
         let missing = sealed
             .iter()
             .filter(|s| s.lookup)
-            .any(|s| !have.contains(&crate::seal::lookup_column(&s.name)));
+            .any(|s| !text(&s.name) || !text(&crate::seal::lookup_column(&s.name)));
         if missing {
             return Err(Error::Key(format!(
                 "table `{name}` is not encrypted yet: run `dangan lake encrypt` to finish \

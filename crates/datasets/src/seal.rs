@@ -231,41 +231,48 @@ impl Keyring {
     /// The value of `stored`: opened when sealed, as it is otherwise (written before the lake
     /// was encrypted). A value sealed with a key not in the ring is an error naming the key.
     pub fn open(&self, stored: &str) -> Result<String> {
+        let mut buf = Vec::new();
+        self.open_into(stored, &mut buf).map(str::to_string)
+    }
+
+    /// [`Keyring::open`] into `buf` (reused from value to value: no allocation per value).
+    pub fn open_into<'a>(&self, stored: &'a str, buf: &'a mut Vec<u8>) -> Result<&'a str> {
         let Some(rest) = stored.strip_prefix(PREFIX) else {
-            return Ok(stored.to_string());
+            return Ok(stored);
         };
         let Some((id, body)) = rest.split_once('.') else {
-            return Ok(stored.to_string());
+            return Ok(stored);
         };
-        let key = std::iter::once(&self.current)
-            .chain(&self.older)
-            .find(|k| k.id == id)
-            .ok_or_else(|| {
+        let key = if self.current.id == id {
+            &self.current
+        } else {
+            self.older.iter().find(|k| k.id == id).ok_or_else(|| {
                 Error::Key(format!(
                     "a value is sealed with key {id}, which this lake's [encryption] does not \
                      name (keep the old key under `previous` until `dangan lake rotate-key` \
                      has finished)"
                 ))
-            })?;
-        let mut bytes = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(body)
+            })?
+        };
+        buf.clear();
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode_vec(body, buf)
             .map_err(|_| Error::Key("a sealed value is damaged (not base64)".into()))?;
-        if bytes.len() < NONCE_LEN {
+        if buf.len() < NONCE_LEN {
             return Err(Error::Key("a sealed value is damaged (too short)".into()));
         }
-        let mut sealed = bytes.split_off(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(&bytes)
+        let (nonce, sealed) = buf.split_at_mut(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
             .map_err(|_| Error::Key("a sealed value is damaged (nonce)".into()))?;
         let plain = key
             .cipher
-            .open_in_place(nonce, Aad::empty(), &mut sealed)
+            .open_in_place(nonce, Aad::empty(), sealed)
             .map_err(|_| {
                 Error::Key(format!(
                     "a value sealed with key {id} does not open: damaged or altered"
                 ))
             })?;
-        String::from_utf8(plain.to_vec())
-            .map_err(|_| Error::Key("a sealed value is not text".into()))
+        std::str::from_utf8(plain).map_err(|_| Error::Key("a sealed value is not text".into()))
     }
 
     /// The keyed hash of `plain` (hex), for exact look-ups without opening anything.
@@ -405,10 +412,11 @@ pub fn open_column(col: &ArrayRef, plain: &DataType, keys: Option<&Keyring>) -> 
         .downcast_ref::<StringArray>()
         .ok_or_else(|| Error::Invalid("a sealed column is not text".into()))?;
     let mut out = StringBuilder::with_capacity(text.len(), text.len() * 20);
+    let mut buf = Vec::with_capacity(64);
     for v in text.iter() {
         match (v, keys) {
             (None, _) => out.append_null(),
-            (Some(v), Some(k)) => out.append_value(k.open(v)?),
+            (Some(v), Some(k)) => out.append_value(k.open_into(v, &mut buf)?),
             (Some(v), None) if is_sealed(v) => out.append_null(),
             (Some(v), None) => out.append_value(v),
         }

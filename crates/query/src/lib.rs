@@ -20,7 +20,7 @@ pub mod policy;
 pub mod provider;
 pub mod refusal;
 pub mod scope;
-mod sealed;
+pub mod sealed;
 pub mod search_fn;
 pub mod spread;
 pub mod text_model;

@@ -87,8 +87,9 @@ fn warn_once(why: &str) {
     });
 }
 
+/// A table whose sealed columns are opened in its scan (see the module).
 #[derive(Debug)]
-struct SealedTable {
+pub struct SealedTable {
     inner: Arc<dyn TableProvider>,
     /// The plain schema: sealed columns of their own types, no look-up columns.
     schema: SchemaRef,

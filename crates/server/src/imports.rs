@@ -6,7 +6,8 @@
 //! datasets it was granted with `--import` (scope `all`: rows of other organizations are not
 //! its own to write), never the organizations; the token is checked before the body is read;
 //! every preview and import is a row of the department's audit; uploads are removed after
-//! seven days.
+//! seven days (in an encrypted lake: the file as soon as it is imported, an unconfirmed one
+//! after a day).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,8 +52,18 @@ fn ingest_error(e: dangan_ingest::Error) -> ApiError {
 /// never confirmed, and the files of confirmed ones (their rows are in the lake).
 const UPLOADS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Remove the upload folders older than [`UPLOADS_KEPT`].
-fn clean_uploads(dir: &std::path::Path) {
+/// How long an unconfirmed upload is kept: a day in an encrypted lake (the file is the
+/// branch's plaintext), else [`UPLOADS_KEPT`].
+fn kept(state: &AppState) -> Duration {
+    if state.lake.config().encryption.is_some() {
+        Duration::from_secs(24 * 3600)
+    } else {
+        UPLOADS_KEPT
+    }
+}
+
+/// Remove the upload folders older than `kept`.
+fn clean_uploads(dir: &std::path::Path, kept: Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -62,7 +73,7 @@ fn clean_uploads(dir: &std::path::Path) {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > UPLOADS_KEPT);
+            .is_some_and(|age| age > kept);
         // Only upload folders (`<time>-<id>`), never `fixes/`.
         let upload = e.file_name().to_string_lossy().contains('-');
         if old && upload && e.path().is_dir() {
@@ -274,7 +285,7 @@ pub(crate) async fn upload(
         chrono::Local::now().format("%Y%m%dT%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    clean_uploads(&uploads(&state));
+    clean_uploads(&uploads(&state), kept(&state));
     let dir = uploads(&state).join(&id);
     std::fs::create_dir_all(&dir).map_err(internal)?;
     let file = dir.join(&name);
@@ -338,6 +349,11 @@ pub(crate) async fn commit(
     state.refresh_sessions().await;
     meta.run_id = Some(report.run_id.clone());
     write_meta(&dir, &meta)?;
+    // An encrypted lake keeps no plaintext copy: the rows are in the lake now, sealed (the
+    // rejected ones in the quarantine, which the fixes workbook is made from).
+    if state.lake.config().encryption.is_some() {
+        let _ = std::fs::remove_file(dir.join(&meta.file));
+    }
     Ok(Json(Committed { upload: id, report }))
 }
 
