@@ -350,6 +350,29 @@ fn another_departments_postgres_and_a_branchs_sqlite_are_tables_of_the_lake() {
         "教育局",
     ]);
     assert_eq!(other, vec![vec!["0".to_string()]]);
+    // EXPLAIN as the department: the logical plan, with its scope and masks, and nothing of
+    // the connection (no URL, no password); the detailed forms refused, as for datasets.
+    let plan = stdout(&run(&[
+        "sql",
+        "explain select id_card from cadre.postings where mobile like '139%'",
+        "--as",
+        "教育局",
+    ]));
+    assert!(plan.contains("postings"), "{plan}");
+    assert!(
+        !plan.contains(READER_PASSWORD) && !plan.contains("127.0.0.1"),
+        "{plan}"
+    );
+    let o = run(&[
+        "sql",
+        "explain analyze select * from cadre.postings",
+        "--as",
+        "教育局",
+    ]);
+    assert!(
+        !o.status.success(),
+        "EXPLAIN ANALYZE is the administrator's"
+    );
     for refused in ["select * from cadre.slow", "select * from cadre.salaries"] {
         let o = run(&["sql", refused, "--as", "教育局"]);
         assert!(!o.status.success(), "{refused}");
