@@ -8,6 +8,7 @@ pub mod idcard;
 mod lake;
 pub mod lease;
 pub mod lock;
+pub mod markers;
 mod merge;
 mod registry;
 pub mod seal;

@@ -399,10 +399,13 @@ async fn plan_files(lake: &Lake, table: &DeltaTable, opts: &ImportOptions) -> Re
     let mut files: Vec<FileReport> = Vec::with_capacity(paths.len());
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut run_opts = opts.clone();
+    // The table's markers read once, not once per file.
+    let markers = lake.markers(table).await?;
     for path in &paths {
         let (sha, size) = hash_file(path)?;
         let mut rep = FileReport::new(path.clone(), sha.clone(), size);
-        let has = |marker: String| async move { lake.transaction_version(table, &marker).await };
+        let markers = &markers;
+        let has = |marker: String| async move { markers.version(&marker).await };
         // The workbook's sheet names, read (the file opened) only when a marker needs them.
         let names = std::sync::OnceLock::new();
         let names = || names.get_or_init(|| sheet_names(path).unwrap_or_default());
