@@ -857,6 +857,21 @@ impl Lake {
                 }
             }
         }
+        // A sealed text column's look-up hashes: all distinct, so no dictionary, and a bloom
+        // filter per row group, so that a look-up by ID number or phone skips the row groups
+        // that do not hold it.
+        for s in self.sealed_columns(name) {
+            if s.lookup {
+                let path = ColumnPath::from(crate::seal::lookup_column(&s.name));
+                b = b.set_column_dictionary_enabled(path.clone(), false);
+                if s.plain == arrow::datatypes::DataType::Utf8 {
+                    b = b
+                        .set_column_bloom_filter_enabled(path.clone(), true)
+                        .set_column_bloom_filter_max_ndv(path.clone(), ROW_GROUP_ROWS as u64)
+                        .set_column_bloom_filter_fpp(path, 0.01);
+                }
+            }
+        }
         b.build()
     }
 

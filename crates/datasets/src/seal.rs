@@ -160,7 +160,8 @@ impl Key {
                 .expect("32 bytes is an AES-256 key"),
         );
         let lookup = hmac::Key::new(hmac::HMAC_SHA256, derive("dangan look-up hmac v1").as_ref());
-        let id = hex::encode(&derive("dangan key id v1").as_ref()[..8]);
+        // 32 bits tell a lake's few keys apart; every sealed value carries them.
+        let id = hex::encode(&derive("dangan key id v1").as_ref()[..4]);
         Key { id, cipher, lookup }
     }
 
@@ -275,9 +276,11 @@ impl Keyring {
         std::str::from_utf8(plain).map_err(|_| Error::Key("a sealed value is not text".into()))
     }
 
-    /// The keyed hash of `plain` (hex), for exact look-ups without opening anything.
+    /// The keyed hash of `plain` (the first 128 bits of HMAC-SHA256, hex), for exact look-ups
+    /// without opening anything. (A look-up's rows are checked again on the opened values, so
+    /// even a collision could not give a wrong answer.)
     pub fn lookup(&self, plain: &str) -> String {
-        hex::encode(hmac::sign(&self.current.lookup, plain.as_bytes()).as_ref())
+        hex::encode(&hmac::sign(&self.current.lookup, plain.as_bytes()).as_ref()[..16])
     }
 
     /// Whether `stored` is sealed with the current key.

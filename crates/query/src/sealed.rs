@@ -139,7 +139,14 @@ impl SealedTable {
             ScalarValue::Date32(Some(_)) if s.plain == DataType::Date32 => value.to_string(),
             _ => return None,
         };
-        Some(col(lookup_column(&s.name)).eq(lit(keys.lookup(&text))))
+        // The literal of the stored column's own string type: a cast in the condition would
+        // keep the Parquet reader from its bloom filters.
+        let hash = keys.lookup(&text);
+        let value = match self.inner.schema().field_with_name(&lookup_column(&s.name)) {
+            Ok(f) if f.data_type() == &DataType::Utf8View => ScalarValue::Utf8View(Some(hash)),
+            _ => ScalarValue::Utf8(Some(hash)),
+        };
+        Some(col(lookup_column(&s.name)).eq(lit(value)))
     }
 }
 
