@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! [encryption]
-//! key_id = "5c0f3e9a1b7d2c44"
+//! key_id = "5c0f3e9a"
 //! key_file = "/etc/dangan/lake.key"
 //! ```
 //!
