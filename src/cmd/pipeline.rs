@@ -328,18 +328,8 @@ async fn encrypt(
         "lake encrypt"
     };
     let _lock = lock(lake, what, TEN_MINUTES).await?;
-    let source = key.source();
-    let new_id = source.load()?.id;
-    match (&lake.config().encryption, rotate) {
-        (None, true) => bail!("the lake is not encrypted: `dangan lake encrypt` first 湖尚未加密"),
-        (Some(e), false) if e.key.key_id != new_id => bail!(
-            "the lake is sealed with key {}, not this one: `dangan lake rotate-key` changes keys",
-            e.key.key_id
-        ),
-        _ => {}
-    }
     let mut lake = lake.clone();
-    let r = dangan_pipelines::upkeep::encrypt(&mut lake, source, vacuum, &|t| {
+    let r = dangan_pipelines::upkeep::encrypt(&mut lake, key.source(), rotate, vacuum, &|t| {
         eprintln!("  sealing {t} …")
     })
     .await?;

@@ -325,10 +325,15 @@ impl Lake {
         }
     }
 
-    /// `batches` of table `name` as they are stored (sealed in an encrypted lake), after
-    /// checking that the table itself is stored sealed (a table that `dangan lake encrypt` has
-    /// not rewritten yet is refused, never written in plaintext).
-    async fn seal_for(&self, name: &str, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+    /// `batches` of table `name` (opened as `table`) as they are stored — sealed in an
+    /// encrypted lake, after checking that the table itself is stored sealed (a table that
+    /// `dangan lake encrypt` has not rewritten yet is refused, never written in plaintext).
+    fn seal_for(
+        &self,
+        name: &str,
+        table: &DeltaTable,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Vec<RecordBatch>> {
         let sealed = self.sealed_columns(name);
         if sealed.is_empty() {
             return Ok(batches);
@@ -345,7 +350,7 @@ impl Lake {
             }
             Err(e) => return Err(e),
         };
-        self.check_stored_sealed(name, &sealed).await?;
+        check_stored_sealed(name, table, &sealed)?;
         batches
             .iter()
             .map(|b| crate::seal::seal_batch(b, &sealed, &keys))
@@ -375,60 +380,39 @@ impl Lake {
         table
             .update_datafusion_session(&ctx.state())
             .map_err(|e| Error::delta(name, e))?;
-        let batches = ctx.read_table(provider)?.collect().await?;
+        let mut batches = ctx.read_table(provider)?.collect().await?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        // Every value of the sealed columns already sealed with the current key?
         let current = |b: &RecordBatch| {
-            sealed.iter().all(|s| {
-                let Ok(col) = b
-                    .column_by_name(&s.name)
-                    .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
-                    .transpose()
-                else {
-                    return false;
-                };
-                let Some(col) = col else { return true };
-                let col = col.as_any().downcast_ref::<arrow::array::StringArray>();
-                col.is_some_and(|c| c.iter().flatten().all(|v| keys.sealed_with_current(v)))
+            sealed.iter().all(|s| match b.column_by_name(&s.name) {
+                None => true,
+                Some(c) => arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
+                    .ok()
+                    .is_some_and(|c| {
+                        use arrow::array::AsArray;
+                        c.as_string::<i32>()
+                            .iter()
+                            .flatten()
+                            .all(|v| keys.sealed_with_current(v))
+                    }),
             })
         };
         if lookups_there && batches.iter().all(current) {
             return Ok(None);
         }
-        // Plain rows in the table's own column order, the look-up columns left out ...
-        let plain: Vec<RecordBatch> = batches
-            .iter()
-            .map(|b| crate::seal::open_batch(b, &sealed, Some(&keys)))
-            .collect::<Result<_>>()?;
-        // ... sealed again with the current key.
-        let plain_schema = match plain.first() {
-            Some(b) => b.schema(),
-            None => {
-                let fields: Vec<arrow::datatypes::Field> = stored
-                    .fields()
-                    .iter()
-                    .filter(|f| {
-                        !sealed
-                            .iter()
-                            .any(|s| &crate::seal::lookup_column(&s.name) == f.name())
-                    })
-                    .map(|f| match sealed.iter().find(|s| &s.name == f.name()) {
-                        Some(s) => arrow::datatypes::Field::new(f.name(), s.plain.clone(), true),
-                        None => f.as_ref().clone(),
-                    })
-                    .collect();
-                Arc::new(arrow::datatypes::Schema::new(fields))
-            }
-        };
-        let mut out: Vec<RecordBatch> = plain
-            .iter()
-            .map(|b| crate::seal::seal_batch(b, &sealed, &keys))
-            .collect::<Result<_>>()?;
-        if out.is_empty() {
-            out.push(RecordBatch::new_empty(crate::seal::storage_schema(
-                &plain_schema,
-                &sealed,
-            )));
+        // (An empty table still gets the sealed schema.)
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(stored));
         }
+        // Opened in the table's own column order, the look-up columns left out, then sealed
+        // again with the current key.
+        let out: Vec<RecordBatch> = batches
+            .iter()
+            .map(|b| {
+                let plain = crate::seal::open_batch(b, &sealed, Some(&keys))?;
+                crate::seal::seal_batch(&plain, &sealed, &keys)
+            })
+            .collect::<Result<_>>()?;
         let props = CommitProperties::default().with_metadata([(
             "dangan.operation".to_string(),
             serde_json::Value::from(format!("seal with key {}", keys.id())),
@@ -467,37 +451,6 @@ impl Lake {
         cleanup_expired_logs_for(version, table.log_store().as_ref(), cutoff, None)
             .await
             .map_err(|e| Error::delta(name, e))
-    }
-
-    /// Refuse to write plain rows into a table whose sealed columns are not stored as such yet.
-    async fn check_stored_sealed(
-        &self,
-        name: &str,
-        sealed: &[crate::seal::SealedColumn],
-    ) -> Result<()> {
-        if !sealed.iter().any(|s| s.lookup) || !self.table_exists(name).await? {
-            return Ok(());
-        }
-        let table = self.open_table(name).await?;
-        let snapshot = table.snapshot().map_err(|e| Error::delta(name, e))?;
-        let schema = snapshot.schema();
-        let text = |name: &str| {
-            schema
-                .field(name)
-                .is_some_and(|f| f.data_type() == &DeltaType::STRING)
-        };
-        // Each sealed column stored as text, its look-up column beside it.
-        let missing = sealed
-            .iter()
-            .filter(|s| s.lookup)
-            .any(|s| !text(&s.name) || !text(&crate::seal::lookup_column(&s.name)));
-        if missing {
-            return Err(Error::Key(format!(
-                "table `{name}` is not encrypted yet: run `dangan lake encrypt` to finish \
-                 (nothing was written) 该表尚未加密"
-            )));
-        }
-        Ok(())
     }
 
     /// The external source `name` of `lake.toml`.
@@ -680,8 +633,8 @@ impl Lake {
         batches: Vec<RecordBatch>,
         opts: WriteOptions,
     ) -> Result<i64> {
-        let batches = self.seal_for(name, batches).await?;
         let table = self.open_or_new(name).await?;
+        let batches = self.seal_for(name, &table, batches)?;
         let props = commit_properties(opts.transactions, opts.commit_info);
         let mode = if opts.overwrite {
             SaveMode::Overwrite
@@ -713,8 +666,8 @@ impl Lake {
         use deltalake::datafusion::common::Column;
         use deltalake::datafusion::logical_expr::{Operator, binary_expr};
         use deltalake::datafusion::prelude::{Expr, SessionContext};
-        let batches = self.seal_for(name, batches).await?;
         let table = self.open_table(name).await?;
+        let batches = self.seal_for(name, &table, batches)?;
         let empty_target = table
             .snapshot()
             .map(|s| s.log_data().num_files() == 0)
@@ -807,18 +760,20 @@ impl Lake {
 
     /// [`Lake::appender`]; `seal`: the batches it is given are plain and sealed on the way.
     async fn appender_with(&self, name: &str, seal: bool) -> Result<TableAppender> {
+        let table = self.open_table(name).await?;
         let sealed = if seal {
             self.sealed_columns(name)
         } else {
             Vec::new()
         };
-        let keys = if sealed.is_empty() {
+        // (A table without sealed columns needs no key.)
+        let sealing = if sealed.is_empty() {
             None
         } else {
-            self.check_stored_sealed(name, &sealed).await?;
-            self.keyring()?
+            check_stored_sealed(name, &table, &sealed)?;
+            let keys = self.keyring()?.ok_or_else(|| Error::Key("no key".into()))?;
+            Some((sealed, keys))
         };
-        let table = self.open_table(name).await?;
         let writer = RecordBatchWriter::for_table(&table)
             .map_err(|e| Error::delta(name, e))?
             .with_writer_properties(self.writer_properties(name))
@@ -828,8 +783,7 @@ impl Lake {
             table,
             writer,
             kept: Vec::new(),
-            sealed,
-            keys,
+            sealing,
         })
     }
 
@@ -1027,6 +981,37 @@ impl Lake {
     }
 }
 
+/// Refuse to write plain rows into `table` (named `name`) when its sealed columns are not
+/// stored as such yet: each a text column with its look-up column beside it. A table not
+/// created yet is made with the sealed schema.
+fn check_stored_sealed(
+    name: &str,
+    table: &DeltaTable,
+    sealed: &[crate::seal::SealedColumn],
+) -> Result<()> {
+    if table.version().is_none() || !sealed.iter().any(|s| s.lookup) {
+        return Ok(());
+    }
+    let snapshot = table.snapshot().map_err(|e| Error::delta(name, e))?;
+    let schema = snapshot.schema();
+    let text = |name: &str| {
+        schema
+            .field(name)
+            .is_some_and(|f| f.data_type() == &DeltaType::STRING)
+    };
+    let missing = sealed
+        .iter()
+        .filter(|s| s.lookup)
+        .any(|s| !text(&s.name) || !text(&crate::seal::lookup_column(&s.name)));
+    if missing {
+        return Err(Error::Key(format!(
+            "table `{name}` is not encrypted yet: run `dangan lake encrypt` to finish \
+             (nothing was written) 该表尚未加密"
+        )));
+    }
+    Ok(())
+}
+
 /// Parquet files an append rolls over at.
 const TARGET_FILE_SIZE: u64 = 128 * 1024 * 1024;
 
@@ -1044,8 +1029,7 @@ pub struct TableAppender {
     /// Files finished before the commit (by [`TableAppender::take_back`]) that it keeps.
     kept: Vec<deltalake::kernel::Add>,
     /// The columns sealed on the way, with the keys (an encrypted lake).
-    sealed: Vec<crate::seal::SealedColumn>,
-    keys: Option<Arc<crate::seal::Keyring>>,
+    sealing: Option<(Vec<crate::seal::SealedColumn>, Arc<crate::seal::Keyring>)>,
 }
 
 impl TableAppender {
@@ -1054,8 +1038,8 @@ impl TableAppender {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let batch = match &self.keys {
-            Some(k) => crate::seal::seal_batch(&batch, &self.sealed, k)?,
+        let batch = match &self.sealing {
+            Some((sealed, keys)) => crate::seal::seal_batch(&batch, sealed, keys)?,
             None => batch,
         };
         self.writer

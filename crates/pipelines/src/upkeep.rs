@@ -372,8 +372,8 @@ pub struct EncryptReport {
     pub millis: u128,
 }
 
-/// Seal the lake's personal values with the key `source` names (`dangan lake encrypt`, and
-/// `dangan lake rotate-key` when the lake is sealed with another key): `lake.toml` first names
+/// Seal the lake's personal values with the key `source` names (`dangan lake encrypt`;
+/// `dangan lake rotate-key` — `rotate` — when the lake is sealed with another key): `lake.toml` first names
 /// the key (and keeps the replaced one under `previous`, so a run that stops halfway still
 /// reads and is finished by running it again), then every table holding a value not sealed
 /// with it is rewritten, one commit each, then the replaced key is forgotten. `vacuum`: the
@@ -382,6 +382,7 @@ pub struct EncryptReport {
 pub async fn encrypt(
     lake: &mut Lake,
     mut source: dangan_datasets::seal::KeySource,
+    rotate: bool,
     vacuum_after: bool,
     progress: &dyn Fn(&str),
 ) -> Result<EncryptReport> {
@@ -391,6 +392,22 @@ pub async fn encrypt(
     let key = source.load()?;
     source.key_id = key.id.clone();
     let mut config = lake.config().clone();
+    // `rotate`: the caller asked for another key (`rotate-key`), else to encrypt with this one.
+    match (&config.encryption, rotate) {
+        (None, true) => {
+            return Err(Error::Other(
+                "the lake is not encrypted: `dangan lake encrypt` first 湖尚未加密".into(),
+            ));
+        }
+        (Some(e), false) if e.key.key_id != source.key_id => {
+            return Err(Error::Other(format!(
+                "the lake is sealed with key {}, not this one: `dangan lake rotate-key` \
+                 changes keys",
+                e.key.key_id
+            )));
+        }
+        _ => {}
+    }
     let replaced_key = match config.encryption.take() {
         Some(enc) if enc.key.key_id == source.key_id => {
             config.encryption = Some(EncryptionConfig {
