@@ -17,7 +17,7 @@ use crate::query::{Item, Parsed, parse, regex_escape, squeeze};
 use crate::request::Scopes;
 use crate::request::SearchRequest;
 use crate::schema::day_of;
-use crate::tokenizer::bigrams;
+use crate::tokenizer::{bigrams, ranks_as_word};
 
 /// A request made into queries: what it matches (unscored) and how matches rank.
 pub(crate) struct Plan {
@@ -76,9 +76,9 @@ impl SearchIndex {
         }
     }
 
-    /// The terms an item is ranked by: its jieba words and its bigrams (and the pinyin key
-    /// of a Latin word), or `None` when a text can match the item without holding any of
-    /// them (one Chinese character, found by a pattern).
+    /// The terms an item is ranked by: its bigrams, its jieba words the bigrams do not hold
+    /// (`ranks_as_word`) and the pinyin key of a Latin word; `None` when a text can match the
+    /// item without holding any of them (one Chinese character, found by a pattern).
     pub(crate) fn item_rank_terms(&self, item: &Item, out: &mut Vec<Term>) -> Option<()> {
         let (norm, grams) = ranked_grams(item)?;
         let f = &self.fields;
@@ -86,6 +86,7 @@ impl SearchIndex {
         out.extend(
             dangan_text::segment(&norm)
                 .iter()
+                .filter(|w| ranks_as_word(w))
                 .map(|w| Term::from_field_text(f.words, w)),
         );
         if let Item::Word(w) = item

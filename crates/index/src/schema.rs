@@ -24,7 +24,8 @@ pub struct Fields {
     pub year: Field,
     /// The text shown in results (stored, not indexed).
     pub body: Field,
-    /// The same text, jieba words (frequencies, no positions).
+    /// The same text, jieba's search-mode words that are not bigram terms (three or more
+    /// characters: `tokenizer::ranks_as_word`; frequencies, no positions).
     pub words: Field,
     /// The same text, bigrams with positions.
     pub grams: Field,

@@ -37,7 +37,27 @@ impl Tokenizer for JiebaTokenizer {
     }
 }
 
-/// jieba's words, one reused token (no string per word).
+/// Whether the `words` field keeps a jieba word: only words the `grams` field does not
+/// already hold as a term — a word with an ideograph, of three or more characters or mixing
+/// ideographs with letters or digits (志愿服务, 三会一课, a股). Two-ideograph words (党员: two
+/// in three of all words) are bigram terms already, Latin and digit words are whole `grams`
+/// terms, and one ideograph never ranks (see `plan::ranked_grams`); indexing them again cost
+/// a fifth of an index build for a second copy of the same ranking evidence.
+pub(crate) fn ranks_as_word(w: &str) -> bool {
+    let mut chars = 0;
+    let mut ideographs = 0;
+    for c in w.chars() {
+        chars += 1;
+        if dangan_text::is_cjk(c) {
+            ideographs += 1;
+        } else if !c.is_alphanumeric() {
+            return false;
+        }
+    }
+    ideographs > 0 && (chars >= 3 || ideographs < chars)
+}
+
+/// jieba's words the `words` field keeps, one reused token (no string per word).
 pub struct JiebaStream<'a> {
     words: Vec<jieba_rs::Token<'a>>,
     next: usize,
@@ -49,7 +69,7 @@ impl TokenStream for JiebaStream<'_> {
     fn advance(&mut self) -> bool {
         while let Some(w) = self.words.get(self.next) {
             self.next += 1;
-            if dangan_text::is_word(w.word) {
+            if ranks_as_word(w.word) {
                 self.token.text.clear();
                 self.token.text.push_str(w.word);
                 self.token.offset_from = w.byte_start;
@@ -233,6 +253,34 @@ mod tests {
             }
             assert_eq!(got, bigrams(text, false), "{text}");
         }
+    }
+
+    /// The words field keeps what the bigrams do not hold.
+    #[test]
+    fn words_field_keeps_what_bigrams_lack() {
+        for (w, kept) in [
+            ("志愿服务", true),
+            ("三会一课", true),
+            ("共和国", true),
+            ("a股", true),
+            ("3季度", true),
+            ("党员", false),
+            ("党", false),
+            ("abc", false),
+            ("2024", false),
+            ("，", false),
+            ("志愿-服务", false),
+        ] {
+            assert_eq!(ranks_as_word(w), kept, "{w}");
+        }
+        let mut t = JiebaTokenizer;
+        let mut stream = t.token_stream("积极参加志愿服务和三会一课");
+        let mut got = Vec::new();
+        while stream.advance() {
+            got.push(stream.token().text.clone());
+        }
+        assert!(got.contains(&"三会一课".to_string()), "{got:?}");
+        assert!(!got.iter().any(|w| w.chars().count() < 3), "{got:?}");
     }
 
     #[test]
