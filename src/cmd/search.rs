@@ -106,7 +106,9 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
         category: a.category.clone(),
         limit: a.limit,
         offset: a.offset,
+        // The terminal shows every count.
         facets: true,
+        count_to: None,
     };
     let found = index.search(&req);
     if let Some(s) = &session {

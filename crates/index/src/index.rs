@@ -70,6 +70,38 @@ fn name_hit(table: &NameTable, row: usize, score: f32, needles: &[String]) -> Hi
     }
 }
 
+/// The live documents `query` matches, up to `cap` (`None`: all): the count and whether it
+/// is every match. Walks each segment's matches and stops at the cap, where tantivy's `Count`
+/// collector goes through them all.
+fn count_matches(
+    searcher: &tantivy::Searcher,
+    query: &dyn tantivy::query::Query,
+    cap: Option<usize>,
+) -> tantivy::Result<(u64, bool)> {
+    use tantivy::query::EnableScoring;
+    use tantivy::{DocSet, TERMINATED};
+    let Some(cap) = cap.map(|c| c as u64) else {
+        return Ok((query.count(searcher)? as u64, true));
+    };
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut n = 0u64;
+    for reader in searcher.segment_readers() {
+        let alive = reader.alive_bitset();
+        let mut matches = weight.scorer(reader, 1.0)?;
+        let mut doc = matches.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                if n == cap {
+                    return Ok((n, false));
+                }
+                n += 1;
+            }
+            doc = matches.advance();
+        }
+    }
+    Ok((n, true))
+}
+
 pub(crate) fn tantivy_err(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
     move |source| Error::Tantivy {
         path: dir.to_path_buf(),
@@ -206,17 +238,19 @@ impl SearchIndex {
         let top = self
             .top_matches(searcher, matcher.as_ref(), ranker.as_ref(), need, true)
             .map_err(&err)?;
-        // Every match is counted (the total is never the page's size); the facets only when
-        // asked for (they read the fast fields of every match).
+        // The matches are counted (the total is never the page's size): all of them with the
+        // facets (they read the fast fields of every match), else up to `count_to`.
+        let mut total_exact = true;
         let mut counts = if req.facets {
             searcher
                 .search(&matcher, &crate::facets::FacetCounts)
                 .map_err(&err)?
         } else {
+            let (total, exact) =
+                count_matches(searcher, matcher.as_ref(), req.count_to).map_err(&err)?;
+            total_exact = exact;
             crate::facets::Counts {
-                total: searcher
-                    .search(&matcher, &tantivy::collector::Count)
-                    .map_err(&err)? as u64,
+                total,
                 ..Default::default()
             }
         };
@@ -251,7 +285,7 @@ impl SearchIndex {
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
             ranked.truncate(need);
         }
-        let (total, facets) = counts.finish();
+        let (mut total, facets) = counts.finish();
         let facets = if req.facets {
             facets
         } else {
@@ -276,8 +310,12 @@ impl SearchIndex {
                 Found::Name(t, row) => name_hit(&names.tables[t], row, score, &needles),
             });
         }
+        if !total_exact {
+            total = total.max(req.offset + hits.len());
+        }
         Ok(SearchResult {
             total,
+            total_exact,
             hits,
             facets,
         })

@@ -335,8 +335,36 @@ fn the_total_counts_every_match_with_or_without_facets() {
                 "{q} facets={facets}: the total is not the page"
             );
             assert_eq!(r.facets.dataset.is_empty(), !facets);
+            assert!(r.total_exact);
         }
     }
+    // Counted up to a bound: a lower bound past it, never below the hits shown; exact under
+    // it, and always with the facets.
+    let search = |q: &str, count_to: usize, facets: bool, offset: usize| {
+        index
+            .search(&SearchRequest {
+                query: q.into(),
+                limit: 2,
+                offset,
+                facets,
+                count_to: Some(count_to),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let r = search("志愿服务", 3, false, 0);
+    assert_eq!((r.total, r.total_exact, r.hits.len()), (3, false, 2));
+    let r = search("志愿服务", 7, false, 0);
+    assert_eq!((r.total, r.total_exact), (7, true));
+    let r = search("志愿服务", 100, false, 0);
+    assert_eq!((r.total, r.total_exact), (7, true));
+    let r = search("志愿服务", 0, false, 4);
+    assert_eq!((r.total, r.total_exact, r.hits.len()), (6, false, 2));
+    let r = search("志愿服务", 3, true, 0);
+    assert_eq!((r.total, r.total_exact), (7, true));
+    // The names found count beside a bounded count of the texts.
+    let r = search("志愿", 3, false, 0);
+    assert_eq!((r.total, r.total_exact), (4, false));
 }
 
 #[test]

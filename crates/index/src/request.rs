@@ -96,9 +96,16 @@ pub struct SearchRequest {
     pub category: Option<String>,
     pub limit: usize,
     pub offset: usize,
-    /// Compute the facets (reads the fast fields of every match); without them the matches are
-    /// still counted for `total`, and only the top hits are ranked (block-max pruning).
+    /// Compute the facets (reads the fast fields of every match, and counts every one); without
+    /// them only the top hits are ranked (block-max pruning) and the matches are counted for
+    /// `total` up to `count_to`.
     pub facets: bool,
+    /// Without facets, count the matches only up to this many (`None`: every one). A common
+    /// word's exact count is a pass over all its matches (for a phrase, their positions):
+    /// ten milliseconds for 117,000 texts, where its top hits take a tenth of one. Past the
+    /// bound, `total` is a lower bound and `total_exact` false — as Elasticsearch's
+    /// `track_total_hits`.
+    pub count_to: Option<usize>,
 }
 
 /// One result.
@@ -130,7 +137,9 @@ pub struct Facets {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResult {
+    /// Every match, or with `total_exact` false at least this many (see `count_to`).
     pub total: usize,
+    pub total_exact: bool,
     pub hits: Vec<Hit>,
     pub facets: Facets,
 }

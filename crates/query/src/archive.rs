@@ -95,6 +95,7 @@ pub async fn resolve(lake: &Lake, engine: &QueryEngine, who: &str) -> Result<Str
         query: who.to_string(),
         datasets: vec![people.clone()],
         limit: 20,
+        count_to: Some(0),
         ..Default::default()
     })?;
     if found.hits.is_empty() {

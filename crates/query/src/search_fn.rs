@@ -78,6 +78,8 @@ impl TableFunctionImpl for SearchFunction {
                 datasets,
                 scopes: self.scopes.clone(),
                 limit,
+                // The hits are the answer; no count of the other matches.
+                count_to: Some(0),
                 ..Default::default()
             })
             .map_err(|e| match e {

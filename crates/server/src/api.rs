@@ -56,7 +56,15 @@ pub(crate) struct SearchParams {
     /// pass over every match).
     #[serde(default, deserialize_with = "extract::flag")]
     facets: bool,
+    /// Count every match for `total` even without facets (default false: up to 10,000, then
+    /// `total` is a lower bound and `total_exact` false; a common word's exact count is a pass
+    /// over all its matches).
+    #[serde(default, deserialize_with = "extract::flag")]
+    exact_total: bool,
 }
+
+/// Without facets or `exact_total`, a search counts its matches up to this many.
+const COUNT_TO: usize = 10_000;
 
 /// `GET /reports/{name}`'s query string.
 #[derive(Deserialize, IntoParams)]
@@ -152,8 +160,10 @@ pub(crate) struct SqlColumn {
 /// `GET /search`'s answer.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SearchAnswer {
-    /// Every match (not only this page).
+    /// Every match (not only this page); with `total_exact` false, at least this many.
     total: usize,
+    /// Whether `total` counts every match (always with `facets` or `exact_total`).
+    total_exact: bool,
     hits: Vec<dangan_index::Hit>,
     /// Counts of all matches per dataset, organization and year (empty unless `facets`).
     facets: dangan_index::Facets,
@@ -461,6 +471,7 @@ pub(crate) async fn search(
         // The facets read every match's fast fields (seconds for a common word over
         // millions of rows): only when asked.
         facets: p.facets,
+        count_to: (!p.exact_total).then_some(COUNT_TO),
     };
     let index = state
         .index()
@@ -507,6 +518,7 @@ pub(crate) async fn search(
                 .collect();
             Ok(Json(SearchAnswer {
                 total: r.total,
+                total_exact: r.total_exact,
                 hits: r.hits,
                 facets: r.facets,
                 index_behind,

@@ -94,7 +94,16 @@ mod tests {
         assert_eq!(
             params,
             [
-                "q", "dataset", "org", "from", "to", "category", "limit", "offset", "facets"
+                "q",
+                "dataset",
+                "org",
+                "from",
+                "to",
+                "category",
+                "limit",
+                "offset",
+                "facets",
+                "exact_total"
             ]
         );
         assert_eq!(
