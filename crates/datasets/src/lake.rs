@@ -567,6 +567,14 @@ impl Lake {
             .with_configuration_property(
                 deltalake::TableProperty::EnableExpiredLogCleanup,
                 Some("false"),
+            )
+            // A checkpoint every 10 commits (Spark's default; delta-rs' is 100): a table is
+            // opened from its last checkpoint and at most nine commit files after it — each a
+            // request on object storage. The audit table takes a commit per query; at 100 a
+            // session could read 99 commit files of it alone.
+            .with_configuration_property(
+                deltalake::TableProperty::CheckpointInterval,
+                Some(CHECKPOINT_INTERVAL),
             );
         for f in schema.fields() {
             create =
@@ -1175,6 +1183,9 @@ fn delta_type(dt: &arrow::datatypes::DataType) -> Result<DeltaType> {
         other => return Err(Error::Invalid(format!("no Delta type for Arrow {other}"))),
     })
 }
+
+/// Commits between two checkpoints of a table (its `delta.checkpointInterval`).
+pub const CHECKPOINT_INTERVAL: &str = "10";
 
 /// The version of a Delta commit file's name (`00000000000000000042.json`).
 fn commit_version(file: &str) -> Option<i64> {

@@ -306,4 +306,48 @@ mod tests {
         assert_eq!(markers.version("dangan-file-5").await.unwrap(), Some(5));
         assert_eq!(markers.version("dangan-file-9").await.unwrap(), None);
     }
+
+    /// Every table checkpoints itself every 10 commits, so that opening it reads a checkpoint
+    /// and at most nine commit files (requests, on object storage); the log stays whole.
+    #[tokio::test]
+    async fn tables_checkpoint_every_ten_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lake, _) = Lake::init(dir.path()).await.unwrap();
+        let schema = lake.registry().get("organizations").unwrap().arrow_schema();
+        let empty = arrow::record_batch::RecordBatch::new_empty(schema);
+        for _ in 0..20 {
+            lake.write(
+                "organizations",
+                vec![empty.clone()],
+                WriteOptions::default(),
+            )
+            .await
+            .unwrap();
+        }
+        let log = dir.path().join("tables/organizations/_delta_log");
+        let mut checkpoints: Vec<String> = std::fs::read_dir(&log)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|f| f.contains(".checkpoint."))
+            .collect();
+        checkpoints.sort();
+        assert_eq!(
+            checkpoints,
+            [
+                "00000000000000000009.checkpoint.parquet",
+                "00000000000000000019.checkpoint.parquet"
+            ]
+        );
+        assert!(
+            log.join("00000000000000000000.json").exists(),
+            "the log stays"
+        );
+        // An internal table too (made by `init` through the same path).
+        let audit = lake.open_table("system_audit").await.unwrap();
+        let config = audit.snapshot().unwrap().metadata().configuration().clone();
+        assert_eq!(
+            config.get("delta.checkpointInterval").map(String::as_str),
+            Some(crate::lake::CHECKPOINT_INTERVAL)
+        );
+    }
 }
