@@ -8,6 +8,7 @@ pub mod idcard;
 mod lake;
 pub mod lease;
 pub mod lock;
+mod log_cache;
 pub mod markers;
 mod merge;
 mod registry;

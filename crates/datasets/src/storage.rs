@@ -20,6 +20,8 @@ use deltalake::logstore::{
 use deltalake::{DeltaResult, DeltaTableError};
 use url::Url;
 
+use crate::log_cache::LogCache;
+
 /// URL schemes of S3-compatible stores.
 pub const SCHEMES: [&str; 2] = ["s3", "s3a"];
 
@@ -56,7 +58,9 @@ impl ObjectStoreFactory for S3Stores {
         }
         let store = builder.build()?;
         let path = Path::from_url_path(url.path())?;
-        Ok((Arc::new(store), path))
+        // The log's commit files and checkpoints, read once per process (`log_cache`).
+        let root = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+        Ok((Arc::new(LogCache::new(Arc::new(store), root)), path))
     }
 }
 
