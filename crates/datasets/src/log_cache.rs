@@ -78,6 +78,11 @@ fn immutable(location: &Path) -> bool {
     rest == ".json" && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The cache's key of `location` in the store named `root`.
+fn key(root: &str, location: &Path) -> String {
+    format!("{root}/{location}")
+}
+
 fn forget(key: &str) {
     let Ok(mut h) = HELD.lock() else { return };
     if let Some((b, _)) = h.objects.remove(key) {
@@ -129,14 +134,10 @@ impl LogCache {
         LogCache { inner, root }
     }
 
-    fn key(&self, location: &Path) -> String {
-        format!("{}/{location}", self.root)
-    }
-
     /// A write to a held path: the held copy goes.
-    fn forget(&self, location: &Path) {
+    fn drop_held(&self, location: &Path) {
         if immutable(location) {
-            forget(&self.key(location));
+            forget(&key(&self.root, location));
         }
     }
 }
@@ -155,7 +156,7 @@ impl ObjectStore for LogCache {
         payload: PutPayload,
         opts: PutOptions,
     ) -> Result<PutResult> {
-        self.forget(location);
+        self.drop_held(location);
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -164,7 +165,7 @@ impl ObjectStore for LogCache {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.forget(location);
+        self.drop_held(location);
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -172,7 +173,7 @@ impl ObjectStore for LogCache {
         if !immutable(location) || !plain(&options) {
             return self.inner.get_opts(location, options).await;
         }
-        let key = self.key(location);
+        let key = key(&self.root, location);
         if let Some((bytes, meta)) = held(&key) {
             return answer(bytes, meta, options.range.as_ref());
         }
@@ -190,7 +191,7 @@ impl ObjectStore for LogCache {
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         if immutable(location)
-            && let Some((bytes, meta)) = held(&self.key(location))
+            && let Some((bytes, meta)) = held(&key(&self.root, location))
             && ranges
                 .iter()
                 .all(|r| r.start <= r.end && r.end <= meta.size)
@@ -212,7 +213,7 @@ impl ObjectStore for LogCache {
             if let Ok(p) = &p
                 && immutable(p)
             {
-                forget(&format!("{root}/{p}"));
+                forget(&key(&root, p));
             }
             p
         });
@@ -236,13 +237,13 @@ impl ObjectStore for LogCache {
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
-        self.forget(to);
+        self.drop_held(to);
         self.inner.copy_opts(from, to, options).await
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
-        self.forget(from);
-        self.forget(to);
+        self.drop_held(from);
+        self.drop_held(to);
         self.inner.rename_opts(from, to, options).await
     }
 }

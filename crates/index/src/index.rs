@@ -240,19 +240,19 @@ impl SearchIndex {
             .map_err(&err)?;
         // The matches are counted (the total is never the page's size): all of them with the
         // facets (they read the fast fields of every match), else up to `count_to`.
-        let mut total_exact = true;
-        let mut counts = if req.facets {
-            searcher
+        let (mut counts, total_exact) = if req.facets {
+            let counts = searcher
                 .search(&matcher, &crate::facets::FacetCounts)
-                .map_err(&err)?
+                .map_err(&err)?;
+            (counts, true)
         } else {
             let (total, exact) =
                 count_matches(searcher, matcher.as_ref(), req.count_to).map_err(&err)?;
-            total_exact = exact;
-            crate::facets::Counts {
+            let counts = crate::facets::Counts {
                 total,
                 ..Default::default()
-            }
+            };
+            (counts, exact)
         };
         // People found by name, ranked with the texts.
         let names = self.name_set();
