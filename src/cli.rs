@@ -345,11 +345,11 @@ pub enum ExternalCommand {
     Add {
         /// The schema it is in SQL: lower-case letters, digits and _.
         name: String,
-        /// postgres or sqlite.
+        /// postgres, mysql (MySQL or MariaDB) or sqlite.
         #[arg(long, value_parser = parse_external_kind)]
         kind: dangan_datasets::external::ExternalKind,
-        /// postgres://user@host:port/db[?sslmode=require], or a SQLite file's path. Never a
-        /// password.
+        /// postgres://user@host:port/db[?sslmode=require], mysql://user@host:port/db
+        /// [?sslmode=required|disabled], or a SQLite file's path. Never a password.
         #[arg(long)]
         url: String,
         /// The environment variable holding the password (read when connecting, never stored).

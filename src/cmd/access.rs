@@ -33,7 +33,7 @@ pub async fn run(lake: &Lake, command: AccessCommand) -> Result<ExitCode> {
                 .and_then(|(s, t)| lake.external(s).map(|src| (s, t, src)))
             {
                 Some((s, t, source)) => {
-                    if !source.tables.is_empty() && !source.tables.contains_key(t) {
+                    if !source.exposes(t) {
                         bail!(
                             "external source `{s}` exposes no table `{t}` (its tables: {})",
                             source.tables.keys().cloned().collect::<Vec<_>>().join(", ")

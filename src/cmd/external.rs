@@ -30,6 +30,7 @@ pub async fn run(mut lake: Lake, command: ExternalCommand) -> Result<ExitCode> {
                 password_env,
                 password_file,
                 timeout_seconds: timeout,
+                every_table: tables.is_empty(),
                 tables: tables
                     .into_iter()
                     .map(|t| (t, ExternalTable::default()))
@@ -80,6 +81,8 @@ pub async fn run(mut lake: Lake, command: ExternalCommand) -> Result<ExitCode> {
                     );
                 }
             }
+            // Mapping one table of a source that exposes every table keeps the others exposed.
+            source.every_table = source.exposes_every_table();
             let entry = source.tables.entry(t.to_string()).or_default();
             if org_column.is_some() {
                 entry.org_column = org_column;
@@ -135,7 +138,7 @@ pub async fn run(mut lake: Lake, command: ExternalCommand) -> Result<ExitCode> {
                 println!("no external sources 没有外部数据源 (dangan external add)");
             } else {
                 for (name, s) in sources {
-                    let tables = if s.tables.is_empty() {
+                    let tables = if s.exposes_every_table() {
                         "every table".to_string()
                     } else {
                         s.tables.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -232,7 +235,7 @@ async fn check(
     source: &ExternalSource,
 ) -> dangan_external::Result<(Vec<dangan_external::TableInfo>, Option<bool>)> {
     let conn = dangan_external::connect(name, source).await?;
-    let tables = if source.tables.is_empty() {
+    let tables = if source.exposes_every_table() {
         conn.tables().await?
     } else {
         let mut out = Vec::new();

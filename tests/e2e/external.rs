@@ -164,7 +164,7 @@ impl Postgres {
     }
 }
 
-fn with_env(lake: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn with_env(lake: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bin());
     c.arg("--lake")
         .arg(lake)
@@ -176,7 +176,7 @@ fn with_env(lake: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("the dangan binary runs")
 }
 
-fn strings(rows: &[[&str; 2]]) -> Vec<Vec<String>> {
+pub(crate) fn strings(rows: &[[&str; 2]]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| r.iter().map(|s| s.to_string()).collect())
         .collect()

@@ -7,6 +7,7 @@ mod encryption;
 mod external;
 mod import;
 mod kill;
+mod mysql;
 mod pipeline;
 mod real_files;
 mod report;

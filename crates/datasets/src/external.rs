@@ -41,8 +41,12 @@ pub struct ExternalSource {
     /// Longest wait, in seconds, for the database to connect or to send the next rows.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
-    /// The tables exposed, by the name the database knows them (`t` or `schema.t`); none:
-    /// every table.
+    /// Every table of the database is exposed, those of `tables` with their mapping (a source
+    /// with no `tables` at all exposes every table too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub every_table: bool,
+    /// The tables exposed (all of them when `every_table`), by the name the database knows
+    /// them (`t` or `schema.t`), with what the access policy needs to know of each.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tables: BTreeMap<String, ExternalTable>,
 }
@@ -102,6 +106,16 @@ pub struct ExternalTable {
 }
 
 impl ExternalSource {
+    /// Whether the source exposes its table `table`.
+    pub fn exposes(&self, table: &str) -> bool {
+        self.every_table || self.tables.is_empty() || self.tables.contains_key(table)
+    }
+
+    /// Whether every table of the database is exposed (not only those `tables` names).
+    pub fn exposes_every_table(&self) -> bool {
+        self.every_table || self.tables.is_empty()
+    }
+
     /// The password, from its variable or file; `None` when none is configured.
     pub fn password(&self, name: &str) -> Result<Option<String>> {
         if let Some(var) = &self.password_env {
@@ -177,5 +191,34 @@ impl ExternalSource {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(toml_text: &str) -> ExternalSource {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn a_source_exposes_its_listed_tables_or_every_table() {
+        let listed = source("kind = \"mysql\"\nurl = \"mysql://r@h/db\"\n[tables.a]\n");
+        assert!(listed.exposes("a") && !listed.exposes("b"));
+        // Written before `every_table` existed: no tables at all is every table.
+        let old = source("kind = \"mysql\"\nurl = \"mysql://r@h/db\"\n");
+        assert!(old.exposes("b") && old.exposes_every_table());
+        // Every table, one of them mapped: the others stay exposed.
+        let mapped = source(
+            "kind = \"mysql\"\nurl = \"mysql://r@h/db\"\nevery_table = true\n\
+             [tables.a]\norg_column = \"org\"\n",
+        );
+        assert!(mapped.exposes("a") && mapped.exposes("b"));
+        let text = toml::to_string(&mapped).unwrap();
+        assert!(text.contains("every_table = true"), "{text}");
+        assert!(
+            toml::from_str::<ExternalSource>("kind = \"mysql\"\nurl = \"x\"\nevry = 1").is_err()
+        );
     }
 }

@@ -64,5 +64,10 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         next = cause.source();
     }
-    out
+    // Some providers' messages run over several lines (advice after the cause): one line.
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

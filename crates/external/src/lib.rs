@@ -5,8 +5,8 @@
 //! timeout and every error naming the source ([`timed`]).
 //!
 //! Connections are made for reading: a SQLite file is opened read-only (and never created),
-//! and [`Connection::can_write`] tells `dangan external check` whether a PostgreSQL role could
-//! change anything, so that an administrator can give dangan a read-only role.
+//! and [`Connection::can_write`] tells `dangan external check` whether a PostgreSQL or MySQL
+//! role could change anything, so that an administrator can give dangan a read-only role.
 
 mod error;
 pub mod timed;
@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use dangan_datasets::external::{ExternalKind, ExternalSource};
 use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion_table_providers_common::sql::db_connection_pool::dbconnection::{
@@ -26,6 +28,8 @@ use datafusion_table_providers_common::sql::db_connection_pool::dbconnection::{
 use datafusion_table_providers_common::sql::db_connection_pool::{
     DbConnectionPool, JoinPushDown, Mode,
 };
+use datafusion_table_providers_mysql::MySQLTableFactory;
+use datafusion_table_providers_mysql::pool::MySQLConnectionPool;
 use datafusion_table_providers_postgres::PostgresTableFactory;
 use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
 use datafusion_table_providers_sqlite::SqliteTableFactory;
@@ -44,6 +48,8 @@ pub struct Connection {
 
 enum Db {
     Postgres(Arc<PostgresConnectionPool>),
+    /// The pool and the database the url names (its tables are listed without a schema).
+    Mysql(Arc<MySQLConnectionPool>, String),
     Sqlite(Arc<SqliteConnectionPool>),
 }
 
@@ -73,10 +79,7 @@ pub async fn connect(name: &str, source: &ExternalSource) -> Result<Connection> 
         match source.kind {
             ExternalKind::Postgres => postgres(name, &source.url, password).await,
             ExternalKind::Sqlite => sqlite(name, &source.url, timeout).await,
-            ExternalKind::Mysql => Err(Error::config(
-                name,
-                "MySQL sources are not built into this binary yet (PostgreSQL and SQLite are)",
-            )),
+            ExternalKind::Mysql => mysql(name, &source.url, password).await,
         }
     })
     .await?;
@@ -140,6 +143,95 @@ async fn postgres(name: &str, url: &str, password: Option<String>) -> Result<Db>
     Ok(Db::Postgres(Arc::new(pool)))
 }
 
+/// A MySQL or MariaDB server. `?sslmode=`: `required` (TLS, the server's certificate verified —
+/// `sslrootcert=` for a private CA; PostgreSQL's `require`/`verify-full` and MySQL's
+/// `VERIFY_IDENTITY` say the same), `preferred` (TLS, not verified), `disabled`. Without it, as
+/// the `mysql` client's default: TLS when the server offers it, plain otherwise (a department's
+/// server on the office network often has no certificate).
+async fn mysql(name: &str, url: &str, password: Option<String>) -> Result<Db> {
+    let u = url::Url::parse(url).map_err(|e| Error::config(name, format!("url: {e}")))?;
+    let mut params: HashMap<String, String> = HashMap::new();
+    params.insert("host".into(), u.host_str().unwrap_or("localhost").into());
+    params.insert("tcp_port".into(), u.port().unwrap_or(3306).to_string());
+    if u.username().is_empty() {
+        return Err(Error::config(
+            name,
+            "a MySQL url names its user: mysql://user@host:port/db",
+        ));
+    }
+    params.insert("user".into(), u.username().to_string());
+    let db = u.path().trim_start_matches('/');
+    if db.is_empty() {
+        return Err(Error::config(
+            name,
+            "a MySQL url names its database: mysql://user@host:port/db",
+        ));
+    }
+    params.insert("db".into(), db.into());
+    params.insert("pool_max".into(), "4".into());
+    for (k, v) in u.query_pairs() {
+        params.insert(k.into_owned(), v.into_owned());
+    }
+    if let Some(p) = password {
+        params.insert("pass".into(), p);
+    }
+    let chosen = match params
+        .remove("sslmode")
+        .or_else(|| params.remove("ssl-mode"))
+    {
+        None => None,
+        Some(mode) => Some(match mode.to_ascii_lowercase().replace('_', "-").as_str() {
+            "disable" | "disabled" => "disabled",
+            "prefer" | "preferred" => "preferred",
+            "require" | "required" | "verify-ca" | "verify-full" | "verify-identity" => "required",
+            other => {
+                return Err(Error::config(
+                    name,
+                    format!("sslmode `{other}`: expected required, preferred or disabled"),
+                ));
+            }
+        }),
+    };
+    let open = |sslmode: &str| {
+        let mut params = params.clone();
+        params.insert("sslmode".into(), sslmode.into());
+        let params = params
+            .into_iter()
+            .map(|(k, v)| (k, SecretString::from(v)))
+            .collect();
+        MySQLConnectionPool::new(params)
+    };
+    let no_tls = |e: &datafusion_table_providers_mysql::pool::Error| {
+        matches!(
+            e,
+            datafusion_table_providers_mysql::pool::Error::MySQLConnectionError {
+                source: mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer
+                ),
+            }
+        )
+    };
+    let pool = match chosen {
+        None => match open("preferred").await {
+            Err(e) if no_tls(&e) => open("disabled").await,
+            other => other,
+        },
+        Some(mode) => match open(mode).await {
+            Err(e) if no_tls(&e) => {
+                return Err(Error::connect(
+                    name,
+                    format!(
+                        "sslmode={mode} asks for TLS and the server offers none (give it a certificate, or leave sslmode out on a trusted network)"
+                    ),
+                ));
+            }
+            other => other,
+        },
+    }
+    .map_err(|e| Error::connect(name, e))?;
+    Ok(Db::Mysql(Arc::new(pool), db.to_string()))
+}
+
 async fn sqlite(name: &str, url: &str, timeout: Duration) -> Result<Db> {
     let path = url.strip_prefix("file://").unwrap_or(url);
     let meta = std::fs::metadata(path).map_err(|e| {
@@ -192,6 +284,11 @@ impl Connection {
                             .table_provider(reference)
                             .await
                     }
+                    Db::Mysql(pool, _) => {
+                        MySQLTableFactory::new(pool.clone())
+                            .table_provider(reference)
+                            .await
+                    }
                     Db::Sqlite(pool) => {
                         SqliteTableFactory::new(pool.clone())
                             .table_provider(reference)
@@ -219,6 +316,7 @@ impl Connection {
         let names = within(&self.name, self.timeout, "listing tables", async {
             match &self.db {
                 Db::Postgres(pool) => list(&self.name, pool.as_ref(), "public").await,
+                Db::Mysql(pool, db) => list(&self.name, pool.as_ref(), db).await,
                 Db::Sqlite(pool) => list(&self.name, pool.as_ref(), "main").await,
             }
         })
@@ -237,31 +335,69 @@ impl Connection {
         match &self.db {
             Db::Sqlite(_) => Ok(Some(false)),
             Db::Postgres(pool) => {
-                within(&self.name, self.timeout, "reading the role's privileges", async {
-                    let conn = pool.connect().await.map_err(|e| Error::connect(&self.name, e))?;
-                    let sql = "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
-                               OR EXISTS (SELECT 1 FROM information_schema.table_privileges \
-                                          WHERE grantee = current_user \
-                                          AND privilege_type IN ('INSERT','UPDATE','DELETE','TRUNCATE')) \
-                               OR has_database_privilege(current_database(), 'CREATE') AS can_write";
-                    let mut stream = query_arrow(conn, sql.to_string(), None)
-                        .await
-                        .map_err(|e| Error::connect(&self.name, e))?;
-                    let mut answer = None;
-                    while let Some(batch) = stream.next().await {
-                        let batch = batch.map_err(|e| Error::connect(&self.name, e))?;
-                        if batch.num_rows() > 0
-                            && let Some(b) = batch.column(0).as_boolean_opt()
-                            && b.is_valid(0)
-                        {
-                            answer = Some(b.value(0));
-                        }
-                    }
-                    Ok(answer)
-                })
-                .await
+                let sql = "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+                           OR EXISTS (SELECT 1 FROM information_schema.table_privileges \
+                                      WHERE grantee = current_user \
+                                      AND privilege_type IN ('INSERT','UPDATE','DELETE','TRUNCATE')) \
+                           OR has_database_privilege(current_database(), 'CREATE') AS can_write";
+                self.yes_or_no(pool.as_ref(), sql).await
+            }
+            Db::Mysql(pool, _) => {
+                // MySQL and MariaDB list a user's grants, global, per database and per table,
+                // under `'user'@'host'` where CURRENT_USER() spells `user@host`.
+                let grantee = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+                               SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
+                let writes = "('INSERT','UPDATE','DELETE','CREATE','DROP','ALTER','INDEX','SUPER')";
+                let sql = format!(
+                    "SELECT (EXISTS (SELECT 1 FROM information_schema.user_privileges \
+                                     WHERE grantee = {grantee} AND privilege_type IN {writes}) \
+                          OR EXISTS (SELECT 1 FROM information_schema.schema_privileges \
+                                     WHERE grantee = {grantee} AND privilege_type IN {writes}) \
+                          OR EXISTS (SELECT 1 FROM information_schema.table_privileges \
+                                     WHERE grantee = {grantee} AND privilege_type IN {writes})) \
+                     AS can_write"
+                );
+                self.yes_or_no(pool.as_ref(), &sql).await
             }
         }
+    }
+
+    /// The first value of `sql`'s answer as a yes or no (a boolean, or a number: 0 is no).
+    async fn yes_or_no<T: 'static, P: 'static>(
+        &self,
+        pool: &impl DbConnectionPool<T, P>,
+        sql: &str,
+    ) -> Result<Option<bool>> {
+        within(
+            &self.name,
+            self.timeout,
+            "reading the role's privileges",
+            async {
+                let conn = pool
+                    .connect()
+                    .await
+                    .map_err(|e| Error::connect(&self.name, e))?;
+                let mut stream = query_arrow(conn, sql.to_string(), None)
+                    .await
+                    .map_err(|e| Error::connect(&self.name, e))?;
+                let mut answer = None;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(|e| Error::connect(&self.name, e))?;
+                    if batch.num_rows() == 0 || !batch.column(0).is_valid(0) {
+                        continue;
+                    }
+                    let column = batch.column(0);
+                    answer = match column.as_boolean_opt() {
+                        Some(b) => Some(b.value(0)),
+                        None => cast(column, &DataType::Int64).ok().and_then(|n| {
+                            n.as_primitive_opt::<Int64Type>().map(|n| n.value(0) != 0)
+                        }),
+                    };
+                }
+                Ok(answer)
+            },
+        )
+        .await
     }
 }
 

@@ -42,7 +42,7 @@ impl ExternalSchema {
     fn visible(&self, table: &str) -> bool {
         match &self.granted {
             Some(g) => g.tables.contains_key(table),
-            None => self.source.tables.is_empty() || self.source.tables.contains_key(table),
+            None => self.source.exposes(table),
         }
     }
 
