@@ -314,6 +314,16 @@ fn another_departments_postgres_and_a_branchs_sqlite_are_tables_of_the_lake() {
         "only the columns used are read: {remote}"
     );
 
+    // A literal that would end its string early in the remote SQL (the unparser keeps `\'`
+    // as it is; PostgreSQL reads a backslash as itself) stays here.
+    let injected = "select count(*) from cadre.postings where post = \
+                    '\\'') OR (select count(*) from salaries) > 0 --'";
+    assert_eq!(
+        sql_rows(&["sql", injected, "--format", "json"]),
+        vec![vec!["0".to_string()]]
+    );
+    assert!(!pg.log().contains("from salaries"), "{}", pg.log());
+
     // A department: its grant, its scope (教育局: D11 and below) and its masks hold.
     ok(&lake, &["access", "department", "add", "教育局"]);
     ok(&lake, &["access", "grant", "教育局", "members"]);

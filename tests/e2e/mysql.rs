@@ -250,6 +250,41 @@ fn a_party_apps_mysql_is_a_table_of_the_lake() {
         !remote.contains("phone") && !remote.contains('*'),
         "only the columns used are read: {remote}"
     );
+    // A case-insensitive collation (MySQL's default) must not change an answer: the remote is
+    // asked only what keeps every row dangan would keep (`<>` and `<` on text stay here).
+    for (q, n) in [
+        (
+            "select count(*) from app.activity where member_id = 'r01'",
+            "0",
+        ),
+        (
+            "select count(*) from app.activity where member_id <> 'r01'",
+            "4",
+        ),
+        (
+            "select count(*) from app.activity where member_id < 'a'",
+            "4",
+        ),
+        (
+            "select count(*) from app.activity where title like '志愿%'",
+            "1",
+        ),
+    ] {
+        assert_eq!(
+            sql_rows(&["sql", q, "--format", "json"]),
+            vec![vec![n.to_string()]],
+            "{q}"
+        );
+    }
+    // A literal that would leave its string in the remote SQL (the unparser keeps `\'` as it
+    // is) stays here: no SQL of the caller's reaches the database.
+    let injected = "select count(*) from app.activity where title = \
+                    '\\\\'') OR extractvalue(1, concat(0x7e, (select count(*) from mysql.user))) #'";
+    assert_eq!(
+        sql_rows(&["sql", injected, "--format", "json"]),
+        vec![vec!["0".to_string()]]
+    );
+    assert!(!db.log().contains("extractvalue"), "{}", db.log());
     let sums = sql_rows(&[
         "sql",
         "select member_id, sum(minutes) as m, sum(score) as s from app.activity \
