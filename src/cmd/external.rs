@@ -170,29 +170,42 @@ pub async fn run(mut lake: Lake, command: ExternalCommand) -> Result<ExitCode> {
                                 "name": name,
                                 "ok": true,
                                 "can_write": can_write,
-                                "tables": tables.iter().map(|t| serde_json::json!({
-                                    "table": t.name,
-                                    "columns": t.schema.fields().iter().map(|f| serde_json::json!({
-                                        "name": f.name(),
-                                        "type": f.data_type().to_string(),
-                                    })).collect::<Vec<_>>(),
-                                })).collect::<Vec<_>>(),
+                                "tables": tables.iter().map(|t| match &t.schema {
+                                    Ok(schema) => serde_json::json!({
+                                        "table": t.name,
+                                        "columns": schema.fields().iter().map(|f| serde_json::json!({
+                                            "name": f.name(),
+                                            "type": f.data_type().to_string(),
+                                        })).collect::<Vec<_>>(),
+                                    }),
+                                    Err(e) => serde_json::json!({"table": t.name, "error": e.to_string()}),
+                                }).collect::<Vec<_>>(),
                             }));
                             continue;
                         }
+                        let unreadable = tables.iter().filter(|t| t.schema.is_err()).count();
                         println!(
-                            "{name} ({}): ok 可连接, {} tables",
+                            "{name} ({}): ok 可连接, {} tables{}",
                             source.kind,
-                            tables.len()
+                            tables.len(),
+                            if unreadable > 0 {
+                                format!(", {unreadable} unreadable 无法读取")
+                            } else {
+                                String::new()
+                            }
                         );
                         for t in &tables {
-                            let cols: Vec<String> = t
-                                .schema
-                                .fields()
-                                .iter()
-                                .map(|f| format!("{} {}", f.name(), f.data_type()))
-                                .collect();
-                            println!("  {name}.{}: {}", t.name, cols.join(", "));
+                            match &t.schema {
+                                Ok(schema) => {
+                                    let cols: Vec<String> = schema
+                                        .fields()
+                                        .iter()
+                                        .map(|f| format!("{} {}", f.name(), f.data_type()))
+                                        .collect();
+                                    println!("  {name}.{}: {}", t.name, cols.join(", "));
+                                }
+                                Err(e) => println!("  {name}.{}: unreadable 无法读取: {e}", t.name),
+                            }
                         }
                         if can_write == Some(true) {
                             println!("  {}", WRITABLE);
@@ -236,13 +249,22 @@ async fn check(
 ) -> dangan_external::Result<(Vec<dangan_external::TableInfo>, Option<bool>)> {
     let conn = dangan_external::connect(name, source).await?;
     let tables = if source.exposes_every_table() {
-        conn.tables().await?
+        let mut tables = conn.tables().await?;
+        // A mapped table that cannot be read fails the check; another is listed as such.
+        if let Some(i) = tables
+            .iter()
+            .position(|t| t.schema.is_err() && source.tables.contains_key(&t.name))
+        {
+            return Err(tables.swap_remove(i).schema.unwrap_err());
+        }
+        tables
     } else {
+        // A declared table that cannot be read fails the check.
         let mut out = Vec::new();
         for t in source.tables.keys() {
             out.push(dangan_external::TableInfo {
                 name: t.clone(),
-                schema: conn.table(t).await?.schema(),
+                schema: Ok(conn.table(t).await?.schema()),
             });
         }
         out

@@ -145,6 +145,7 @@ fn a_party_apps_mysql_is_a_table_of_the_lake() {
            ('R02', 'D111', '13800000002', '签到', 2, '2026-03-03', NULL),
            ('R04', 'D121', '13800000004', '主题党日', 60, '2026-03-04', 7.5);
          CREATE VIEW app.slow AS SELECT SLEEP(30) AS x;
+         CREATE TABLE app.yearly (y year, note varchar(10));
          CREATE USER 'reader'@'%' IDENTIFIED BY '{READER_PASSWORD}';
          GRANT SELECT ON app.* TO 'reader'@'%';
          CREATE USER 'writer'@'%' IDENTIFIED BY '{WRITER_PASSWORD}';
@@ -223,6 +224,13 @@ fn a_party_apps_mysql_is_a_table_of_the_lake() {
     assert!(check.contains("minutes Int32"), "{check}");
     assert!(check.contains("day Date32"), "{check}");
     assert!(check.contains("score Decimal128(5, 1)"), "{check}");
+    // A table with a column the reader cannot map is named with the column; the others list.
+    assert!(
+        check.contains("1 unreadable")
+            && check.contains("app.yearly: unreadable")
+            && check.contains("'y'"),
+        "{check}"
+    );
 
     // Joined with the archive, Chinese text intact; the filter and the projection are in the
     // remote SQL.

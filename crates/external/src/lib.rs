@@ -62,11 +62,12 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// A table of a source: its name in the database and its columns.
-#[derive(Debug, Clone)]
+/// A table of a source: its name in the database and its columns, or why they cannot be
+/// read (a column of a type the reader does not map, named).
+#[derive(Debug)]
 pub struct TableInfo {
     pub name: String,
-    pub schema: SchemaRef,
+    pub schema: Result<SchemaRef>,
 }
 
 /// Connect to the source `name` (at most its timeout).
@@ -311,7 +312,7 @@ impl Connection {
     }
 
     /// Every table of the database, as `t` (the default schema) or `schema.t`, with its
-    /// columns; system schemas left out.
+    /// columns or why they cannot be read; system schemas left out.
     pub async fn tables(&self) -> Result<Vec<TableInfo>> {
         let names = within(&self.name, self.timeout, "listing tables", async {
             match &self.db {
@@ -323,7 +324,13 @@ impl Connection {
         .await?;
         let mut out = Vec::new();
         for name in names {
-            let schema = self.table(&name).await?.schema();
+            // One table the reader cannot map does not hide the others; the database
+            // unreachable or slow ends the listing.
+            let schema = match self.table(&name).await {
+                Ok(t) => Ok(t.schema()),
+                Err(e @ Error::Table { .. }) => Err(e),
+                Err(e) => return Err(e),
+            };
             out.push(TableInfo { name, schema });
         }
         Ok(out)
