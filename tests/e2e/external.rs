@@ -489,51 +489,57 @@ fn another_departments_postgres_and_a_branchs_sqlite_are_tables_of_the_lake() {
     assert!(!o.status.success());
     assert!(!dir.path().join("no.db").exists(), "never created");
 
-    // Slow: an error naming the source within its timeout (3 s), not a 30 s wait.
+    slow_then_stopped(&lake, &pw, "cadre", "cadre.postings", "cadre.slow", || {
+        pg.crash()
+    });
+}
+
+/// The remote slow (`slow`, a view that sleeps 30 s): an error naming `source` within its
+/// timeout (3 s), no rows; stopped (`stop`) while a query joining `table` with the archive
+/// waits on it: a clear error, no rows; then down: the same from the first connection.
+pub(crate) fn slow_then_stopped(
+    lake: &Path,
+    env: &[(&str, &str)],
+    source: &str,
+    table: &str,
+    slow: &str,
+    stop: impl FnOnce(),
+) {
+    let named = format!("external source `{source}`");
     let started = Instant::now();
-    let o = run(&["sql", "select * from cadre.slow"]);
+    let o = with_env(lake, &["sql", &format!("select * from {slow}")], env);
     assert!(!o.status.success());
     assert!(started.elapsed() < Duration::from_secs(20));
-    assert!(
-        stderr(&o).contains("external source `cadre`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains(&named), "{}", stderr(&o));
     assert!(stderr(&o).contains("3 s"), "{}", stderr(&o));
     assert!(stdout(&o).trim().is_empty());
 
-    // Stopped mid-query: a clear error, no rows.
-    let running = Command::new(bin())
+    let mut running = Command::new(bin());
+    running
         .arg("--lake")
-        .arg(&lake)
+        .arg(lake)
         .args([
             "sql",
-            "select m.name, p.post from members m join cadre.postings p using (member_id) \
-             cross join (select 1 from cadre.slow) s",
+            &format!(
+                "select m.name from members m join {table} t using (member_id) \
+                 cross join (select 1 from {slow}) s"
+            ),
         ])
-        .env("CADRE_PW", READER_PASSWORD)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        running.env(k, v);
+    }
+    let running = running.spawn().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    pg.crash();
+    stop();
     let out = running.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(stdout(&out).trim().is_empty(), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("external source `cadre`"),
-        "{}",
-        stderr(&out)
-    );
-    // And down: the same, from the first connection.
-    let o = run(&["sql", "select * from cadre.postings"]);
+    assert!(stderr(&out).contains(&named), "{}", stderr(&out));
+    let o = with_env(lake, &["sql", &format!("select * from {table}")], env);
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("external source `cadre`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains(&named), "{}", stderr(&o));
 }
 
 /// `dangan serve` with Flight SQL, its environment holding `env`.
