@@ -304,15 +304,7 @@ fn another_departments_postgres_and_a_branchs_sqlite_are_tables_of_the_lake() {
             ["李四", "宣传委员"]
         ])
     );
-    let log = pg.log();
-    let remote = log
-        .lines()
-        .find(|l| l.contains("postings") && l.contains(">= 70"))
-        .unwrap_or_else(|| panic!("the filter reached PostgreSQL:\n{log}"));
-    assert!(
-        !remote.contains("id_card") && !remote.contains('*'),
-        "only the columns used are read: {remote}"
-    );
+    pushed_down(&pg.log(), "postings", ">= 70", "id_card");
 
     // A literal that would end its string early in the remote SQL (the unparser keeps `\'`
     // as it is; PostgreSQL reads a backslash as itself) stays here.
@@ -492,6 +484,19 @@ fn another_departments_postgres_and_a_branchs_sqlite_are_tables_of_the_lake() {
     slow_then_stopped(&lake, &pw, "cadre", "cadre.postings", "cadre.slow", || {
         pg.crash()
     });
+}
+
+/// The server's statement `log` holds the query of `table` with `condition` in it, reading
+/// only the columns used (not `unread`, not `*`).
+pub(crate) fn pushed_down(log: &str, table: &str, condition: &str, unread: &str) {
+    let remote = log
+        .lines()
+        .find(|l| l.contains(table) && l.contains(condition))
+        .unwrap_or_else(|| panic!("`{condition}` did not reach the database:\n{log}"));
+    assert!(
+        !remote.contains(unread) && !remote.contains('*'),
+        "only the columns used are read: {remote}"
+    );
 }
 
 /// The remote slow (`slow`, a view that sleeps 30 s): an error naming `source` within its
