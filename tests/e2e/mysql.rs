@@ -146,6 +146,9 @@ fn a_party_apps_mysql_is_a_table_of_the_lake() {
            ('R04', 'D121', '13800000004', '主题党日', 60, '2026-03-04', 7.5);
          CREATE VIEW app.slow AS SELECT SLEEP(30) AS x;
          CREATE TABLE app.yearly (y year, note varchar(10));
+         SET SESSION sql_mode = '';
+         CREATE TABLE app.legacy (id int, d date, name varchar(20) CHARACTER SET gbk);
+         INSERT INTO app.legacy VALUES (1, '0000-00-00', '张三'), (2, '2024-01-01', '李四');
          CREATE USER 'reader'@'%' IDENTIFIED BY '{READER_PASSWORD}';
          GRANT SELECT ON app.* TO 'reader'@'%';
          CREATE USER 'writer'@'%' IDENTIFIED BY '{WRITER_PASSWORD}';
@@ -269,6 +272,10 @@ fn a_party_apps_mysql_is_a_table_of_the_lake() {
             "select count(*) from app.activity where title like '志愿%'",
             "1",
         ),
+        // A legacy app's zero date is read as NULL, and found as NULL; a GBK column reads.
+        ("select count(*) from app.legacy where d is null", "1"),
+        ("select count(*) from app.legacy where d is not null", "1"),
+        ("select count(*) from app.legacy where name = '张三'", "1"),
     ] {
         assert_eq!(
             sql_rows(&["sql", q, "--format", "json"]),

@@ -67,7 +67,11 @@ pub fn pushable(e: &Expr, schema: &Schema) -> bool {
     use datafusion::logical_expr::Operator::*;
     match e {
         Expr::Column(_) | Expr::Literal(..) => kind(e, schema).is_some(),
-        Expr::IsNull(x) | Expr::IsNotNull(x) => pushable(x, schema),
+        // MySQL's zero dates ('0000-00-00') are read as NULL but are not NULL there: `IS
+        // NULL` on a date would drop them. (`IS NOT NULL` keeps them, and they are checked
+        // again here.)
+        Expr::IsNull(x) => !temporal(x, schema) && pushable(x, schema),
+        Expr::IsNotNull(x) => pushable(x, schema),
         Expr::Cast(c) => {
             type_of(&c.expr, schema).is_some_and(|from| widening(&from, c.field.data_type()))
                 && pushable(&c.expr, schema)
@@ -77,7 +81,10 @@ pub fn pushable(e: &Expr, schema: &Schema) -> bool {
             Eq | IsNotDistinctFrom | NotEq | IsDistinctFrom | Lt | LtEq | Gt | GtEq => {
                 let text = kind(&b.left, schema) == Some(Kind::Text)
                     || kind(&b.right, schema) == Some(Kind::Text);
-                (!text || matches!(b.op, Eq | IsNotDistinctFrom))
+                let null_date = b.op == IsNotDistinctFrom
+                    && (temporal(&b.left, schema) || temporal(&b.right, schema));
+                !null_date
+                    && (!text || matches!(b.op, Eq | IsNotDistinctFrom))
                     && pushable(&b.left, schema)
                     && pushable(&b.right, schema)
             }
@@ -144,6 +151,11 @@ fn widening(from: &DataType, to: &DataType) -> bool {
             Date32 => matches!(to, Date64 | Timestamp(..)),
             _ => false,
         }
+}
+
+/// Whether `e` is a date or a time.
+fn temporal(e: &Expr, schema: &Schema) -> bool {
+    type_of(e, schema).is_some_and(|t| t.is_temporal())
 }
 
 /// The type of a column, a literal or a cast.
@@ -424,5 +436,8 @@ mod tests {
         assert!(!goes(upper(col("s")).eq(lit("A"))));
         assert!(!goes(col("b").is_null()));
         assert!(goes(col("d").is_not_null()));
+        // A zero date is NULL here and not there.
+        assert!(!goes(col("d").is_null()));
+        assert!(goes(col("n").is_null()));
     }
 }
