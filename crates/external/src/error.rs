@@ -64,10 +64,47 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         next = cause.source();
     }
-    // Some providers' messages run over several lines (advice after the cause): one line.
-    out.lines()
-        .map(str::trim)
+    tidy(&out)
+}
+
+/// A provider's message as a user reads it: on one line (some run over several, advice after
+/// the cause), without the lines that send the reader to the providers' bug tracker or a
+/// database manual's index page.
+pub(crate) fn tidy(message: &str) -> String {
+    const ADVICE: [&str; 3] = [
+        "Report a bug to request support",
+        "For further information, refer to the MySQL manual",
+        "For details, refer to the MySQL manual",
+    ];
+    message
+        .lines()
+        .map(|l| {
+            let cut = ADVICE.iter().filter_map(|a| l.find(a)).min();
+            l[..cut.unwrap_or(l.len())].trim()
+        })
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_providers_message_is_one_line_without_its_advertisements() {
+        let m = "Failed to execute query.\nFailed to convert query result to Arrow.\n\
+                 Failed to get a row value for date: error deserializing column 1\n\
+                 Report a bug to request support: https://github.com/datafusion-contrib/datafusion-table-providers/issues";
+        assert_eq!(
+            super::tidy(m),
+            "Failed to execute query. Failed to convert query result to Arrow. \
+             Failed to get a row value for date: error deserializing column 1"
+        );
+        let m = "MySQL connection failed.\nDriver error: `x'\nFor further information, refer to the MySQL manual: https://dev.mysql.com/doc/";
+        assert_eq!(super::tidy(m), "MySQL connection failed. Driver error: `x'");
+        let m = "Unable to get schema: Unsupported data type 'year(4)' for field 'y'. Report a bug to request support: https://github.com/x";
+        assert_eq!(
+            super::tidy(m),
+            "Unable to get schema: Unsupported data type 'year(4)' for field 'y'."
+        );
+    }
 }

@@ -356,7 +356,10 @@ impl ExecutionPlan for TimedExec {
         let input = self.input.execute(partition, context)?;
         let (source, timeout) = (self.source.clone(), self.timeout);
         let named = move |e: DataFusionError| {
-            DataFusionError::Execution(format!("external source `{source}`: {e}"))
+            DataFusionError::Execution(format!(
+                "external source `{source}`: {}",
+                crate::error::tidy(&e.to_string())
+            ))
         };
         let stream = futures::stream::unfold(Some(input), move |state| {
             let named = named.clone();
