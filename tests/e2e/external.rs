@@ -176,6 +176,15 @@ pub(crate) fn with_env(lake: &Path, args: &[&str], env: &[(&str, &str)]) -> Outp
     c.output().expect("the dangan binary runs")
 }
 
+/// The values of a `--format json` run that must have succeeded, row by row.
+pub(crate) fn values(o: &Output, args: &[&str]) -> Vec<Vec<String>> {
+    assert!(o.status.success(), "{args:?}: {}", stderr(o));
+    json_rows(&stdout(o))
+        .into_iter()
+        .map(|r| r.into_iter().map(|(_, v)| v).collect())
+        .collect()
+}
+
 pub(crate) fn strings(rows: &[[&str; 2]]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| r.iter().map(|s| s.to_string()).collect())
@@ -271,14 +280,7 @@ fn another_departments_postgres_and_a_branchs_sqlite_are_tables_of_the_lake() {
 
     let pw = [("CADRE_PW", READER_PASSWORD)];
     let run = |args: &[&str]| with_env(&lake, args, &pw);
-    let sql_rows = |args: &[&str]| {
-        let o = run(args);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-        json_rows(&stdout(&o))
-            .into_iter()
-            .map(|r| r.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
-            .collect::<Vec<_>>()
-    };
+    let sql_rows = |args: &[&str]| values(&run(args), args);
 
     // `check` lists the tables with their Arrow types.
     let o = run(&["external", "check", "cadre"]);

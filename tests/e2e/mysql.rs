@@ -210,14 +210,7 @@ fn a_party_apps_mysql_is_a_table_of_the_lake() {
 
     let pw = [("APP_PW", READER_PASSWORD)];
     let run = |args: &[&str]| with_env(&lake, args, &pw);
-    let sql_rows = |args: &[&str]| {
-        let o = run(args);
-        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-        json_rows(&stdout(&o))
-            .into_iter()
-            .map(|r| r.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
-            .collect::<Vec<_>>()
-    };
+    let sql_rows = |args: &[&str]| crate::external::values(&run(args), args);
 
     // `check` lists the tables (the view too) with their Arrow types.
     let o = run(&["external", "check", "app"]);

@@ -108,7 +108,7 @@ pub struct ExternalTable {
 impl ExternalSource {
     /// Whether the source exposes its table `table`.
     pub fn exposes(&self, table: &str) -> bool {
-        self.every_table || self.tables.is_empty() || self.tables.contains_key(table)
+        self.exposes_every_table() || self.tables.contains_key(table)
     }
 
     /// Whether every table of the database is exposed (not only those `tables` names).

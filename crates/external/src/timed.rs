@@ -47,6 +47,28 @@ impl TimedTable {
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// Per filter, whether it goes into the remote SQL: [`pushable`] and taken by the
+    /// provider (still checked again here).
+    fn goes(&self, filters: &[&Expr]) -> Result<Vec<bool>> {
+        let schema = self.inner.schema();
+        let ours: Vec<bool> = filters.iter().map(|f| pushable(f, &schema)).collect();
+        let offered: Vec<&Expr> = filters
+            .iter()
+            .zip(&ours)
+            .filter(|(_, ok)| **ok)
+            .map(|(f, _)| *f)
+            .collect();
+        let mut taken = self.inner.supports_filters_pushdown(&offered)?.into_iter();
+        Ok(ours
+            .into_iter()
+            .map(|ok| {
+                ok && taken
+                    .next()
+                    .is_some_and(|s| s != TableProviderFilterPushDown::Unsupported)
+            })
+            .collect())
+    }
 }
 
 /// Whether `e` may go into the remote SQL, given the table's `schema`: the remote answer to a
@@ -175,33 +197,24 @@ fn text(t: &DataType) -> bool {
 /// The kind of a column, a literal or a cast; `None`: neither (a literal no database spells
 /// as dangan would, or a text literal that must not be written into SQL).
 fn kind(e: &Expr, schema: &Schema) -> Option<Kind> {
-    let of = |t: &DataType| {
-        if text(t) {
-            Some(Kind::Text)
-        } else if ordered(t) {
-            Some(Kind::Ordered)
-        } else {
-            None
-        }
-    };
-    match e {
-        Expr::Column(c) => of(schema.field_with_name(&c.name).ok()?.data_type()),
-        Expr::Literal(v, _) => {
-            if v.is_null() {
-                return of(&v.data_type());
-            }
-            match v {
-                ScalarValue::Utf8(Some(s))
-                | ScalarValue::LargeUtf8(Some(s))
-                | ScalarValue::Utf8View(Some(s)) => s
-                    .chars()
-                    .all(|c| !matches!(c, '\'' | '"' | '\\') && !c.is_control())
-                    .then_some(Kind::Text),
-                v => of(&v.data_type()),
-            }
-        }
-        Expr::Cast(c) => of(c.field.data_type()),
-        _ => None,
+    if let Expr::Literal(
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)),
+        _,
+    ) = e
+        && s.chars()
+            .any(|c| matches!(c, '\'' | '"' | '\\') || c.is_control())
+    {
+        return None;
+    }
+    let t = type_of(e, schema)?;
+    if text(&t) {
+        Some(Kind::Text)
+    } else if ordered(&t) {
+        Some(Kind::Ordered)
+    } else {
+        None
     }
 }
 
@@ -219,24 +232,12 @@ impl TableProvider for TimedTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        let schema = self.inner.schema();
-        let plain_ones: Vec<&Expr> = filters
-            .iter()
-            .copied()
-            .filter(|f| pushable(f, &schema))
-            .collect();
-        let inner = self.inner.supports_filters_pushdown(&plain_ones)?;
-        let mut inner = inner.into_iter();
-        Ok(filters
-            .iter()
-            .map(|f| {
-                if pushable(f, &schema) {
-                    match inner.next() {
-                        Some(TableProviderFilterPushDown::Unsupported) | None => {
-                            TableProviderFilterPushDown::Unsupported
-                        }
-                        Some(_) => TableProviderFilterPushDown::Inexact,
-                    }
+        Ok(self
+            .goes(filters)?
+            .into_iter()
+            .map(|goes| {
+                if goes {
+                    TableProviderFilterPushDown::Inexact
                 } else {
                     TableProviderFilterPushDown::Unsupported
                 }
@@ -253,13 +254,11 @@ impl TableProvider for TimedTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // A caller above (a department's scope) may hand on conditions it was not told were
         // supported: only those the remote SQL can hold go on.
-        let schema = self.inner.schema();
-        let plain_ones: Vec<&Expr> = filters.iter().filter(|f| pushable(f, &schema)).collect();
-        let supported = self.inner.supports_filters_pushdown(&plain_ones)?;
-        let pushed: Vec<Expr> = plain_ones
-            .into_iter()
-            .zip(supported)
-            .filter(|(_, s)| *s != TableProviderFilterPushDown::Unsupported)
+        let all: Vec<&Expr> = filters.iter().collect();
+        let pushed: Vec<Expr> = filters
+            .iter()
+            .zip(self.goes(&all)?)
+            .filter(|(_, goes)| *goes)
             .map(|(f, _)| f.clone())
             .collect();
         // A LIMIT with conditions kept here would cut rows before they are checked.
