@@ -215,8 +215,8 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             let result = engine.sql(&sql).await;
             engine.flush_audit().await?;
             let result = result?;
-            let texts =
-                dangan_reports::frame::column_strings(&result.schema, &result.batches, "text")?;
+            let texts = dangan_reports::Table::from_batches(&result.schema, &result.batches)?
+                .strings("text")?;
             let groups: Vec<Option<usize>> = texts
                 .iter()
                 .map(|t| match only.as_deref() {
@@ -237,7 +237,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 .unwrap_or_default();
             let n = groups.iter().filter(|g| g.is_some()).count();
             if format == TextFormat::Json {
-                let rows = dangan_reports::render::json::frame_rows(&words);
+                let rows = dangan_reports::render::json::table_rows(&words);
                 println!(
                     "{}",
                     serde_json::json!({"dataset": dataset, "column": column, "texts": n, "keywords": rows})
@@ -245,7 +245,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             } else {
                 println!("{dataset}.{column}: {n} texts 条");
                 println!("排名\t关键词\t次数\t条目\t权重");
-                for row in dangan_reports::render::json::frame_rows(&words) {
+                for row in dangan_reports::render::json::table_rows(&words) {
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         row["rank"],

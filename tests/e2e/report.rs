@@ -228,6 +228,14 @@ fn reports_give_the_known_answers_and_respect_a_departments_scope() {
             .all(|id| ("F011"..="F020").contains(&id.as_str()))
     );
     assert_eq!(ids(section(&f, "举报件"), "feedback_id"), ["F021"]);
+    // The 举报 figure counts the reports of wrongdoing, not every item (it counted all 21).
+    let tips = f["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "举报")
+        .cloned();
+    assert_eq!(tips, Some(serde_json::json!(["举报", "1 件，未办结 1"])));
     let praise = section(&f, "按类别")
         .iter()
         .find(|r| r["category"] == "表扬")

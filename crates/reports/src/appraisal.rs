@@ -2,11 +2,9 @@
 //! organization, the members whose grade fell two years running or who were rated 基本合格 or
 //! 不合格, and the branches whose distribution departs from the rest (a chi-square test).
 
-use chrono::Datelike;
-use polars::prelude::*;
-
-use crate::util::{floats, strings};
+use crate::table::{self, Table};
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+use chrono::Datelike;
 
 pub struct Appraisal;
 
@@ -23,6 +21,7 @@ fn grade_rank_sql(e: &str) -> String {
     )
 }
 
+#[async_trait::async_trait]
 impl ReportDef for Appraisal {
     fn name(&self) -> &'static str {
         "appraisal"
@@ -83,49 +82,43 @@ impl ReportDef for Appraisal {
         ]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (y1, y2) = years(p);
-        let by_org_year = input.frame("by_org_year")?;
         let pct = |c: &str| {
-            crate::util::round(
-                col(c).cast(DataType::Float64) / col("n").cast(DataType::Float64) * lit(100.0),
-                1,
-            )
-            .alias(format!("{c}_pct"))
+            format!("round(CAST({c} AS DOUBLE) / CAST(n AS DOUBLE) * 100.0, 1) AS {c}_pct")
         };
-        let sums: Vec<Expr> = std::iter::once(col("n").sum())
-            .chain(GRADE_COLS.iter().map(|c| col(*c).sum()))
-            .collect();
-        let yearly = by_org_year
-            .clone()
-            .lazy()
-            .group_by([col("year")])
-            .agg(sums.clone())
-            .with_columns([pct("excellent"), pct("basic"), pct("unqualified")])
-            .sort(["year"], SortMultipleOptions::default())
-            .collect()?;
-        let per_org = by_org_year
-            .clone()
-            .lazy()
-            .with_columns([pct("excellent"), pct("basic"), pct("unqualified")])
-            .sort(["org_id", "year"], SortMultipleOptions::default())
-            .collect()?;
+        let pcts = [pct("excellent"), pct("basic"), pct("unqualified")].join(", ");
+        let sums = GRADE_COLS
+            .iter()
+            .map(|c| format!("sum({c}) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let yearly = input
+            .sql(&format!(
+                "SELECT *, {pcts} FROM (SELECT \"year\", sum(n) AS n, {sums} FROM by_org_year \
+                 GROUP BY \"year\") ORDER BY \"year\""
+            ))
+            .await?;
+        let per_org = input
+            .sql(&format!(
+                "SELECT *, {pcts} FROM by_org_year ORDER BY org_id NULLS FIRST, \"year\""
+            ))
+            .await?;
 
         // Branches whose latest-year distribution departs from everyone else's.
-        let latest = by_org_year
-            .clone()
-            .lazy()
-            .filter(col("year").eq(lit(y2 as i64)))
-            .collect()?;
+        let latest = input
+            .sql(&format!("SELECT * FROM by_org_year WHERE \"year\" = {y2}"))
+            .await?;
         let outliers = chi_square(&latest)?;
-        let attention = attention_rows(input.frame("attention")?, y1, y2)?;
-        let falling = strings(&attention, "reason")?
+        let attention = attention_rows(input.table("attention")?, y1, y2)?;
+        let falling = attention
+            .strings("reason")?
             .iter()
             .filter(|r| r.starts_with("连续"))
             .count();
 
-        let total_latest: f64 = floats(&latest, "n")?.iter().sum();
-        let excellent_latest: f64 = floats(&latest, "excellent")?.iter().sum();
+        let total_latest: f64 = latest.floats("n")?.iter().sum();
+        let excellent_latest: f64 = latest.floats("excellent")?.iter().sum();
         let highlights = vec![
             (format!("{y2}年参评"), format!("{total_latest:.0} 人")),
             (
@@ -211,15 +204,16 @@ fn years(p: &Params) -> (i32, i32) {
 }
 
 /// Each branch's (优秀, 合格, 基本合格及以下) against all other branches': 2×3 chi-square.
-fn chi_square(latest: &DataFrame) -> Result<DataFrame> {
-    let ids = strings(latest, "org_id")?;
-    let names = strings(latest, "org_name")?;
-    let n = floats(latest, "n")?;
-    let ex = floats(latest, "excellent")?;
-    let ok = floats(latest, "qualified")?;
-    let low: Vec<f64> = floats(latest, "basic")?
+fn chi_square(latest: &Table) -> Result<Table> {
+    let ids = latest.strings("org_id")?;
+    let names = latest.strings("org_name")?;
+    let n = latest.floats("n")?;
+    let ex = latest.floats("excellent")?;
+    let ok = latest.floats("qualified")?;
+    let low: Vec<f64> = latest
+        .floats("basic")?
         .iter()
-        .zip(floats(latest, "unqualified")?)
+        .zip(latest.floats("unqualified")?)
         .map(|(a, b)| a + b)
         .collect();
     let total = [
@@ -261,47 +255,42 @@ fn chi_square(latest: &DataFrame) -> Result<DataFrame> {
             0.0
         }
     };
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new(
-            "org_id".into(),
-            rows.iter().map(|r| ids[r.0].clone()).collect::<Vec<_>>(),
+    Table::build(vec![
+        (
+            "org_id",
+            table::strs(rows.iter().map(|r| ids[r.0].as_str())),
         ),
-        Column::new(
-            "org_name".into(),
-            rows.iter().map(|r| names[r.0].clone()).collect::<Vec<_>>(),
+        (
+            "org_name",
+            table::strs(rows.iter().map(|r| names[r.0].as_str())),
         ),
-        Column::new(
-            "n".into(),
-            rows.iter().map(|r| n[r.0] as i64).collect::<Vec<_>>(),
+        ("n", table::ints(rows.iter().map(|r| n[r.0] as i64))),
+        (
+            "excellent_pct",
+            table::floats(rows.iter().map(|r| share(&r.2, 0))),
         ),
-        Column::new(
-            "excellent_pct".into(),
-            rows.iter().map(|r| share(&r.2, 0)).collect::<Vec<_>>(),
+        (
+            "rest_excellent_pct",
+            table::floats(rows.iter().map(|r| share(&r.3, 0))),
         ),
-        Column::new(
-            "rest_excellent_pct".into(),
-            rows.iter().map(|r| share(&r.3, 0)).collect::<Vec<_>>(),
+        (
+            "low_pct",
+            table::floats(rows.iter().map(|r| share(&r.2, 2))),
         ),
-        Column::new(
-            "low_pct".into(),
-            rows.iter().map(|r| share(&r.2, 2)).collect::<Vec<_>>(),
+        (
+            "rest_low_pct",
+            table::floats(rows.iter().map(|r| share(&r.3, 2))),
         ),
-        Column::new(
-            "rest_low_pct".into(),
-            rows.iter().map(|r| share(&r.3, 2)).collect::<Vec<_>>(),
+        (
+            "chi2",
+            table::floats(rows.iter().map(|r| (r.1 * 10.0).round() / 10.0)),
         ),
-        Column::new(
-            "chi2".into(),
-            rows.iter()
-                .map(|r| (r.1 * 10.0).round() / 10.0)
-                .collect::<Vec<_>>(),
-        ),
-    ])?)
+    ])
 }
 
 /// Member-years to look at, from one row per member with a grade rank per year: rated
 /// 基本合格/不合格 that year, or fallen two years running up to it.
-fn attention_rows(df: &DataFrame, y1: i32, y2: i32) -> Result<DataFrame> {
+fn attention_rows(df: &Table, y1: i32, y2: i32) -> Result<Table> {
     let label = |r: Option<f64>| match r.map(|r| r as i64) {
         Some(4) => "优秀",
         Some(3) => "合格",
@@ -309,13 +298,14 @@ fn attention_rows(df: &DataFrame, y1: i32, y2: i32) -> Result<DataFrame> {
         Some(1) => "不合格",
         _ => "",
     };
-    let ids = strings(df, "member_id")?;
-    let names = strings(df, "name")?;
-    let orgs = strings(df, "org_id")?;
-    let org_names = strings(df, "org_name")?;
+    let ids = df.strings("member_id")?;
+    let names = df.strings("name")?;
+    let orgs = df.strings("org_id")?;
+    let org_names = df.strings("org_name")?;
     let mut ranks = std::collections::HashMap::new();
     for y in y1 - 2..=y2 {
-        let v: Vec<Option<f64>> = floats(df, &format!("g{y}"))?
+        let v: Vec<Option<f64>> = df
+            .floats(&format!("g{y}"))?
             .into_iter()
             .map(|f| (!f.is_nan()).then_some(f))
             .collect();
@@ -339,50 +329,36 @@ fn attention_rows(df: &DataFrame, y1: i32, y2: i32) -> Result<DataFrame> {
             .then(orgs[a.1].cmp(&orgs[b.1]))
             .then(ids[a.1].cmp(&ids[b.1]))
     });
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new(
-            "org_id".into(),
-            rows.iter().map(|r| orgs[r.1].clone()).collect::<Vec<_>>(),
+    Table::build(vec![
+        (
+            "org_id",
+            table::strs(rows.iter().map(|r| orgs[r.1].as_str())),
         ),
-        Column::new(
-            "org_name".into(),
-            rows.iter()
-                .map(|r| org_names[r.1].clone())
-                .collect::<Vec<_>>(),
+        (
+            "org_name",
+            table::strs(rows.iter().map(|r| org_names[r.1].as_str())),
         ),
-        Column::new(
-            "member_id".into(),
-            rows.iter().map(|r| ids[r.1].clone()).collect::<Vec<_>>(),
+        (
+            "member_id",
+            table::strs(rows.iter().map(|r| ids[r.1].as_str())),
         ),
-        Column::new(
-            "name".into(),
-            rows.iter().map(|r| names[r.1].clone()).collect::<Vec<_>>(),
+        (
+            "name",
+            table::strs(rows.iter().map(|r| names[r.1].as_str())),
         ),
-        Column::new(
-            "year".into(),
-            rows.iter().map(|r| i64::from(r.0)).collect::<Vec<_>>(),
+        ("year", table::ints(rows.iter().map(|r| i64::from(r.0)))),
+        (
+            "prev2",
+            table::strs(rows.iter().map(|r| label(ranks[&(r.0 - 2)][r.1]))),
         ),
-        Column::new(
-            "prev2".into(),
-            rows.iter()
-                .map(|r| label(ranks[&(r.0 - 2)][r.1]))
-                .collect::<Vec<_>>(),
+        (
+            "prev1",
+            table::strs(rows.iter().map(|r| label(ranks[&(r.0 - 1)][r.1]))),
         ),
-        Column::new(
-            "prev1".into(),
-            rows.iter()
-                .map(|r| label(ranks[&(r.0 - 1)][r.1]))
-                .collect::<Vec<_>>(),
+        (
+            "grade",
+            table::strs(rows.iter().map(|r| label(ranks[&r.0][r.1]))),
         ),
-        Column::new(
-            "grade".into(),
-            rows.iter()
-                .map(|r| label(ranks[&r.0][r.1]))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "reason".into(),
-            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-        ),
-    ])?)
+        ("reason", table::strs(rows.iter().map(|r| r.2))),
+    ])
 }

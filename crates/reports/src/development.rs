@@ -3,11 +3,10 @@
 //! order or skipped, an activist period under a year, probation under a year, over two years,
 //! or overdue without a decision), each with the member, the dates and the rule.
 
-use chrono::{Duration, NaiveDate};
-use polars::prelude::*;
-
-use crate::util::{sql_date, strings};
+use crate::table::{self, Table};
+use crate::util::sql_date;
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+use chrono::{Duration, NaiveDate};
 
 pub struct Development;
 
@@ -20,6 +19,7 @@ const STAGES: [&str; 5] = [
 ];
 const STAGE_COLS: [&str; 5] = ["applied", "activist", "candidate", "probation", "full"];
 
+#[async_trait::async_trait]
 impl ReportDef for Development {
     fn name(&self) -> &'static str {
         "development"
@@ -50,16 +50,16 @@ impl ReportDef for Development {
         )]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
-        let df = input.frame("pipeline")?;
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+        let df = input.table("pipeline")?;
         let as_of = p.to.unwrap_or(p.as_of);
-        let ids = strings(df, "member_id")?;
-        let names = strings(df, "name")?;
-        let org_ids = strings(df, "org_id")?;
-        let orgs = strings(df, "org_name")?;
+        let ids = df.strings("member_id")?;
+        let names = df.strings("name")?;
+        let org_ids = df.strings("org_id")?;
+        let orgs = df.strings("org_name")?;
         let dates: Vec<Vec<Option<NaiveDate>>> = STAGE_COLS
             .iter()
-            .map(|c| crate::util::dates(df, c))
+            .map(|c| df.dates(c))
             .collect::<Result<_>>()?;
         let date = |k: usize, i: usize| dates[k][i];
 
@@ -154,104 +154,68 @@ impl ReportDef for Development {
                     .count() as i64
             })
             .collect();
-        let funnel = DataFrame::new_infer_height(vec![
-            Column::new("stage".into(), STAGES.to_vec()),
-            Column::new("reached".into(), reached),
-            Column::new("current".into(), now),
-            Column::new(
-                "median_days_to_next".into(),
-                (0..5)
-                    .map(|k| if k < 4 { median(&waits[k]) } else { None })
-                    .collect::<Vec<_>>(),
+        let funnel = Table::build(vec![
+            ("stage", table::strs(STAGES)),
+            ("reached", table::ints(reached)),
+            ("current", table::ints(now)),
+            (
+                "median_days_to_next",
+                table::opt_floats((0..5).map(|k| if k < 4 { median(&waits[k]) } else { None })),
             ),
         ])?;
-        let per_org = {
-            let mut cols = vec![
-                Column::new("org_id".into(), org_ids.clone()),
-                Column::new("org_name".into(), orgs.clone()),
-            ];
-            for (k, c) in STAGE_COLS.iter().enumerate() {
-                cols.push(Column::new(
-                    (*c).into(),
-                    current
-                        .iter()
-                        .zip(&dates[k])
-                        .map(|(cur, d)| i64::from(*cur == k && d.is_some()))
-                        .collect::<Vec<_>>(),
-                ));
+        // Per organization: how many stand at each stage now (organizations with someone
+        // still in the pipeline).
+        let mut stand: std::collections::BTreeMap<(&str, &str), [i64; 5]> = Default::default();
+        for (i, cur) in current.iter().enumerate() {
+            let e = stand.entry((&org_ids[i], &orgs[i])).or_default();
+            if dates[*cur][i].is_some() {
+                e[*cur] += 1;
             }
-            let sums: Vec<Expr> = STAGE_COLS.iter().map(|c| col(*c).sum()).collect();
-            DataFrame::new_infer_height(cols)?
-                .lazy()
-                .group_by([col("org_id"), col("org_name")])
-                .agg(sums)
-                .filter(
-                    (col("applied") + col("activist") + col("candidate") + col("probation"))
-                        .gt(lit(0)),
-                )
-                .sort(["org_id"], SortMultipleOptions::default())
-                .collect()?
-        };
-        let breach_table = DataFrame::new_infer_height(vec![
-            Column::new(
-                "org_id".into(),
-                breaches
-                    .iter()
-                    .map(|b| org_ids[b.0].clone())
-                    .collect::<Vec<_>>(),
+        }
+        stand.retain(|_, v| v[..4].iter().sum::<i64>() > 0);
+        let mut per_org = vec![
+            ("org_id", table::strs(stand.keys().map(|k| k.0))),
+            ("org_name", table::strs(stand.keys().map(|k| k.1))),
+        ];
+        for (k, c) in STAGE_COLS.iter().enumerate() {
+            per_org.push((c, table::ints(stand.values().map(|v| v[k]))));
+        }
+        let per_org = Table::build(per_org)?;
+        breaches
+            .sort_by(|a, b| (&org_ids[a.0], &ids[a.0], a.1).cmp(&(&org_ids[b.0], &ids[b.0], b.1)));
+        let breach_table = Table::build(vec![
+            (
+                "org_id",
+                table::strs(breaches.iter().map(|b| org_ids[b.0].as_str())),
             ),
-            Column::new(
-                "org_name".into(),
-                breaches
-                    .iter()
-                    .map(|b| orgs[b.0].clone())
-                    .collect::<Vec<_>>(),
+            (
+                "org_name",
+                table::strs(breaches.iter().map(|b| orgs[b.0].as_str())),
             ),
-            Column::new(
-                "member_id".into(),
-                breaches
-                    .iter()
-                    .map(|b| ids[b.0].clone())
-                    .collect::<Vec<_>>(),
+            (
+                "member_id",
+                table::strs(breaches.iter().map(|b| ids[b.0].as_str())),
             ),
-            Column::new(
-                "name".into(),
-                breaches
-                    .iter()
-                    .map(|b| names[b.0].clone())
-                    .collect::<Vec<_>>(),
+            (
+                "name",
+                table::strs(breaches.iter().map(|b| names[b.0].as_str())),
             ),
-            Column::new(
-                "rule".into(),
-                breaches.iter().map(|b| b.1).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "detail".into(),
-                breaches.iter().map(|b| b.2.clone()).collect::<Vec<_>>(),
-            ),
-        ])?
-        .lazy()
-        .sort(
-            ["org_id", "member_id", "rule"],
-            SortMultipleOptions::default(),
-        )
-        .collect()?;
-        let by_rule = breach_table
-            .clone()
-            .lazy()
-            .group_by([col("rule")])
-            .agg([len().alias("count")])
-            // Ties in a fixed order: the same archive gives the same report.
-            .sort(
-                ["count", "rule"],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .collect()?;
+            ("rule", table::strs(breaches.iter().map(|b| b.1))),
+            ("detail", table::strs(breaches.iter().map(|b| b.2.as_str()))),
+        ])?;
+        let mut rules: std::collections::BTreeMap<&str, i64> = Default::default();
+        for b in &breaches {
+            *rules.entry(b.1).or_default() += 1;
+        }
+        let mut rules: Vec<(&str, i64)> = rules.into_iter().collect();
+        // Ties in a fixed order: the same archive gives the same report.
+        rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let by_rule = Table::build(vec![
+            ("rule", table::strs(rules.iter().map(|r| r.0))),
+            ("count", table::ints(rules.iter().map(|r| r.1))),
+        ])?;
 
-        let in_pipeline: i64 = crate::util::floats(&funnel, "current")?
-            .iter()
-            .take(4)
-            .sum::<f64>() as i64;
+        let in_pipeline: i64 = funnel.floats("current")?.iter().take(4).sum::<f64>() as i64;
         let highlights = vec![
             (
                 "发展中（申请人至预备党员）".to_string(),
@@ -265,8 +229,9 @@ impl ReportDef for Development {
                 "预备期超期".to_string(),
                 format!(
                     "{} 人",
-                    strings(&breach_table, "rule")?
+                    breaches
                         .iter()
+                        .map(|b| b.1)
                         .filter(|r| r.starts_with("预备期满"))
                         .count()
                 ),

@@ -2,10 +2,11 @@
 //! points per organization with a ranking, and the members inactive for N days broken down by
 //! age band (the article's older members), with the list an organizer can act on.
 
+use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{Datelike, Duration};
-use polars::prelude::*;
 
-use crate::util::{GONE, age_band_sql, round, sql_date, sql_ts};
+use crate::table::{self, Table};
+use crate::util::{AGE_BANDS, GONE, age_band_sql, order_sql, sql_date, sql_ts};
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
 
 pub struct Engagement;
@@ -22,6 +23,7 @@ const ORG_LABELS: &[(&str, &str)] = &[
     ("points_per_member", "人均积分"),
 ];
 
+#[async_trait::async_trait]
 impl ReportDef for Engagement {
     fn name(&self) -> &'static str {
         "engagement"
@@ -100,12 +102,12 @@ impl ReportDef for Engagement {
         ]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (from, to) = crate::util::months_period(p);
-        let members = input.frame("members")?.clone();
+        let members = input.table("members")?;
         let keys = crate::util::month_keys(from, to);
         let months = keys.len();
-        let n_members = members.height() as f64;
+        let n_members = members.height();
 
         if months > 62 {
             return Err(crate::Error::Invalid(format!(
@@ -114,35 +116,31 @@ impl ReportDef for Engagement {
             )));
         }
         // Only activity of the members in the report (scope, --org, current members).
-        let mut per_member = input
-            .frame("per_member")?
-            .clone()
-            .lazy()
-            .join(
-                members
-                    .clone()
-                    .lazy()
-                    .select([col("member_id"), col("org_id")]),
-                [col("member_id")],
-                [col("member_id")],
-                JoinArgs::new(JoinType::Inner),
+        let active_members = input
+            .sql(
+                "SELECT a.*, m.org_id FROM per_member a JOIN members m ON a.member_id = m.member_id",
             )
-            .collect()?;
-        let masks: Vec<i64> = {
-            let c = per_member.column("months_mask")?.cast(&DataType::Int64)?;
-            c.i64()?.iter().map(|v| v.unwrap_or(0)).collect()
-        };
-        per_member.with_column(Column::new(
-            "member_months".into(),
-            masks
-                .iter()
-                .map(|m| i64::from(m.count_ones()))
-                .collect::<Vec<_>>(),
-        ))?;
+            .await?;
+        let masks: Vec<i64> = active_members
+            .ints("months_mask")?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect();
+        let active_members = active_members.with_column(
+            "member_months",
+            table::ints(masks.iter().map(|m| i64::from(m.count_ones()))),
+        )?;
+        input.register("active_members", &active_members)?;
         // Active members per month: members with that month's bit. A month after the last
         // event the lake holds (the current month before its export arrives) has no data: it
         // is left empty, not drawn as 0 % active, and not averaged.
-        let data_end = last_day(input.frame("per_member")?.column("last_at")?)?;
+        let data_end = input
+            .sql("SELECT CAST(max(last_at) AS DATE) AS d FROM per_member")
+            .await?
+            .dates("d")?
+            .first()
+            .copied()
+            .flatten();
         let first = from.with_day(1).unwrap_or(from);
         let has_data: Vec<bool> = (0..months)
             .map(|i| {
@@ -165,56 +163,8 @@ impl ReportDef for Engagement {
             .map(|(a, has)| has.then_some(a))
             .collect();
 
-        // Every month of the period, those without any activity too.
-        let per_month = input.frame("per_month")?.clone().lazy().with_column(
-            (col("month").dt().year().cast(DataType::Int64) * lit(100i64)
-                + col("month").dt().month().cast(DataType::Int64))
-            .alias("month"),
-        );
-        let all_months = DataFrame::new_infer_height(vec![
-            Column::new(
-                "month".into(),
-                keys.iter()
-                    .map(|k| k.replace('-', "").parse::<i64>().unwrap_or(0))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("active".into(), active),
-        ])?;
-        let monthly = all_months
-            .lazy()
-            .join(
-                per_month,
-                [col("month")],
-                [col("month")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_columns(["events", "study_minutes", "points"].map(|c| {
-                when(col("active").is_null())
-                    .then(col(c))
-                    .otherwise(col(c).fill_null(lit(0)))
-                    .alias(c)
-            }))
-            .with_column(lit(n_members).cast(DataType::Int64).alias("members"))
-            .with_column(
-                round(
-                    col("active").cast(DataType::Float64) / lit(n_members.max(1.0)) * lit(100.0),
-                    1,
-                )
-                .alias("rate_pct"),
-            )
-            .select([
-                col("month"),
-                col("members"),
-                col("active"),
-                col("rate_pct"),
-                col("events"),
-                col("study_minutes"),
-                col("points"),
-            ])
-            .sort(["month"], SortMultipleOptions::default())
-            .collect()?;
-        let mut monthly = monthly;
-        // The as-of month, when the period stops inside it, says so.
+        // Every month of the period, those without any activity too. The as-of month, when
+        // the period stops inside it, says so.
         let mut labels = keys.clone();
         if let Some(last) = labels.last_mut()
             && to
@@ -224,186 +174,128 @@ impl ReportDef for Engagement {
         {
             last.push_str(&format!("（至{}日）", to.day()));
         }
-        monthly.with_column(Column::new("month".into(), labels))?;
-        let avg_rate = monthly
-            .column("rate_pct")?
-            .as_materialized_series()
-            .mean()
-            .unwrap_or(0.0);
+        input.register(
+            "all_months",
+            &Table::build(vec![
+                (
+                    "key",
+                    table::ints(
+                        keys.iter()
+                            .map(|k| k.replace('-', "").parse::<i64>().unwrap_or(0)),
+                    ),
+                ),
+                ("label", table::strs(&labels)),
+                ("active", table::opt_ints(active)),
+            ])?,
+        )?;
+        let filled = |c: &str| {
+            format!("CASE WHEN a.active IS NULL THEN m.{c} ELSE COALESCE(m.{c}, 0) END AS {c}")
+        };
+        let monthly = input
+            .sql(&format!(
+                "SELECT a.label AS month, CAST({n_members} AS BIGINT) AS members, a.active, \
+                 round(CAST(a.active AS DOUBLE) / {n}.0 * 100.0, 1) AS rate_pct, \
+                 {}, {}, {} FROM all_months a LEFT JOIN \
+                 (SELECT CAST(date_part('year', month) * 100 + date_part('month', month) AS BIGINT) \
+                   AS key, events, study_minutes, points FROM per_month) m ON a.key = m.key \
+                 ORDER BY a.key",
+                filled("events"),
+                filled("study_minutes"),
+                filled("points"),
+                n = n_members.max(1),
+            ))
+            .await?;
+        let rates: Vec<f64> = monthly
+            .floats("rate_pct")?
+            .into_iter()
+            .filter(|r| !r.is_nan())
+            .collect();
+        let avg_rate = if rates.is_empty() {
+            0.0
+        } else {
+            rates.iter().sum::<f64>() / rates.len() as f64
+        };
 
-        let per_org_activity = per_member.clone().lazy().group_by([col("org_id")]).agg([
-            col("member_months").sum().alias("member_months"),
-            len().alias("ever_active"),
-            col("study_minutes").sum().alias("study_minutes"),
-            col("points").sum().alias("points"),
-        ]);
-        let orgs = members
-            .clone()
-            .lazy()
-            .group_by([col("org_id"), col("org_name")])
-            .agg([
-                len().alias("members"),
-                round(col("age").cast(DataType::Float64).mean(), 1).alias("avg_age"),
-            ])
-            .join(
-                per_org_activity,
-                [col("org_id")],
-                [col("org_id")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_columns([
-                col("member_months").fill_null(lit(0)),
-                col("ever_active").fill_null(lit(0)),
-                col("study_minutes").fill_null(lit(0)),
-                col("points").fill_null(lit(0)),
-            ])
-            .with_columns([
-                round(
-                    col("member_months").cast(DataType::Float64)
-                        / (col("members").cast(DataType::Float64) * lit(months_with_data as f64))
-                        * lit(100.0),
-                    1,
-                )
-                .alias("rate_pct"),
-                round(
-                    col("study_minutes").cast(DataType::Float64)
-                        / col("members").cast(DataType::Float64),
-                    1,
-                )
-                .alias("minutes_per_member"),
-                round(
-                    col("points").cast(DataType::Float64) / col("members").cast(DataType::Float64),
-                    1,
-                )
-                .alias("points_per_member"),
-            ])
-            .sort_by_exprs(
-                [col("rate_pct"), col("org_id")],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .with_row_index("rank", Some(1))
-            .select([
-                col("rank"),
-                col("org_id"),
-                col("org_name"),
-                col("members"),
-                col("avg_age"),
-                col("rate_pct"),
-                col("ever_active"),
-                col("minutes_per_member"),
-                col("points_per_member"),
-            ])
-            .collect()?;
+        let orgs = input
+            .sql(&format!(
+                "WITH act AS (SELECT org_id, sum(member_months) AS member_months, \
+                   count(*) AS ever_active, sum(study_minutes) AS study_minutes, \
+                   sum(points) AS points FROM active_members GROUP BY org_id), \
+                 o AS (SELECT org_id, org_name, count(*) AS members, \
+                   round(avg(CAST(age AS DOUBLE)), 1) AS avg_age FROM members \
+                   GROUP BY org_id, org_name), \
+                 j AS (SELECT o.*, COALESCE(act.member_months, 0) AS member_months, \
+                   COALESCE(act.ever_active, 0) AS ever_active, \
+                   COALESCE(act.study_minutes, 0) AS study_minutes, \
+                   COALESCE(act.points, 0) AS points FROM o LEFT JOIN act ON o.org_id = act.org_id), \
+                 r AS (SELECT *, round(CAST(member_months AS DOUBLE) \
+                     / (CAST(members AS DOUBLE) * {months_with_data}.0) * 100.0, 1) AS rate_pct, \
+                   round(CAST(study_minutes AS DOUBLE) / CAST(members AS DOUBLE), 1) AS minutes_per_member, \
+                   round(CAST(points AS DOUBLE) / CAST(members AS DOUBLE), 1) AS points_per_member FROM j) \
+                 SELECT row_number() OVER (ORDER BY rate_pct DESC, org_id NULLS FIRST, org_name) \
+                   AS \"rank\", org_id, org_name, members, avg_age, rate_pct, ever_active, \
+                   minutes_per_member, points_per_member FROM r ORDER BY \"rank\""
+            ))
+            .await?;
+        input.register("orgs", &orgs)?;
+        let lowest = input
+            .sql("SELECT * FROM orgs ORDER BY \"rank\" DESC LIMIT 20")
+            .await?;
 
         // The last activity of each member: in the period (from the months) or before it.
-        let day_unit = match input.frame("per_member")?.column("last_at")?.dtype() {
-            DataType::Datetime(TimeUnit::Nanoseconds, _) => 86_400_000_000_000i64,
-            DataType::Datetime(TimeUnit::Milliseconds, _) => 86_400_000,
+        let day_unit: i64 = match input.table("per_member")?.column("last_at")?.data_type() {
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => 86_400_000_000_000,
+            DataType::Timestamp(TimeUnit::Millisecond, _) => 86_400_000,
+            DataType::Timestamp(TimeUnit::Second, _) => 86_400,
             _ => 86_400_000_000,
         };
         let stamp = |d: chrono::NaiveDate| i64::from(d.to_epoch_days()) * day_unit;
         let end = stamp(p.as_of + Duration::days(1));
         let cutoff = stamp(p.as_of - Duration::days(i64::from(p.inactive_days)));
-        let last = concat(
-            [
-                per_member
-                    .clone()
-                    .lazy()
-                    .select([col("member_id"), col("last_at")]),
-                input
-                    .frame("before")?
-                    .clone()
-                    .lazy()
-                    .select([col("member_id"), col("last_at")]),
-            ],
-            UnionArgs::default(),
-        )?
-        .filter(col("last_at").cast(DataType::Int64).lt(lit(end)))
-        .group_by([col("member_id")])
-        .agg([col("last_at").max()])
-        .with_columns([
-            col("last_at").cast(DataType::Date).alias("last_date"),
-            ((lit(end) - col("last_at").cast(DataType::Int64)) / lit(day_unit)).alias("days_since"),
-            col("last_at")
-                .cast(DataType::Int64)
-                .lt(lit(cutoff))
-                .alias("stale"),
-        ]);
-        let lowest = orgs
-            .clone()
-            .lazy()
-            .sort(
-                ["rank"],
-                SortMultipleOptions::default().with_order_descending(true),
+        input.register(
+            "seen",
+            &input
+                .sql(&format!(
+                    "WITH t AS (SELECT member_id, CAST(last_at AS BIGINT) AS t FROM active_members \
+                       UNION ALL SELECT member_id, CAST(last_at AS BIGINT) AS t FROM before), \
+                     l AS (SELECT member_id, max(t) AS t FROM t WHERE t < {end} GROUP BY member_id) \
+                     SELECT m.*, CAST(CAST(l.t / {day_unit} AS INT) AS DATE) AS last_date, \
+                       ({end} - l.t) / {day_unit} AS days_since, \
+                       COALESCE(l.t < {cutoff}, true) AS inactive \
+                     FROM members m LEFT JOIN l ON m.member_id = l.member_id",
+                ))
+                .await?,
+        )?;
+        let by_band = input
+            .sql(&format!(
+                "SELECT age_band, count(*) AS members, \
+                 sum(CASE WHEN inactive THEN 1 ELSE 0 END) AS inactive, \
+                 sum(CASE WHEN last_date IS NULL THEN 1 ELSE 0 END) AS never, \
+                 round(CAST(sum(CASE WHEN inactive THEN 1 ELSE 0 END) AS DOUBLE) \
+                   / CAST(count(*) AS DOUBLE) * 100.0, 1) AS inactive_pct \
+                 FROM seen GROUP BY age_band ORDER BY {}, age_band",
+                order_sql("age_band", &AGE_BANDS)
+            ))
+            .await?;
+        let inactive_list = input
+            .sql(
+                "SELECT org_id, org_name, member_id, name, age, age_band, last_date, days_since \
+                 FROM seen WHERE inactive \
+                 ORDER BY org_id NULLS FIRST, age DESC, member_id NULLS FIRST",
             )
-            .limit(20)
-            .collect()?;
-        let seen = members
-            .clone()
-            .lazy()
-            .join(
-                last,
-                [col("member_id")],
-                [col("member_id")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(
-                (col("stale").fill_null(lit(true)))
-                    .cast(DataType::Boolean)
-                    .alias("inactive"),
-            );
-        let by_band = seen
-            .clone()
-            .group_by([col("age_band")])
-            .agg([
-                len().alias("members"),
-                col("inactive").sum().alias("inactive"),
-                col("last_date").is_null().sum().alias("never"),
-            ])
-            .with_column(
-                round(
-                    col("inactive").cast(DataType::Float64)
-                        / col("members").cast(DataType::Float64)
-                        * lit(100.0),
-                    1,
-                )
-                .alias("inactive_pct"),
-            )
-            .collect()?;
-        let by_band = crate::util::sort_by_key(by_band, &[], "age_band", |b| {
-            i64::from(crate::util::band_order(b))
-        })?;
-        let inactive_list = seen
-            .filter(col("inactive"))
-            .select([
-                col("org_id"),
-                col("org_name"),
-                col("member_id"),
-                col("name"),
-                col("age"),
-                col("age_band"),
-                col("last_date"),
-                col("days_since"),
-            ])
-            .sort_by_exprs(
-                [col("org_id"), col("age"), col("member_id")],
-                SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
-            )
-            .collect()?;
+            .await?;
 
         let inactive_total = inactive_list.height();
-        let older = by_band
-            .clone()
-            .lazy()
-            .filter(
-                col("age_band")
-                    .eq(lit(crate::util::AGE_BANDS[4]))
-                    .or(col("age_band").eq(lit(crate::util::AGE_BANDS[5]))),
-            )
-            .select([col("members").sum(), col("inactive").sum()])
-            .collect()?;
-        let older_members = first_i64(&older, "members");
-        let older_inactive = first_i64(&older, "inactive");
+        let (mut older_members, mut older_inactive) = (0i64, 0i64);
+        let bands = by_band.strings("age_band")?;
+        let band_members = by_band.ints("members")?;
+        let band_inactive = by_band.ints("inactive")?;
+        for (i, b) in bands.iter().enumerate() {
+            if b == AGE_BANDS[4] || b == AGE_BANDS[5] {
+                older_members += band_members[i].unwrap_or(0);
+                older_inactive += band_inactive[i].unwrap_or(0);
+            }
+        }
         let pct = |a: i64, b: i64| {
             if b > 0 {
                 format!("{:.1}%", a as f64 / b as f64 * 100.0)
@@ -413,13 +305,13 @@ impl ReportDef for Engagement {
         };
         let n = p.inactive_days;
         let highlights = vec![
-            ("党员人数".into(), format!("{}", members.height())),
+            ("党员人数".into(), format!("{n_members}")),
             ("月均活跃率".into(), format!("{avg_rate:.1}%")),
             (
                 format!("{n}天未活跃"),
                 format!(
                     "{inactive_total} 人（{}）",
-                    pct(inactive_total as i64, members.height() as i64)
+                    pct(inactive_total as i64, n_members as i64)
                 ),
             ),
             (
@@ -506,27 +398,4 @@ impl ReportDef for Engagement {
             highlights,
         ))
     }
-}
-
-fn first_i64(df: &DataFrame, name: &str) -> i64 {
-    df.column(name)
-        .ok()
-        .and_then(|c| c.cast(&DataType::Int64).ok())
-        .and_then(|c| c.i64().ok().and_then(|ca| ca.get(0)))
-        .unwrap_or(0)
-}
-
-/// The last day with an event, from a column of timestamps (any unit); `None` without any.
-fn last_day(last_at: &Column) -> Result<Option<chrono::NaiveDate>> {
-    let per_day: i64 = match last_at.dtype() {
-        DataType::Datetime(TimeUnit::Nanoseconds, _) => 86_400_000_000_000,
-        DataType::Datetime(TimeUnit::Milliseconds, _) => 86_400_000,
-        _ => 86_400_000_000,
-    };
-    let max = last_at.cast(&DataType::Int64)?.i64()?.max();
-    Ok(max.and_then(|v| {
-        i32::try_from(v.div_euclid(per_day))
-            .ok()
-            .and_then(chrono::NaiveDate::from_epoch_days)
-    }))
 }

@@ -8,9 +8,10 @@ pub enum Error {
     Lake(#[from] dangan_datasets::Error),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
-    #[error("polars: {0}")]
-    Polars(#[from] polars::prelude::PolarsError),
-    #[error("converting query results: {0}")]
+    /// The report's own computation over its inputs failed (a bug of the report).
+    #[error("computing the report: {0}")]
+    Compute(#[from] datafusion::error::DataFusionError),
+    #[error("report table: {0}")]
     Frame(String),
     #[error("writing {path}: {message}")]
     Write {

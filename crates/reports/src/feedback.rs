@@ -2,17 +2,16 @@
 //! items, days to close (median and p90), overdue items per organization with the list, and
 //! 举报 (reports of wrongdoing) on their own.
 
-use chrono::Duration;
-use polars::prelude::*;
-
-use crate::util::{round, sql_ts};
+use crate::util::sql_ts;
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+use chrono::Duration;
 
 pub struct Feedback;
 
 /// Days within which an item should be closed ("及时").
 const DUE_DAYS: f64 = 15.0;
 
+#[async_trait::async_trait]
 impl ReportDef for Feedback {
     fn name(&self) -> &'static str {
         "feedback"
@@ -41,94 +40,79 @@ impl ReportDef for Feedback {
         )]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (from, to) = crate::util::year_period(p);
-        let items = input.frame("items")?.clone().lazy().with_column(
-            col("closed")
-                .fill_null(lit(false))
-                .not()
-                .and(col("days").gt(lit(DUE_DAYS)))
-                .alias("overdue"),
+        let due = format!("{DUE_DAYS:.1}");
+        input.register(
+            "items",
+            &input
+                .sql(&format!(
+                    "SELECT *, (NOT COALESCE(closed, false)) AND days > {due} AS overdue FROM items"
+                ))
+                .await?,
+        )?;
+        let stats = format!(
+            "count(*) AS items, \
+             sum(CASE WHEN NOT closed THEN 1 ELSE 0 END) AS open, \
+             sum(CASE WHEN overdue THEN 1 ELSE 0 END) AS overdue, \
+             round(median(CASE WHEN closed THEN days END), 1) AS median_days, \
+             array_agg(CASE WHEN closed THEN days END) AS p90_days, \
+             round(CAST(sum(CASE WHEN closed AND days <= {due} THEN 1 ELSE 0 END) AS DOUBLE) \
+               / CAST(sum(CASE WHEN closed THEN 1 ELSE 0 END) AS DOUBLE) * 100.0, 1) AS on_time_pct"
         );
-        let stats = |by: Vec<Expr>| {
-            items.clone().group_by(by).agg([
-                len().alias("items"),
-                col("closed").not().sum().alias("open"),
-                col("overdue").sum().alias("overdue"),
-                round(col("days").filter(col("closed")).median(), 1).alias("median_days"),
-                round(
-                    col("days")
-                        .filter(col("closed"))
-                        .quantile(lit(0.9), QuantileMethod::Linear),
-                    1,
-                )
-                .alias("p90_days"),
-                round(
-                    col("closed")
-                        .and(col("days").lt_eq(lit(DUE_DAYS)))
-                        .sum()
-                        .cast(DataType::Float64)
-                        / col("closed").sum().cast(DataType::Float64)
-                        * lit(100.0),
-                    1,
-                )
-                .alias("on_time_pct"),
-            ])
-        };
         // Ties in a fixed order: the same archive gives the same report.
-        let by_category = stats(vec![col("category")])
-            .sort(
-                ["items", "category"],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        let by_category = input
+            .sql(&format!(
+                "SELECT category, {stats} FROM items GROUP BY category \
+                 ORDER BY items DESC, category NULLS FIRST"
+            ))
+            .await?
+            .quantile_of_lists("p90_days", 0.9, 1)?;
+        let by_channel = input
+            .sql(&format!(
+                "SELECT channel, {stats} FROM items GROUP BY channel \
+                 ORDER BY items DESC, channel NULLS FIRST"
+            ))
+            .await?
+            .quantile_of_lists("p90_days", 0.9, 1)?;
+        let by_org = input
+            .sql(&format!(
+                "SELECT org_id, org_name, {stats} FROM items GROUP BY org_id, org_name \
+                 ORDER BY overdue DESC, org_id NULLS FIRST, org_name"
+            ))
+            .await?
+            .quantile_of_lists("p90_days", 0.9, 1)?;
+        let overall = input
+            .sql(&format!("SELECT {stats} FROM items"))
+            .await?
+            .quantile_of_lists("p90_days", 0.9, 1)?;
+        const LIST: &str =
+            "feedback_id, received_at, channel, org_name, category, status, days, content";
+        let overdue = input
+            .sql(&format!(
+                "SELECT {LIST} FROM items WHERE overdue ORDER BY days DESC, feedback_id NULLS FIRST"
+            ))
+            .await?;
+        let reports = input
+            .sql(&format!(
+                "SELECT {LIST} FROM items WHERE category = '举报' \
+                 ORDER BY received_at NULLS FIRST, feedback_id NULLS FIRST"
+            ))
+            .await?;
+        let tip_stats = if reports.height() > 0 {
+            Some(
+                input
+                    .sql(&format!(
+                        "SELECT {stats} FROM items WHERE category = '举报'"
+                    ))
+                    .await?
+                    .quantile_of_lists("p90_days", 0.9, 1)?,
             )
-            .collect()?;
-        let by_channel = stats(vec![col("channel")])
-            .sort(
-                ["items", "channel"],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .collect()?;
-        let by_org = stats(vec![col("org_id"), col("org_name")])
-            .sort_by_exprs(
-                [col("overdue"), col("org_id")],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .collect()?;
-        let overall = stats(vec![lit("全部").alias("scope")]).collect()?;
-        let list_cols = [
-            col("feedback_id"),
-            col("received_at"),
-            col("channel"),
-            col("org_name"),
-            col("category"),
-            col("status"),
-            col("days"),
-            col("content"),
-        ];
-        let overdue = items
-            .clone()
-            .filter(col("overdue"))
-            .select(list_cols.clone())
-            .sort(
-                ["days", "feedback_id"],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .collect()?;
-        let reports = items
-            .clone()
-            .filter(col("category").eq(lit("举报")))
-            .select(list_cols)
-            .sort(
-                ["received_at", "feedback_id"],
-                SortMultipleOptions::default(),
-            )
-            .collect()?;
-        let tip_stats = stats(vec![lit("举报").alias("scope")])
-            .collect()
-            .ok()
-            .filter(|_| reports.height() > 0);
+        } else {
+            None
+        };
 
-        let get = crate::util::first_text;
+        let get = |t: &crate::Table, c: &str| t.first_text(c);
         let mut highlights = vec![
             ("反馈条目".to_string(), get(&overall, "items")),
             ("未办结".to_string(), get(&overall, "open")),

@@ -3,9 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use polars::prelude::*;
-
 use crate::error::Result;
+use crate::table::{self, Table};
 
 /// Words that carry no topic.
 const STOP: &[&str] = &[
@@ -77,7 +76,7 @@ pub fn top_words(
     group_of: &[Option<usize>],
     groups: usize,
     k: usize,
-) -> Result<Vec<DataFrame>> {
+) -> Result<Vec<Table>> {
     let stop: HashSet<&str> = STOP.iter().copied().collect();
     let n = texts.len() as f64;
     let mut df: HashMap<String, usize> = HashMap::new();
@@ -107,7 +106,7 @@ pub fn top_words(
             }
         }
     }
-    let top = |g: &HashMap<String, (usize, usize)>| -> Result<DataFrame> {
+    let top = |g: &HashMap<String, (usize, usize)>| -> Result<Table> {
         let mut v: Vec<(&String, usize, usize, f64)> = g
             .iter()
             .map(|(w, (count, items))| {
@@ -117,27 +116,16 @@ pub fn top_words(
             .collect();
         v.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(b.0)));
         v.truncate(k);
-        Ok(DataFrame::new_infer_height(vec![
-            Column::new("rank".into(), (1..=v.len() as i64).collect::<Vec<_>>()),
-            Column::new(
-                "word".into(),
-                v.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+        Table::build(vec![
+            ("rank", table::ints(1..=v.len() as i64)),
+            ("word", table::strs(v.iter().map(|x| x.0))),
+            ("count", table::ints(v.iter().map(|x| x.1 as i64))),
+            ("items", table::ints(v.iter().map(|x| x.2 as i64))),
+            (
+                "weight",
+                table::floats(v.iter().map(|x| (x.3 * 10.0).round() / 10.0)),
             ),
-            Column::new(
-                "count".into(),
-                v.iter().map(|x| x.1 as i64).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "items".into(),
-                v.iter().map(|x| x.2 as i64).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "weight".into(),
-                v.iter()
-                    .map(|x| (x.3 * 10.0).round() / 10.0)
-                    .collect::<Vec<_>>(),
-            ),
-        ])?)
+        ])
     };
     counts.iter().map(top).collect()
 }

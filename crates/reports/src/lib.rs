@@ -1,12 +1,13 @@
 //! Analysts' reports: each asks the query layer for the rows it needs (so the asking
-//! department's grants, scope and masks apply), computes with polars, and returns a [`Report`]
+//! department's grants, scope and masks apply), computes with SQL over those rows (a DataFusion
+//! session of the report's own, without the lake) and Rust, and returns a [`Report`]
 //! of titled tables and charts that `render` writes as JSON, Markdown, xlsx or one HTML file.
 //!
 //! A report is a module with a type implementing [`ReportDef`] plus one line in [`REPORTS`].
 
 mod error;
-pub mod frame;
 pub mod render;
+pub mod table;
 
 mod appraisal;
 mod development;
@@ -28,8 +29,11 @@ use chrono::NaiveDate;
 use dangan_datasets::Lake;
 use dangan_query::QueryEngine;
 use dangan_query::policy::OrgTree;
-use polars::prelude::DataFrame;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
 use serde::Serialize;
+
+pub use table::Table;
 
 pub use error::{Error, Result};
 
@@ -117,12 +121,13 @@ impl Params {
 
 /// One report's definition: the rows it reads (SQL through the department's session) and
 /// how it turns them into tables.
+#[async_trait::async_trait]
 pub trait ReportDef: Sync {
     /// The name on the command line (`membership`, `engagement`, ...).
     fn name(&self) -> &'static str;
     /// The Chinese title.
     fn title(&self) -> &'static str;
-    /// Named SQL queries whose results [`ReportDef::compute`] receives as data frames.
+    /// Named SQL queries whose results [`ReportDef::compute`] receives as tables.
     fn queries(&self, p: &Params) -> Vec<(&'static str, String)>;
     /// Queries the report can do without when the department was not granted their data
     /// (the report says what it left out); any other refusal is an error.
@@ -130,31 +135,62 @@ pub trait ReportDef: Sync {
         &[]
     }
     /// Compute the report from its inputs.
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report>;
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report>;
 }
 
-/// The results of a report's queries, by name.
+/// The results of a report's queries, by name, and a session of the report's own in which
+/// each is a table of that name (for [`Inputs::sql`]).
 pub struct Inputs {
-    frames: BTreeMap<&'static str, DataFrame>,
+    tables: BTreeMap<&'static str, Table>,
+    ctx: SessionContext,
     /// The name of the sentiment analyzer the queries scored with (the session's lake's).
     sentiment_model: String,
 }
 
 impl Inputs {
+    fn new(tables: BTreeMap<&'static str, Table>, sentiment_model: String) -> Result<Self> {
+        let inputs = Inputs {
+            tables,
+            ctx: SessionContext::new(),
+            sentiment_model,
+        };
+        for (name, t) in &inputs.tables {
+            inputs.register(name, t)?;
+        }
+        Ok(inputs)
+    }
+
     /// Which sentiment analyzer the queries' `sentiment()` scored with.
     pub fn sentiment_model(&self) -> &str {
         &self.sentiment_model
     }
 
-    pub fn frame(&self, name: &str) -> Result<&DataFrame> {
-        self.frames
+    pub fn table(&self, name: &str) -> Result<&Table> {
+        self.tables
             .get(name)
             .ok_or_else(|| Error::MissingInput(name.to_string()))
     }
 
     /// An optional input: `None` when the department may not read it.
-    pub fn optional(&self, name: &str) -> Option<&DataFrame> {
-        self.frames.get(name)
+    pub fn optional(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    /// Make `t` a table of the report's session under `name` (replacing one of that name).
+    pub fn register(&self, name: &str, t: &Table) -> Result<()> {
+        let batch = t.batch().clone();
+        let mem = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, std::sync::Arc::new(mem))?;
+        Ok(())
+    }
+
+    /// Run SQL over the report's inputs (and what was registered) in the report's session.
+    pub async fn sql(&self, sql: &str) -> Result<Table> {
+        let df = self.ctx.sql(sql).await?;
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Table::from_batches(&schema, &batches)
     }
 }
 
@@ -196,7 +232,7 @@ impl Report {
 pub struct Metrics {
     /// Rows read per input.
     pub rows_read: BTreeMap<String, usize>,
-    /// Milliseconds per input (the query and its conversion to a data frame).
+    /// Milliseconds per input (the query and its conversion to a table).
     pub input_ms: BTreeMap<String, u128>,
     pub query_ms: u128,
     pub compute_ms: u128,
@@ -212,15 +248,15 @@ pub struct Section {
     pub title: String,
     /// A sentence on how to read it (rules applied, thresholds).
     pub note: Option<String>,
-    #[serde(serialize_with = "render::json::serialize_frame")]
-    pub table: DataFrame,
+    #[serde(serialize_with = "render::json::serialize_table")]
+    pub table: Table,
     /// Chinese header per column name (columns not listed keep their name).
     pub labels: Vec<(String, String)>,
     pub chart: Option<Chart>,
 }
 
 impl Section {
-    pub fn new(title: impl Into<String>, table: DataFrame, labels: &[(&str, &str)]) -> Self {
+    pub fn new(title: impl Into<String>, table: Table, labels: &[(&str, &str)]) -> Self {
         Section {
             title: title.into(),
             note: None,
@@ -290,7 +326,7 @@ pub async fn run(
         p.orgs = Some(orgs.ok_or_else(|| Error::NoSuchOrg { id: root.clone() })?);
     }
     let p = &p;
-    let mut frames = BTreeMap::new();
+    let mut tables = BTreeMap::new();
     for (name, sql) in def.queries(p) {
         let asked = Instant::now();
         let result = match engine.sql(&sql).await {
@@ -309,18 +345,15 @@ pub async fn run(
             e => Error::Query(e),
         })?;
         metrics.rows_read.insert(name.to_string(), result.rows);
-        frames.insert(name, frame::to_frame(&result.schema, &result.batches)?);
+        tables.insert(name, Table::from_batches(&result.schema, &result.batches)?);
         metrics
             .input_ms
             .insert(name.to_string(), asked.elapsed().as_millis());
     }
     metrics.query_ms = started.elapsed().as_millis();
-    let input = Inputs {
-        frames,
-        sentiment_model: engine.analyzer().version(),
-    };
+    let input = Inputs::new(tables, engine.analyzer().version())?;
     let computing = Instant::now();
-    let mut report = def.compute(&input, p)?;
+    let mut report = def.compute(&input, p).await?;
     metrics.compute_ms = computing.elapsed().as_millis();
     report.metrics = metrics;
     Ok(report)

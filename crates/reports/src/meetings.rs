@@ -4,11 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, Duration, NaiveDate};
-use polars::prelude::*;
-
-use crate::util::{sql_ts, strings};
+use crate::table::{self, Table};
+use crate::util::sql_ts;
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+use chrono::{Datelike, Duration, NaiveDate};
 
 pub struct Meetings;
 
@@ -20,6 +19,7 @@ const RULES: [(&str, bool); 4] = [
     ("党课", false),
 ];
 
+#[async_trait::async_trait]
 impl ReportDef for Meetings {
     fn name(&self) -> &'static str {
         "meetings"
@@ -55,23 +55,23 @@ impl ReportDef for Meetings {
         ]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (from, to) = period(p);
-        let branches = input.frame("branches")?;
-        let held = input.frame("held")?;
-        let ids = strings(branches, "org_id")?;
-        let names = strings(branches, "org_name")?;
-        let established = crate::util::dates(branches, "established_date")?;
+        let branches = input.table("branches")?;
+        let held = input.table("held")?;
+        let ids = branches.strings("org_id")?;
+        let names = branches.strings("org_name")?;
+        let established = branches.dates("established_date")?;
 
         // Meetings held per (branch, type, month).
         let mut count: HashMap<(String, String, String), (i64, i64)> = HashMap::new();
         let (h_org, h_type, h_month) = (
-            strings(held, "org_id")?,
-            strings(held, "meeting_type")?,
-            strings(held, "month")?,
+            held.strings("org_id")?,
+            held.strings("meeting_type")?,
+            held.strings("month")?,
         );
-        let h_n = crate::util::floats(held, "held")?;
-        let h_online = crate::util::floats(held, "online")?;
+        let h_n = held.floats("held")?;
+        let h_online = held.floats("online")?;
         let mut total_held = 0i64;
         let mut total_online = 0i64;
         let mut online_by_org: HashMap<String, (i64, i64)> = HashMap::new();
@@ -182,38 +182,17 @@ impl ReportDef for Meetings {
                 0.0
             }
         };
-        let quarter_table = DataFrame::new_infer_height(vec![
-            Column::new(
-                "org_id".into(),
-                q_rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "org_name".into(),
-                q_rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "quarter".into(),
-                q_rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "general".into(),
-                q_rows.iter().map(|r| r.3[0]).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "committee".into(),
-                q_rows.iter().map(|r| r.3[1]).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "group".into(),
-                q_rows.iter().map(|r| r.3[2]).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "lecture".into(),
-                q_rows.iter().map(|r| r.3[3]).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "compliance_pct".into(),
-                q_rows.iter().map(|r| pct(r.5, r.4)).collect::<Vec<_>>(),
+        let quarter_table = Table::build(vec![
+            ("org_id", table::strs(q_rows.iter().map(|r| r.0.as_str()))),
+            ("org_name", table::strs(q_rows.iter().map(|r| r.1.as_str()))),
+            ("quarter", table::strs(q_rows.iter().map(|r| r.2.as_str()))),
+            ("general", table::ints(q_rows.iter().map(|r| r.3[0]))),
+            ("committee", table::ints(q_rows.iter().map(|r| r.3[1]))),
+            ("group", table::ints(q_rows.iter().map(|r| r.3[2]))),
+            ("lecture", table::ints(q_rows.iter().map(|r| r.3[3]))),
+            (
+                "compliance_pct",
+                table::floats(q_rows.iter().map(|r| pct(r.5, r.4))),
             ),
         ])?;
         let mut branch_rows: Vec<(&String, &(String, i64, i64))> = per_branch.iter().collect();
@@ -222,69 +201,42 @@ impl ReportDef for Meetings {
                 .total_cmp(&pct(b.1.2, b.1.1))
                 .then(a.0.cmp(b.0))
         });
-        let branch_table = DataFrame::new_infer_height(vec![
-            Column::new(
-                "org_id".into(),
-                branch_rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        let branch_table = Table::build(vec![
+            (
+                "org_id",
+                table::strs(branch_rows.iter().map(|r| r.0.as_str())),
             ),
-            Column::new(
-                "org_name".into(),
-                branch_rows
-                    .iter()
-                    .map(|r| r.1.0.clone())
-                    .collect::<Vec<_>>(),
+            (
+                "org_name",
+                table::strs(branch_rows.iter().map(|r| r.1.0.as_str())),
             ),
-            Column::new(
-                "required".into(),
-                branch_rows.iter().map(|r| r.1.1).collect::<Vec<_>>(),
+            ("required", table::ints(branch_rows.iter().map(|r| r.1.1))),
+            ("met", table::ints(branch_rows.iter().map(|r| r.1.2))),
+            (
+                "compliance_pct",
+                table::floats(branch_rows.iter().map(|r| pct(r.1.2, r.1.1))),
             ),
-            Column::new(
-                "met".into(),
-                branch_rows.iter().map(|r| r.1.2).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "compliance_pct".into(),
-                branch_rows
-                    .iter()
-                    .map(|r| pct(r.1.2, r.1.1))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "online_pct".into(),
-                branch_rows
-                    .iter()
-                    .map(|r| {
-                        let (n, on) = online_by_org.get(r.0).copied().unwrap_or((0, 0));
-                        pct(on, n)
-                    })
-                    .collect::<Vec<_>>(),
+            (
+                "online_pct",
+                table::floats(branch_rows.iter().map(|r| {
+                    let (n, on) = online_by_org.get(r.0).copied().unwrap_or((0, 0));
+                    pct(on, n)
+                })),
             ),
         ])?;
-        let breach_table = DataFrame::new_infer_height(vec![
-            Column::new(
-                "org_id".into(),
-                breaches.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        let breach_table = Table::build(vec![
+            ("org_id", table::strs(breaches.iter().map(|r| r.0.as_str()))),
+            (
+                "org_name",
+                table::strs(breaches.iter().map(|r| r.1.as_str())),
             ),
-            Column::new(
-                "org_name".into(),
-                breaches.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+            ("period", table::strs(breaches.iter().map(|r| r.2.as_str()))),
+            (
+                "meeting_type",
+                table::strs(breaches.iter().map(|r| r.3.as_str())),
             ),
-            Column::new(
-                "period".into(),
-                breaches.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "meeting_type".into(),
-                breaches.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "required".into(),
-                breaches.iter().map(|r| r.4).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "held".into(),
-                breaches.iter().map(|r| r.5).collect::<Vec<_>>(),
-            ),
+            ("required", table::ints(breaches.iter().map(|r| r.4))),
+            ("held", table::ints(breaches.iter().map(|r| r.5))),
         ])?;
 
         let all_req: i64 = per_branch.values().map(|v| v.1).sum();

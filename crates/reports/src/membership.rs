@@ -2,9 +2,7 @@
 //! band and party age, overall and per organization; members admitted and made full members
 //! per year; the yearly reconciliation of the counts (`reconcile`).
 
-use polars::prelude::*;
-
-use crate::util::{GONE, age_band_sql, round, sql_date};
+use crate::util::{AGE_BANDS, GONE, age_band_sql, order_sql, sql_date};
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
 
 pub struct Membership;
@@ -38,6 +36,7 @@ const DIMENSIONS: [(&str, &str); 6] = [
     ("party_age_band", "党龄"),
 ];
 
+#[async_trait::async_trait]
 impl ReportDef for Membership {
     fn name(&self) -> &'static str {
         "membership"
@@ -73,40 +72,39 @@ impl ReportDef for Membership {
         ]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
-        let members = input.frame("members")?;
-        let total = members.height() as f64;
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+        let members = input.table("members")?;
+        let total = members.height();
         let mut sections = Vec::new();
-        let mut highlights = vec![("党员总数".to_string(), members.height().to_string())];
+        let mut highlights = vec![("党员总数".to_string(), total.to_string())];
 
         for (dim, label) in DIMENSIONS {
-            let counts = members
-                .clone()
-                .lazy()
-                .group_by([col(dim)])
-                .agg([len().alias("count")])
-                .with_column(
-                    round(
-                        col("count").cast(DataType::Float64) / lit(total.max(1.0)) * lit(100.0),
-                        1,
-                    )
-                    .alias("pct"),
-                )
-                .rename([dim], ["value"], true)
-                .collect()?;
-            let counts = order(counts, dim)?;
-            if dim == "category" || dim == "age_band" {
-                let top = crate::util::strings(&counts, "value")?;
-                let pct = crate::util::floats(&counts, "pct")?;
-                if dim == "age_band" {
-                    let older: f64 = top
-                        .iter()
-                        .zip(&pct)
-                        .filter(|(b, _)| b.starts_with("60") || b.starts_with("70"))
-                        .map(|(_, p)| p)
-                        .sum();
-                    highlights.push(("60岁及以上".into(), format!("{older:.1}%")));
+            // Bands in their natural order, the other dimensions by count.
+            let order = match dim {
+                "age_band" => format!("{}, \"value\"", order_sql("\"value\"", &AGE_BANDS)),
+                "party_age_band" => {
+                    format!("{}, \"value\"", order_sql("\"value\"", &PARTY_AGE_BANDS))
                 }
+                _ => "\"count\" DESC, \"value\"".to_string(),
+            };
+            let counts = input
+                .sql(&format!(
+                    "SELECT {dim} AS \"value\", count(*) AS \"count\", \
+                     round(CAST(count(*) AS DOUBLE) / {n}.0 * 100.0, 1) AS pct \
+                     FROM members GROUP BY {dim} ORDER BY {order}",
+                    n = total.max(1),
+                ))
+                .await?;
+            if dim == "age_band" {
+                let bands = counts.strings("value")?;
+                let pct = counts.floats("pct")?;
+                let older: f64 = bands
+                    .iter()
+                    .zip(&pct)
+                    .filter(|(b, _)| b.starts_with("60") || b.starts_with("70"))
+                    .map(|(_, p)| p)
+                    .sum();
+                highlights.push(("60岁及以上".into(), format!("{older:.1}%")));
             }
             sections.push(
                 Section::new(
@@ -122,40 +120,21 @@ impl ReportDef for Membership {
         }
 
         // Admissions and full membership per year.
-        let joined = members
-            .clone()
-            .lazy()
-            .filter(col("join_year").is_not_null())
-            .group_by([col("join_year").alias("year")])
-            .agg([len().alias("joined")]);
-        let full = members
-            .clone()
-            .lazy()
-            .filter(col("full_year").is_not_null())
-            .group_by([col("full_year").alias("year")])
-            .agg([len().alias("made_full")]);
         let from_year = p.from.map(|d| i64::from(chrono::Datelike::year(&d)));
         let to_year = i64::from(chrono::Datelike::year(&p.to.unwrap_or(p.as_of)));
-        let mut yearly = joined
-            .join(
-                full,
-                [col("year")],
-                [col("year")],
-                JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-            )
-            .with_columns([
-                col("joined").fill_null(lit(0)),
-                col("made_full").fill_null(lit(0)),
-            ])
-            .filter(col("year").lt_eq(lit(to_year)));
-        if let Some(f) = from_year {
-            yearly = yearly.filter(col("year").gt_eq(lit(f)));
-        } else {
-            yearly = yearly.filter(col("year").gt_eq(lit(to_year - 9)));
-        }
-        let yearly = yearly
-            .sort(["year"], SortMultipleOptions::default())
-            .collect()?;
+        let from_year = from_year.unwrap_or(to_year - 9);
+        let yearly = input
+            .sql(&format!(
+                "WITH j AS (SELECT join_year AS y, count(*) AS n FROM members \
+                   WHERE join_year IS NOT NULL GROUP BY join_year), \
+                 f AS (SELECT full_year AS y, count(*) AS n FROM members \
+                   WHERE full_year IS NOT NULL GROUP BY full_year) \
+                 SELECT COALESCE(j.y, f.y) AS \"year\", COALESCE(j.n, 0) AS joined, \
+                   COALESCE(f.n, 0) AS made_full \
+                 FROM j FULL JOIN f ON j.y = f.y \
+                 WHERE COALESCE(j.y, f.y) BETWEEN {from_year} AND {to_year} ORDER BY 1"
+            ))
+            .await?;
         sections.push(
             Section::new(
                 "历年发展与转正",
@@ -174,16 +153,16 @@ impl ReportDef for Membership {
         );
 
         // The yearly reconciliation.
-        let orgs = input.frame("orgs")?;
-        let names: std::collections::HashMap<String, String> =
-            crate::util::strings(orgs, "org_id")?
-                .into_iter()
-                .zip(crate::util::strings(orgs, "name")?)
-                .collect();
-        let reconciled = crate::reconcile::sections(input.frame("snapshots")?, &names, p)?;
+        let orgs = input.table("orgs")?;
+        let names: std::collections::HashMap<String, String> = orgs
+            .strings("org_id")?
+            .into_iter()
+            .zip(orgs.strings("name")?)
+            .collect();
+        let reconciled = crate::reconcile::sections(input.table("snapshots")?, &names, p)?;
         if let Some(yearly) = reconciled.first() {
-            let checks = crate::util::strings(&yearly.table, "check")?;
-            let years = crate::util::strings(&yearly.table, "year")?;
+            let checks = yearly.table.strings("check")?;
+            let years = yearly.table.strings("year")?;
             let off: Vec<String> = years
                 .iter()
                 .zip(&checks)
@@ -204,47 +183,18 @@ impl ReportDef for Membership {
         sections.extend(reconciled);
 
         // Per organization: size and make-up.
-        let per_org = members
-            .clone()
-            .lazy()
-            .group_by([col("org_id"), col("org_name")])
-            .agg([
-                len().alias("members"),
-                col("category")
-                    .eq(lit("正式党员"))
-                    .sum()
-                    .alias("full_members"),
-                col("category")
-                    .eq(lit("预备党员"))
-                    .sum()
-                    .alias("probationary"),
-                col("gender").eq(lit("女")).sum().alias("women"),
-                (col("ethnicity")
-                    .neq(lit("汉族"))
-                    .and(col("ethnicity").neq(lit("未填"))))
-                .sum()
-                .alias("minorities"),
-                col("education")
-                    .is_in(
-                        lit(Series::new(
-                            "e".into(),
-                            ["大学本科", "硕士研究生", "博士研究生"],
-                        ))
-                        .implode(false),
-                        false,
-                    )
-                    .sum()
-                    .alias("degree"),
-                col("age_band")
-                    .is_in(
-                        lit(Series::new("a".into(), ["60–69岁", "70岁及以上"])).implode(false),
-                        false,
-                    )
-                    .sum()
-                    .alias("over_60"),
-            ])
-            .sort(["org_id"], SortMultipleOptions::default())
-            .collect()?;
+        let per_org = input
+            .sql(
+                "SELECT org_id, org_name, count(*) AS members, \
+                 sum(CASE WHEN category = '正式党员' THEN 1 ELSE 0 END) AS full_members, \
+                 sum(CASE WHEN category = '预备党员' THEN 1 ELSE 0 END) AS probationary, \
+                 sum(CASE WHEN gender = '女' THEN 1 ELSE 0 END) AS women, \
+                 sum(CASE WHEN ethnicity <> '汉族' AND ethnicity <> '未填' THEN 1 ELSE 0 END) AS minorities, \
+                 sum(CASE WHEN education IN ('大学本科', '硕士研究生', '博士研究生') THEN 1 ELSE 0 END) AS degree, \
+                 sum(CASE WHEN age_band IN ('60–69岁', '70岁及以上') THEN 1 ELSE 0 END) AS over_60 \
+                 FROM members GROUP BY org_id, org_name ORDER BY org_id NULLS FIRST, org_name",
+            )
+            .await?;
         sections.push(Section::new(
             "各组织党员构成",
             per_org,
@@ -271,28 +221,5 @@ impl ReportDef for Membership {
             sections,
             highlights,
         ))
-    }
-}
-
-/// Rows in the natural order of the dimension (bands in order, else by count).
-fn order(df: DataFrame, dim: &str) -> Result<DataFrame> {
-    match dim {
-        "age_band" => {
-            crate::util::sort_by_key(df, &[], "value", |v| i64::from(crate::util::band_order(v)))
-        }
-        "party_age_band" => crate::util::sort_by_key(df, &[], "value", |v| {
-            PARTY_AGE_BANDS
-                .iter()
-                .position(|b| *b == v)
-                .map(|i| i as i64)
-                .unwrap_or(99)
-        }),
-        _ => Ok(df
-            .lazy()
-            .sort_by_exprs(
-                [col("count"), col("value")],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .collect()?),
     }
 }

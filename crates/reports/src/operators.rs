@@ -2,14 +2,13 @@
 //! operator: posts, delay from directive to publication (median, p90), share published within
 //! 24 hours, reads per post, interaction rate; a ranking.
 
-use chrono::Duration;
-use polars::prelude::*;
-
-use crate::util::{round, sql_ts};
+use crate::util::sql_ts;
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+use chrono::Duration;
 
 pub struct Operators;
 
+#[async_trait::async_trait]
 impl ReportDef for Operators {
     fn name(&self) -> &'static str {
         "operators"
@@ -38,62 +37,38 @@ impl ReportDef for Operators {
         )]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (from, to) = crate::util::year_period(p);
-        let posts = input.frame("posts")?.clone().lazy();
-        let stats = |by: Vec<Expr>| {
-            posts.clone().group_by(by).agg([
-                len().alias("posts"),
-                round(col("delay_hours").median(), 1).alias("median_delay_h"),
-                round(
-                    col("delay_hours").quantile(lit(0.9), QuantileMethod::Linear),
-                    1,
-                )
-                .alias("p90_delay_h"),
-                round(
-                    col("delay_hours")
-                        .lt_eq(lit(24.0))
-                        .sum()
-                        .cast(DataType::Float64)
-                        / col("delay_hours").count().cast(DataType::Float64)
-                        * lit(100.0),
-                    1,
-                )
-                .alias("within_24h_pct"),
-                round(
-                    col("reads").sum().cast(DataType::Float64) / len().cast(DataType::Float64),
-                    0,
-                )
-                .alias("reads_per_post"),
-                round(
-                    col("interactions").sum().cast(DataType::Float64)
-                        / col("reads").sum().cast(DataType::Float64)
-                        * lit(100.0),
-                    2,
-                )
-                .alias("interaction_pct"),
-            ])
-        };
-        let by_channel = stats(vec![col("channel")])
-            .sort(
-                ["posts", "channel"],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .collect()?;
+        const STATS: &str = "count(*) AS posts, \
+            round(median(delay_hours), 1) AS median_delay_h, \
+            array_agg(delay_hours) AS p90_delay_h, \
+            round(CAST(sum(CASE WHEN delay_hours <= 24.0 THEN 1 ELSE 0 END) AS DOUBLE) \
+              / CAST(count(delay_hours) AS DOUBLE) * 100.0, 1) AS within_24h_pct, \
+            round(CAST(sum(reads) AS DOUBLE) / CAST(count(*) AS DOUBLE), 0) AS reads_per_post, \
+            round(CAST(sum(interactions) AS DOUBLE) / CAST(sum(reads) AS DOUBLE) * 100.0, 2) \
+              AS interaction_pct";
+        let by_channel = input
+            .sql(&format!(
+                "SELECT channel, {STATS} FROM posts GROUP BY channel \
+                 ORDER BY posts DESC, channel NULLS FIRST"
+            ))
+            .await?
+            .quantile_of_lists("p90_delay_h", 0.9, 1)?;
         // Ranking: timeliness first (share within 24 h), then reach (reads per post).
-        let by_operator = stats(vec![col("operator"), col("channel"), col("org_name")])
-            .sort_by_exprs(
-                [
-                    col("within_24h_pct"),
-                    col("reads_per_post"),
-                    col("operator"),
-                ],
-                SortMultipleOptions::default().with_order_descending_multi([true, true, false]),
-            )
-            .with_row_index("rank", Some(1))
-            .collect()?;
-        let overall = stats(vec![lit("全部").alias("scope")]).collect()?;
-        let get = |c: &str| crate::util::first_text(&overall, c);
+        let by_operator = input
+            .sql(&format!(
+                "SELECT row_number() OVER (ORDER BY within_24h_pct DESC, reads_per_post DESC, \
+                   operator NULLS FIRST, channel, org_name) AS \"rank\", * \
+                 FROM (SELECT operator, channel, org_name, {STATS} FROM posts \
+                   GROUP BY operator, channel, org_name) ORDER BY \"rank\""
+            ))
+            .await?
+            .quantile_of_lists("p90_delay_h", 0.9, 1)?;
+        let overall = input
+            .sql(&format!("SELECT {STATS} FROM posts"))
+            .await?
+            .quantile_of_lists("p90_delay_h", 0.9, 1)?;
+        let get = |c: &str| overall.first_text(c);
         let highlights = vec![
             ("发布条数".to_string(), get("posts")),
             (

@@ -7,11 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, NaiveDate};
-use polars::prelude::*;
-
-use crate::util::{floats, sql_str, strings};
+use crate::table::{self, Table};
+use crate::util::sql_str;
 use crate::{Chart, Params, Result, Section};
+use chrono::{Datelike, NaiveDate};
 
 /// The movements of a year, in the order of the annual statistics.
 const MOVES: [(&str, &str); 6] = [
@@ -95,42 +94,37 @@ fn counted(category: &str, status: &str) -> bool {
 /// The reconciliation sections: per year for the report's scope, per organization for the
 /// last year, and the members behind every difference.
 pub fn sections(
-    snapshots: &DataFrame,
+    snapshots: &Table,
     org_names: &HashMap<String, String>,
     p: &Params,
 ) -> Result<Vec<Section>> {
     let (first, last, _) = years(p);
     // Only the rosters a reconciled year needs (a year needs the one before it): with a
     // single roster in the lake there is nothing to compare and nothing to read.
-    let present: std::collections::BTreeSet<i32> = floats(snapshots, "year")?
+    let all_years: Vec<i32> = snapshots
+        .floats("year")?
         .iter()
         .map(|v| *v as i32)
         .collect();
-    let needed: Vec<i64> = (first..=last)
+    let present: std::collections::BTreeSet<i32> = all_years.iter().copied().collect();
+    let needed: std::collections::BTreeSet<i32> = (first..=last)
         .filter(|y| present.contains(&(y - 1)))
-        .flat_map(|y| [i64::from(y) - 1, i64::from(y)])
+        .flat_map(|y| [y - 1, y])
         .collect();
-    let snapshots = &snapshots
-        .clone()
-        .lazy()
-        .filter(
-            col("year")
-                .cast(DataType::Int64)
-                .is_in(lit(Series::new("y".into(), needed)).implode(false), false),
-        )
-        .collect()?;
-    let year: Vec<i32> = floats(snapshots, "year")?
-        .iter()
-        .map(|v| *v as i32)
+    let keep: Vec<usize> = (0..all_years.len())
+        .filter(|i| needed.contains(&all_years[*i]))
         .collect();
-    let ids = strings(snapshots, "member_id")?;
-    let names = strings(snapshots, "name")?;
-    let orgs = strings(snapshots, "org_id")?;
-    let category = strings(snapshots, "category")?;
-    let status = strings(snapshots, "status")?;
-    let join_year: Vec<Option<i32>> = floats(snapshots, "join_year")?
+    let snapshots = &snapshots.take(&keep)?;
+    let year: Vec<i32> = keep.iter().map(|i| all_years[*i]).collect();
+    let ids = snapshots.strings("member_id")?;
+    let names = snapshots.strings("name")?;
+    let orgs = snapshots.strings("org_id")?;
+    let category = snapshots.strings("category")?;
+    let status = snapshots.strings("status")?;
+    let join_year: Vec<Option<i32>> = snapshots
+        .ints("join_year")?
         .iter()
-        .map(|v| (!v.is_nan()).then_some(*v as i32))
+        .map(|v| v.map(|v| v as i32))
         .collect();
     let in_scope = |org: &str| p.orgs.as_ref().is_none_or(|s| s.iter().any(|o| o == org));
 
@@ -261,53 +255,34 @@ pub fn sections(
             .iter()
             .map(|(_, _, c, m)| c[0] + m[0] + m[1] - m[2] - m[3] - m[4])
             .collect();
-        let mut columns = vec![Column::new(
-            "year".into(),
-            rows.iter().map(|r| i64::from(r.0)).collect::<Vec<_>>(),
-        )];
+        let mut columns = vec![("year", table::ints(rows.iter().map(|r| i64::from(r.0))))];
         if rows.iter().any(|r| r.1.is_some()) {
-            columns.push(Column::new(
-                "org_id".into(),
-                rows.iter()
-                    .map(|r| r.1.clone().unwrap_or_default().0)
-                    .collect::<Vec<_>>(),
+            columns.push((
+                "org_id",
+                table::strs(rows.iter().map(|r| r.1.clone().unwrap_or_default().0)),
             ));
-            columns.push(Column::new(
-                "org_name".into(),
-                rows.iter()
-                    .map(|r| r.1.clone().unwrap_or_default().1)
-                    .collect::<Vec<_>>(),
+            columns.push((
+                "org_name",
+                table::strs(rows.iter().map(|r| r.1.clone().unwrap_or_default().1)),
             ));
         }
-        columns.push(Column::new(
-            "opening".into(),
-            rows.iter().map(|r| r.2[0]).collect::<Vec<_>>(),
-        ));
+        columns.push(("opening", table::ints(rows.iter().map(|r| r.2[0]))));
         for (k, (name, _)) in MOVES.iter().enumerate() {
-            columns.push(Column::new(
-                (*name).into(),
-                rows.iter().map(|r| r.3[k]).collect::<Vec<_>>(),
-            ));
+            columns.push((name, table::ints(rows.iter().map(|r| r.3[k]))));
         }
-        columns.push(Column::new("expected".into(), expected.clone()));
-        columns.push(Column::new(
-            "closing".into(),
-            rows.iter().map(|r| r.2[1]).collect::<Vec<_>>(),
+        columns.push(("expected", table::ints(expected.iter().copied())));
+        columns.push(("closing", table::ints(rows.iter().map(|r| r.2[1]))));
+        columns.push((
+            "check",
+            table::strs(rows.iter().zip(&expected).map(|(r, e)| {
+                if r.2[1] == *e {
+                    "相符".to_string()
+                } else {
+                    format!("不符（差 {}）", r.2[1] - e)
+                }
+            })),
         ));
-        columns.push(Column::new(
-            "check".into(),
-            rows.iter()
-                .zip(&expected)
-                .map(|(r, e)| {
-                    if r.2[1] == *e {
-                        "相符".to_string()
-                    } else {
-                        format!("不符（差 {}）", r.2[1] - e)
-                    }
-                })
-                .collect::<Vec<_>>(),
-        ));
-        DataFrame::new_infer_height(columns)
+        Table::build(columns)
     };
     let mut labels = vec![
         ("year", "年度"),
@@ -360,44 +335,29 @@ pub fn sections(
         }
         format!("{s} · {}", orgs[row])
     };
-    let list = DataFrame::new_infer_height(vec![
-        Column::new(
-            "year".into(),
-            unexplained
-                .iter()
-                .map(|u| i64::from(u.year))
-                .collect::<Vec<_>>(),
+    let list = Table::build(vec![
+        (
+            "year",
+            table::ints(unexplained.iter().map(|u| i64::from(u.year))),
         ),
-        Column::new(
-            "member_id".into(),
-            unexplained
-                .iter()
-                .map(|u| ids[u.prev].clone())
-                .collect::<Vec<_>>(),
+        (
+            "member_id",
+            table::strs(unexplained.iter().map(|u| ids[u.prev].as_str())),
         ),
-        Column::new(
-            "name".into(),
-            unexplained
-                .iter()
-                .map(|u| names[u.prev].clone())
-                .collect::<Vec<_>>(),
+        (
+            "name",
+            table::strs(unexplained.iter().map(|u| names[u.prev].as_str())),
         ),
-        Column::new(
-            "before".into(),
-            unexplained
-                .iter()
-                .map(|u| describe(u.prev))
-                .collect::<Vec<_>>(),
+        (
+            "before",
+            table::strs(unexplained.iter().map(|u| describe(u.prev))),
         ),
-        Column::new(
-            "after".into(),
-            unexplained
-                .iter()
-                .map(|u| match u.now {
-                    None => "名册中没有此人（未记录转出、出党或去世）".to_string(),
-                    Some(r) => describe(r),
-                })
-                .collect::<Vec<_>>(),
+        (
+            "after",
+            table::strs(unexplained.iter().map(|u| match u.now {
+                None => "名册中没有此人（未记录转出、出党或去世）".to_string(),
+                Some(r) => describe(r),
+            })),
         ),
     ])?;
     sections.push(Section::new(

@@ -3,11 +3,10 @@
 //! month, the share of negative items, significant drops flagged (with the items behind them),
 //! and the top keywords of negative and positive items (TF-IDF over jieba words).
 
-use chrono::Duration;
-use polars::prelude::*;
-
-use crate::util::{floats, round, sql_ts, strings};
+use crate::table::{self, Table};
+use crate::util::sql_ts;
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+use chrono::Duration;
 
 pub struct Sentiment;
 
@@ -30,6 +29,7 @@ const SOURCES: [(&str, &str); 3] = [
     ("growth_records", "思想汇报"),
 ];
 
+#[async_trait::async_trait]
 impl ReportDef for Sentiment {
     fn name(&self) -> &'static str {
         "sentiment"
@@ -89,97 +89,69 @@ impl ReportDef for Sentiment {
         ]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (from, to) = crate::util::months_period(p);
         let mut parts = Vec::new();
         let mut left_out = Vec::new();
         for (name, label) in SOURCES {
             match input.optional(name) {
-                Some(df) => parts.push(
-                    df.clone()
-                        .lazy()
-                        .with_column(col("org_id").cast(DataType::String)),
-                ),
+                Some(_) => parts.push(format!(
+                    "SELECT source, item_id, date, month, CAST(org_id AS VARCHAR) AS org_id, \
+                     category, text, score FROM {name}"
+                )),
                 None => left_out.push(label),
             }
         }
         let items = if parts.is_empty() {
-            DataFrame::empty()
+            Table::empty()
         } else {
-            concat(parts, UnionArgs::default())?.collect()?
+            let name = match input.optional("orgs") {
+                Some(_) => "COALESCE(o.org_name, i.org_id, '未知')",
+                None => "COALESCE(i.org_id, '未知')",
+            };
+            let join = match input.optional("orgs") {
+                Some(_) => " LEFT JOIN orgs o ON i.org_id = o.org_id",
+                None => "",
+            };
+            input
+                .sql(&format!(
+                    "SELECT i.*, {name} AS org_name FROM ({}) i{join}",
+                    parts.join(" UNION ALL ")
+                ))
+                .await?
         };
-        let items = match input.optional("orgs") {
-            Some(orgs) if items.height() > 0 => items
-                .lazy()
-                .join(
-                    orgs.clone().lazy(),
-                    [col("org_id")],
-                    [col("org_id")],
-                    JoinArgs::new(JoinType::Left),
-                )
-                .with_column(
-                    col("org_name")
-                        .fill_null(col("org_id"))
-                        .fill_null(lit("未知")),
-                )
-                .collect()?,
-            _ if items.height() > 0 => items
-                .lazy()
-                .with_column(col("org_id").fill_null(lit("未知")).alias("org_name"))
-                .collect()?,
-            _ => items,
-        };
+        input.register("items", &items)?;
 
         let mut sections = Vec::new();
         let mut highlights = Vec::new();
         if items.height() == 0 {
             highlights.push(("条目数".into(), "0".into()));
         } else {
-            let scored = items.clone().lazy().with_columns([
-                col("score").lt(lit(NEGATIVE)).alias("negative"),
-                col("score").gt(lit(POSITIVE)).alias("positive"),
-            ]);
-            let summary = |by: Vec<Expr>| {
-                scored
-                    .clone()
-                    .group_by(by)
-                    .agg([
-                        len().alias("items"),
-                        col("score").mean().alias("mean"),
-                        col("score").var(1).alias("var"),
-                        col("negative").sum().alias("negatives"),
-                        col("positive").sum().alias("positives"),
-                    ])
-                    .with_columns([
-                        round(lit(50.0) * (lit(1.0) + col("mean")), 1).alias("index"),
-                        // Neither side: counted on their own, never as negative or positive.
-                        (col("items").cast(DataType::Int64)
-                            - col("negatives").cast(DataType::Int64)
-                            - col("positives").cast(DataType::Int64))
-                        .alias("neutrals"),
-                        round(
-                            col("negatives").cast(DataType::Float64)
-                                / col("items").cast(DataType::Float64)
-                                * lit(100.0),
-                            1,
-                        )
-                        .alias("negative_pct"),
-                    ])
+            // Neither side: counted on their own, never as negative or positive.
+            let summary = |by: &str, order: &str| {
+                format!(
+                    "SELECT *, round(50.0 * (1.0 + mean), 1) AS \"index\", \
+                     items - negatives - positives AS neutrals, \
+                     round(CAST(negatives AS DOUBLE) / CAST(items AS DOUBLE) * 100.0, 1) AS negative_pct \
+                     FROM (SELECT {by}, count(*) AS items, avg(score) AS mean, var_samp(score) AS var, \
+                       sum(CASE WHEN score < {NEGATIVE:?} THEN 1 ELSE 0 END) AS negatives, \
+                       sum(CASE WHEN score > {POSITIVE:?} THEN 1 ELSE 0 END) AS positives \
+                       FROM items GROUP BY {by}) ORDER BY {order}"
+                )
             };
-            let monthly = summary(vec![col("month")])
-                .sort(["month"], SortMultipleOptions::default())
-                .collect()?;
-            let by_org_month = summary(vec![col("org_id"), col("org_name"), col("month")])
-                .sort(["org_id", "month"], SortMultipleOptions::default())
-                .collect()?;
-            let by_source = summary(vec![col("source")])
-                .sort(["source"], SortMultipleOptions::default())
-                .collect()?;
+            let monthly = input.sql(&summary("month", "month NULLS FIRST")).await?;
+            let by_org_month = input
+                .sql(&summary(
+                    "org_id, org_name, month",
+                    "org_id NULLS FIRST, month NULLS FIRST, org_name",
+                ))
+                .await?;
+            let by_source = input.sql(&summary("source", "source NULLS FIRST")).await?;
 
             // Significant drops, overall and per organization.
             let mut flags = drops(&monthly, None)?;
             flags.extend(drops(&by_org_month, Some(("org_id", "org_name")))?);
-            let scores = floats(&items, "score")?;
+            let scores = items.floats("score")?;
             let mean_all = scores.iter().sum::<f64>() / items.height() as f64;
             let neg_all = scores.iter().filter(|s| **s < NEGATIVE).count();
             highlights.push(("条目数".into(), items.height().to_string()));
@@ -195,9 +167,9 @@ impl ReportDef for Sentiment {
             highlights.push(("评分模型".into(), input.sentiment_model().to_string()));
             highlights.push(("显著下降".into(), format!("{} 处", flags.len())));
 
-            let flag_table = flags_frame(&flags)?;
+            let flag_table = flags_table(&flags)?;
             let behind = items_behind(&items, &flags)?;
-            let texts = strings(&items, "text")?;
+            let texts = items.strings("text")?;
             let groups: Vec<Option<usize>> = scores
                 .iter()
                 .map(|s| {
@@ -226,17 +198,19 @@ impl ReportDef for Sentiment {
                 ("positives", "正面条目"),
                 ("neutrals", "中性条目"),
             ];
-            let tidy = |df: DataFrame, keys: &[&str]| -> Result<DataFrame> {
-                let mut cols: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
-                cols.extend([
-                    col("items"),
-                    col("index"),
-                    col("negatives"),
-                    col("negative_pct"),
-                    col("positives"),
-                    col("neutrals"),
-                ]);
-                Ok(df.lazy().select(cols).collect()?)
+            let tidy = |t: Table, keys: &[&str]| -> Result<Table> {
+                let mut columns: Vec<(&str, arrow::array::ArrayRef)> = Vec::new();
+                for k in keys.iter().chain(&[
+                    "items",
+                    "index",
+                    "negatives",
+                    "negative_pct",
+                    "positives",
+                    "neutrals",
+                ]) {
+                    columns.push((k, t.column(k)?.clone()));
+                }
+                Table::build(columns)
             };
             sections.push(
                 Section::new(
@@ -352,13 +326,13 @@ impl Flag {
 
 /// Month-on-month drops in a table of (group…, month, items, mean, var) sorted by group
 /// then month.
-fn drops(df: &DataFrame, group: Option<(&str, &str)>) -> Result<Vec<Flag>> {
-    let months = strings(df, "month")?;
-    let items = floats(df, "items")?;
-    let mean = floats(df, "mean")?;
-    let var = floats(df, "var")?;
+fn drops(df: &Table, group: Option<(&str, &str)>) -> Result<Vec<Flag>> {
+    let months = df.strings("month")?;
+    let items = df.floats("items")?;
+    let mean = df.floats("mean")?;
+    let var = df.floats("var")?;
     let (ids, names) = match group {
-        Some((id, name)) => (Some(strings(df, id)?), Some(strings(df, name)?)),
+        Some((id, name)) => (Some(df.strings(id)?), Some(df.strings(name)?)),
         None => (None, None),
     };
     let mut out = Vec::new();
@@ -402,62 +376,49 @@ fn next_month(a: &str, b: &str) -> bool {
     matches!((parse(a), parse(b)), (Some(x), Some(y)) if y == x + 1)
 }
 
-fn flags_frame(flags: &[Flag]) -> Result<DataFrame> {
+fn flags_table(flags: &[Flag]) -> Result<Table> {
     let idx = |m: f64| (500.0 * (1.0 + m)).round() / 10.0;
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new(
-            "scope".into(),
-            flags
-                .iter()
-                .map(|f| f.org.as_ref().map(|o| o.1.clone()).unwrap_or("全部".into()))
-                .collect::<Vec<_>>(),
+    Table::build(vec![
+        (
+            "scope",
+            table::strs(
+                flags
+                    .iter()
+                    .map(|f| f.org.as_ref().map(|o| o.1.as_str()).unwrap_or("全部")),
+            ),
         ),
-        Column::new(
-            "org_id".into(),
-            flags
-                .iter()
-                .map(|f| f.org.as_ref().map(|o| o.0.clone()))
-                .collect::<Vec<_>>(),
+        (
+            "org_id",
+            table::opt_strs(flags.iter().map(|f| f.org.as_ref().map(|o| o.0.as_str()))),
         ),
-        Column::new(
-            "month".into(),
-            flags.iter().map(|f| f.month.clone()).collect::<Vec<_>>(),
+        ("month", table::strs(flags.iter().map(|f| f.month.as_str()))),
+        (
+            "previous_index",
+            table::floats(flags.iter().map(|f| idx(f.previous))),
         ),
-        Column::new(
-            "previous_index".into(),
-            flags.iter().map(|f| idx(f.previous)).collect::<Vec<_>>(),
+        ("index", table::floats(flags.iter().map(|f| idx(f.mean)))),
+        (
+            "change",
+            table::floats(
+                flags
+                    .iter()
+                    .map(|f| idx(f.mean) - idx(f.previous))
+                    .map(|c| (c * 10.0).round() / 10.0),
+            ),
         ),
-        Column::new(
-            "index".into(),
-            flags.iter().map(|f| idx(f.mean)).collect::<Vec<_>>(),
+        (
+            "z",
+            table::floats(flags.iter().map(|f| (f.z * 100.0).round() / 100.0)),
         ),
-        Column::new(
-            "change".into(),
-            flags
-                .iter()
-                .map(|f| idx(f.mean) - idx(f.previous))
-                .map(|c| (c * 10.0).round() / 10.0)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "z".into(),
-            flags
-                .iter()
-                .map(|f| (f.z * 100.0).round() / 100.0)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "items".into(),
-            flags.iter().map(|f| f.items as i64).collect::<Vec<_>>(),
-        ),
-    ])?)
+        ("items", table::ints(flags.iter().map(|f| f.items as i64))),
+    ])
 }
 
 /// The most negative items of each flagged month and scope.
-fn items_behind(items: &DataFrame, flags: &[Flag]) -> Result<DataFrame> {
-    let months = strings(items, "month")?;
-    let orgs = strings(items, "org_id")?;
-    let scores = floats(items, "score")?;
+fn items_behind(items: &Table, flags: &[Flag]) -> Result<Table> {
+    let months = items.strings("month")?;
+    let orgs = items.strings("org_id")?;
+    let scores = items.floats("score")?;
     let mut rows: Vec<(String, usize)> = Vec::new();
     for f in flags {
         let mut idx: Vec<usize> = (0..items.height())
@@ -470,25 +431,20 @@ fn items_behind(items: &DataFrame, flags: &[Flag]) -> Result<DataFrame> {
         idx.sort_by(|a, b| scores[*a].total_cmp(&scores[*b]));
         rows.extend(idx.into_iter().take(ITEMS_PER_FLAG).map(|i| (f.label(), i)));
     }
-    let take: Vec<IdxSize> = rows.iter().map(|(_, i)| *i as IdxSize).collect();
-    let picked = items.take(&IdxCa::from_vec("idx".into(), take))?;
-    let mut picked = picked
-        .lazy()
-        .select([
-            col("source"),
-            col("item_id"),
-            col("date"),
-            col("org_name"),
-            round(col("score"), 3).alias("score"),
-            col("text"),
-        ])
-        .collect()?;
-    picked.insert_column(
-        0,
-        Column::new(
-            "flag".into(),
-            rows.into_iter().map(|(l, _)| l).collect::<Vec<_>>(),
+    let picked = items.take(&rows.iter().map(|(_, i)| *i).collect::<Vec<_>>())?;
+    let mut columns = vec![("flag", table::strs(rows.iter().map(|(l, _)| l.as_str())))];
+    for c in ["source", "item_id", "date", "org_name"] {
+        columns.push((c, picked.column(c)?.clone()));
+    }
+    columns.push((
+        "score",
+        table::floats(
+            picked
+                .floats("score")?
+                .into_iter()
+                .map(|s| (s * 1000.0).round() / 1000.0),
         ),
-    )?;
-    Ok(picked)
+    ));
+    columns.push(("text", picked.column("text")?.clone()));
+    Table::build(columns)
 }

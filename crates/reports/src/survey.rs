@@ -2,11 +2,9 @@
 //! by the respondents' age band; response counts and rates; the keywords of the free-text
 //! answers.
 
-use chrono::Duration;
-use polars::prelude::*;
-
-use crate::util::{GONE, age_band_sql, round, sql_date, sql_ts, strings};
+use crate::util::{AGE_BANDS, GONE, age_band_sql, order_sql, sql_date, sql_ts};
 use crate::{Chart, Inputs, Params, Report, ReportDef, Result, Section};
+use chrono::Duration;
 
 pub struct Survey;
 
@@ -19,6 +17,7 @@ const LIKERT: [&str; 5] = [
 ];
 const SCORE_COLS: [&str; 5] = ["s1", "s2", "s3", "s4", "s5"];
 
+#[async_trait::async_trait]
 impl ReportDef for Survey {
     fn name(&self) -> &'static str {
         "survey"
@@ -78,95 +77,66 @@ impl ReportDef for Survey {
         ]
     }
 
-    fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
+    async fn compute(&self, input: &Inputs, p: &Params) -> Result<Report> {
         let (from, to) = crate::util::year_period(p);
-        let answers = input.frame("answers")?.clone().lazy();
-        let dist: Vec<Expr> = SCORE_COLS
+        let dist: Vec<String> = SCORE_COLS
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                col("answer_score")
-                    .round(0, RoundMode::HalfAwayFromZero)
-                    .eq(lit((i + 1) as f64))
-                    .sum()
-                    .alias(*c)
+                format!(
+                    "sum(CASE WHEN round(answer_score) = {}.0 THEN 1 ELSE 0 END) AS {c}",
+                    i + 1
+                )
             })
             .collect();
-        let mut aggs = vec![
-            len().alias("answers"),
-            round(col("answer_score").mean(), 2).alias("mean"),
-        ];
-        aggs.extend(dist);
-        let per_question = answers
-            .clone()
-            .group_by([
-                col("survey_title"),
-                col("question_id"),
-                col("question_text"),
-            ])
-            .agg(aggs.clone())
-            .sort(
-                ["survey_title", "question_id"],
-                SortMultipleOptions::default(),
+        let per_question = input
+            .sql(&format!(
+                "SELECT survey_title, question_id, question_text, count(*) AS answers, \
+                 round(avg(answer_score), 2) AS mean, {} FROM answers \
+                 GROUP BY survey_title, question_id, question_text \
+                 ORDER BY survey_title NULLS FIRST, question_id NULLS FIRST, question_text",
+                dist.join(", ")
+            ))
+            .await?;
+        let by_org = input
+            .sql(
+                "SELECT question_id, question_text, org_id, org_name, count(*) AS answers, \
+                 round(avg(answer_score), 2) AS mean FROM answers \
+                 GROUP BY question_id, question_text, org_id, org_name \
+                 ORDER BY question_id NULLS FIRST, org_id NULLS FIRST, question_text, org_name",
             )
-            .collect()?;
-        let by_org = answers
-            .clone()
-            .group_by([
-                col("question_id"),
-                col("question_text"),
-                col("org_id"),
-                col("org_name"),
-            ])
-            .agg([
-                len().alias("answers"),
-                round(col("answer_score").mean(), 2).alias("mean"),
-            ])
-            .sort(["question_id", "org_id"], SortMultipleOptions::default())
-            .collect()?;
+            .await?;
         let by_age = match input.optional("ages") {
-            Some(ages) => {
-                let df = answers
-                    .clone()
-                    .join(
-                        ages.clone().lazy(),
-                        [col("response_id")],
-                        [col("response_id")],
-                        JoinArgs::new(JoinType::Left),
-                    )
-                    .with_column(col("age_band").fill_null(lit("未填编号")))
-                    .group_by([col("question_id"), col("question_text"), col("age_band")])
-                    .agg([
-                        len().alias("answers"),
-                        round(col("answer_score").mean(), 2).alias("mean"),
-                    ])
-                    .collect()?;
-                Some(crate::util::sort_by_key(
-                    df,
-                    &["question_id"],
-                    "age_band",
-                    |b| i64::from(crate::util::band_order(b)),
-                )?)
-            }
+            Some(_) => Some(
+                input
+                    .sql(&format!(
+                        "SELECT a.question_id, a.question_text, \
+                         COALESCE(g.age_band, '未填编号') AS age_band, count(*) AS answers, \
+                         round(avg(a.answer_score), 2) AS mean \
+                         FROM answers a LEFT JOIN ages g ON a.response_id = g.response_id \
+                         GROUP BY 1, 2, 3 \
+                         ORDER BY 1 NULLS FIRST, {}, 2, 3",
+                        order_sql("COALESCE(g.age_band, '未填编号')", &AGE_BANDS)
+                    ))
+                    .await?,
+            ),
             None => None,
         };
-        let responses = answers
-            .clone()
-            .select([col("response_id").n_unique().alias("responses")])
-            .collect()?;
-        let responses = responses
-            .column("responses")?
-            .get(0)
-            .ok()
-            .and_then(|v| crate::render::number(&v))
+        let responses = input
+            .sql("SELECT count(DISTINCT response_id) AS responses FROM answers")
+            .await?
+            .floats("responses")?
+            .first()
+            .copied()
             .unwrap_or(0.0);
         let eligible = input
             .optional("eligible")
-            .and_then(|df| df.column("members").ok().and_then(|c| c.get(0).ok()))
-            .and_then(|v| crate::render::number(&v));
+            .and_then(|t| t.floats("members").ok())
+            .and_then(|v| v.first().copied())
+            .filter(|v| !v.is_nan());
 
-        let texts = input.frame("texts")?;
-        let text_values = strings(texts, "answer_text")?;
+        let texts = input.table("texts")?;
+        let text_values = texts.strings("answer_text")?;
         let meaningful: Vec<String> = text_values
             .into_iter()
             .filter(|t| !matches!(t.trim(), "无" | "没有" | "暂无" | "无意见" | "没有意见"))

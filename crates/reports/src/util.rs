@@ -1,9 +1,6 @@
-//! Helpers the reports share: SQL literals, age bands, reading columns out of data frames.
+//! Helpers the reports share: SQL literals, age bands, periods.
 
 use chrono::{Datelike, NaiveDate};
-use polars::prelude::*;
-
-use crate::error::Result;
 
 /// A SQL string literal.
 pub fn sql_str(s: &str) -> String {
@@ -38,39 +35,8 @@ pub fn age_band_sql(age: &str) -> String {
     )
 }
 
-/// Sort key of an age band (unknown last).
-pub fn band_order(band: &str) -> i32 {
-    AGE_BANDS
-        .iter()
-        .position(|b| *b == band)
-        .map(|i| i as i32)
-        .unwrap_or(99)
-}
-
 /// Statuses of people who are no longer members (they left through a recorded transition).
 pub const GONE: &str = "('转出', '出党', '去世')";
-
-/// A string column's values (null as "").
-pub fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    let c = df.column(name)?.cast(&DataType::String)?;
-    let ca = c.str()?;
-    Ok(ca
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
-}
-
-/// A numeric column's values as f64 (null as NaN).
-pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let c = df.column(name)?.cast(&DataType::Float64)?;
-    let ca = c.f64()?;
-    Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-}
-
-/// Round a float column to `digits` decimals.
-pub fn round(e: Expr, digits: u32) -> Expr {
-    e.round(digits, RoundMode::HalfAwayFromZero)
-}
 
 /// `YYYY-MM` of every month the period touches.
 pub fn month_keys(from: NaiveDate, to: NaiveDate) -> Vec<String> {
@@ -115,39 +81,13 @@ pub fn org_note(p: &crate::Params) -> String {
         .unwrap_or_default()
 }
 
-/// The first value of a column as the tables show it ("" when there is none).
-pub fn first_text(df: &DataFrame, column: &str) -> String {
-    df.column(column)
-        .ok()
-        .and_then(|c| c.get(0).ok())
-        .map(|v| crate::render::text(&v))
-        .unwrap_or_default()
-}
-
-/// The rows sorted by `first` columns, then by `key(value of column)` (bands and other fixed
-/// orders that are not alphabetical).
-pub fn sort_by_key(
-    df: DataFrame,
-    first: &[&str],
-    column: &str,
-    key: impl Fn(&str) -> i64,
-) -> Result<DataFrame> {
-    let keys: Vec<i64> = strings(&df, column)?.iter().map(|v| key(v)).collect();
-    let mut df = df;
-    df.with_column(Column::new("_key".into(), keys))?;
-    let by: Vec<&str> = first.iter().copied().chain(["_key"]).collect();
-    Ok(df
-        .lazy()
-        .sort(by, SortMultipleOptions::default())
-        .drop(cols(["_key"]))
-        .collect()?)
-}
-
-/// A date column's values (`None` for nulls and for what is not a date).
-pub fn dates(df: &DataFrame, column: &str) -> Result<Vec<Option<NaiveDate>>> {
-    let c = df.column(column)?.cast(&DataType::String)?;
-    Ok(c.str()?
-        .iter()
-        .map(|v| v.and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()))
-        .collect())
+/// `CASE <column> WHEN 'a' THEN 0 WHEN 'b' THEN 1 … ELSE 99 END`: the order of a fixed list
+/// of values (bands) that is not alphabetical, to sort by in SQL.
+pub fn order_sql(column: &str, values: &[&str]) -> String {
+    let mut s = format!("CASE {column}");
+    for (i, v) in values.iter().enumerate() {
+        s.push_str(&format!(" WHEN {} THEN {i}", sql_str(v)));
+    }
+    s.push_str(" ELSE 99 END");
+    s
 }

@@ -117,7 +117,7 @@ impl From<dangan_reports::Error> for ApiError {
             E::NoSuchOrg { .. } | E::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             E::Lake(_)
             | E::Arrow(_)
-            | E::Polars(_)
+            | E::Compute(_)
             | E::Frame(_)
             | E::Write { .. }
             | E::MissingInput(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

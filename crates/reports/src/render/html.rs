@@ -79,12 +79,12 @@ pub fn render(report: &Report) -> String {
         for row in super::rows(section, ROWS) {
             s.push_str("<tr>");
             for v in &row {
-                let class = if super::number(v).is_some() {
+                let class = if v.number().is_some() {
                     " class=\"n\""
                 } else {
                     ""
                 };
-                let _ = write!(s, "<td{class}>{}</td>", esc(&super::text(v)));
+                let _ = write!(s, "<td{class}>{}</td>", esc(&v.text()));
             }
             s.push_str("</tr>");
         }

@@ -1,12 +1,11 @@
 //! JSON: the report as one object; each table's rows as objects keyed by column name, with
 //! the Chinese labels beside.
 
-use polars::prelude::{AnyValue, DataFrame};
 use serde::Serializer;
 use serde::ser::{SerializeMap, SerializeSeq};
 
-use crate::Report;
 use crate::error::{Error, Result};
+use crate::{Report, Table};
 
 pub fn render(report: &Report) -> Result<Vec<u8>> {
     let mut out = serde_json::to_vec_pretty(report).map_err(|e| Error::Frame(e.to_string()))?;
@@ -14,33 +13,15 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A cell as a JSON value.
-pub fn value(v: &AnyValue) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        AnyValue::Null => Value::Null,
-        AnyValue::Boolean(b) => Value::Bool(*b),
-        AnyValue::String(_) | AnyValue::StringOwned(_) => Value::String(super::text(v)),
-        v => match super::number(v) {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9e15 => Value::from(f as i64),
-            Some(f) => serde_json::Number::from_f64(f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
-            None => Value::String(super::text(v)),
-        },
-    }
-}
-
-/// A data frame as `[{column: value, ...}, ...]`.
-pub fn serialize_frame<S: Serializer>(df: &DataFrame, s: S) -> Result<S::Ok, S::Error> {
-    let names = df.get_column_names();
-    let columns = df.columns();
-    let mut seq = s.serialize_seq(Some(df.height()))?;
-    for i in 0..df.height() {
+/// A table as `[{column: value, ...}, ...]`.
+pub fn serialize_table<S: Serializer>(t: &Table, s: S) -> Result<S::Ok, S::Error> {
+    let names = t.names();
+    let mut seq = s.serialize_seq(Some(t.height()))?;
+    for i in 0..t.height() {
         let row: Vec<(&str, serde_json::Value)> = names
             .iter()
-            .zip(columns)
-            .map(|(n, c)| (n.as_str(), value(&c.get(i).unwrap_or(AnyValue::Null))))
+            .enumerate()
+            .map(|(c, n)| (*n, t.cell(c, i).json()))
             .collect();
         seq.serialize_element(&Row(row))?;
     }
@@ -59,17 +40,16 @@ impl serde::Serialize for Row<'_> {
     }
 }
 
-/// A data frame's rows as JSON objects keyed by column name.
-pub fn frame_rows(df: &DataFrame) -> Vec<serde_json::Value> {
-    let names = df.get_column_names();
-    let columns = df.columns();
-    (0..df.height())
+/// A table's rows as JSON objects keyed by column name.
+pub fn table_rows(t: &Table) -> Vec<serde_json::Value> {
+    let names = t.names();
+    (0..t.height())
         .map(|i| {
             serde_json::Value::Object(
                 names
                     .iter()
-                    .zip(columns)
-                    .map(|(n, c)| (n.to_string(), value(&c.get(i).unwrap_or(AnyValue::Null))))
+                    .enumerate()
+                    .map(|(c, n)| (n.to_string(), t.cell(c, i).json()))
                     .collect(),
             )
         })

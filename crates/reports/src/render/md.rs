@@ -29,7 +29,7 @@ pub fn render(report: &Report) -> String {
         for row in super::rows(section, ROWS) {
             let cells: Vec<String> = row
                 .iter()
-                .map(|v| super::text(v).replace('|', "\\|").replace('\n', " "))
+                .map(|v| v.text().replace('|', "\\|").replace('\n', " "))
                 .collect();
             let _ = writeln!(s, "| {} |", cells.join(" | "));
         }

@@ -10,9 +10,8 @@ mod xlsx;
 
 use std::path::Path;
 
-use polars::prelude::AnyValue;
-
 use crate::error::{Error, Result};
+use crate::table::Cell;
 use crate::{Report, Section};
 
 /// The formats a report is written in; in a spec file by name (`json`, `md` or `markdown`,
@@ -104,62 +103,13 @@ pub fn write(report: &Report, format: Format, path: &Path) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(werr)
 }
 
-/// A cell as text, the way the tables show it.
-pub(crate) fn text(v: &AnyValue) -> String {
-    match v {
-        AnyValue::Null => String::new(),
-        AnyValue::String(s) => s.to_string(),
-        AnyValue::StringOwned(s) => s.to_string(),
-        AnyValue::Boolean(b) => (if *b { "是" } else { "否" }).to_string(),
-        AnyValue::Float64(f) => float_text(*f),
-        AnyValue::Float32(f) => float_text(f64::from(*f)),
-        other => {
-            let s = other.to_string();
-            s.trim_matches('"').to_string()
-        }
-    }
-}
-
-fn float_text(f: f64) -> String {
-    if f.is_nan() {
-        String::new()
-    } else if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.0}")
-    } else {
-        let s = format!("{f:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// A cell as a number, if it is one.
-pub(crate) fn number(v: &AnyValue) -> Option<f64> {
-    match v {
-        AnyValue::Int8(x) => Some(f64::from(*x)),
-        AnyValue::Int16(x) => Some(f64::from(*x)),
-        AnyValue::Int32(x) => Some(f64::from(*x)),
-        AnyValue::Int64(x) => Some(*x as f64),
-        AnyValue::UInt8(x) => Some(f64::from(*x)),
-        AnyValue::UInt16(x) => Some(f64::from(*x)),
-        AnyValue::UInt32(x) => Some(f64::from(*x)),
-        AnyValue::UInt64(x) => Some(*x as f64),
-        AnyValue::Float32(x) => Some(f64::from(*x)).filter(|f| !f.is_nan()),
-        AnyValue::Float64(x) => Some(*x).filter(|f| !f.is_nan()),
-        _ => None,
-    }
-}
-
 /// The rows of a section's table as cells (at most `limit` rows).
-pub(crate) fn rows(section: &Section, limit: usize) -> Vec<Vec<AnyValue<'_>>> {
-    let df = &section.table;
-    let n = df.height().min(limit);
-    let columns = df.columns();
+pub(crate) fn rows(section: &Section, limit: usize) -> Vec<Vec<Cell<'_>>> {
+    let t = &section.table;
+    let n = t.height().min(limit);
+    let width = t.names().len();
     (0..n)
-        .map(|i| {
-            columns
-                .iter()
-                .map(|c| c.get(i).unwrap_or(AnyValue::Null))
-                .collect()
-        })
+        .map(|i| (0..width).map(|c| t.cell(c, i)).collect())
         .collect()
 }
 
@@ -167,8 +117,8 @@ pub(crate) fn rows(section: &Section, limit: usize) -> Vec<Vec<AnyValue<'_>>> {
 pub(crate) fn headers(section: &Section) -> Vec<String> {
     section
         .table
-        .get_column_names()
+        .names()
         .iter()
-        .map(|c| section.label(c.as_str()).to_string())
+        .map(|c| section.label(c).to_string())
         .collect()
 }

@@ -3,9 +3,8 @@
 
 use std::fmt::Write;
 
-use polars::prelude::AnyValue;
-
 use super::html::esc;
+use crate::table::cell;
 use crate::{Chart, Section};
 
 const COLORS: [&str; 8] = [
@@ -17,18 +16,14 @@ const MAX_HEAT_ROWS: usize = 40;
 
 fn column_text(section: &Section, name: &str) -> Vec<String> {
     match section.table.column(name) {
-        Ok(c) => (0..c.len())
-            .map(|i| super::text(&c.get(i).unwrap_or(AnyValue::Null)))
-            .collect(),
+        Ok(c) => (0..c.len()).map(|i| cell(c, i).text()).collect(),
         Err(_) => Vec::new(),
     }
 }
 
 fn column_num(section: &Section, name: &str) -> Vec<Option<f64>> {
     match section.table.column(name) {
-        Ok(c) => (0..c.len())
-            .map(|i| super::number(&c.get(i).unwrap_or(AnyValue::Null)))
-            .collect(),
+        Ok(c) => (0..c.len()).map(|i| cell(c, i).number()).collect(),
         Err(_) => Vec::new(),
     }
 }

@@ -1,8 +1,8 @@
 //! xlsx: an overview sheet (title, period, highlights), then one sheet per table with Chinese
 //! headers, a frozen header row and column widths fitted to the content.
 
+use crate::table::Cell;
 use chrono::{Datelike, NaiveDate};
-use polars::prelude::AnyValue;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 
 use crate::Report;
@@ -93,8 +93,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
             for (c, v) in row.iter().enumerate() {
                 let col = c as u16;
                 match v {
-                    AnyValue::Null => {}
-                    AnyValue::Date(days) => {
+                    Cell::Null => {}
+                    Cell::Date(days) => {
                         let d = NaiveDate::from_epoch_days(*days);
                         match d.and_then(|d| {
                             ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
@@ -105,18 +105,18 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
                                     .map_err(xerr)?;
                             }
                             None => {
-                                ws.write_string(r, col, super::text(v)).map_err(xerr)?;
+                                ws.write_string(r, col, v.text()).map_err(xerr)?;
                             }
                         }
                         widths[c] = widths[c].max(12.0);
                     }
-                    v => match super::number(v) {
+                    v => match v.number() {
                         Some(f) => {
                             ws.write_number(r, col, f).map_err(xerr)?;
-                            widths[c] = widths[c].max(super::text(v).len() as f64 + 2.0);
+                            widths[c] = widths[c].max(v.text().len() as f64 + 2.0);
                         }
                         None => {
-                            let t = super::text(v);
+                            let t = v.text();
                             widths[c] = widths[c].max(width(&t) + 2.0);
                             ws.write_string(r, col, t).map_err(xerr)?;
                         }
