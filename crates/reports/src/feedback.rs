@@ -60,32 +60,23 @@ impl ReportDef for Feedback {
              round(CAST(sum(CASE WHEN closed AND days <= {due} THEN 1 ELSE 0 END) AS DOUBLE) \
                / CAST(sum(CASE WHEN closed THEN 1 ELSE 0 END) AS DOUBLE) * 100.0, 1) AS on_time_pct"
         );
-        // Ties in a fixed order: the same archive gives the same report.
-        let by_category = input
-            .sql(&format!(
-                "SELECT category, {stats} FROM items GROUP BY category \
-                 ORDER BY items DESC, category NULLS FIRST"
-            ))
-            .await?
-            .quantile_of_lists("p90_days", 0.9, 1)?;
-        let by_channel = input
-            .sql(&format!(
-                "SELECT channel, {stats} FROM items GROUP BY channel \
-                 ORDER BY items DESC, channel NULLS FIRST"
-            ))
-            .await?
-            .quantile_of_lists("p90_days", 0.9, 1)?;
-        let by_org = input
-            .sql(&format!(
-                "SELECT org_id, org_name, {stats} FROM items GROUP BY org_id, org_name \
-                 ORDER BY overdue DESC, org_id NULLS FIRST, org_name"
-            ))
-            .await?
-            .quantile_of_lists("p90_days", 0.9, 1)?;
-        let overall = input
-            .sql(&format!("SELECT {stats} FROM items"))
-            .await?
-            .quantile_of_lists("p90_days", 0.9, 1)?;
+        // Per group (none: one row for everything), ties in a fixed order: the same archive
+        // gives the same report.
+        let stats_by = async |keys: &str, order: &str| -> Result<crate::Table> {
+            let sql = match keys {
+                "" => format!("SELECT {stats} FROM items"),
+                k => format!("SELECT {k}, {stats} FROM items GROUP BY {k} ORDER BY {order}"),
+            };
+            input.sql(&sql).await?.quantile_of_lists("p90_days", 0.9, 1)
+        };
+        let by_category = stats_by("category", "items DESC, category NULLS FIRST").await?;
+        let by_channel = stats_by("channel", "items DESC, channel NULLS FIRST").await?;
+        let by_org = stats_by(
+            "org_id, org_name",
+            "overdue DESC, org_id NULLS FIRST, org_name",
+        )
+        .await?;
+        let overall = stats_by("", "").await?;
         const LIST: &str =
             "feedback_id, received_at, channel, org_name, category, status, days, content";
         let overdue = input

@@ -47,27 +47,26 @@ impl ReportDef for Operators {
             round(CAST(sum(reads) AS DOUBLE) / CAST(count(*) AS DOUBLE), 0) AS reads_per_post, \
             round(CAST(sum(interactions) AS DOUBLE) / CAST(sum(reads) AS DOUBLE) * 100.0, 2) \
               AS interaction_pct";
-        let by_channel = input
-            .sql(&format!(
-                "SELECT channel, {STATS} FROM posts GROUP BY channel \
-                 ORDER BY posts DESC, channel NULLS FIRST"
-            ))
-            .await?
-            .quantile_of_lists("p90_delay_h", 0.9, 1)?;
+        let stats = async |sql: String| -> Result<crate::Table> {
+            input
+                .sql(&sql)
+                .await?
+                .quantile_of_lists("p90_delay_h", 0.9, 1)
+        };
+        let by_channel = stats(format!(
+            "SELECT channel, {STATS} FROM posts GROUP BY channel \
+             ORDER BY posts DESC, channel NULLS FIRST"
+        ))
+        .await?;
         // Ranking: timeliness first (share within 24 h), then reach (reads per post).
-        let by_operator = input
-            .sql(&format!(
-                "SELECT row_number() OVER (ORDER BY within_24h_pct DESC, reads_per_post DESC, \
-                   operator NULLS FIRST, channel, org_name) AS \"rank\", * \
-                 FROM (SELECT operator, channel, org_name, {STATS} FROM posts \
-                   GROUP BY operator, channel, org_name) ORDER BY \"rank\""
-            ))
-            .await?
-            .quantile_of_lists("p90_delay_h", 0.9, 1)?;
-        let overall = input
-            .sql(&format!("SELECT {STATS} FROM posts"))
-            .await?
-            .quantile_of_lists("p90_delay_h", 0.9, 1)?;
+        let by_operator = stats(format!(
+            "SELECT row_number() OVER (ORDER BY within_24h_pct DESC, reads_per_post DESC, \
+               operator NULLS FIRST, channel, org_name) AS \"rank\", * \
+             FROM (SELECT operator, channel, org_name, {STATS} FROM posts \
+               GROUP BY operator, channel, org_name) ORDER BY \"rank\""
+        ))
+        .await?;
+        let overall = stats(format!("SELECT {STATS} FROM posts")).await?;
         let get = |c: &str| overall.first_text(c);
         let highlights = vec![
             ("发布条数".to_string(), get("posts")),
