@@ -51,11 +51,22 @@ impl SearchIndex {
                 Term::from_field_text(field, t),
                 IndexRecordOption::WithFreqs,
             ))),
-            many => Some(Box::new(PhraseQuery::new_with_offset(
-                many.iter()
+            many => {
+                let grams: Vec<(usize, Term)> = many
+                    .iter()
                     .map(|(t, p)| (*p, Term::from_field_text(field, t)))
-                    .collect(),
-            ))),
+                    .collect();
+                // A word of three or more ideographs: where jieba kept it as a word of the
+                // text, the word vouches for the phrase (`vouched.rs`).
+                if norm.chars().count() >= 3 && norm.chars().all(dangan_text::is_cjk) {
+                    Some(Box::new(crate::vouched::VouchedPhrase {
+                        grams,
+                        word: Term::from_field_text(self.fields.words, norm),
+                    }))
+                } else {
+                    Some(Box::new(PhraseQuery::new_with_offset(grams)))
+                }
+            }
         }
     }
 
