@@ -5,9 +5,8 @@ use std::collections::HashSet;
 
 use crate::{SearchIndex, SearchRequest};
 
-#[test]
-fn recall_of_two_to_four_character_queries_against_substring_matching() {
-    let texts = dangan_generate::growth_texts(2_000, 11);
+/// An index in a temporary folder holding `texts` as documents `R0`, `R1`, …
+pub(crate) fn index_of(texts: &[String]) -> (tempfile::TempDir, SearchIndex) {
     let dir = tempfile::tempdir().unwrap();
     let index = SearchIndex::open_at(dir.path()).unwrap();
     let docs: Vec<(String, String)> = texts
@@ -16,6 +15,13 @@ fn recall_of_two_to_four_character_queries_against_substring_matching() {
         .map(|(i, t)| (format!("R{i}"), t.clone()))
         .collect();
     index.add_texts(&docs).unwrap();
+    (dir, index)
+}
+
+#[test]
+fn recall_of_two_to_four_character_queries_against_substring_matching() {
+    let texts = dangan_generate::growth_texts(2_000, 11);
+    let (_dir, index) = index_of(&texts);
     let norm: Vec<Vec<char>> = texts
         .iter()
         .map(|t| dangan_text::normalize_for_search(t).chars().collect())

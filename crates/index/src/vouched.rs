@@ -92,11 +92,7 @@ impl VouchedScorer {
                 return TERMINATED;
             }
             for (_, p) in self.grams.iter_mut() {
-                let d = if p.doc() < target {
-                    p.seek(target)
-                } else {
-                    p.doc()
-                };
+                let d = at_least(p, target);
                 if d > target {
                     target = d;
                     continue 'again;
@@ -109,11 +105,10 @@ impl VouchedScorer {
     /// Whether `doc`, on which every bigram stands, holds the phrase: the word vouches for
     /// it, or the bigrams stand at adjacent positions.
     fn holds(&mut self, doc: DocId) -> bool {
-        if let Some(w) = self.word.as_mut() {
-            let d = if w.doc() < doc { w.seek(doc) } else { w.doc() };
-            if d == doc {
-                return true;
-            }
+        if let Some(w) = self.word.as_mut()
+            && at_least(w, doc) == doc
+        {
+            return true;
         }
         let Some(((first_offset, first), rest)) = self.grams.split_first_mut() else {
             return false;
@@ -147,6 +142,15 @@ impl VouchedScorer {
     }
 }
 
+/// The first document of `p` from `target` on (`p` never moves back).
+fn at_least(p: &mut SegmentPostings, target: DocId) -> DocId {
+    if p.doc() < target {
+        p.seek(target)
+    } else {
+        p.doc()
+    }
+}
+
 impl DocSet for VouchedScorer {
     fn advance(&mut self) -> DocId {
         if self.doc != TERMINATED {
@@ -168,11 +172,7 @@ impl DocSet for VouchedScorer {
             return SeekDangerResult::SeekLowerBound(TERMINATED);
         }
         for (_, p) in self.grams.iter_mut() {
-            let d = if p.doc() < target {
-                p.seek(target)
-            } else {
-                p.doc()
-            };
+            let d = at_least(p, target);
             if d > target {
                 return SeekDangerResult::SeekLowerBound(d);
             }
@@ -210,7 +210,6 @@ mod tests {
     use tantivy::query::{EnableScoring, PhraseQuery, Query};
 
     use super::*;
-    use crate::SearchIndex;
     use crate::tokenizer::bigrams;
 
     /// The same documents as the plain phrase, through a full walk and through checks of
@@ -231,14 +230,7 @@ mod tests {
             ]
             .map(String::from),
         );
-        let dir = tempfile::tempdir().unwrap();
-        let index = SearchIndex::open_at(dir.path()).unwrap();
-        let docs: Vec<(String, String)> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (format!("R{i}"), t.clone()))
-            .collect();
-        index.add_texts(&docs).unwrap();
+        let (_dir, index) = crate::recall::index_of(&texts);
         let searcher = index.searcher();
         let mut queries: Vec<String> = [
             "志愿服务",
