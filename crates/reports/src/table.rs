@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    new_empty_array,
 };
 use arrow::compute::{cast, concat_batches};
 use arrow::datatypes::{
     DataType, Date32Type, Field, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, Schema, SchemaRef, TimeUnit, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use chrono::NaiveDate;
 
@@ -278,11 +278,6 @@ pub fn bools(v: impl IntoIterator<Item = bool>) -> ArrayRef {
     Arc::new(v.into_iter().map(Some).collect::<BooleanArray>())
 }
 
-/// An empty column of a type (for tables that may have no rows).
-pub fn none(t: &DataType) -> ArrayRef {
-    new_empty_array(t)
-}
-
 /// One cell of an array.
 pub fn cell(a: &ArrayRef, i: usize) -> Cell<'_> {
     if a.is_null(i) {
@@ -305,23 +300,21 @@ pub fn cell(a: &ArrayRef, i: usize) -> Cell<'_> {
         DataType::Float64 => Cell::Float(a.as_primitive::<Float64Type>().value(i)),
         DataType::Date32 => Cell::Date(a.as_primitive::<Date32Type>().value(i)),
         DataType::Timestamp(unit, _) => {
-            let v = cast(&a.slice(i, 1), &DataType::Int64)
-                .ok()
-                .and_then(|c| {
-                    let c = c.as_primitive::<Int64Type>();
-                    (!c.is_empty()).then(|| c.value(0))
-                })
-                .unwrap_or_default();
             let t = match unit {
-                TimeUnit::Second => chrono::DateTime::from_timestamp(v, 0),
-                TimeUnit::Millisecond => chrono::DateTime::from_timestamp_millis(v),
-                TimeUnit::Microsecond => chrono::DateTime::from_timestamp_micros(v),
-                TimeUnit::Nanosecond => Some(chrono::DateTime::from_timestamp_nanos(v)),
+                TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value_as_datetime(i),
+                TimeUnit::Millisecond => a
+                    .as_primitive::<TimestampMillisecondType>()
+                    .value_as_datetime(i),
+                TimeUnit::Microsecond => a
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .value_as_datetime(i),
+                TimeUnit::Nanosecond => a
+                    .as_primitive::<TimestampNanosecondType>()
+                    .value_as_datetime(i),
             };
-            match t {
-                Some(t) => Cell::DateTime(t.naive_utc()),
-                None => Cell::Other(v.to_string()),
-            }
+            t.map(Cell::DateTime).unwrap_or(Cell::Other(
+                arrow::util::display::array_value_to_string(a, i).unwrap_or_default(),
+            ))
         }
         _ => Cell::Other(arrow::util::display::array_value_to_string(a, i).unwrap_or_default()),
     }
