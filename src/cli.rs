@@ -760,8 +760,9 @@ pub enum TextCommand {
         format: TextFormat,
     },
     /// Adapt the analyzer to the lake's own texts from a labelled file (the shapes `text eval`
-    /// reads; a few hundred items): fits on four fifths, compares with the analyzer in use on
-    /// the fifth held out, and keeps the new model in the lake only if it does better there.
+    /// reads; a few hundred items): five-fold cross-validation scores every item by a model
+    /// fitted without it, compares that with the analyzer in use on the same items, and keeps
+    /// the model fitted on all of them in the lake only if it does better.
     Train {
         /// The labelled file (not with --reset or --history).
         #[arg(required_unless_present_any = ["reset", "history"])]

@@ -485,7 +485,7 @@ fn print_eval(file: &Path, e: &evaluation::Evaluation, model: &str) {
 fn print_training(file: &Path, t: &adapt::Training, current: &str, neutral: usize) {
     let (positive, negative) = t.model.fitted_on;
     println!(
-        "{}: 正面 {positive}, 负面 {negative} 条 labelled texts{}; {} fitted on, {} held out to judge 留出检验",
+        "{}: 正面 {positive}, 负面 {negative} 条 labelled texts{}; judged by five-fold cross-validation 五折交叉检验 (each of five candidates fitted on {} texts, every one of the {} texts scored by a candidate that did not see it)",
         file.display(),
         if neutral > 0 {
             format!(" ({neutral} neutral 中性 not fitted on, counted in the evaluation)")
@@ -496,7 +496,9 @@ fn print_training(file: &Path, t: &adapt::Training, current: &str, neutral: usiz
         t.held_out
     );
     let version = &t.model.version;
-    println!("\n留出部分 held-out texts\t之前 before ({current})\t之后 after (lake {version})");
+    println!(
+        "\n未参与拟合的评分 texts scored unseen\t之前 before ({current})\t之后 after (lake {version})"
+    );
     let row = |name: &str, a: f64, b: f64| println!("{name}\t{a:.4}\t{b:.4}");
     row(
         "平衡准确率 balanced accuracy",
@@ -517,7 +519,7 @@ fn print_training(file: &Path, t: &adapt::Training, current: &str, neutral: usiz
         );
     } else {
         println!(
-            "\n没有提高 not better on the held-out texts ({:.4} ≤ {:.4}): the analyzer in use stays ({current}); nothing was changed 保留原模型",
+            "\n没有提高 not better on the texts it was not fitted on ({:.4} ≤ {:.4}): the analyzer in use stays ({current}); nothing was changed 保留原模型",
             t.after.balanced_accuracy, t.before.balanced_accuracy
         );
     }
@@ -534,9 +536,7 @@ fn print_history(store: &ModelStore, format: TextFormat, in_use: &str) {
         println!("no training yet 尚未训练");
         return;
     }
-    println!(
-        "时间 at\t操作 action\t版本 version\t启用 kept\t留出之前 before\t之后 after\t文件 file"
-    );
+    println!("时间 at\t操作 action\t版本 version\t启用 kept\t之前 before\t之后 after\t文件 file");
     let num = |v: &serde_json::Value| v.as_f64().map(|x| format!("{x:.4}")).unwrap_or_default();
     for l in &lines {
         let s = |k: &str| l[k].as_str().unwrap_or_default().to_string();

@@ -171,16 +171,16 @@ fn train_on_half_a_lifts_half_b_of_every_set() {
     let mut report = Vec::new();
     // Per set: the shipped analyzer's floor on half B and the trained one's, just under the
     // figures reached (BENCHMARKS.md, issue 26). `review_waimai` stays under the 0.85 the
-    // issue asks of the review sets after training (0.826).
+    // issue asks of the review sets after training (0.836).
     for (set, shipped_floor, trained_floor) in [
-        ("weibo_covid", 0.80, 0.85),
-        ("weibo_nlpcc", 0.72, 0.76),
-        ("finance_stockforum", 0.71, 0.76),
-        ("review_hotel", 0.83, 0.87),
-        ("review_waimai", 0.79, 0.81),
+        ("weibo_covid", 0.80, 0.86),
+        ("weibo_nlpcc", 0.73, 0.78),
+        ("finance_stockforum", 0.72, 0.78),
+        ("review_hotel", 0.86, 0.88),
+        ("review_waimai", 0.80, 0.82),
         ("review_shop_mengniu", 0.85, 0.91),
-        ("review_shop_fruit", 0.88, 0.90),
-        ("review_shop_shampoo", 0.87, 0.91),
+        ("review_shop_fruit", 0.89, 0.91),
+        ("review_shop_shampoo", 0.89, 0.91),
     ] {
         let (a, b) = (
             tmp.path().join(format!("{set}_A.tsv")),
@@ -218,19 +218,13 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     ok(&lake, &["init"]);
-    // Inspection codes that mean one side in the texts fitted on and the other in the texts
-    // held out: the candidate learns the codes and is wrong on every held-out text.
-    let held_out = dangan_text::sentiment::adapt::held_out;
+    // Clear sentences the shipped analyzer already scores right, every one: no candidate can
+    // do better on the texts it was not fitted on, so nothing is kept.
     let mut tsv = String::from("label\ttext\n");
     for i in 0..200 {
-        for (code, good) in [("蓝标", true), ("橙标", false)] {
-            let t = format!("第{i}批货物检验结论为{code}");
-            let positive = good != held_out(&t);
-            tsv.push_str(&format!(
-                "{}\t{t}\n",
-                if positive { "positive" } else { "negative" }
-            ));
-        }
+        tsv.push_str(&format!(
+            "positive\t第{i}批货物质量很好，非常满意\nnegative\t第{i}批货物质量太差，非常失望\n"
+        ));
     }
     let file = tmp.path().join("codes.tsv");
     std::fs::write(&file, tsv).unwrap();
@@ -303,7 +297,7 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
         .map(|l| l["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["train", "train", "reset"]);
-    assert_eq!(h["model"], "dangan-sentiment 2");
+    assert_eq!(h["model"], dangan_text::sentiment::MODEL_VERSION);
     let text = ok(&lake, &["text", "train", "--history"]);
     assert!(
         text.contains("在用 in use") && text.contains("v1"),
