@@ -4,7 +4,7 @@
 //! labelled set in `shared/eval/`, judged on its half B; a training that does not help is
 //! not kept; `--reset` goes back.
 
-use crate::support::{dangan, fixture, ok, stderr};
+use crate::support::{dangan, fixture, ok, stderr, stdout};
 
 fn eval_json(lake: &std::path::Path, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["text", "eval"];
@@ -314,6 +314,37 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
             .trim(),
         "v2"
     );
+    // A model fitted beside the previous shipped analyzer (its header names no `shipped=`
+    // revision) is not used beside this one: a warning that says what to do, and the shipped
+    // analyzer's score.
+    let adapted = score(&lake);
+    let v2 = lake.join("text/sentiment/v2.tsv");
+    let model = std::fs::read_to_string(&v2).unwrap();
+    let revision = format!(" shipped={}", dangan_text::sentiment::MODEL_REVISION);
+    assert!(model.contains(&revision), "{model}");
+    std::fs::write(&v2, model.replace(&revision, "")).unwrap();
+    let o = dangan(
+        &lake,
+        &[
+            "text",
+            "sentiment",
+            "第500批货物检验结论为橙标",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dangan-sentiment 2") && stderr(&o).contains("text train"),
+        "{}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let shipped = dangan_text::sentiment("第500批货物检验结论为橙标");
+    assert!((v["score"].as_f64().unwrap() - shipped).abs() < 1e-9, "{v}");
+    assert!((adapted - shipped).abs() > 0.1);
+    std::fs::write(&v2, model).unwrap();
+
     // Too few labelled texts: a clear error, nothing written.
     std::fs::write(&file, "label\ttext\npositive\t很好\nnegative\t很差\n").unwrap();
     let o = dangan(&lake, &["text", "train", file.to_str().unwrap()]);
