@@ -241,11 +241,15 @@ impl Analyzer {
     /// The sentiment of a text: below 0 negative, above 0 positive, in [-1, 1].
     pub fn score(&self, text: &str) -> f64 {
         let norm = crate::normalize_for_search(text);
-        let p = self.parts_normalized(&norm);
+        self.score_parts(&self.parts_normalized(&norm), &norm)
+    }
+
+    /// The score of a normalized text whose parts are known.
+    fn score_parts(&self, p: &Parts, norm: &str) -> f64 {
         match &self.adapted {
-            Some(a) if p != Parts::default() => a.score_parts(&p, &norm),
+            Some(a) if *p != Parts::default() => a.score_parts(p, norm),
             Some(_) => 0.0,
-            None => shape(&p),
+            None => shape(p),
         }
     }
 

@@ -12,7 +12,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::Analyzer;
-use super::evaluation::{Evaluation, Label, Scored, evaluate_labelled, measure};
+use super::evaluation::{Evaluation, Label, Scored, measure};
 use super::register::distinct_grams;
 use crate::error::{Error, Result};
 
@@ -147,25 +147,30 @@ fn naive_bayes(grams: &HashMap<String, f32>, norm: &str) -> f64 {
         .sum()
 }
 
-/// One item ready for fitting: positive?, its normalized text, the shipped evidence.
-struct Item {
-    positive: bool,
+/// One labelled item, its normalized text and its parts under the analyzer adapted (computed
+/// once, for fitting and for judging).
+struct Item<'a> {
+    label: Label,
+    text: &'a str,
     norm: String,
-    model: f64,
-    lexicon: f64,
+    parts: super::Parts,
 }
 
-fn prepare<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer) -> Vec<Item> {
+impl Item<'_> {
+    fn positive(&self) -> bool {
+        self.label == Label::Positive
+    }
+}
+
+fn prepare<'a, T: AsRef<str>>(items: &'a [(Label, T)], base: &Analyzer) -> Vec<Item<'a>> {
     items
         .iter()
-        .filter(|(l, _)| *l != Label::Neutral)
-        .map(|(l, t)| {
+        .map(|(label, t)| {
             let norm = crate::normalize_for_search(t.as_ref());
-            let p = base.parts_normalized(&norm);
             Item {
-                positive: *l == Label::Positive,
-                model: p.model_evidence(),
-                lexicon: p.lexicon_evidence(),
+                label: *label,
+                text: t.as_ref(),
+                parts: base.parts_normalized(&norm),
                 norm,
             }
         })
@@ -173,11 +178,11 @@ fn prepare<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer) -> Vec<Item> {
 }
 
 /// Naive Bayes log-odds of the n-grams in at least [`MIN_ITEMS`] of the items.
-fn fit_naive_bayes<'a>(items: impl Iterator<Item = &'a Item>) -> HashMap<String, f32> {
+fn fit_naive_bayes<'a: 'b, 'b>(items: impl Iterator<Item = &'b Item<'a>>) -> HashMap<String, f32> {
     let mut counts: HashMap<&str, [u32; 2]> = HashMap::default();
     let mut n = [0usize; 2];
     for it in items {
-        let k = usize::from(it.positive);
+        let k = usize::from(it.positive());
         n[k] += 1;
         for g in distinct_grams(&it.norm) {
             counts.entry(g).or_default()[k] += 1;
@@ -256,7 +261,7 @@ fn solve(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> Option<[f64; 4]> {
 /// positive and negative items (neutral ones are not fitted on).
 pub fn fit<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer, version: &str) -> Result<Adapted> {
     enough(items)?;
-    fit_any(items, base, version)
+    Ok(fit_prepared(prepare(items, base).iter(), version))
 }
 
 /// Whether the items have [`MIN_PER_CLASS`] positive and negative ones.
@@ -273,11 +278,11 @@ fn enough<T>(items: &[(Label, T)]) -> Result<()> {
     Ok(())
 }
 
-/// [`fit`] without the minimum (the candidate [`train`] fits on four fifths of a file that
-/// has it).
-fn fit_any<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer, version: &str) -> Result<Adapted> {
-    let prepared = prepare(items, base);
-    let positive = prepared.iter().filter(|i| i.positive).count();
+/// [`fit`] on prepared items, without the minimum (the candidates [`train`] fits on four
+/// fifths of a file that has it).
+fn fit_prepared<'a: 'b, 'b>(items: impl Iterator<Item = &'b Item<'a>>, version: &str) -> Adapted {
+    let prepared: Vec<&Item> = items.filter(|it| it.label != Label::Neutral).collect();
+    let positive = prepared.iter().filter(|i| i.positive()).count();
     let negative = prepared.len() - positive;
     // Out-of-fold naive Bayes for the combiner.
     let mut out_of_fold = vec![0.0; prepared.len()];
@@ -287,7 +292,7 @@ fn fit_any<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer, version: &str) 
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| i % FOLDS != fold)
-                .map(|(_, it)| it),
+                .map(|(_, it)| *it),
         );
         for (i, it) in prepared
             .iter()
@@ -300,15 +305,15 @@ fn fit_any<T: AsRef<str>>(items: &[(Label, T)], base: &Analyzer, version: &str) 
     let x: Vec<[f64; 3]> = prepared
         .iter()
         .zip(&out_of_fold)
-        .map(|(it, nb)| [it.model, it.lexicon, *nb])
+        .map(|(it, nb)| [it.parts.model_evidence(), it.parts.lexicon_evidence(), *nb])
         .collect();
-    let y: Vec<bool> = prepared.iter().map(|it| it.positive).collect();
-    Ok(Adapted {
+    let y: Vec<bool> = prepared.iter().map(|it| it.positive()).collect();
+    Adapted {
         version: version.to_string(),
         weights: fit_logistic(&x, &y),
-        grams: fit_naive_bayes(prepared.iter()),
+        grams: fit_naive_bayes(prepared.iter().copied()),
         fitted_on: (positive, negative),
-    })
+    }
 }
 
 /// The fold (0–4) an item is judged in: by a hash of the text, so the same texts whatever
@@ -358,43 +363,50 @@ pub fn train<T: AsRef<str>>(
     examples: usize,
 ) -> Result<Training> {
     enough(items)?;
-    let items: Vec<(Label, &str)> = items.iter().map(|(l, t)| (*l, t.as_ref())).collect();
-    let folds: Vec<usize> = items.iter().map(|(_, t)| fold_of(t)).collect();
+    let items = prepare(items, current);
+    let folds: Vec<usize> = items.iter().map(|it| fold_of(it.text)).collect();
     let mut after = vec![0.0; items.len()];
     let mut fitted = 0;
     for fold in 0..FOLDS {
-        let fitting: Vec<(Label, &str)> = items
-            .iter()
-            .zip(&folds)
-            .filter(|(_, f)| **f != fold)
-            .map(|(it, _)| *it)
-            .collect();
-        fitted = fitted.max(fitting.len());
-        let candidate = current.with_adapted(Some(fit_any(&fitting, current, version)?));
+        let fitting = || {
+            items
+                .iter()
+                .zip(&folds)
+                .filter(move |(_, f)| **f != fold)
+                .map(|(it, _)| it)
+        };
+        fitted = fitted.max(fitting().count());
+        let candidate = current.with_adapted(Some(fit_prepared(fitting(), version)));
         for (i, _) in folds.iter().enumerate().filter(|(_, f)| **f == fold) {
-            after[i] = candidate.score(items[i].1);
+            after[i] = candidate.score_parts(&items[i].parts, &items[i].norm);
         }
     }
-    let scored = items
-        .iter()
-        .zip(after)
-        .map(|((label, text), score)| Scored {
-            label: *label,
-            score,
-            text: text.to_string(),
-        })
-        .collect();
+    let scored = |score: &dyn Fn(usize) -> f64| -> Vec<Scored> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| Scored {
+                label: it.label,
+                score: score(i),
+                text: it.text.to_string(),
+            })
+            .collect()
+    };
     Ok(Training {
-        before: evaluate_labelled(&items, |t| current.score(t), examples),
-        after: measure(scored, examples),
+        before: measure(
+            scored(&|i| current.score_parts(&items[i].parts, &items[i].norm)),
+            examples,
+        ),
+        after: measure(scored(&|i| after[i]), examples),
         fitted,
         held_out: items.len(),
-        model: fit(&items, current, version)?,
+        model: fit_prepared(items.iter(), version),
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::evaluation::evaluate_labelled;
     use super::*;
 
     /// A made-up domain where the shipped analyzer has nothing to go by: product codes that
