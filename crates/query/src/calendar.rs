@@ -1,6 +1,6 @@
 //! Year, month and day of a day number (days since 1970-01-01), fast: a table of the days
-//! from 1900 to 2100, the arithmetic outside it. Used by `age()`, `party_age()` and
-//! `date_part`.
+//! from 1900 to 2100, the arithmetic outside it. Used by `age()`, `party_age()`,
+//! `date_part` and `date_trunc`.
 
 /// Year and (month · 32 + day) of days counted from 1970-01-01, looked up in a table of the
 /// days from 1900 to 2100 (every birth, join and record date; 292 KB, built once): a lookup
@@ -50,6 +50,19 @@ pub(crate) fn civil(days: i32) -> (i32, u32) {
     (y as i32, (m * 32 + d) as u32)
 }
 
+/// The day number (days since 1970-01-01) of a year, month and day (Howard Hinnant's
+/// `days_from_civil`).
+pub(crate) fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +77,10 @@ mod tests {
             let want = (d.year(), d.month() * 32 + d.day());
             assert_eq!(civil(days), want, "{d}");
             assert_eq!(cal.civil(days), want, "{d}");
+            assert_eq!(
+                days_from_civil(d.year(), d.month(), d.day()),
+                i64::from(days)
+            );
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod bounded;
 mod calendar;
 pub mod count_by;
 pub mod date_part;
+pub mod date_trunc;
 mod error;
 mod external;
 pub mod files;
