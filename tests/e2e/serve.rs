@@ -273,6 +273,42 @@ fn api_answers_under_the_tokens_department() {
     );
     assert_eq!(s, 200, "{body}");
     assert!(body.contains(r#""n":2"#), "{body}");
+    // A limit: the first rows, the whole count and `truncated`; keys in column order, a null
+    // left out of its row; no rows is an empty array.
+    let (s, body) = http(
+        port,
+        "POST",
+        "/api/v1/sql",
+        t,
+        r#"{"sql": "select member_id, cast(null as int) as gone, 1.5 as x from members order by member_id", "limit": 1}"#
+            .as_bytes(),
+    );
+    assert_eq!(s, 200, "{body}");
+    let r: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(r["rows"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(
+        (r["row_count"].as_u64(), r["truncated"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert!(
+        body.contains(r#"{"member_id":"#) && body.contains(r#","x":1.5}"#),
+        "{body}"
+    );
+    assert_eq!(r["columns"][1]["name"], "gone");
+    let (s, body) = http(
+        port,
+        "POST",
+        "/api/v1/sql",
+        t,
+        br#"{"sql": "select member_id from members where false"}"#,
+    );
+    assert_eq!(s, 200, "{body}");
+    let r: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(r["rows"], serde_json::json!([]), "{body}");
+    assert_eq!(
+        (r["row_count"].as_u64(), r["truncated"].as_bool()),
+        (Some(0), Some(false))
+    );
     // The same rows as an Arrow IPC stream (Accept): masked alike, the labels in the fields'
     // metadata.
     let (s, bytes) = post_for_arrow(

@@ -537,16 +537,6 @@ pub(crate) async fn search(
     }
 }
 
-/// Rows of a result as JSON objects, at most `max`, and whether there were more.
-fn json_rows(
-    r: &dangan_query::QueryResult,
-    max: usize,
-) -> ApiResult<(Vec<serde_json::Map<String, Value>>, bool)> {
-    let rows = dangan_query::archive::json_rows(r, max)?;
-    let truncated = r.rows > rows.len();
-    Ok((rows, truncated))
-}
-
 /// The media type of an Arrow IPC stream: a client that accepts it gets the result as record
 /// batches (no JSON to write or parse; pandas, polars and DuckDB read it as is).
 const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
@@ -571,8 +561,32 @@ async fn run_sql(
     if wants_arrow {
         return arrow_stream(&r, max);
     }
-    let (rows, truncated) = json_rows(&r, max)?;
-    let columns = r
+    json_answer(&r, max)
+}
+
+/// The first `max` rows of a result, in its schema (for the record batches of a stream).
+fn first_rows(
+    r: &dangan_query::QueryResult,
+    max: usize,
+) -> impl Iterator<Item = arrow::record_batch::RecordBatch> + '_ {
+    let mut left = max;
+    r.batches.iter().map_while(move |b| {
+        (left > 0).then(|| {
+            let b = b.slice(0, b.num_rows().min(left));
+            left -= b.num_rows();
+            b
+        })
+    })
+}
+
+/// A result as the JSON document [`SqlResult`] describes, at most `max` rows, written straight
+/// from its record batches by arrow's JSON writer (an object per row, its keys in column
+/// order, a null left out) — not through a `serde_json::Map` per row, which cost more than the
+/// query itself for a few thousand rows.
+fn json_answer(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response> {
+    use std::io::Write;
+    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
+    let columns: Vec<SqlColumn> = r
         .schema
         .fields()
         .iter()
@@ -583,14 +597,27 @@ async fn run_sql(
             label: l.clone(),
         })
         .collect();
-    Ok(Json(SqlResult {
-        columns,
-        rows,
-        row_count: r.rows,
-        truncated,
-        duration_ms: r.duration_ms as u64,
-    })
-    .into_response())
+    let mut body: Vec<u8> = Vec::with_capacity(1024);
+    body.extend_from_slice(b"{\"columns\":");
+    serde_json::to_writer(&mut body, &columns).map_err(|e| internal(e.to_string()))?;
+    body.extend_from_slice(b",\"rows\":");
+    let mut w = arrow::json::ArrayWriter::new(&mut body);
+    // An empty batch would open (and finish close) an array of its own; `finish` writes `[]`
+    // when there were no rows.
+    for b in first_rows(r, max).filter(|b| b.num_rows() > 0) {
+        w.write(&b).map_err(|e| internal(e.to_string()))?;
+    }
+    w.finish().map_err(|e| internal(e.to_string()))?;
+    drop(w);
+    write!(
+        body,
+        ",\"row_count\":{},\"truncated\":{},\"duration_ms\":{}}}",
+        r.rows,
+        r.rows > max,
+        r.duration_ms as u64
+    )
+    .map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// A result as an Arrow IPC stream of at most `max` rows; each column's Chinese label in its
@@ -617,13 +644,7 @@ fn arrow_stream(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response
     let schema = Arc::new(Schema::new(fields));
     let mut body: Vec<u8> = Vec::new();
     let mut w = StreamWriter::try_new(&mut body, &schema).map_err(internal)?;
-    let mut left = max;
-    for b in &r.batches {
-        if left == 0 {
-            break;
-        }
-        let b = b.slice(0, b.num_rows().min(left));
-        left -= b.num_rows();
+    for b in first_rows(r, max) {
         let b = arrow::record_batch::RecordBatch::try_new(schema.clone(), b.columns().to_vec())
             .map_err(internal)?;
         w.write(&b).map_err(internal)?;
