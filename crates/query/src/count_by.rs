@@ -10,8 +10,10 @@
 //! bitmaps — instead of DataFusion building one string per row and hashing it (an age-band
 //! count over 1M members: 2× faster). It replaces DataFusion's partial `AggregateExec` only
 //! where it applies — no grouping sets, 2–4 group columns of string-view or integer/date
-//! types or such CASEs (or one such CASE alone), every aggregate a plain `count` — and emits
-//! exactly that step's rows, so the final step, the plan and the results are DataFusion's.
+//! types or such CASEs (or one such CASE alone), every aggregate a plain `count` or a `sum` of
+//! a 64-bit integer (events and their points by channel and type: DataFusion's grouping was
+//! 101 of the 165 ms of the partial step over 6.4M events) — and emits exactly that step's
+//! rows, so the final step, the plan and the results are DataFusion's.
 //! When the groups turn out many (over 65,536, or a column with more distinct values than
 //! that), it hands over what it counted and from then on passes each row through as its own
 //! partial group, which the final step merges like any other.
@@ -107,13 +109,13 @@ fn applies(agg: &AggregateExec) -> bool {
             e.data_type(&input)
                 .is_ok_and(|t| literal_case(e, &t).is_some())
         });
-    let counts_ok = agg.aggr_expr().iter().all(|a| {
-        a.fun().name() == "count"
-            && !a.is_distinct()
+    let aggs_ok = agg.aggr_expr().iter().all(|a| {
+        !a.is_distinct()
             && a.order_bys().is_empty()
             && a.expressions().len() == 1
             && a.state_fields()
                 .is_ok_and(|f| f.len() == 1 && f[0].data_type() == &DataType::Int64)
+            && Tally::kind(a.fun().name(), &a.expressions()[0], &input).is_some()
     });
     let schema = agg.schema();
     let layout_ok = schema.fields().len() == group.expr().len() + agg.aggr_expr().len()
@@ -122,7 +124,7 @@ fn applies(agg: &AggregateExec) -> bool {
             .iter()
             .zip(schema.fields())
             .all(|((e, _), f)| e.data_type(&input).is_ok_and(|t| &t == f.data_type()));
-    keys_ok && one_ok && counts_ok && layout_ok
+    keys_ok && one_ok && aggs_ok && layout_ok
 }
 
 /// A CASE's conditions, first to last.
@@ -154,7 +156,122 @@ fn literal_case(e: &Arc<dyn PhysicalExpr>, t: &DataType) -> Option<(Conditions, 
     Some((whens, results))
 }
 
-/// DataFusion's partial `AggregateExec` of counts, done by `Counter`.
+/// What an aggregate of the step keeps per group.
+enum Tally {
+    /// `count(x)`: the rows whose `x` is not NULL (every row for a constant).
+    Count(Vec<i64>),
+    /// `sum(x)` of an `Int64`: the wrapping sum (as DataFusion's own), NULL for a group whose
+    /// every `x` was NULL.
+    Sum { sums: Vec<i64>, seen: Vec<bool> },
+}
+
+impl Tally {
+    /// The tally of aggregate `name` over `what`, if this step does it.
+    fn kind(
+        name: &str,
+        what: &Arc<dyn PhysicalExpr>,
+        input: &arrow::datatypes::Schema,
+    ) -> Option<Tally> {
+        match name {
+            "count" => Some(Tally::Count(Vec::new())),
+            "sum" if what.data_type(input).ok()? == DataType::Int64 => Some(Tally::Sum {
+                sums: Vec::new(),
+                seen: Vec::new(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// One more group.
+    fn push(&mut self) {
+        match self {
+            Tally::Count(c) => c.push(0),
+            Tally::Sum { sums, seen } => {
+                sums.push(0);
+                seen.push(false);
+            }
+        }
+    }
+
+    /// Add a batch's values of `what` to the groups `group_of` gives its rows.
+    fn add(&mut self, group_of: &[u64], what: &ColumnarValue) -> Result<()> {
+        match self {
+            Tally::Count(counts) => {
+                let counts = counts.as_mut_slice();
+                let valid = match what {
+                    ColumnarValue::Scalar(s) if s.is_null() => return Ok(()),
+                    ColumnarValue::Scalar(_) => None,
+                    ColumnarValue::Array(a) => a.logical_nulls(),
+                };
+                match valid {
+                    None => {
+                        for &g in group_of {
+                            counts[g as usize] += 1;
+                        }
+                    }
+                    Some(valid) => {
+                        for (&g, v) in group_of.iter().zip(valid.iter()) {
+                            counts[g as usize] += i64::from(v);
+                        }
+                    }
+                }
+            }
+            Tally::Sum { sums, seen } => {
+                let values = what.to_array(group_of.len())?;
+                let values = values.as_primitive::<Int64Type>();
+                let (sums, seen) = (sums.as_mut_slice(), seen.as_mut_slice());
+                match values.nulls().filter(|n| n.null_count() > 0) {
+                    None => {
+                        for (&g, &v) in group_of.iter().zip(values.values().iter()) {
+                            sums[g as usize] = sums[g as usize].wrapping_add(v);
+                            seen[g as usize] = true;
+                        }
+                    }
+                    Some(valid) => {
+                        for ((&g, &v), ok) in group_of
+                            .iter()
+                            .zip(values.values().iter())
+                            .zip(valid.iter())
+                        {
+                            if ok {
+                                sums[g as usize] = sums[g as usize].wrapping_add(v);
+                                seen[g as usize] = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The partial state of every group so far, and none kept.
+    fn take(&mut self) -> ArrayRef {
+        match self {
+            Tally::Count(c) => Arc::new(Int64Array::from(std::mem::take(c))),
+            Tally::Sum { sums, seen } => Arc::new(Int64Array::new(
+                std::mem::take(sums).into(),
+                Some(NullBuffer::from(std::mem::take(seen))),
+            )),
+        }
+    }
+
+    /// The partial state of each row of a batch as a group of its own.
+    fn one_by_one(&self, what: &ColumnarValue, n: usize) -> Result<ArrayRef> {
+        Ok(match self {
+            Tally::Count(_) => Arc::new(match what {
+                ColumnarValue::Scalar(s) => Int64Array::from_value(i64::from(!s.is_null()), n),
+                ColumnarValue::Array(a) => match a.logical_nulls() {
+                    None => PrimitiveArray::from_value(1, n),
+                    Some(nulls) => (0..n).map(|i| Some(i64::from(nulls.is_valid(i)))).collect(),
+                },
+            }),
+            Tally::Sum { .. } => what.to_array(n)?,
+        })
+    }
+}
+
+/// DataFusion's partial `AggregateExec` of counts and integer sums, done by `Counter`.
 #[derive(Debug)]
 pub struct CountByExec {
     /// The aggregate replaced: its input, expressions, output layout and properties.
@@ -247,6 +364,20 @@ impl ExecutionPlan for CountByExec {
                 .iter()
                 .map(|a| a.expressions()[0].clone())
                 .collect(),
+            tallies: agg
+                .aggr_expr()
+                .iter()
+                .map(|a| {
+                    Tally::kind(a.fun().name(), &a.expressions()[0], &agg.input_schema())
+                        .ok_or_else(|| {
+                            datafusion::common::DataFusionError::Internal(format!(
+                                "count_by: {} is not an aggregate it does",
+                                a.name()
+                            ))
+                        })
+                })
+                .collect::<Result<_>>()?,
+            group_count: 0,
             schema: schema.clone(),
             columns: agg
                 .group_expr()
@@ -255,7 +386,6 @@ impl ExecutionPlan for CountByExec {
                 .map(|(e, _)| Column::new(e, &e.data_type(&agg.input_schema())?))
                 .collect::<Result<_>>()?,
             groups: Memo::new(),
-            counts: vec![Vec::new(); agg.aggr_expr().len()],
             handed_over: false,
         };
         let stream = futures::stream::unfold(
@@ -591,14 +721,16 @@ impl Column {
 /// The counting of one partition.
 struct Counter {
     keys: Vec<Arc<dyn PhysicalExpr>>,
-    /// What each count counts (a constant for `count(*)`: every row).
+    /// What each aggregate counts or sums (a constant for `count(*)`: every row).
     counted: Vec<Arc<dyn PhysicalExpr>>,
+    /// Per aggregate, per group.
+    tallies: Vec<Tally>,
+    /// Groups so far.
+    group_count: u32,
     schema: SchemaRef,
     columns: Vec<Column>,
     /// Packed value numbers → group number.
     groups: Memo<u64>,
-    /// Per count, per group.
-    counts: Vec<Vec<i64>>,
     /// Too many groups: rows pass through one by one.
     handed_over: bool,
 }
@@ -635,39 +767,22 @@ impl Counter {
                 &[before, rows],
             )?));
         }
-        let (groups, counts) = (&mut self.groups, &mut self.counts);
+        let (groups, tallies, group_count) =
+            (&mut self.groups, &mut self.tallies, &mut self.group_count);
         // Each row's packed numbers become its group's number, in place.
         for p in packed.iter_mut() {
             *p = u64::from(groups.number(*p, *p, || {
-                // Groups are numbered in order; every count has one entry per group (there
-                // is at least one count).
-                let next = counts[0].len() as u32;
-                for c in counts.iter_mut() {
-                    c.push(0);
+                // Groups are numbered in order; every tally has one entry per group.
+                let next = *group_count;
+                *group_count += 1;
+                for t in tallies.iter_mut() {
+                    t.push();
                 }
                 next
             }));
         }
-        let group_of = &packed;
-        for (counts, what) in self.counts.iter_mut().zip(&counted) {
-            let counts = counts.as_mut_slice();
-            let valid = match what {
-                ColumnarValue::Scalar(s) if s.is_null() => continue,
-                ColumnarValue::Scalar(_) => None,
-                ColumnarValue::Array(a) => a.logical_nulls(),
-            };
-            match valid {
-                None => {
-                    for &g in group_of {
-                        counts[g as usize] += 1;
-                    }
-                }
-                Some(valid) => {
-                    for (&g, v) in group_of.iter().zip(valid.iter()) {
-                        counts[g as usize] += i64::from(v);
-                    }
-                }
-            }
+        for (tally, what) in self.tallies.iter_mut().zip(&counted) {
+            tally.add(&packed, what)?;
         }
         if self.groups.len() <= MAX_GROUPS {
             return Ok(None);
@@ -689,8 +804,9 @@ impl Counter {
             let numbers = order.iter().map(|(p, _)| ((p >> (16 * i)) & 0xffff) as u32);
             out.push(col.array(numbers, self.schema.field(i).data_type())?);
         }
-        for c in &mut self.counts {
-            out.push(Arc::new(Int64Array::from(std::mem::take(c))));
+        self.group_count = 0;
+        for t in &mut self.tallies {
+            out.push(t.take());
         }
         Ok(RecordBatch::try_new(self.schema.clone(), out)?)
     }
@@ -703,15 +819,8 @@ impl Counter {
             .iter()
             .map(|k| k.evaluate(batch).and_then(|v| v.into_array(n)))
             .collect::<Result<_>>()?;
-        for what in counted {
-            let ones: Int64Array = match what {
-                ColumnarValue::Scalar(s) => PrimitiveArray::from_value(i64::from(!s.is_null()), n),
-                ColumnarValue::Array(a) => match a.logical_nulls() {
-                    None => PrimitiveArray::from_value(1, n),
-                    Some(nulls) => (0..n).map(|i| Some(i64::from(nulls.is_valid(i)))).collect(),
-                },
-            };
-            out.push(Arc::new(ones));
+        for (tally, what) in self.tallies.iter().zip(counted) {
+            out.push(tally.one_by_one(what, n)?);
         }
         Ok(RecordBatch::try_new(self.schema.clone(), out)?)
     }
@@ -754,9 +863,10 @@ mod tests {
         )
     }
 
-    /// Counts by strings (short, long, null), integers, dates and a computed year, with
-    /// `count(*)` and `count(column)` over nulls; and by a column of 100,000 distinct values,
-    /// which hands over mid-way: the same rows as DataFusion's own aggregate in every case.
+    /// Counts and integer sums by strings (short, long, null), integers, dates and a computed
+    /// year, with `count(*)`, `count(column)` and `sum(column)` over nulls; and by a column of
+    /// 200,000 distinct values, which hands over mid-way: the same rows as DataFusion's own
+    /// aggregate in every case.
     #[tokio::test]
     async fn counts_equal_datafusions_own() {
         let setup = "CREATE TABLE t AS SELECT \
@@ -772,6 +882,12 @@ mod tests {
             "SELECT small, date_part('year', d) AS y, grade, count(*) FROM t GROUP BY small, y, grade ORDER BY 1, 2, 3",
             "SELECT id, small, count(*) AS n, count(grade) AS g FROM t GROUP BY id, small ORDER BY n DESC, id LIMIT 5",
             "SELECT count(*), sum(n) FROM (SELECT id, year, count(*) AS n FROM t GROUP BY id, year)",
+            // Sums of integers (an Int32 widened, nulls, a group whose every value is NULL),
+            // beside counts; and over 200,000 distinct ids, handing over.
+            "SELECT grade, year, sum(small) AS s, sum(maybe) AS m, count(*) FROM t GROUP BY grade, year ORDER BY grade, year",
+            "SELECT small, year, sum(CASE WHEN small = 1 THEN NULL ELSE maybe END) AS m FROM t GROUP BY small, year ORDER BY small, year",
+            "SELECT id, small, sum(maybe) AS m, count(*) FROM t GROUP BY id, small ORDER BY m DESC NULLS FIRST, id LIMIT 5",
+            "SELECT count(*), sum(m), count(m) FROM (SELECT id, year, sum(maybe) AS m FROM t GROUP BY id, year)",
             // Planned as a count of the distinct values grouped first.
             "SELECT grade, year, count(DISTINCT small) AS k FROM t GROUP BY grade, year ORDER BY grade, year",
             // CASEs of literals, grouped by branch: bands with an ELSE; without one (NULL);
@@ -796,9 +912,10 @@ mod tests {
             assert!(!their_plan.contains("CountByExec"));
             assert_eq!(got, want, "{q}");
         }
-        // Not for it: a sum, a single column, a filtered count.
+        // Not for it: an average, a sum of floats, a single column, a filtered count.
         for q in [
-            "SELECT grade, year, sum(small) FROM t GROUP BY grade, year",
+            "SELECT grade, year, avg(small) FROM t GROUP BY grade, year",
+            "SELECT grade, year, sum(small * 0.5) FROM t GROUP BY grade, year",
             "SELECT grade, count(*) FROM t GROUP BY grade",
             "SELECT CASE WHEN small = 0 THEN grade ELSE 'other' END AS b, count(*) FROM t GROUP BY b",
             "SELECT grade, year, count(*) FILTER (WHERE small > 1) FROM t GROUP BY grade, year",
