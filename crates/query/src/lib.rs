@@ -193,6 +193,7 @@ fn context_with(config: SessionConfig) -> SessionContext {
         .with_config(config)
         .with_runtime_env(runtime())
         .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(spread::ScanPiecesRule))
         .with_physical_optimizer_rule(Arc::new(spread::SpreadRule))
         .with_physical_optimizer_rule(Arc::new(count_by::CountByRule))
         .build();

@@ -1,21 +1,29 @@
-//! Rows of a skewed scan spread over the cores before the first step of an aggregate.
+//! Rows of a skewed scan spread over the cores.
 //!
 //! DataFusion splits a table's files into one byte range per core before it knows which row
 //! groups the filter keeps. When the rows asked for sit together — a year of events in a table
 //! written in time order — every kept row group falls into one range, and one core decodes
 //! and aggregates them all while the other waits (`output_rows_skew=100%` in `EXPLAIN
-//! ANALYZE` of `date_trunc` by month over 2025's events). This rule puts a round-robin
-//! repartition between such a scan and the partial aggregate above it, so the aggregate's
-//! work is shared whatever the scan's balance (DuckDB's morsels do the same). Only where the
-//! aggregate needs no input order, the input is a file scan seen through filters and
-//! projections, and the scan already gives one partition per core (the aggregate's output
-//! partitions are then the same as before).
+//! ANALYZE` of `date_trunc` by month over 2025's events). Two rules share the work whatever
+//! the scan's balance (DuckDB's morsels do the same):
+//!
+//! - [`ScanPiecesRule`] cuts each range into pieces. DataFusion's file streams take the next
+//!   unread piece of any sibling when idle (work stealing, on by default), but a range already
+//!   being read is never shared: with one range per core the decode stays on one core; with
+//!   pieces, both decode the kept row groups. Only for Parquet scans free to be read in any
+//!   order (no declared ordering, no order-sensitive limit, no partitioning by file group).
+//! - [`SpreadRule`] puts a round-robin repartition between such a scan and the partial
+//!   aggregate above it, so the aggregate's work is shared too. Only where the aggregate needs
+//!   no input order, the input is a file scan seen through filters and projections, and the
+//!   scan already gives one partition per core (the aggregate's output partitions are then the
+//!   same as before).
 
 use std::sync::Arc;
 
 use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
@@ -75,6 +83,115 @@ impl PhysicalOptimizerRule for SpreadRule {
     }
 }
 
+/// Pieces each core's range is cut into, at most.
+const PIECES_PER_CORE: u64 = 8;
+
+/// The smallest piece: a few row groups of a table written by the lake (a piece smaller than a
+/// row group reads nothing, and each costs an open and a look at the file's metadata).
+const MIN_PIECE: u64 = 4 << 20;
+
+/// See the module's text.
+#[derive(Debug, Default)]
+pub struct ScanPiecesRule;
+
+impl PhysicalOptimizerRule for ScanPiecesRule {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if config.execution.target_partitions < 2
+            || !config.execution.enable_file_stream_work_stealing
+        {
+            return Ok(plan);
+        }
+        plan.transform_up(|node| {
+            let Some(scan) = node
+                .downcast_ref::<DataSourceExec>()
+                .and_then(|s| s.data_source().downcast_ref::<FileScanConfig>())
+            else {
+                return Ok(Transformed::no(node));
+            };
+            // The conditions under which DataFusion shares a scan's files between its streams
+            // (`FileScanConfig::create_sibling_state`), and Parquet's row-group ranges.
+            if scan.preserve_order
+                || scan.output_partitioning.is_some()
+                || !scan.output_ordering.is_empty()
+                || scan.file_groups.len() < 2
+                || scan.file_source().file_type() != "parquet"
+            {
+                return Ok(Transformed::no(node));
+            }
+            let Some(groups) = pieces(&scan.file_groups) else {
+                return Ok(Transformed::no(node));
+            };
+            let cut = FileScanConfigBuilder::from(scan.clone())
+                .with_file_groups(groups)
+                .build();
+            Ok(Transformed::yes(
+                DataSourceExec::from_data_source(cut) as Arc<dyn ExecutionPlan>
+            ))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "scan_pieces"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// The file groups with each file's range cut into pieces of about the same size (a group's
+/// pieces in its own order, in the same group), or `None` when no range is worth cutting.
+fn pieces(groups: &[FileGroup]) -> Option<Vec<FileGroup>> {
+    let span = |f: &datafusion::datasource::listing::PartitionedFile| match &f.range {
+        Some(r) => (r.start, r.end),
+        None => (0, f.object_meta.size as i64),
+    };
+    let total: u64 = groups
+        .iter()
+        .flat_map(FileGroup::iter)
+        .map(|f| {
+            let (a, b) = span(f);
+            (b - a).max(0) as u64
+        })
+        .sum();
+    let piece = (total / (groups.len() as u64 * PIECES_PER_CORE)).max(MIN_PIECE) as i64;
+    if !groups
+        .iter()
+        .flat_map(FileGroup::iter)
+        .any(|f| span(f).1 - span(f).0 >= 2 * piece)
+    {
+        return None;
+    }
+    Some(
+        groups
+            .iter()
+            .map(|g| {
+                let mut out = Vec::new();
+                for f in g.iter() {
+                    let (start, end) = span(f);
+                    let n = ((end - start) / piece).max(1);
+                    let step = (end - start) / n;
+                    for i in 0..n {
+                        let a = start + i * step;
+                        let b = if i + 1 == n { end } else { a + step };
+                        out.push(f.clone().with_range(a, b));
+                    }
+                }
+                let cut = FileGroup::new(out);
+                match g.file_statistics(None) {
+                    Some(s) => cut.with_statistics(Arc::new(s.clone())),
+                    None => cut,
+                }
+            })
+            .collect(),
+    )
+}
+
 /// Whether `plan` is a file scan, possibly under filters and projections.
 fn reads_a_scan(plan: &Arc<dyn ExecutionPlan>) -> bool {
     if plan.downcast_ref::<DataSourceExec>().is_some() {
@@ -99,7 +216,9 @@ mod tests {
             .with_config(SessionConfig::new().with_target_partitions(2))
             .with_default_features();
         if with_rule {
-            b = b.with_physical_optimizer_rule(Arc::new(SpreadRule));
+            b = b
+                .with_physical_optimizer_rule(Arc::new(ScanPiecesRule))
+                .with_physical_optimizer_rule(Arc::new(SpreadRule));
         }
         SessionContext::new_with_state(b.build())
     }
@@ -153,5 +272,59 @@ mod tests {
             assert!(plan.contains("RoundRobinBatch(2)"), "{q}\n{plan}");
             assert!(!their_plan.contains("RoundRobinBatch"), "{their_plan}");
         }
+    }
+
+    /// Ranges cut into pieces cover the same bytes of the same files in the same groups, in
+    /// order, each piece no smaller than [`MIN_PIECE`] unless its file is; ranges too small to
+    /// cut are left alone.
+    #[test]
+    fn pieces_cover_each_group_s_bytes_exactly() {
+        use datafusion::datasource::listing::PartitionedFile;
+        let big = PartitionedFile::new("a.parquet", 133_786_958);
+        let small = PartitionedFile::new("b.parquet", 8_706_377);
+        let groups = vec![
+            FileGroup::new(vec![big.clone().with_range(0, 71_246_668)]),
+            FileGroup::new(vec![
+                big.clone().with_range(71_246_668, 133_786_958),
+                small.clone(),
+            ]),
+        ];
+        let cut = pieces(&groups).expect("worth cutting");
+        assert_eq!(cut.len(), 2);
+        let covered = |g: &FileGroup| {
+            let mut spans: Vec<(String, i64, i64)> = Vec::new();
+            for f in g.iter() {
+                let r = f
+                    .range
+                    .as_ref()
+                    .map_or((0, f.object_meta.size as i64), |r| (r.start, r.end));
+                match spans.last_mut() {
+                    Some(last) if last.0 == f.object_meta.location.as_ref() && last.2 == r.0 => {
+                        last.2 = r.1
+                    }
+                    _ => spans.push((f.object_meta.location.to_string(), r.0, r.1)),
+                }
+            }
+            spans
+        };
+        for (before, after) in groups.iter().zip(&cut) {
+            assert_eq!(covered(before), covered(after));
+            assert!(after.len() > before.len());
+            assert!(after.iter().all(|f| {
+                let r = f.range.as_ref().unwrap();
+                r.end - r.start >= MIN_PIECE as i64 || f.object_meta.size < 2 * MIN_PIECE
+            }));
+        }
+        // 142 MB over two cores: about 16 pieces.
+        assert!(
+            (14..=18).contains(&(cut[0].len() + cut[1].len())),
+            "{cut:?}"
+        );
+        // A table of a few megabytes is read as it was.
+        let tiny = vec![
+            FileGroup::new(vec![small.clone().with_range(0, 4_000_000)]),
+            FileGroup::new(vec![small.with_range(4_000_000, 8_706_377)]),
+        ];
+        assert!(pieces(&tiny).is_none());
     }
 }
