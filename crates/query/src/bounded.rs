@@ -10,17 +10,14 @@
 //! (`guard.rs`) limits how many such calls one statement may hold, so a statement can build
 //! at most their product.
 
-use std::sync::Arc;
-
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, FieldRef, Int64Type};
+use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result, exec_err};
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature,
-};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use datafusion::prelude::SessionContext;
+
+use crate::wrapped::{Call, Wrapped};
 
 /// What one call may build over one batch.
 pub const MAX_BUILT_BYTES: u128 = 16 << 20;
@@ -52,10 +49,10 @@ enum Estimate {
     Range,
 }
 
-/// A DataFusion function with a bound on what one call builds.
+/// The call of a DataFusion function with a bound on what it builds ([`Wrapped`]: every
+/// other trait the function's own).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Bounded {
-    inner: Arc<ScalarUDF>,
     estimate: Estimate,
 }
 
@@ -65,10 +62,12 @@ pub fn register(ctx: &SessionContext) {
     let functions = state.scalar_functions();
     for (name, estimate) in BOUNDED {
         if let Some(inner) = functions.get(*name) {
-            ctx.register_udf(ScalarUDF::new_from_impl(Bounded {
-                inner: inner.clone(),
-                estimate: *estimate,
-            }));
+            ctx.register_udf(Wrapped::udf(
+                inner.clone(),
+                Bounded {
+                    estimate: *estimate,
+                },
+            ));
         }
     }
 }
@@ -156,46 +155,18 @@ impl Bounded {
     }
 }
 
-impl ScalarUDFImpl for Bounded {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(arg_types)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(arg_types)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+impl Call for Bounded {
+    fn call(&self, inner: &ScalarUDF, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let built = self.built(&args);
         if built > MAX_BUILT_BYTES {
             return exec_err!(
                 "结果过大 {}() would build {} MB in one step, at most {} MB are allowed",
-                self.inner.name(),
+                inner.name(),
                 built >> 20,
                 MAX_BUILT_BYTES >> 20
             );
         }
-        self.inner.invoke_with_args(args)
+        inner.invoke_with_args(args)
     }
 }
 

@@ -9,36 +9,22 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int32Array};
 use arrow::compute::kernels::arity::unary;
-use arrow::datatypes::{DataType, Date32Type, FieldRef};
+use arrow::datatypes::{DataType, Date32Type};
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::preimage::PreimageResult;
-use datafusion::logical_expr::simplify::SimplifyContext;
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature,
-};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 
 use crate::calendar::Calendar;
+use crate::wrapped::{Call, Wrapped};
 
-/// DataFusion's `date_part`, faster on `DATE` arrays for year, month and day.
+/// DataFusion's `date_part`, faster on `DATE` arrays for year, month and day; everything else
+/// its own ([`Wrapped`]).
+pub fn date_part() -> ScalarUDF {
+    Wrapped::udf(datafusion::functions::datetime::date_part(), DatePartCall)
+}
+
+/// [`date_part`]'s call.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct DatePart {
-    inner: Arc<ScalarUDF>,
-}
-
-impl DatePart {
-    pub fn new() -> Self {
-        DatePart {
-            inner: datafusion::functions::datetime::date_part(),
-        }
-    }
-}
-
-impl Default for DatePart {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+struct DatePartCall;
 
 /// The part of a day a fast path answers.
 #[derive(Clone, Copy)]
@@ -64,28 +50,8 @@ fn fast_part(part: &ColumnarValue) -> Option<Part> {
     }
 }
 
-impl ScalarUDFImpl for DatePart {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.inner().return_type(arg_types)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.inner().return_field_from_args(args)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+impl Call for DatePartCall {
+    fn call(&self, inner: &ScalarUDF, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         if let (Some(part), Some(ColumnarValue::Array(dates))) =
             (args.args.first().and_then(fast_part), args.args.get(1))
             && dates.data_type() == &DataType::Date32
@@ -99,20 +65,7 @@ impl ScalarUDFImpl for DatePart {
             };
             return Ok(ColumnarValue::Array(Arc::new(out)));
         }
-        self.inner.inner().invoke_with_args(args)
-    }
-
-    fn preimage(
-        &self,
-        args: &[Expr],
-        lit_expr: &Expr,
-        info: &SimplifyContext,
-    ) -> Result<PreimageResult> {
-        self.inner.inner().preimage(args, lit_expr, info)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
+        inner.inner().invoke_with_args(args)
     }
 }
 
@@ -134,7 +87,7 @@ mod tests {
                    AND (dd IS NOT DISTINCT FROM extract(day FROM d)) \
                    AND (w IS NOT DISTINCT FROM extract(dow FROM d))";
         let ctx = SessionContext::new();
-        ctx.register_udf(ScalarUDF::from(DatePart::new()));
+        ctx.register_udf(date_part());
         let b = ctx.sql(sql).await.unwrap().collect().await.unwrap();
         let n = b[0].column(0).as_primitive::<arrow::datatypes::Int64Type>();
         assert_eq!(n.value(0), 73_050);

@@ -10,38 +10,24 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
 use arrow::datatypes::{
-    ArrowTimestampType, DataType, FieldRef, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    ArrowTimestampType, DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature,
-};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 
 use crate::calendar::{Calendar, days_from_civil};
+use crate::wrapped::{Call, Wrapped};
 
 /// DataFusion's `date_trunc`, faster on time-zone-less timestamp arrays for day, week, month,
-/// quarter and year.
+/// quarter and year; everything else its own ([`Wrapped`]).
+pub fn date_trunc() -> ScalarUDF {
+    Wrapped::udf(datafusion::functions::datetime::date_trunc(), DateTruncCall)
+}
+
+/// [`date_trunc`]'s call.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct DateTrunc {
-    inner: Arc<ScalarUDF>,
-}
-
-impl DateTrunc {
-    pub fn new() -> Self {
-        DateTrunc {
-            inner: datafusion::functions::datetime::date_trunc(),
-        }
-    }
-}
-
-impl Default for DateTrunc {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+struct DateTruncCall;
 
 /// The granularities a fast path answers: each maps a day number to the day its period starts.
 #[derive(Clone, Copy)]
@@ -136,28 +122,8 @@ fn truncate<T: ArrowTimestampType>(array: &dyn Array, unit: Unit) -> Option<Arra
     })
 }
 
-impl ScalarUDFImpl for DateTrunc {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.inner().return_type(arg_types)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.inner().return_field_from_args(args)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+impl Call for DateTruncCall {
+    fn call(&self, inner: &ScalarUDF, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         if let (Some(unit), Some(ColumnarValue::Array(a))) =
             (args.args.first().and_then(fast_unit), args.args.get(1))
         {
@@ -180,15 +146,7 @@ impl ScalarUDFImpl for DateTrunc {
                 return Ok(ColumnarValue::Array(out));
             }
         }
-        self.inner.inner().invoke_with_args(args)
-    }
-
-    fn output_ordering(&self, input: &[ExprProperties]) -> Result<SortProperties> {
-        self.inner.inner().output_ordering(input)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
+        inner.inner().invoke_with_args(args)
     }
 }
 
@@ -203,7 +161,7 @@ mod tests {
     #[tokio::test]
     async fn agrees_with_datafusion_on_every_unit_and_granularity() {
         let ours = SessionContext::new();
-        ours.register_udf(ScalarUDF::from(DateTrunc::new()));
+        ours.register_udf(date_trunc());
         let theirs = SessionContext::new();
         // Every 25 hours and 13 minutes from 1890 to 2110, and a null.
         let values = "SELECT arrow_cast(v * 90780000000 - 2524608000000000, 'Int64') AS v FROM \
@@ -234,7 +192,7 @@ mod tests {
     #[tokio::test]
     async fn out_of_range_is_datafusion_s_error() {
         let ctx = SessionContext::new();
-        ctx.register_udf(ScalarUDF::from(DateTrunc::new()));
+        ctx.register_udf(date_trunc());
         let sql = "SELECT date_trunc('year', arrow_cast(v, 'Timestamp(Nanosecond, None)')) FROM \
                    (VALUES (arrow_cast(-9223372036854775807, 'Int64')), (arrow_cast(0, 'Int64'))) t(v)";
         let err = ctx.sql(sql).await.unwrap().collect().await.unwrap_err();

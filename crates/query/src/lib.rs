@@ -26,6 +26,7 @@ pub mod search_fn;
 pub mod spread;
 pub mod text_model;
 pub mod udf;
+mod wrapped;
 
 use std::sync::Arc;
 use std::time::Instant;

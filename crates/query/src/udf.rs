@@ -318,8 +318,8 @@ fn sentiment_udf(analyzer: Analyzer) -> ScalarUDF {
 /// [`crate::text_model::analyzer`]).
 pub fn register(ctx: &SessionContext, analyzer: &Analyzer) {
     ctx.register_udf(sentiment_udf(analyzer.clone()));
-    ctx.register_udf(ScalarUDF::from(crate::date_part::DatePart::new()));
-    ctx.register_udf(ScalarUDF::from(crate::date_trunc::DateTrunc::new()));
+    ctx.register_udf(crate::date_part::date_part());
+    ctx.register_udf(crate::date_trunc::date_trunc());
     ctx.register_udf(ScalarUDF::from(YearsSince::new("age")));
     ctx.register_udf(ScalarUDF::from(YearsSince::new("party_age")));
     ctx.register_udf(segment_udf());
