@@ -17,7 +17,7 @@ use crate::calendar::Calendar;
 use crate::wrapped::{Call, Wrapped};
 
 /// DataFusion's `date_part`, faster on `DATE` arrays for year, month and day; everything else
-/// its own ([`Wrapped`]).
+/// its own (`wrapped.rs`).
 pub fn date_part() -> ScalarUDF {
     Wrapped::udf(datafusion::functions::datetime::date_part(), DatePartCall)
 }

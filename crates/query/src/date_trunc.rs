@@ -20,7 +20,7 @@ use crate::calendar::{Calendar, days_from_civil};
 use crate::wrapped::{Call, Wrapped};
 
 /// DataFusion's `date_trunc`, faster on time-zone-less timestamp arrays for day, week, month,
-/// quarter and year; everything else its own ([`Wrapped`]).
+/// quarter and year; everything else its own (`wrapped.rs`).
 pub fn date_trunc() -> ScalarUDF {
     Wrapped::udf(datafusion::functions::datetime::date_trunc(), DateTruncCall)
 }
