@@ -32,10 +32,14 @@ pub use model::{FEATURES, char_ngram_clauses, char_ngrams, word_features};
 
 use rustc_hash::FxHashMap as HashMap;
 
-/// Which analyzer scored a text: reports and `dangan text eval` name it.
-pub const MODEL_VERSION: &str = "dangan-sentiment 3";
-/// [`MODEL_VERSION`]'s number: a lake's adaptation records the one it was fitted beside and is
-/// not used beside another.
+/// Which analyzer scored a text: reports and `dangan text eval` name it —
+/// `dangan-sentiment <revision>.<lexicon correction>`.
+pub const MODEL_VERSION: &str = "dangan-sentiment 3.1";
+/// [`MODEL_VERSION`]'s revision: what a lake's adaptation is fitted beside (the learned parts,
+/// how the evidence adds up); an adaptation records it and is not used beside another. A
+/// correction of a few lexicon words (3.1: 不断, 不知道, 不知 — no judgement) changes the
+/// version's second number only: an adapted model weighs the lexicon's evidence as a whole and
+/// stays valid.
 pub const MODEL_REVISION: u32 = 3;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
@@ -563,7 +567,20 @@ mod tests {
 
     #[test]
     fn the_version_names_its_revision() {
-        assert_eq!(MODEL_VERSION, format!("dangan-sentiment {MODEL_REVISION}"));
+        let (name, number) = MODEL_VERSION.split_once(' ').unwrap();
+        assert_eq!(name, "dangan-sentiment");
+        assert_eq!(
+            number.split('.').next(),
+            Some(MODEL_REVISION.to_string().as_str())
+        );
+    }
+
+    /// Words jionlp weighs that are no judgement: a party branch's usual report reads neither
+    /// way because of them (不断加强学习，不断改进工作作风 scored −0.52 with 不断 at −1.1).
+    #[test]
+    fn constantly_and_not_knowing_are_no_judgement() {
+        assert!(sentiment("不断加强学习，不断改进工作作风") > 0.1);
+        assert!(sentiment("我们支部不断提高党员的政治觉悟") > 0.1);
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub struct Adapted {
 }
 
 impl Adapted {
-    /// The analyzer it makes, by name (`dangan-sentiment 3 + lake v3`).
+    /// The analyzer it makes, by name (`dangan-sentiment 3.1 + lake v3`).
     pub fn name(&self) -> String {
         format!("{} + lake {}", super::MODEL_VERSION, self.version)
     }
