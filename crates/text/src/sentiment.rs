@@ -37,7 +37,8 @@ use rustc_hash::FxHashMap as HashMap;
 pub const MODEL_VERSION: &str = "dangan-sentiment 3.1";
 /// [`MODEL_VERSION`]'s revision: what a lake's adaptation is fitted beside (the learned parts,
 /// how the evidence adds up); an adaptation records it and is not used beside another. A
-/// correction of a few lexicon words (3.1: 不断, 不知道, 不知 — no judgement) changes the
+/// correction of a few lexicon words (3.1: 不断, 不知道, 不知, 自我, 批评与自我批评 — no
+/// judgement) changes the
 /// version's second number only: an adapted model weighs the lexicon's evidence as a whole and
 /// stays valid.
 pub const MODEL_REVISION: u32 = 3;
@@ -575,12 +576,16 @@ mod tests {
         );
     }
 
-    /// Words jionlp weighs that are no judgement: a party branch's usual report reads neither
-    /// way because of them (不断加强学习，不断改进工作作风 scored −0.52 with 不断 at −1.1).
+    /// Words jionlp weighs that are no judgement: a party branch's usual report read negative
+    /// because of them (不断加强学习，不断改进工作作风 scored −0.52 with 不断 at −1.1;
+    /// 开展批评与自我批评 −0.94 with 自我 at −1.1).
     #[test]
     fn constantly_and_not_knowing_are_no_judgement() {
         assert!(sentiment("不断加强学习，不断改进工作作风") > 0.1);
         assert!(sentiment("我们支部不断提高党员的政治觉悟") > 0.1);
+        // Criticism and self-criticism is a practice of party life; being criticised is not.
+        assert!(sentiment("开展批评与自我批评，认真查摆问题").abs() < 0.1);
+        assert!(sentiment("他在会上受到了批评") < -0.1);
     }
 
     #[test]
