@@ -37,8 +37,8 @@ use rustc_hash::FxHashMap as HashMap;
 pub const MODEL_VERSION: &str = "dangan-sentiment 3.1";
 /// [`MODEL_VERSION`]'s revision: what a lake's adaptation is fitted beside (the learned parts,
 /// how the evidence adds up); an adaptation records it and is not used beside another. A
-/// correction of a few lexicon words (3.1: 不断, 不知道, 不知, 自我, 批评与自我批评 — no
-/// judgement) changes the
+/// correction of a few lexicon words (3.1: 不断, 不知道, 不知, 自我, 需要, 批评与自我批评,
+/// 学习强国 — no judgement) changes the
 /// version's second number only: an adapted model weighs the lexicon's evidence as a whole and
 /// stays valid.
 pub const MODEL_REVISION: u32 = 3;
@@ -586,6 +586,8 @@ mod tests {
         // Criticism and self-criticism is a practice of party life; being criticised is not.
         assert!(sentiment("开展批评与自我批评，认真查摆问题").abs() < 0.1);
         assert!(sentiment("他在会上受到了批评") < -0.1);
+        // 学习强国 is the learning platform's name, 需要 a need: ranked behind is not praise.
+        assert!(sentiment("学习强国积分排名靠后，需要加强") < -0.1);
     }
 
     #[test]
