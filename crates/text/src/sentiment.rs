@@ -37,10 +37,10 @@ use rustc_hash::FxHashMap as HashMap;
 pub const MODEL_VERSION: &str = "dangan-sentiment 3.1";
 /// [`MODEL_VERSION`]'s revision: what a lake's adaptation is fitted beside (the learned parts,
 /// how the evidence adds up); an adaptation records it and is not used beside another. A
-/// correction of a few lexicon words (3.1: 不断, 不知道, 不知, 自我, 需要, 批评与自我批评,
-/// 学习强国 — no judgement) changes the
-/// version's second number only: an adapted model weighs the lexicon's evidence as a whole and
-/// stays valid.
+/// correction of the lexicon changes the version's second number only — an adapted model
+/// weighs the lexicon's evidence as a whole and stays valid. 3.1: words that are no judgement
+/// (不断, 不知道, 不知, 自我, 需要, 批评与自我批评, 学习强国), words of lack that turn what they
+/// lack (不够深入, 缺乏吸引力), and "nothing to say" answers neutral.
 pub const MODEL_REVISION: u32 = 3;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
@@ -62,6 +62,8 @@ const AFTER_CONTRAST: f64 = 1.5;
 const NEGATED: f64 = 0.8;
 /// Longest word matched, in characters.
 const MAX_WORD: usize = 8;
+/// Words of lack: negative alone, a negation of what they lack (see [`Entry::Lacking`]).
+const LACKING: &[&str] = &["不够", "缺乏", "缺少", "欠缺"];
 
 #[derive(Clone, Copy)]
 enum Entry {
@@ -69,6 +71,9 @@ enum Entry {
     /// party work and feedback, unlike the general list).
     Word(f64, bool),
     Negator,
+    /// A word of lack ([`LACKING`]): it turns the next sentiment word of its clause
+    /// (缺乏吸引力, 不够深入), and counts its own weight only when none follows (人手不够).
+    Lacking(f64, bool),
     Degree(f64),
 }
 
@@ -146,6 +151,11 @@ impl Words {
         }
         for (w, v) in parse_weighted(SENTIMENT_LEXICON) {
             words.insert(w, Entry::Word(v, true));
+        }
+        for w in LACKING {
+            if let Some(Entry::Word(v, ours)) = words.get(*w).copied() {
+                words.insert((*w).to_string(), Entry::Lacking(v, ours));
+            }
         }
         for (w, v) in user {
             words.insert(w.clone(), Entry::Word(*v, true));
@@ -265,7 +275,7 @@ impl Analyzer {
     }
 
     fn parts_normalized(&self, norm: &str) -> Parts {
-        if !crate::is_word(norm) {
+        if !crate::is_word(norm) || nothing_to_say(norm) {
             return Parts::default();
         }
         let mut grams = Vec::with_capacity(norm.len() * register::MAX_GRAM);
@@ -306,6 +316,42 @@ impl Analyzer {
         }
         found.unwrap_or_default()
     }
+}
+
+/// Whether a normalized text only says there is nothing to say — 无, 暂无, 没有意见,
+/// 没有什么意见和建议, none —, the commonest answer to a survey's open question: no evidence either way,
+/// so neutral (the review model read 无 as −0.77 and 没有什么意见和建议 as −1).
+fn nothing_to_say(norm: &str) -> bool {
+    let s: String = norm.chars().filter(|c| c.is_alphanumeric()).collect();
+    if matches!(s.as_str(), "none" | "no" | "nil" | "na" | "nothing") {
+        return true;
+    }
+    let strip = |rest: &mut &str, of: &[&str]| {
+        if let Some(r) = of.iter().find_map(|p| rest.strip_prefix(p)) {
+            *rest = r;
+            true
+        } else {
+            false
+        }
+    };
+    let mut rest = s.as_str();
+    strip(&mut rest, &["暂时", "目前", "基本", "暂"]);
+    if !strip(&mut rest, &["没有", "木有", "无", "没"]) {
+        return false;
+    }
+    strip(&mut rest, &["什么", "任何", "其他", "别的"]);
+    matches!(
+        rest,
+        "" | "意见"
+            | "建议"
+            | "意见建议"
+            | "意见和建议"
+            | "意见或建议"
+            | "建议和意见"
+            | "补充"
+            | "想法"
+            | "要求"
+    )
 }
 
 /// The shipped analyzer's score of a text: below 0 negative, above 0 positive, in [-1, 1]
@@ -432,6 +478,20 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
     bounds.push(text.len());
     let chars = firsts.len();
     let (mut score, mut negations, mut degree) = (Lexicon::default(), 0u32, 1.0);
+    // A word of lack not yet followed by what it lacks: (word, weight, ours).
+    let mut lacking: Option<(&str, f64, bool)> = None;
+    let mut add = |score: &mut Lexicon, w: &str, v: f64, ours: bool| {
+        score.all += v;
+        if ours {
+            score.ours += v;
+        }
+        // Words set to 0 (neutral in party work) are not worth showing.
+        if let Some(f) = found.as_mut()
+            && v != 0.0
+        {
+            f.push((w.to_string(), v));
+        }
+    };
     let mut i = 0;
     while i < chars {
         let mut step = 1;
@@ -444,29 +504,28 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
             step = len;
             match *entry {
                 Entry::Negator => negations += 1,
+                Entry::Lacking(v, ours) => {
+                    negations += 1;
+                    lacking = Some((w, v, ours));
+                }
                 Entry::Degree(k) => degree *= k,
                 Entry::Word(v, ours) => {
                     let mut v = v * degree;
                     if negations % 2 == 1 {
                         v = -v * NEGATED;
                     }
-                    score.all += v;
-                    if ours {
-                        score.ours += v;
-                    }
-                    // Words set to 0 (neutral in party work) are not worth showing.
-                    if let Some(f) = found
-                        && v != 0.0
-                    {
-                        f.push((w.to_string(), v));
-                    }
+                    add(&mut score, w, v, ours);
                     negations = 0;
                     degree = 1.0;
+                    lacking = None;
                 }
             }
             break;
         }
         i += step;
+    }
+    if let Some((w, v, ours)) = lacking {
+        add(&mut score, w, v, ours);
     }
     score
 }
@@ -588,6 +647,35 @@ mod tests {
         assert!(sentiment("他在会上受到了批评") < -0.1);
         // 学习强国 is the learning platform's name, 需要 a need: ranked behind is not praise.
         assert!(sentiment("学习强国积分排名靠后，需要加强") < -0.1);
+    }
+
+    /// A survey's "nothing to say" answers are neutral; a real answer that starts alike is not
+    /// taken for one.
+    #[test]
+    fn nothing_to_say_is_neutral() {
+        for t in [
+            "无",
+            "无。",
+            "暂无",
+            "暂无意见",
+            "没有",
+            "没有意见",
+            "没有什么意见和建议",
+            "None",
+            "/",
+        ] {
+            assert_eq!(sentiment(t), 0.0, "{t}");
+        }
+        assert!(sentiment("没有意见，非常满意") > 0.1);
+        assert!(sentiment("无法联系到支部书记，很失望") < -0.1);
+    }
+
+    /// What a word of lack lacks turns negative; alone it is negative itself.
+    #[test]
+    fn lacking_turns_what_it_lacks() {
+        assert!(sentiment("部分党员理论学习不够深入") < -0.1);
+        assert!(sentiment("支部活动形式单一，缺乏吸引力") < -0.1);
+        assert!(lexicon_sentiment("人手不够") < 0.0);
     }
 
     #[test]
