@@ -182,6 +182,14 @@ impl Tally {
         }
     }
 
+    /// Groups so far.
+    fn len(&self) -> usize {
+        match self {
+            Tally::Count(c) => c.len(),
+            Tally::Sum { sums, .. } => sums.len(),
+        }
+    }
+
     /// One more group.
     fn push(&mut self) {
         match self {
@@ -377,7 +385,6 @@ impl ExecutionPlan for CountByExec {
                         })
                 })
                 .collect::<Result<_>>()?,
-            group_count: 0,
             schema: schema.clone(),
             columns: agg
                 .group_expr()
@@ -723,10 +730,8 @@ struct Counter {
     keys: Vec<Arc<dyn PhysicalExpr>>,
     /// What each aggregate counts or sums (a constant for `count(*)`: every row).
     counted: Vec<Arc<dyn PhysicalExpr>>,
-    /// Per aggregate, per group.
+    /// Per aggregate, per group (there is at least one aggregate).
     tallies: Vec<Tally>,
-    /// Groups so far.
-    group_count: u32,
     schema: SchemaRef,
     columns: Vec<Column>,
     /// Packed value numbers → group number.
@@ -767,14 +772,12 @@ impl Counter {
                 &[before, rows],
             )?));
         }
-        let (groups, tallies, group_count) =
-            (&mut self.groups, &mut self.tallies, &mut self.group_count);
+        let (groups, tallies) = (&mut self.groups, &mut self.tallies);
         // Each row's packed numbers become its group's number, in place.
         for p in packed.iter_mut() {
             *p = u64::from(groups.number(*p, *p, || {
                 // Groups are numbered in order; every tally has one entry per group.
-                let next = *group_count;
-                *group_count += 1;
+                let next = tallies[0].len() as u32;
                 for t in tallies.iter_mut() {
                     t.push();
                 }
@@ -804,7 +807,6 @@ impl Counter {
             let numbers = order.iter().map(|(p, _)| ((p >> (16 * i)) & 0xffff) as u32);
             out.push(col.array(numbers, self.schema.field(i).data_type())?);
         }
-        self.group_count = 0;
         for t in &mut self.tallies {
             out.push(t.take());
         }

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, Int32Array};
 use arrow::compute::kernels::arity::unary;
 use arrow::datatypes::{DataType, Date32Type};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 
 use crate::calendar::Calendar;
-use crate::wrapped::{Call, Wrapped};
+use crate::wrapped::{Call, Wrapped, scalar_text};
 
 /// DataFusion's `date_part`, faster on `DATE` arrays for year, month and day; everything else
 /// its own (`wrapped.rs`).
@@ -35,14 +35,7 @@ enum Part {
 }
 
 fn fast_part(part: &ColumnarValue) -> Option<Part> {
-    let ColumnarValue::Scalar(s) = part else {
-        return None;
-    };
-    let name = match s {
-        ScalarValue::Utf8(Some(v)) | ScalarValue::Utf8View(Some(v)) => v,
-        _ => return None,
-    };
-    match name.trim().to_ascii_lowercase().as_str() {
+    match scalar_text(part)?.trim().to_ascii_lowercase().as_str() {
         "year" | "years" => Some(Part::Year),
         "month" | "months" => Some(Part::Month),
         "day" | "days" => Some(Part::Day),

@@ -13,11 +13,11 @@ use arrow::datatypes::{
     ArrowTimestampType, DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
 };
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 
 use crate::calendar::{Calendar, days_from_civil};
-use crate::wrapped::{Call, Wrapped};
+use crate::wrapped::{Call, Wrapped, scalar_text};
 
 /// DataFusion's `date_trunc`, faster on time-zone-less timestamp arrays for day, week, month,
 /// quarter and year; everything else its own (`wrapped.rs`).
@@ -40,16 +40,8 @@ enum Unit {
 }
 
 fn fast_unit(granularity: &ColumnarValue) -> Option<Unit> {
-    let ColumnarValue::Scalar(s) = granularity else {
-        return None;
-    };
-    let name = match s {
-        ScalarValue::Utf8(Some(v)) | ScalarValue::Utf8View(Some(v)) => v,
-        ScalarValue::LargeUtf8(Some(v)) => v,
-        _ => return None,
-    };
     // DataFusion's own spellings (`DateTruncGranularity::from_str`, lower-cased).
-    match name.to_lowercase().as_str() {
+    match scalar_text(granularity)?.to_lowercase().as_str() {
         "day" => Some(Unit::Day),
         "week" => Some(Unit::Week),
         "month" => Some(Unit::Month),

@@ -84,11 +84,11 @@ impl PhysicalOptimizerRule for SpreadRule {
 }
 
 /// Pieces each core's range is cut into, at most.
-const PIECES_PER_CORE: u64 = 8;
+const PIECES_PER_CORE: i64 = 8;
 
 /// The smallest piece: a few row groups of a table written by the lake (a piece smaller than a
 /// row group reads nothing, and each costs an open and a look at the file's metadata).
-const MIN_PIECE: u64 = 4 << 20;
+const MIN_PIECE: i64 = 4 << 20;
 
 /// See the module's text.
 #[derive(Debug, Default)]
@@ -151,19 +151,16 @@ fn pieces(groups: &[FileGroup]) -> Option<Vec<FileGroup>> {
         Some(r) => (r.start, r.end),
         None => (0, f.object_meta.size as i64),
     };
-    let total: u64 = groups
-        .iter()
-        .flat_map(FileGroup::iter)
-        .map(|f| {
-            let (a, b) = span(f);
-            (b - a).max(0) as u64
-        })
-        .sum();
-    let piece = (total / (groups.len() as u64 * PIECES_PER_CORE)).max(MIN_PIECE) as i64;
+    let len = |f: &datafusion::datasource::listing::PartitionedFile| {
+        let (a, b) = span(f);
+        (b - a).max(0)
+    };
+    let total: i64 = groups.iter().flat_map(FileGroup::iter).map(len).sum();
+    let piece = (total / (groups.len() as i64 * PIECES_PER_CORE)).max(MIN_PIECE);
     if !groups
         .iter()
         .flat_map(FileGroup::iter)
-        .any(|f| span(f).1 - span(f).0 >= 2 * piece)
+        .any(|f| len(f) >= 2 * piece)
     {
         return None;
     }
@@ -312,7 +309,7 @@ mod tests {
             assert!(after.len() > before.len());
             assert!(after.iter().all(|f| {
                 let r = f.range.as_ref().unwrap();
-                r.end - r.start >= MIN_PIECE as i64 || f.object_meta.size < 2 * MIN_PIECE
+                r.end - r.start >= MIN_PIECE || (f.object_meta.size as i64) < 2 * MIN_PIECE
             }));
         }
         // 142 MB over two cores: about 16 pieces.

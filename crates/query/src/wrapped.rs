@@ -9,7 +9,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::Result;
+use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::interval_arithmetic::Interval;
 use datafusion::logical_expr::preimage::PreimageResult;
 use datafusion::logical_expr::simplify::SimplifyContext;
@@ -23,6 +23,18 @@ use datafusion::logical_expr::{
 /// arguments, answer — usually by the wrapped function itself past a check or a fast path.
 pub(crate) trait Call: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
     fn call(&self, inner: &ScalarUDF, args: ScalarFunctionArgs) -> Result<ColumnarValue>;
+}
+
+/// The text of a constant string argument (a `date_part` part, a `date_trunc` granularity).
+pub(crate) fn scalar_text(v: &ColumnarValue) -> Option<&str> {
+    match v {
+        ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+        ) => Some(s),
+        _ => None,
+    }
 }
 
 /// `inner` with its calls made by `call`.

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ErrorResponses};
+use crate::error::{ApiError, ErrorResponses, internal};
 use crate::extract::{self, Caller, Params};
 use crate::state::AppState;
 
@@ -580,12 +580,11 @@ fn first_rows(
 }
 
 /// A result as the JSON document [`SqlResult`] describes, at most `max` rows, written straight
-/// from its record batches by arrow's JSON writer (an object per row, its keys in column
-/// order, a null left out) — not through a `serde_json::Map` per row, which cost more than the
-/// query itself for a few thousand rows.
+/// from its record batches by `dangan sql --format json`'s writer (an object per row, its keys
+/// in column order, a null left out) — not through a `serde_json::Map` per row, which cost more
+/// than the query itself for a few thousand rows.
 fn json_answer(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response> {
     use std::io::Write;
-    let internal = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e);
     let columns: Vec<SqlColumn> = r
         .schema
         .fields()
@@ -599,16 +598,15 @@ fn json_answer(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response>
         .collect();
     let mut body: Vec<u8> = Vec::with_capacity(1024);
     body.extend_from_slice(b"{\"columns\":");
-    serde_json::to_writer(&mut body, &columns).map_err(|e| internal(e.to_string()))?;
+    serde_json::to_writer(&mut body, &columns).map_err(internal)?;
     body.extend_from_slice(b",\"rows\":");
-    let mut w = arrow::json::ArrayWriter::new(&mut body);
-    // An empty batch would open (and finish close) an array of its own; `finish` writes `[]`
-    // when there were no rows.
-    for b in first_rows(r, max).filter(|b| b.num_rows() > 0) {
-        w.write(&b).map_err(|e| internal(e.to_string()))?;
-    }
-    w.finish().map_err(|e| internal(e.to_string()))?;
-    drop(w);
+    let rows: Vec<_> = first_rows(r, max).collect();
+    dangan_query::write_batches(
+        &mut body,
+        &r.schema,
+        &rows,
+        dangan_query::OutputFormat::Json,
+    )?;
     write!(
         body,
         ",\"row_count\":{},\"truncated\":{},\"duration_ms\":{}}}",
@@ -616,7 +614,7 @@ fn json_answer(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response>
         r.rows > max,
         r.duration_ms as u64
     )
-    .map_err(|e| internal(e.to_string()))?;
+    .map_err(internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -625,9 +623,6 @@ fn json_answer(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response>
 fn arrow_stream(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response> {
     use arrow::datatypes::{Field, Schema};
     use arrow::ipc::writer::StreamWriter;
-    let internal = |e: arrow::error::ArrowError| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-    };
     let fields: Vec<Field> = r
         .schema
         .fields()
