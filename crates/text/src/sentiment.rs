@@ -34,13 +34,16 @@ use rustc_hash::FxHashMap as HashMap;
 
 /// Which analyzer scored a text: reports and `dangan text eval` name it —
 /// `dangan-sentiment <revision>.<lexicon correction>`.
-pub const MODEL_VERSION: &str = "dangan-sentiment 3.1";
+pub const MODEL_VERSION: &str = "dangan-sentiment 3.2";
 /// [`MODEL_VERSION`]'s revision: what a lake's adaptation is fitted beside (the learned parts,
 /// how the evidence adds up); an adaptation records it and is not used beside another. A
 /// correction of the lexicon changes the version's second number only — an adapted model
 /// weighs the lexicon's evidence as a whole and stays valid. 3.1: words that are no judgement
 /// (不断, 不知道, 不知, 自我, 需要, 批评与自我批评, 学习强国), words of lack that turn what they
-/// lack (不够深入, 缺乏吸引力), and "nothing to say" answers neutral.
+/// lack (不够深入, 缺乏吸引力), and "nothing to say" answers neutral. 3.2: everyday words that hold
+/// a negation character (个别, 分别, 别人, 未来, 无论, 不然) read whole, words of inability and of a
+/// need not met (不能, 无法, 难以, 有待, 还需) turn what follows, party criticism words (淡化, 松弛,
+/// 软弱涣散), amounts (很多, 不少) no judgement.
 pub const MODEL_REVISION: u32 = 3;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
@@ -62,8 +65,16 @@ const AFTER_CONTRAST: f64 = 1.5;
 const NEGATED: f64 = 0.8;
 /// Longest word matched, in characters.
 const MAX_WORD: usize = 8;
-/// Words of lack: negative alone, a negation of what they lack (see [`Entry::Lacking`]).
-const LACKING: &[&str] = &["不够", "缺乏", "缺少", "欠缺"];
+/// Words of lack, of inability and of a need not met — 不够, 缺乏 (lacking), 不能, 无法, 难以
+/// (cannot), 有待, 亟待, 还需 (yet to be) —: negative alone (人手不够, 实在没法), a negation of
+/// what follows them (缺乏吸引力, 不能按时参加, 有待加强); see
+/// [`Entry::Lacking`]. jionlp lists the second kind as negators and as negative words both,
+/// and the word won: 个别党员不能按时参加组织生活 read as praise of 按时. (不要 stays a word:
+/// 不要搞形式主义 is a complaint, not praise.)
+const LACKING: &[&str] = &[
+    "不够", "缺乏", "缺少", "欠缺", "不能", "无法", "没法", "难以", "未必", "有待", "亟待", "亟需",
+    "尚需", "仍需", "还需", "尚待",
+];
 
 #[derive(Clone, Copy)]
 enum Entry {
@@ -71,7 +82,7 @@ enum Entry {
     /// party work and feedback, unlike the general list).
     Word(f64, bool),
     Negator,
-    /// A word of lack ([`LACKING`]): it turns the next sentiment word of its clause
+    /// A word of lack or inability ([`LACKING`]): it turns the next sentiment word of its clause
     /// (缺乏吸引力, 不够深入), and counts its own weight only when none follows (人手不够).
     Lacking(f64, bool),
     Degree(f64),
@@ -518,6 +529,13 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
                     let mut v = v * degree;
                     if negations % 2 == 1 {
                         v = -v * NEGATED;
+                        // What is lacking counts at least as the lack itself: 有待加强 (加强
+                        // +0.5) says as much as 有待 alone.
+                        if let Some((_, own, _)) = lacking
+                            && v < 0.0
+                        {
+                            v = v.min(own);
+                        }
                     }
                     add(&mut score, w, v, ours);
                     negations = 0;
@@ -681,6 +699,48 @@ mod tests {
         assert!(sentiment("部分党员理论学习不够深入") < -0.1);
         assert!(sentiment("支部活动形式单一，缺乏吸引力") < -0.1);
         assert!(lexicon_sentiment("人手不够") < 0.0);
+    }
+
+    /// 个别 (a few) holds 别 (don't), 未来 (future) holds 未 (not), 无论 (whatever) holds 无 (no):
+    /// read as negators, they turned a branch's commonest criticism into praise
+    /// (个别党员不能按时参加组织生活 +0.91, 个别支部没有按时交纳党费 +0.83) and its plans into
+    /// complaints (未来一年支部将继续做好服务工作 −0.63, 无论工作多忙都坚持参加学习 −0.67). Words
+    /// of inability and of a need not met turn what follows (不能按时, 有待加强), and count
+    /// alone otherwise.
+    #[test]
+    fn negation_characters_inside_words_and_words_of_inability() {
+        for negative in [
+            "个别党员不能按时参加组织生活",
+            "个别支部没有按时交纳党费",
+            "个别党员长期不参加组织生活",
+            "有些党员理想信念淡化，组织纪律松弛",
+            "整体满意，但宣传工作还有待加强",
+            "无法满足群众需求",
+            "实在没法",
+        ] {
+            assert!(
+                sentiment(negative) < -0.1,
+                "{negative}: {}",
+                sentiment(negative)
+            );
+        }
+        for positive in [
+            "未来一年支部将继续做好服务工作",
+            "无论工作多忙都坚持参加学习",
+            "分别对三名优秀党员进行了表彰",
+            "个别党员很优秀",
+            "别人都很满意",
+        ] {
+            assert!(
+                sentiment(positive) > 0.1,
+                "{positive}: {}",
+                sentiment(positive)
+            );
+        }
+        // A lone negator still negates; a negator inside a longer phrase still does.
+        assert!(sentiment("别担心") > 0.1);
+        assert!(lexicon_sentiment("问题很多") < 0.0);
+        assert!(lexicon_sentiment("收获很多") > 0.0);
     }
 
     #[test]
