@@ -178,6 +178,14 @@ impl SearchIndex {
         if todo.is_empty() && !rebuild {
             return Ok(SyncReport::default());
         }
+        // Texts to cut: the dictionary (~100 ms) loads while the tables are opened and read,
+        // not on the first indexing thread with the others waiting for it.
+        // (A thread that cannot be started leaves the load to the first text.)
+        if todo.iter().any(|(s, _, _)| !s.name_only()) {
+            let _ = std::thread::Builder::new()
+                .name("jieba-load".into())
+                .spawn(dangan_text::jieba);
+        }
         // Datasets without an org column (growth records) take the member's branch; when a
         // member moved, they are re-read whole.
         let borrows_org = |s: &Source| s.org_id.is_none() && s.member_id.is_some();

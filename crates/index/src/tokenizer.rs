@@ -15,7 +15,7 @@ pub struct JiebaTokenizer;
 impl JiebaTokenizer {
     pub fn words(&self, text: &str) -> Vec<String> {
         let norm = dangan_text::normalize_for_search(text);
-        dangan_text::segment_for_search(&dangan_text::jieba(), &norm)
+        dangan_text::segment_for_search(dangan_text::jieba(), &norm)
             .into_iter()
             .map(|(w, _)| w)
             .collect()

@@ -1,9 +1,10 @@
 //! Chinese word segmentation with jieba: one shared dictionary for the process (loading it
-//! costs ~100 ms and ~30 MB, so tokenizers clone the `Arc`, never the dictionary), extended by
+//! costs ~100 ms and ~30 MB; every caller borrows the one copy — no reference count that
+//! the cores would fight over for each text), extended by
 //! a user dictionary of party-work terms (`data/party_terms.txt`) that jieba's own dictionary
 //! would split (三会一课, 主题党日, 两学一做, …).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use jieba_rs::Jieba;
 
@@ -11,18 +12,16 @@ use jieba_rs::Jieba;
 pub const PARTY_TERMS: &str = include_str!("../data/party_terms.txt");
 
 /// The shared segmenter.
-pub fn jieba() -> Arc<Jieba> {
-    static JIEBA: OnceLock<Arc<Jieba>> = OnceLock::new();
-    JIEBA
-        .get_or_init(|| {
-            let mut j = Jieba::new();
-            let mut terms = std::io::BufReader::new(PARTY_TERMS.as_bytes());
-            // The list is ours and well-formed; a failure here would be a build defect.
-            j.load_dict(&mut terms)
-                .expect("data/party_terms.txt is a valid jieba dictionary");
-            Arc::new(j)
-        })
-        .clone()
+pub fn jieba() -> &'static Jieba {
+    static JIEBA: OnceLock<Jieba> = OnceLock::new();
+    JIEBA.get_or_init(|| {
+        let mut j = Jieba::new();
+        let mut terms = std::io::BufReader::new(PARTY_TERMS.as_bytes());
+        // The list is ours and well-formed; a failure here would be a build defect.
+        j.load_dict(&mut terms)
+            .expect("data/party_terms.txt is a valid jieba dictionary");
+        j
+    })
 }
 
 /// Words of `text` (precise mode), without spaces and punctuation.
@@ -63,7 +62,7 @@ mod tests {
         assert!(words.contains(&"三会一课".to_string()), "{words:?}");
         assert!(words.contains(&"主题党日".to_string()), "{words:?}");
         let j = jieba();
-        let search: Vec<String> = segment_for_search(&j, "安装简单，积极参加志愿服务")
+        let search: Vec<String> = segment_for_search(j, "安装简单，积极参加志愿服务")
             .into_iter()
             .map(|(w, _)| w)
             .collect();
