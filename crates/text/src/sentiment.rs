@@ -43,7 +43,8 @@ pub const MODEL_VERSION: &str = "dangan-sentiment 3.2";
 /// lack (不够深入, 缺乏吸引力), and "nothing to say" answers neutral. 3.2: everyday words that hold
 /// a negation character (个别, 分别, 别人, 未来, 无论, 不然) read whole, words of inability and of a
 /// need not met (不能, 无法, 难以, 有待, 还需) turn what follows, party criticism words (淡化, 松弛,
-/// 软弱涣散), amounts (很多, 不少) no judgement.
+/// 软弱涣散), amounts (很多, 不少) no judgement, a lack's turn carried to the word right after
+/// (不够及时透明).
 pub const MODEL_REVISION: u32 = 3;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
@@ -496,6 +497,9 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
     let (mut score, mut negations, mut degree) = (Lexicon::default(), 0u32, 1.0);
     // A word of lack not yet followed by what it lacks: (word, weight, ours).
     let mut lacking: Option<(&str, f64, bool)> = None;
+    // A lack's turn goes on to a sentiment word right after the one it turned (不够及时透明:
+    // both 及时 and 透明 are lacking): (where that word ended, the lack's own weight).
+    let mut carry: Option<(usize, f64)> = None;
     let mut add = |score: &mut Lexicon, w: &str, v: f64, ours: bool| {
         score.all += v;
         if ours {
@@ -527,16 +531,22 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
                 Entry::Degree(k) => degree *= k,
                 Entry::Word(v, ours) => {
                     let mut v = v * degree;
-                    if negations % 2 == 1 {
+                    let lack = if negations % 2 == 1 {
+                        lacking.map(|(_, own, _)| own)
+                    } else {
+                        carry.filter(|(end, _)| *end == i).map(|(_, own)| own)
+                    };
+                    if negations % 2 == 1 || lack.is_some() {
                         v = -v * NEGATED;
                         // What is lacking counts at least as the lack itself: 有待加强 (加强
                         // +0.5) says as much as 有待 alone.
-                        if let Some((_, own, _)) = lacking
+                        if let Some(own) = lack
                             && v < 0.0
                         {
                             v = v.min(own);
                         }
                     }
+                    carry = lack.map(|own| (i + len, own));
                     add(&mut score, w, v, ours);
                     negations = 0;
                     degree = 1.0;
@@ -717,6 +727,9 @@ mod tests {
             "整体满意，但宣传工作还有待加强",
             "无法满足群众需求",
             "实在没法",
+            // The lack goes on to the word right after the one it turns.
+            "党务公开不够及时透明",
+            "服务不够深入细致",
         ] {
             assert!(
                 sentiment(negative) < -0.1,
