@@ -43,8 +43,8 @@ pub const MODEL_VERSION: &str = "dangan-sentiment 3.2";
 /// lack (不够深入, 缺乏吸引力), and "nothing to say" answers neutral. 3.2: everyday words that hold
 /// a negation character (个别, 分别, 别人, 未来, 无论, 不然) read whole, words of inability and of a
 /// need not met (不能, 无法, 难以, 有待, 还需) turn what follows, party criticism words (淡化, 松弛,
-/// 软弱涣散), amounts (很多, 不少) no judgement, a lack's turn carried to the word right after
-/// (不够及时透明).
+/// 软弱涣散), amounts (很多, 不少) and modal verbs and topic nouns (必须, 成为, 说明, 资源) no
+/// judgement, a lack's turn carried to the word right after (不够及时透明).
 pub const MODEL_REVISION: u32 = 3;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
@@ -753,6 +753,9 @@ mod tests {
         // A lone negator still negates; a negator inside a longer phrase still does.
         assert!(sentiment("别担心") > 0.1);
         assert!(lexicon_sentiment("问题很多") < 0.0);
+        // 创新 (innovation) is not in 创新低 (a new low).
+        assert!(lexicon_sentiment("又创新低") < 0.0);
+        assert!(lexicon_sentiment("股价创新高") > 0.0);
         assert!(lexicon_sentiment("收获很多") > 0.0);
     }
 
