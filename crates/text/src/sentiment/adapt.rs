@@ -137,15 +137,15 @@ impl Adapted {
             ],
             grams,
             // Models written before the header said so add the log-odds up plainly.
-            domain_sum: match header.get("domain_sum").copied() {
-                None | Some("plain") => DomainSum::Plain,
-                Some("per_root") => DomainSum::PerRoot,
-                Some(other) => {
-                    return Err(Error::BadModel {
-                        line: 0,
-                        reason: format!("unknown domain_sum `{other}` (plain or per_root)"),
-                    });
-                }
+            domain_sum: match header.get("domain_sum") {
+                None => DomainSum::Plain,
+                Some(name) => DomainSum::from_name(name).ok_or_else(|| Error::BadModel {
+                    line: 0,
+                    reason: format!(
+                        "unknown domain_sum `{name}` (one of: {})",
+                        DomainSum::ALL.map(DomainSum::name).join(", ")
+                    ),
+                })?,
             },
             fitted_on: (get("positive")? as usize, get("negative")? as usize),
         })
@@ -165,11 +165,18 @@ enum DomainSum {
 }
 
 impl DomainSum {
+    const ALL: [DomainSum; 2] = [DomainSum::Plain, DomainSum::PerRoot];
+
+    /// Its name in a model's header (`domain_sum=`).
     fn name(self) -> &'static str {
         match self {
             DomainSum::Plain => "plain",
             DomainSum::PerRoot => "per_root",
         }
+    }
+
+    fn from_name(name: &str) -> Option<DomainSum> {
+        DomainSum::ALL.into_iter().find(|d| d.name() == name)
     }
 }
 
