@@ -48,7 +48,9 @@ pub const MODEL_VERSION: &str = "dangan-sentiment 3.3";
 /// punctuation mark counts as one mark for the learned model (恭喜！！！！ had read as anger);
 /// a text without such a row has the model's evidence of 3.2, so an adaptation stays valid; a
 /// negation reaches its word across bridge and degree words only (没什么好的, 不敢相信, but not
-/// 回不了本垃圾股).
+/// 回不了本垃圾股); 好 before a sentiment word is a degree word (好难过); a word said again at
+/// once counts once (《泪》《泪》《泪》); jionlp's negators that negate nothing (不仅, 不久, 不同)
+/// and yes-no questions (有没有, 是不是) are words at 0; 不受 turns what follows.
 pub const MODEL_REVISION: u32 = 3;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
@@ -66,6 +68,8 @@ const DEGREE_WORDS: &str = include_str!("../data/sentiment/degree.txt");
 const CONTRAST: &[&str] = &["但是", "不过", "可是", "然而", "只是", "但", "却"];
 const BEFORE_CONTRAST: f64 = 0.5;
 const AFTER_CONTRAST: f64 = 1.5;
+/// 好 before a sentiment word is a degree word this strong (好开心: "so happy").
+const GOOD_AS_DEGREE: f64 = 1.5;
 /// A negated word counts this much, the other way.
 const NEGATED: f64 = 0.8;
 /// Longest word matched, in characters.
@@ -74,11 +78,12 @@ const MAX_WORD: usize = 8;
 /// (cannot), 有待, 亟待, 还需 (yet to be) —: negative alone (人手不够, 实在没法), a negation of
 /// what follows them (缺乏吸引力, 不能按时参加, 有待加强); see
 /// [`Entry::Lacking`]. jionlp lists the second kind as negators and as negative words both,
-/// and the word won: 个别党员不能按时参加组织生活 read as praise of 按时. (不要 stays a word:
+/// and the word won: 个别党员不能按时参加组织生活 read as praise of 按时. 不受 (not subject to)
+/// turns what follows it too: 不受欢迎, 不受疫情的伤害. (不要 stays a word:
 /// 不要搞形式主义 is a complaint, not praise.)
 const LACKING: &[&str] = &[
     "不够", "缺乏", "缺少", "欠缺", "不能", "无法", "没法", "难以", "未必", "有待", "亟待", "亟需",
-    "尚需", "仍需", "还需", "尚待",
+    "尚需", "仍需", "还需", "尚待", "不受",
 ];
 
 /// What a negation reaches across to the word it negates: 没什么好的, 没有任何进步, 不敢相信,
@@ -560,17 +565,31 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
     // Where the last negator (or a degree word or bridge after it) ended: a negation reaches
     // the sentiment word found there, not one further on.
     let mut reach = 0;
+    let longest_at = |i: usize| -> Option<(&str, Entry)> {
+        let longest = m.longest_from.get(&firsts[i]).copied().unwrap_or(0);
+        (1..=longest.min(chars - i)).rev().find_map(|len| {
+            let w = &text[bounds[i]..bounds[i + len]];
+            m.words.get(w).map(|e| (w, *e))
+        })
+    };
+    // The last sentiment word counted, and where it ended.
+    let mut last: Option<(&str, usize)> = None;
     let mut i = 0;
     while i < chars {
         let mut step = 1;
-        let longest = m.longest_from.get(&firsts[i]).copied().unwrap_or(0);
-        for len in (1..=longest.min(chars - i)).rev() {
-            let w = &text[bounds[i]..bounds[i + len]];
-            let Some(entry) = m.words.get(w) else {
-                continue;
-            };
+        if let Some((w, mut entry)) = longest_at(i) {
+            let len = w.chars().count();
+            // 好 right before a sentiment word is "so": 好开心, 好难过, 好烦.
+            if w == "好" && i + 1 < chars && matches!(longest_at(i + 1), Some((_, Entry::Word(..))))
+            {
+                entry = Entry::Degree(GOOD_AS_DEGREE);
+            }
+            // A word said again at once is emphasis, not more evidence: 谢谢谢谢谢谢,
+            // 《泪》《泪》《泪》 (a row of six tears outweighed 好棒).
+            let repeat = matches!(entry, Entry::Word(..))
+                && last.is_some_and(|(lw, end)| lw == w && i <= end + 2);
             step = len;
-            match *entry {
+            match entry {
                 Entry::Negator => {
                     if i > reach && lacking.is_none() {
                         negations = 0;
@@ -611,13 +630,15 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
                         }
                     }
                     carry = lack.map(|own| (i + len, own));
-                    add(&mut score, w, v, ours);
+                    if !repeat {
+                        add(&mut score, w, v, ours);
+                    }
+                    last = Some((w, i + len));
                     negations = 0;
                     degree = 1.0;
                     lacking = None;
                 }
             }
-            break;
         }
         if negations > 0 && step == 1 && i == reach {
             if let Some(b) = NEGATION_BRIDGES
@@ -752,6 +773,32 @@ mod tests {
             explain(t)
         );
         assert!(sentiment(t) < -POSITIVE, "{:?}", parts(t));
+    }
+
+    #[test]
+    fn emphasis_is_not_more_evidence_and_not_only_is_no_negation() {
+        let said = |t: &str| explain(t).into_iter().map(|(w, _)| w).collect::<Vec<_>>();
+        // 好 before a sentiment word says how much, not which way.
+        assert_eq!(said("好难过"), ["难过"]);
+        assert!(sentiment("好难过") < -POSITIVE);
+        // A word said again at once counts once.
+        assert_eq!(
+            said("会会真的好棒《泪》《泪》《泪》《泪》《泪》《泪》"),
+            ["棒", "泪"]
+        );
+        assert!(sentiment("会会真的好棒《泪》《泪》《泪》《泪》《泪》《泪》") > POSITIVE);
+        // 不仅 (not only) and a yes-no question negate nothing; 不受 turns what follows.
+        for t in [
+            "不仅好吃而且便宜",
+            "看看有没有否极泰来的转机",
+            "愿大家平安 不受疫情的伤害",
+        ] {
+            assert!(
+                explain(t).iter().all(|(_, v)| *v > 0.0),
+                "{t}: {:?}",
+                explain(t)
+            );
+        }
     }
 
     #[test]
