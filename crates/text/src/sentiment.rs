@@ -509,10 +509,15 @@ fn is_clause_end(c: char) -> bool {
 fn lexicon_score(m: &Words, text: &str) -> Lexicon {
     let mut total = Lexicon::default();
     for sentence in text.split(is_sentence_end).filter(|s| !s.is_empty()) {
-        // The last contrast word splits the sentence.
+        // The last contrast word splits the sentence (但 not in 但愿, 不但, 但凡).
         let cut = CONTRAST
             .iter()
-            .filter_map(|c| sentence.rfind(c).map(|i| (i, c.len())))
+            .filter_map(|c| {
+                sentence
+                    .rmatch_indices(c)
+                    .find(|&(i, _)| !not_contrast(sentence, i))
+                    .map(|(i, _)| (i, c.len()))
+            })
             .max_by_key(|(i, _)| *i);
         match cut {
             Some((i, len)) => {
@@ -524,6 +529,15 @@ fn lexicon_score(m: &Words, text: &str) -> Lexicon {
         }
     }
     total
+}
+
+/// Whether the contrast word at byte `i` of a sentence is part of a word that turns nothing:
+/// 但愿 (may it be), 但凡 (whenever), 不但 (not only).
+fn not_contrast(sentence: &str, i: usize) -> bool {
+    let after = &sentence[i..];
+    after.starts_with("但愿")
+        || after.starts_with("但凡")
+        || sentence[..i].ends_with('不') && after.starts_with('但')
 }
 
 fn clauses(m: &Words, text: &str) -> Lexicon {
@@ -577,7 +591,12 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
     let mut i = 0;
     while i < chars {
         let mut step = 1;
-        if let Some((w, mut entry)) = longest_at(i) {
+        // A yes-no question asks and does not deny: 加不加仓, 涨没涨.
+        let question = matches!(firsts[i], '不' | '没')
+            && i > 0
+            && i + 1 < chars
+            && firsts[i - 1] == firsts[i + 1];
+        if !question && let Some((w, mut entry)) = longest_at(i) {
             let len = w.chars().count();
             // 好 right before a sentiment word is "so": 好开心, 好难过, 好烦.
             if w == "好" && i + 1 < chars && matches!(longest_at(i + 1), Some((_, Entry::Word(..))))
@@ -640,14 +659,15 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
                 }
             }
         }
-        if negations > 0 && step == 1 && i == reach {
-            if let Some(b) = NEGATION_BRIDGES
+        if negations > 0
+            && step == 1
+            && i == reach
+            && let Some(b) = NEGATION_BRIDGES
                 .iter()
                 .find(|b| text[bounds[i]..].starts_with(**b))
-            {
-                step = b.chars().count();
-                reach = i + step;
-            }
+        {
+            step = b.chars().count();
+            reach = i + step;
         }
         i += step;
     }
@@ -787,9 +807,11 @@ mod tests {
             ["棒", "泪"]
         );
         assert!(sentiment("会会真的好棒《泪》《泪》《泪》《泪》《泪》《泪》") > POSITIVE);
-        // 不仅 (not only) and a yes-no question negate nothing; 不受 turns what follows.
+        // 不仅/不但 (not only) and a yes-no question negate nothing; 不受 turns what follows.
         for t in [
             "不仅好吃而且便宜",
+            "不但好吃而且便宜",
+            "加不加仓呢",
             "看看有没有否极泰来的转机",
             "愿大家平安 不受疫情的伤害",
         ] {
