@@ -43,7 +43,7 @@ pub struct Adapted {
 }
 
 impl Adapted {
-    /// The analyzer it makes, by name (`dangan-sentiment 3.2 + lake v3`).
+    /// The analyzer it makes, by name (`dangan-sentiment 4.0 + lake v3`).
     pub fn name(&self) -> String {
         format!("{} + lake {}", super::MODEL_VERSION, self.version)
     }
@@ -508,21 +508,29 @@ mod tests {
         assert!(matches!(e, Error::TooFewItems { positive: 1, .. }), "{e}");
         let e = Adapted::from_tsv("# version=1\n好\tx\n").unwrap_err();
         assert!(matches!(e, Error::BadModel { line: 2, .. }), "{e}");
-        let e = Adapted::from_tsv("# version=1 shipped=3\n").unwrap_err();
+        let e = Adapted::from_tsv("# version=1 shipped=4\n").unwrap_err();
         assert!(e.to_string().contains("w_model"), "{e}");
         // A model fitted beside another shipped analyzer is not used beside this one.
         let e = Adapted::from_tsv("# version=1\n# w_model=1 w_lexicon=1 w_domain=1 bias=0\n")
             .unwrap_err();
         assert!(e.to_string().contains("text train"), "{e}");
+        let e = Adapted::from_tsv(
+            "# version=v1 positive=20 negative=20 shipped=3 domain_sum=per_root\n# w_model=1 w_lexicon=1 w_domain=1 bias=0\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("fitted beside dangan-sentiment 3"),
+            "{e}"
+        );
         // A model written before `domain_sum` adds its n-grams up plainly, as it was fitted.
         let old = Adapted::from_tsv(
-            "# version=v1 positive=20 negative=20 shipped=3\n# w_model=1 w_lexicon=1 w_domain=1 bias=0\n好\t1\n",
+            "# version=v1 positive=20 negative=20 shipped=4\n# w_model=1 w_lexicon=1 w_domain=1 bias=0\n好\t1\n",
         )
         .unwrap();
         assert_eq!(old.domain_sum, DomainSum::Plain);
         assert_eq!(naive_bayes(&old.grams, "好好", old.domain_sum), 1.0);
         let e = Adapted::from_tsv(
-            "# version=v1 positive=20 negative=20 shipped=3 domain_sum=mean\n# w_model=1 w_lexicon=1 w_domain=1 bias=0\n",
+            "# version=v1 positive=20 negative=20 shipped=4 domain_sum=mean\n# w_model=1 w_lexicon=1 w_domain=1 bias=0\n",
         )
         .unwrap_err();
         assert!(e.to_string().contains("domain_sum"), "{e}");
