@@ -33,7 +33,10 @@ fn write(path: &std::path::Path, docs: &[(bool, String)]) {
         std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     );
     for (label, text) in docs {
-        let norm = dangan_text::normalize_for_search(text);
+        // The learned model sees a row of one mark as one mark (dangan-sentiment 3.3).
+        let norm =
+            dangan_text::sentiment::one_of_each_mark(&dangan_text::normalize_for_search(text))
+                .into_owned();
         let lexicon = dangan_text::sentiment::Analyzer::shipped().lexicon_parts(&norm);
         let (grams, clauses): (Vec<&str>, Vec<String>) = char_ngram_clauses(&norm)
             .into_iter()

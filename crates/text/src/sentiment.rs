@@ -366,7 +366,7 @@ impl Analyzer {
 /// weibo 0.757 → 0.764, no review set down more than one text, the shipped held-out set the
 /// same (BENCHMARKS.md, issue 26). Letters and characters keep their runs (哈哈哈, 啊啊啊 — cut,
 /// they lost more than they won).
-fn one_of_each_mark(norm: &str) -> std::borrow::Cow<'_, str> {
+pub fn one_of_each_mark(norm: &str) -> std::borrow::Cow<'_, str> {
     let repeats = |(a, b): (char, char)| a == b && !a.is_alphanumeric();
     let mut pairs = norm.chars().zip(norm.chars().skip(1));
     if !pairs.any(repeats) {
