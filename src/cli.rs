@@ -764,12 +764,16 @@ pub enum TextCommand {
     /// fitted without it, compares that with the analyzer in use on the same items, and keeps
     /// the model fitted on all of them in the lake only if it does better.
     Train {
-        /// The labelled file (not with --reset or --history).
-        #[arg(required_unless_present_any = ["reset", "history"])]
+        /// The labelled file (not with --reset, --refit or --history).
+        #[arg(required_unless_present_any = ["reset", "history", "refit"])]
         file: Option<PathBuf>,
         /// Go back to the shipped analyzer (trained models stay in the lake's history).
         #[arg(long, conflicts_with_all = ["file", "history"])]
         reset: bool,
+        /// Fit the lake's model in use again on the labelled texts it was fitted on (kept in
+        /// the lake): after an upgrade to a dangan whose analyzer is another revision.
+        #[arg(long, conflicts_with_all = ["file", "reset", "history"])]
+        refit: bool,
         /// List the lake's trainings and resets, and the analyzer in use.
         #[arg(long, conflicts_with = "file")]
         history: bool,

@@ -94,6 +94,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
         TextCommand::Train {
             file,
             reset,
+            refit,
             history,
             columns,
             format,
@@ -124,7 +125,22 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let file = file.context("a labelled file to train on 请给出标注文件")?;
+            let file = if refit {
+                // The texts the model in use was fitted on, kept beside it.
+                let version = store.active_version().context(
+                    "no lake model is in use to fit again: the shipped analyzer is 当前使用内置模型，无需重新拟合",
+                )?;
+                let kept = store.items_path(&version);
+                if !kept.exists() {
+                    bail!(
+                        "{version} was trained before dangan kept its labelled texts ({} is missing): run `dangan text train FILE` on the labelled file 请用标注文件重新训练",
+                        kept.display()
+                    );
+                }
+                kept
+            } else {
+                file.context("a labelled file to train on 请给出标注文件")?
+            };
             let items = read_labelled(&file, columns)?;
             let current = analyzer.version();
             let version = store.next_version();
@@ -133,7 +149,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
             let neutral = items.len() - positive - negative;
             let record = serde_json::json!({
                 "at": at,
-                "action": "train",
+                "action": if refit { "refit" } else { "train" },
                 "version": version,
                 "file": file.display().to_string(),
                 "items": items.len(),
@@ -146,7 +162,7 @@ pub async fn run(lake_dir: &Path, command: TextCommand) -> Result<ExitCode> {
                 "kept": t.improved(),
             });
             let in_use = if t.improved() {
-                store.keep(&t.model, record.clone())?;
+                store.keep(&t.model, &items, record.clone())?;
                 t.model.name()
             } else {
                 store.note(record.clone())?;

@@ -351,3 +351,75 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("at least 20"), "{}", stderr(&o));
 }
+
+/// A lake's model fitted beside another revision of the analyzer (what an upgrade of dangan
+/// leaves): scored with the shipped analyzer and said so, then fitted again from the labelled
+/// texts the lake kept beside it.
+#[test]
+fn a_model_of_another_revision_is_set_aside_and_refitted_from_its_kept_texts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    ok(&lake, &["init"]);
+    // Nothing to fit again while the shipped analyzer is in use.
+    let o = dangan(&lake, &["text", "train", "--refit"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("内置模型"),
+        "{}",
+        stderr(&o)
+    );
+    let mut tsv = String::from("label\ttext\n");
+    for i in 0..200 {
+        tsv.push_str(&format!(
+            "positive\t第{i}批货物检验结论为蓝标\nnegative\t第{i}批货物检验结论为橙标\n"
+        ));
+    }
+    let file = tmp.path().join("codes.tsv");
+    std::fs::write(&file, tsv).unwrap();
+    ok(&lake, &["text", "train", file.to_str().unwrap()]);
+    let kept = lake.join("text/sentiment/v1.items.tsv");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap().lines().count(), 401);
+    let score = |lake: &std::path::Path| {
+        let o = dangan(
+            lake,
+            &[
+                "text",
+                "sentiment",
+                "第500批货物检验结论为橙标",
+                "--format",
+                "json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        (v["score"].as_f64().unwrap(), stderr(&o))
+    };
+    assert!(score(&lake).0 < -0.5);
+    // The model as an older dangan would have written it: fitted beside revision 3.
+    let model = lake.join("text/sentiment/v1.tsv");
+    let text = std::fs::read_to_string(&model).unwrap();
+    let revision = format!("shipped={}", dangan_text::sentiment::MODEL_REVISION);
+    assert!(text.contains(&revision), "{text}");
+    std::fs::write(&model, text.replace(&revision, "shipped=3")).unwrap();
+    let (s, warning) = score(&lake);
+    assert!(s > -0.5, "{s}");
+    assert!(
+        warning.contains("dangan-sentiment 3") && warning.contains("--refit"),
+        "{warning}"
+    );
+    let out = ok(&lake, &["text", "train", "--refit", "--format", "json"]);
+    let t: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&t["action"], &t["kept"], &t["version"]),
+        (&"refit".into(), &true.into(), &"v2".into()),
+        "{out}"
+    );
+    let (s, warning) = score(&lake);
+    assert!(s < -0.5 && warning.is_empty(), "{s} {warning}");
+    // A model trained before its texts were kept says how to go on.
+    std::fs::remove_file(lake.join("text/sentiment/v2.items.tsv")).unwrap();
+    let o = dangan(&lake, &["text", "train", "--refit"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("text train FILE"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,6 +1,8 @@
 //! The lake's adaptation of the sentiment analyzer (`dangan text train`), kept versioned under
-//! `<lake>/text/sentiment/`: every trained model as `vN.tsv` (never rewritten), the one in use
-//! named in `active` (`shipped` after a reset), and one JSON line per training or reset in
+//! `<lake>/text/sentiment/`: every trained model as `vN.tsv` (never rewritten) beside the
+//! labelled texts it was fitted on (`vN.items.tsv`, so that `dangan text train --refit` can fit
+//! it again when a new dangan ships another revision of the analyzer), the one in use named in
+//! `active` (`shipped` after a reset), and one JSON line per training or reset in
 //! `history.jsonl`. Every session the lake opens holds the lake's [`analyzer`] (its words and what `active`
 //! names), so `sentiment()`, `dangan text eval`, the reports, the page and the API all score
 //! with it — and a process that opens two lakes scores each with its own.
@@ -9,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use dangan_datasets::Lake;
-use dangan_text::sentiment::{Analyzer, adapt::Adapted};
+use dangan_text::sentiment::{Analyzer, Label, adapt::Adapted};
 
 use crate::error::{Error, Result};
 
@@ -77,17 +79,51 @@ impl ModelStore {
         format!("v{}", highest + 1)
     }
 
-    /// Keep `model` as its version's file and put it in use; `record` goes to the history.
-    /// A version's file is never replaced: two trainings that picked the same name at once
-    /// leave the first one's, and the second is refused (run it again for the next name).
-    pub fn keep(&self, model: &Adapted, record: serde_json::Value) -> Result<()> {
+    /// Where the labelled texts a version was fitted on are kept (`label<TAB>text`).
+    pub fn items_path(&self, version: &str) -> PathBuf {
+        self.dir.join(format!("{version}.items.tsv"))
+    }
+
+    /// Keep `model` as its version's file, with the labelled `items` it was fitted on, and put
+    /// it in use; `record` goes to the history. A version's file is never replaced: two
+    /// trainings that picked the same name at once leave the first one's, and the second is
+    /// refused (run it again for the next name).
+    pub fn keep(
+        &self,
+        model: &Adapted,
+        items: &[(Label, String)],
+        record: serde_json::Value,
+    ) -> Result<()> {
         std::fs::create_dir_all(&self.dir)?;
+        // The texts first: a model is never in use without them. A tab or a line break inside
+        // a text would cut its line; a space reads the same to the analyzer.
+        let mut tsv = String::from("label\ttext\n");
+        for (label, text) in items {
+            let text: String = text
+                .chars()
+                .map(|c| {
+                    if matches!(c, '\t' | '\n' | '\r') {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            tsv.push_str(&format!("{}\t{text}\n", label.name()));
+        }
+        let items_path = self.items_path(&model.version);
+        let items_tmp = items_path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&items_tmp, tsv)?;
         let path = self.dir.join(format!("{}.tsv", model.version));
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
         std::fs::write(&tmp, model.to_tsv())?;
         // A hard link is made whole or not at all, and never over an existing file.
         let linked = std::fs::hard_link(&tmp, &path);
         std::fs::remove_file(&tmp)?;
+        match &linked {
+            Ok(()) => std::fs::rename(&items_tmp, &items_path)?,
+            Err(_) => std::fs::remove_file(&items_tmp)?,
+        }
         if let Err(e) = linked {
             return Err(Error::TextModel {
                 path,
@@ -184,7 +220,16 @@ pub fn analyzer_at(lake_dir: &Path) -> Analyzer {
     let analyzer = match store.active() {
         Ok(model) => base.with_adapted(model),
         Err(e) => {
-            eprintln!("warning: {e}; scoring with the shipped analyzer");
+            let refit = store
+                .active_version()
+                .filter(|v| store.items_path(v).exists())
+                .map(|v| {
+                    format!(
+                        " (its labelled texts are kept: `dangan text train --refit` fits {v} again 重新拟合)"
+                    )
+                })
+                .unwrap_or_default();
+            eprintln!("warning: {e}; scoring with the shipped analyzer{refit}");
             base
         }
     };
@@ -196,18 +241,20 @@ pub fn analyzer_at(lake_dir: &Path) -> Analyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dangan_text::sentiment::evaluation::Label;
 
-    fn model(version: &str) -> Adapted {
-        let items: Vec<(Label, String)> = (0..30)
+    fn items() -> Vec<(Label, String)> {
+        (0..30)
             .flat_map(|i| {
                 [
                     (Label::Positive, format!("第{i}批蓝标")),
                     (Label::Negative, format!("第{i}批橙标")),
                 ]
             })
-            .collect();
-        dangan_text::sentiment::adapt::fit(&items, Analyzer::shipped(), version).unwrap()
+            .collect()
+    }
+
+    fn model(version: &str) -> Adapted {
+        dangan_text::sentiment::adapt::fit(&items(), Analyzer::shipped(), version).unwrap()
     }
 
     #[test]
@@ -233,7 +280,7 @@ mod tests {
         assert!(analyzer_at(b.path()).score(text) < -0.1);
         // A lake's adapted model is its own too.
         ModelStore::at(b.path())
-            .keep(&model("v1"), serde_json::json!({}))
+            .keep(&model("v1"), &items(), serde_json::json!({}))
             .unwrap();
         let shipped = dangan_text::sentiment::MODEL_VERSION;
         assert_eq!(
@@ -250,22 +297,30 @@ mod tests {
         assert_eq!(store.active_version(), None);
         assert_eq!(store.next_version(), "v1");
         store
-            .keep(&model("v1"), serde_json::json!({"n": 1}))
+            .keep(&model("v1"), &items(), serde_json::json!({"n": 1}))
             .unwrap();
         assert_eq!(store.active_version().as_deref(), Some("v1"));
         assert_eq!(store.active().unwrap().unwrap().version, "v1");
         assert_eq!(store.next_version(), "v2");
         // The same name again (a training that raced another): refused, the first file kept.
         let before = std::fs::read_to_string(dir.path().join("text/sentiment/v1.tsv")).unwrap();
-        let e = store.keep(&model("v1"), serde_json::json!({})).unwrap_err();
+        let e = store
+            .keep(&model("v1"), &items(), serde_json::json!({}))
+            .unwrap_err();
         assert!(e.to_string().contains("at the same time"), "{e}");
         let after = std::fs::read_to_string(dir.path().join("text/sentiment/v1.tsv")).unwrap();
         assert_eq!(before, after);
+        // Its labelled texts are kept beside it, as `dangan text eval` and `train` read them.
+        let kept = std::fs::read_to_string(store.items_path("v1")).unwrap();
+        assert!(kept.starts_with("label\ttext\npositive\t第0批蓝标\nnegative\t第0批橙标\n"));
+        assert_eq!(kept.lines().count(), 61);
         store.reset(serde_json::json!({"n": 2})).unwrap();
         assert_eq!(store.active_version(), None);
         assert_eq!(store.history().len(), 2);
         // A broken model file in use is an error naming it and the way back.
-        store.keep(&model("v2"), serde_json::json!({})).unwrap();
+        store
+            .keep(&model("v2"), &items(), serde_json::json!({}))
+            .unwrap();
         std::fs::write(dir.path().join("text/sentiment/v2.tsv"), "# version=v2\n").unwrap();
         let e = store.active().unwrap_err().to_string();
         assert!(e.contains("v2.tsv") && e.contains("--reset"), "{e}");
