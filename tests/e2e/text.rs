@@ -213,6 +213,35 @@ fn train_on_half_a_lifts_half_b_of_every_set() {
     eprintln!("{}", report.join("\n"));
 }
 
+/// A labelled file of 200 positive and 200 negative batches of goods: `第{i}批货物` and the
+/// ending each side says.
+fn batches_file(path: &std::path::Path, positive: &str, negative: &str) {
+    let mut tsv = String::from("label\ttext\n");
+    for i in 0..200 {
+        tsv.push_str(&format!(
+            "positive\t第{i}批货物{positive}\nnegative\t第{i}批货物{negative}\n"
+        ));
+    }
+    std::fs::write(path, tsv).unwrap();
+}
+
+/// `dangan text sentiment` of an orange-labelled batch in the lake: its score, and what the
+/// command said on standard error.
+fn orange_score(lake: &std::path::Path) -> (f64, String) {
+    let o = dangan(
+        lake,
+        &[
+            "text",
+            "sentiment",
+            "第500批货物检验结论为橙标",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    (v["score"].as_f64().unwrap(), stderr(&o))
+}
+
 #[test]
 fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
     let tmp = tempfile::tempdir().unwrap();
@@ -220,14 +249,8 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
     ok(&lake, &["init"]);
     // Clear sentences the shipped analyzer already scores right, every one: no candidate can
     // do better on the texts it was not fitted on, so nothing is kept.
-    let mut tsv = String::from("label\ttext\n");
-    for i in 0..200 {
-        tsv.push_str(&format!(
-            "positive\t第{i}批货物质量很好，非常满意\nnegative\t第{i}批货物质量太差，非常失望\n"
-        ));
-    }
     let file = tmp.path().join("codes.tsv");
-    std::fs::write(&file, tsv).unwrap();
+    batches_file(&file, "质量很好，非常满意", "质量太差，非常失望");
     let out = ok(&lake, &["text", "train", file.to_str().unwrap()]);
     assert!(
         out.contains("没有提高") && out.contains("nothing was changed"),
@@ -238,13 +261,7 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
     assert!(history.contains("\"kept\":false"), "{history}");
 
     // Codes that mean the same everywhere: kept, used by `text sentiment` and SQL, then reset.
-    let mut tsv = String::from("label\ttext\n");
-    for i in 0..200 {
-        tsv.push_str(&format!(
-            "positive\t第{i}批货物检验结论为蓝标\nnegative\t第{i}批货物检验结论为橙标\n"
-        ));
-    }
-    std::fs::write(&file, tsv).unwrap();
+    batches_file(&file, "检验结论为蓝标", "检验结论为橙标");
     let out = ok(
         &lake,
         &["text", "train", file.to_str().unwrap(), "--format", "json"],
@@ -252,20 +269,7 @@ fn training_that_does_not_help_is_not_kept_and_reset_goes_back() {
     let t: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(t["kept"], true, "{out}");
     assert_eq!(t["version"], "v1");
-    let score = |lake: &std::path::Path| -> f64 {
-        let out = ok(
-            lake,
-            &[
-                "text",
-                "sentiment",
-                "第500批货物检验结论为橙标",
-                "--format",
-                "json",
-            ],
-        );
-        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        v["score"].as_f64().unwrap()
-    };
+    let score = |lake: &std::path::Path| orange_score(lake).0;
     // SQL (and so the reports, the page and the API, which query through the same sessions)
     // scores with the lake's model too.
     let in_sql = |lake: &std::path::Path| -> f64 {
@@ -367,31 +371,12 @@ fn a_model_of_another_revision_is_set_aside_and_refitted_from_its_kept_texts() {
         "{}",
         stderr(&o)
     );
-    let mut tsv = String::from("label\ttext\n");
-    for i in 0..200 {
-        tsv.push_str(&format!(
-            "positive\t第{i}批货物检验结论为蓝标\nnegative\t第{i}批货物检验结论为橙标\n"
-        ));
-    }
     let file = tmp.path().join("codes.tsv");
-    std::fs::write(&file, tsv).unwrap();
+    batches_file(&file, "检验结论为蓝标", "检验结论为橙标");
     ok(&lake, &["text", "train", file.to_str().unwrap()]);
     let kept = lake.join("text/sentiment/v1.items.tsv");
     assert_eq!(std::fs::read_to_string(&kept).unwrap().lines().count(), 401);
-    let score = |lake: &std::path::Path| {
-        let o = dangan(
-            lake,
-            &[
-                "text",
-                "sentiment",
-                "第500批货物检验结论为橙标",
-                "--format",
-                "json",
-            ],
-        );
-        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-        (v["score"].as_f64().unwrap(), stderr(&o))
-    };
+    let score = orange_score;
     assert!(score(&lake).0 < -0.5);
     // The model as an older dangan would have written it: fitted beside revision 3.
     let model = lake.join("text/sentiment/v1.tsv");
