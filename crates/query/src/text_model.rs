@@ -99,16 +99,7 @@ impl ModelStore {
         // a text would cut its line; a space reads the same to the analyzer.
         let mut tsv = String::from("label\ttext\n");
         for (label, text) in items {
-            let text: String = text
-                .chars()
-                .map(|c| {
-                    if matches!(c, '\t' | '\n' | '\r') {
-                        ' '
-                    } else {
-                        c
-                    }
-                })
-                .collect();
+            let text = text.replace(['\t', '\n', '\r'], " ");
             tsv.push_str(&format!("{}\t{text}\n", label.name()));
         }
         let items_path = self.items_path(&model.version);

@@ -107,35 +107,6 @@ pub fn top_words(
     all.top(n, k)
 }
 
-impl Tally {
-    /// The top `k` words of each group, `n` texts in all.
-    fn top(self, n: f64, k: usize) -> Result<Vec<Table>> {
-        let Tally { df, counts } = self;
-        let top = |g: &HashMap<String, (usize, usize)>| -> Result<Table> {
-            let mut v: Vec<(&String, usize, usize, f64)> = g
-                .iter()
-                .map(|(w, (count, items))| {
-                    let idf = (n / df.get(w).copied().unwrap_or(1) as f64).ln();
-                    (w, *count, *items, *count as f64 * idf)
-                })
-                .collect();
-            v.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(b.0)));
-            v.truncate(k);
-            Table::build(vec![
-                ("rank", table::ints(1..=v.len() as i64)),
-                ("word", table::strs(v.iter().map(|x| x.0))),
-                ("count", table::ints(v.iter().map(|x| x.1 as i64))),
-                ("items", table::ints(v.iter().map(|x| x.2 as i64))),
-                (
-                    "weight",
-                    table::floats(v.iter().map(|x| (x.3 * 10.0).round() / 10.0)),
-                ),
-            ])
-        };
-        counts.iter().map(top).collect()
-    }
-}
-
 /// Word counts of some texts: in how many texts each word is (`df`), and per group how often
 /// and in how many of the group's texts.
 struct Tally {
@@ -191,6 +162,33 @@ impl Tally {
             }
         }
         t
+    }
+
+    /// The top `k` words of each group, `n` texts in all.
+    fn top(self, n: f64, k: usize) -> Result<Vec<Table>> {
+        let Tally { df, counts } = self;
+        let top = |g: &HashMap<String, (usize, usize)>| -> Result<Table> {
+            let mut v: Vec<(&String, usize, usize, f64)> = g
+                .iter()
+                .map(|(w, (count, items))| {
+                    let idf = (n / df.get(w).copied().unwrap_or(1) as f64).ln();
+                    (w, *count, *items, *count as f64 * idf)
+                })
+                .collect();
+            v.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(b.0)));
+            v.truncate(k);
+            Table::build(vec![
+                ("rank", table::ints(1..=v.len() as i64)),
+                ("word", table::strs(v.iter().map(|x| x.0))),
+                ("count", table::ints(v.iter().map(|x| x.1 as i64))),
+                ("items", table::ints(v.iter().map(|x| x.2 as i64))),
+                (
+                    "weight",
+                    table::floats(v.iter().map(|x| (x.3 * 10.0).round() / 10.0)),
+                ),
+            ])
+        };
+        counts.iter().map(top).collect()
     }
 
     /// Another share's counts added to these.

@@ -91,8 +91,8 @@ const LACKING: &[&str] = &[
 
 /// What a negation reaches across to the word it negates: 没什么好的, 没有任何进步, 不敢相信,
 /// 不被认可, 不会再来; a degree word takes it on to its word (不太好, 没有想象中那么好). Any other
-/// character ends its reach — in
-/// 回不了本垃圾股 the 不 is not about 垃圾股, in 不去水果店买东西 not about 东西. Chosen on half A of
+/// character ends its reach — in 回不了本垃圾股 the 不 is not about 垃圾股, in 不去水果店买东西
+/// not about 东西. Chosen on half A of
 /// the development sets (BENCHMARKS.md, issue 26): every set as good or better than a negation
 /// reaching the clause's next sentiment word, the forum 0.748 → 0.754.
 const NEGATION_BRIDGES: &[&str] = &[
@@ -615,11 +615,12 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
             let repeat = matches!(entry, Entry::Word(..))
                 && last.is_some_and(|(lw, end)| lw == w && i <= end + 2);
             step = len;
+            // A negation out of reach is spent: the next negator or sentiment word starts afresh.
+            if matches!(entry, Entry::Negator | Entry::Word(..)) && i > reach && lacking.is_none() {
+                negations = 0;
+            }
             match entry {
                 Entry::Negator => {
-                    if i > reach && lacking.is_none() {
-                        negations = 0;
-                    }
                     negations += 1;
                     reach = i + len;
                 }
@@ -636,9 +637,6 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
                     }
                 }
                 Entry::Word(v, ours) => {
-                    if i > reach && lacking.is_none() {
-                        negations = 0;
-                    }
                     let mut v = v * degree;
                     let lack = if negations % 2 == 1 {
                         lacking.map(|(_, own, _)| own)
