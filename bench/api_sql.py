@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """SQL as an analyst's client sees it (issue 25, target 4): `POST /api/v1/sql` to a warm
 `dangan serve`, timed in the client from the request to the parsed JSON (and, with
-`Accept: application/vnd.apache.arrow.stream`, to the read Arrow table), beside DuckDB
+`Accept: application/vnd.apache.arrow.stream`, to the read Arrow table; and with `"rows":
+"arrays"`, to the parsed JSON whose rows are arrays in column order), beside DuckDB
 in-process (2 threads) over the same Parquet files, in the same run, rows compared.
 
     cargo build --release --example sql_bench --bin dangan
@@ -88,8 +89,8 @@ def main():
         port = int(re.search(r"127\.0\.0\.1:(\d+)", server.stdout.readline()).group(1))
         conn = http.client.HTTPConnection("127.0.0.1", port)
 
-        def api(sql, arrow=False):
-            body = json.dumps({"sql": sql})
+        def api(sql, arrow=False, arrays=False):
+            body = json.dumps({"sql": sql, "rows": "arrays"} if arrays else {"sql": sql})
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             if arrow:
                 headers["Accept"] = "application/vnd.apache.arrow.stream"
@@ -101,39 +102,48 @@ def main():
             if arrow:
                 return pa.ipc.open_stream(data).read_all()
             out = json.loads(data)
+            if arrays:
+                return out["rows"]
             names = [c["name"] for c in out["columns"]]
             return [[row.get(n) for n in names] for row in out["rows"]]
 
         print(f"archive of {a.members:,} members; {a.runs} runs per query, medians; one kept-alive connection\n")
-        print("| query | API JSON ms | API Arrow ms | DuckDB ms | ratio JSON | ratio Arrow | rows equal |")
-        print("|---|---|---|---|---|---|---|")
-        ratios, aratios = [], []
+        print("| query | API JSON ms | JSON arrays ms | API Arrow ms | DuckDB ms | ratio JSON | ratio arrays | ratio Arrow | rows equal |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        ratios, rratios, aratios = [], [], []
         for q in queries:
             ours_sql, duck_sql = q["ours"], q["duckdb"] or q["ours"]
             api(ours_sql)
             api(ours_sql, arrow=True)
+            api(ours_sql, arrays=True)
             con.execute(duck_sql).fetchall()
-            ot, at, dt = [], [], []
+            ot, rt, at, dt = [], [], [], []
             for _ in range(a.runs):
                 t = time.perf_counter()
                 ours = api(ours_sql)
                 ot.append((time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
+                rows = api(ours_sql, arrays=True)
+                rt.append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
                 table = api(ours_sql, arrow=True)
                 at.append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
                 theirs = con.execute(duck_sql).fetchall()
                 dt.append((time.perf_counter() - t) * 1000)
-            o, ar, d = statistics.median(ot), statistics.median(at), statistics.median(dt)
-            same = same_rows(ours, theirs) and same_rows(list(zip(*table.to_pydict().values())), theirs)
+            o, rw, ar, d = (statistics.median(x) for x in (ot, rt, at, dt))
+            same = (same_rows(ours, theirs) and same_rows(rows, theirs)
+                    and same_rows(list(zip(*table.to_pydict().values())), theirs))
             ratios.append(o / d)
+            rratios.append(rw / d)
             aratios.append(ar / d)
-            print(f"| {q['name']} | {o:.1f} | {ar:.1f} | {d:.1f} | {o / d:.2f} | {ar / d:.2f} | {'yes' if same else 'NO'} |")
+            print(f"| {q['name']} | {o:.1f} | {rw:.1f} | {ar:.1f} | {d:.1f} | {o / d:.2f} | {rw / d:.2f} | {ar / d:.2f} | {'yes' if same else 'NO'} |")
             if not same:
                 print(f"  ours {ours[:3]} … theirs {theirs[:3]} …", file=sys.stderr)
-        ratios.sort()
-        aratios.sort()
+        for r in (ratios, rratios, aratios):
+            r.sort()
         print(f"\nmedian ratio (API JSON / DuckDB) {statistics.median(ratios):.2f}, worst {ratios[-1]:.2f}; "
+              f"JSON arrays: median {statistics.median(rratios):.2f}, worst {rratios[-1]:.2f}; "
               f"Arrow: median {statistics.median(aratios):.2f}, worst {aratios[-1]:.2f}")
     finally:
         server.terminate()

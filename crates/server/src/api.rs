@@ -112,6 +112,21 @@ pub(crate) struct SqlParams {
     q: String,
     /// Rows returned at most (the server's limit caps it).
     limit: Option<usize>,
+    /// How the JSON answer gives its rows: `objects` (the default) or `arrays`.
+    rows: Option<RowShape>,
+}
+
+/// How a JSON answer gives its rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RowShape {
+    /// One object per row, column name → value, a null left out.
+    #[default]
+    Objects,
+    /// One array per row, its values in the order of `columns`, a null written `null` — the
+    /// shape of Trino's and Presto's protocols: no names repeated in every row, so about half
+    /// the bytes and faster for a client to parse.
+    Arrays,
 }
 
 /// `GET /runs`' query string.
@@ -131,6 +146,8 @@ pub(crate) struct SqlBody {
     sql: String,
     /// Rows returned at most (the server's limit caps it).
     limit: Option<usize>,
+    /// How the JSON answer gives its rows: `objects` (the default) or `arrays`.
+    rows: Option<RowShape>,
 }
 
 /// A SQL result as JSON (`Accept: application/vnd.apache.arrow.stream` gets the rows as an
@@ -138,8 +155,9 @@ pub(crate) struct SqlBody {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SqlResult {
     columns: Vec<SqlColumn>,
-    /// One object per row, column name → value.
-    rows: Vec<serde_json::Map<String, Value>>,
+    /// One object per row, column name → value (a null left out); with `rows: "arrays"` one
+    /// array per row, its values in the order of `columns`.
+    rows: Vec<Value>,
     /// Rows of the whole result (more than `rows` when `truncated`).
     row_count: usize,
     truncated: bool,
@@ -547,6 +565,7 @@ async fn run_sql(
     headers: &HeaderMap,
     sql: &str,
     limit: usize,
+    shape: RowShape,
 ) -> ApiResult<Response> {
     if sql.trim().is_empty() {
         return Err(ApiError::bad("q: give an SQL query 请输入 SQL"));
@@ -561,7 +580,7 @@ async fn run_sql(
     if wants_arrow {
         return arrow_stream(&r, max);
     }
-    json_answer(&r, max)
+    json_answer(&r, max, shape)
 }
 
 /// The first `max` rows of a result, in its schema (for the record batches of a stream).
@@ -580,10 +599,10 @@ fn first_rows(
 }
 
 /// A result as the JSON document [`SqlResult`] describes, at most `max` rows, written straight
-/// from its record batches by `dangan sql --format json`'s writer (an object per row, its keys
-/// in column order, a null left out) — not through a `serde_json::Map` per row, which cost more
-/// than the query itself for a few thousand rows.
-fn json_answer(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response> {
+/// from its record batches by arrow's JSON writer (`dangan sql --format json`'s: an object per
+/// row, its keys in column order, a null left out; or an array per row) — not through a
+/// `serde_json::Map` per row, which cost more than the query itself for a few thousand rows.
+fn json_answer(r: &dangan_query::QueryResult, max: usize, shape: RowShape) -> ApiResult<Response> {
     use std::io::Write;
     let columns: Vec<SqlColumn> = r
         .schema
@@ -601,12 +620,25 @@ fn json_answer(r: &dangan_query::QueryResult, max: usize) -> ApiResult<Response>
     serde_json::to_writer(&mut body, &columns).map_err(internal)?;
     body.extend_from_slice(b",\"rows\":");
     let rows: Vec<_> = first_rows(r, max).collect();
-    dangan_query::write_batches(
-        &mut body,
-        &r.schema,
-        &rows,
-        dangan_query::OutputFormat::Json,
-    )?;
+    match shape {
+        RowShape::Objects => dangan_query::write_batches(
+            &mut body,
+            &r.schema,
+            &rows,
+            dangan_query::OutputFormat::Json,
+        )?,
+        RowShape::Arrays => {
+            use arrow::json::{StructMode, WriterBuilder, writer::JsonArray};
+            let mut w = WriterBuilder::new()
+                .with_struct_mode(StructMode::ListOnly)
+                .build::<_, JsonArray>(&mut body);
+            // (An empty batch would open an array of its own; `finish` writes `[]` for none.)
+            for b in rows.iter().filter(|b| b.num_rows() > 0) {
+                w.write(b).map_err(internal)?;
+            }
+            w.finish().map_err(internal)?;
+        }
+    }
     write!(
         body,
         ",\"row_count\":{},\"truncated\":{},\"duration_ms\":{}}}",
@@ -681,7 +713,8 @@ pub(crate) async fn sql_get(
     Params(p): Params<SqlParams>,
 ) -> ApiResult<Response> {
     let limit = p.limit.unwrap_or(state.options.max_rows);
-    run_sql(&state, session, &headers, &p.q, limit).await
+    let shape = p.rows.unwrap_or_default();
+    run_sql(&state, session, &headers, &p.q, limit, shape).await
 }
 
 /// Run one read-only SQL query (a JSON body); with `Accept: application/vnd.apache.arrow.stream`
@@ -713,7 +746,8 @@ pub(crate) async fn sql_post(
         }
     })?;
     let limit = body.limit.unwrap_or(state.options.max_rows);
-    run_sql(&state, session, &headers, &body.sql, limit).await
+    let shape = body.rows.unwrap_or_default();
+    run_sql(&state, session, &headers, &body.sql, limit, shape).await
 }
 
 /// One member's archive: profile, appraisals, development, growth records, …
