@@ -58,7 +58,7 @@ pub const MODEL_REVISION: u32 = 4;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
 pub const SENTIMENT_LEXICON: &str = include_str!("../data/sentiment.txt");
-const JIONLP_WORDS: &str = include_str!("../data/sentiment/jionlp_sentiment_words.txt");
+include_flate::flate!(static JIONLP_WORDS: IFlate from "data/sentiment/jionlp_sentiment_words.txt" with zstd);
 const JIONLP_NEGATORS: &str = include_str!("../data/sentiment/jionlp_negative_words.txt");
 const JIONLP_DEGREE: &str = include_str!("../data/sentiment/jionlp_degree_words.txt");
 /// dangan's general list: single characters, internet and market words, emoticon names, and
@@ -66,6 +66,14 @@ const JIONLP_DEGREE: &str = include_str!("../data/sentiment/jionlp_degree_words.
 const GENERAL_WORDS: &str = include_str!("../data/sentiment/general.txt");
 /// dangan's degree adverbs that jionlp's list weighs as sentiment words (实在, 根本, 完全 …).
 const DEGREE_WORDS: &str = include_str!("../data/sentiment/degree.txt");
+
+/// An embedded table's text, decoded (the tables are compressed into the binary at build time,
+/// `include_flate`; its decoding of what it wrote cannot fail).
+fn embedded(table: &include_flate::IFlate) -> String {
+    table
+        .decode_string()
+        .expect("an embedded table decodes: it was compressed from UTF-8 text at build time")
+}
 
 /// Words that turn a sentence: what follows counts more than what came before.
 const CONTRAST: &[&str] = &["但是", "不过", "可是", "然而", "只是", "但", "却"];
@@ -176,7 +184,7 @@ impl Words {
         }
         // Sentiment words win over negators and degree words of the same spelling (不满,
         // 不好 are words of their own); dangan's list and the user's win over jionlp's.
-        for (w, v) in parse_weighted(JIONLP_WORDS) {
+        for (w, v) in parse_weighted(&embedded(&JIONLP_WORDS)) {
             words.insert(w, Entry::Word(v, false));
         }
         for (w, v) in parse_weighted(DEGREE_WORDS) {

@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-const REGISTER: &str = include_str!("../../data/sentiment/model_register.tsv");
+include_flate::flate!(static REGISTER: IFlate from "data/sentiment/model_register.tsv" with zstd);
 /// Longest n-gram in the table.
 pub(crate) const MAX_GRAM: usize = 3;
 
@@ -18,7 +18,7 @@ pub(crate) const MAX_GRAM: usize = 3;
 fn table() -> &'static HashMap<u64, f32> {
     static TABLE: std::sync::OnceLock<HashMap<u64, f32>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        REGISTER
+        super::embedded(&REGISTER)
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| {
