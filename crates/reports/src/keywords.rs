@@ -149,13 +149,13 @@ impl Tally {
                 if let Some(g) = g {
                     // The word is copied only the first time the group meets it.
                     let counts = &mut t.counts[g];
-                    if !counts.contains_key(w.as_str()) {
-                        counts.insert(w.clone(), (0, 0));
-                    }
-                    if let Some(e) = counts.get_mut(w.as_str()) {
-                        e.0 += 1;
-                        if first {
-                            e.1 += 1;
+                    match counts.get_mut(w.as_str()) {
+                        Some(e) => {
+                            e.0 += 1;
+                            e.1 += usize::from(first);
+                        }
+                        None => {
+                            counts.insert(w.clone(), (1, usize::from(first)));
                         }
                     }
                 }
