@@ -34,7 +34,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 /// Which analyzer scored a text: reports and `dangan text eval` name it —
 /// `dangan-sentiment <revision>.<lexicon correction>`.
-pub const MODEL_VERSION: &str = "dangan-sentiment 4.0";
+pub const MODEL_VERSION: &str = "dangan-sentiment 4.1";
 /// [`MODEL_VERSION`]'s revision: what a lake's adaptation is fitted beside (the learned parts,
 /// how the evidence adds up); an adaptation records it and is not used beside another. A
 /// correction of the lexicon changes the version's second number only — an adapted model
@@ -53,7 +53,9 @@ pub const MODEL_VERSION: &str = "dangan-sentiment 4.0";
 /// and yes-no questions (有没有, 是不是) are words at 0; 不受 turns what follows. 4.0: with those
 /// rules the lexicon's evidence reaches twice as far ([`LEXICON_REACH`] 2 → 4) and the model's
 /// counts 2.5 times, not 2 ([`MODEL_WEIGHT`]) — a lake's adaptation weighed the old scale and is
-/// fitted again.
+/// fitted again. 4.1: a negator ending in 不 leaves the 不 to a sentiment word starting there
+/// (很不错, 还不错, 都不错 had counted nothing: 很不/还不/都不 before a 错 that is no word); 确实
+/// a degree word, 当然 no judgement, 一般般, 不一般, 神速 words.
 pub const MODEL_REVISION: u32 = 4;
 
 /// dangan's own list: party-work vocabulary and common feedback words (`word<TAB>weight`).
@@ -601,6 +603,23 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
             m.words.get(w).map(|e| (w, *e))
         })
     };
+    // A negator ending in 不 does not take the 不 of a sentiment word that starts there:
+    // 很不错, 还不错, 都不错 are 很/还/都 + 不错 ("not bad", praise), not the negators 很不/还不/都不
+    // before a 错 that is no word (they counted nothing). 很不好 keeps its negator: 不好 is none.
+    let word_at = |i: usize| -> Option<(&str, Entry)> {
+        let (w, entry) = longest_at(i)?;
+        let len = w.chars().count();
+        if matches!(entry, Entry::Negator)
+            && len >= 2
+            && w.ends_with('不')
+            && longest_at(i + len - 1)
+                .is_some_and(|(v, e)| matches!(e, Entry::Word(..)) && v.chars().count() >= 2)
+        {
+            let before = &text[bounds[i]..bounds[i + len - 1]];
+            return m.words.get(before).map(|e| (before, *e));
+        }
+        Some((w, entry))
+    };
     // The last sentiment word counted, and where it ended.
     let mut last: Option<(&str, usize)> = None;
     let mut i = 0;
@@ -611,7 +630,7 @@ fn clause(m: &Words, text: &str, found: &mut Option<Vec<(String, f64)>>) -> Lexi
             && i > 0
             && i + 1 < chars
             && firsts[i - 1] == firsts[i + 1];
-        if !question && let Some((w, mut entry)) = longest_at(i) {
+        if !question && let Some((w, mut entry)) = word_at(i) {
             let len = w.chars().count();
             // 好 right before a sentiment word is "so": 好开心, 好难过, 好烦.
             if w == "好" && i + 1 < chars && matches!(longest_at(i + 1), Some((_, Entry::Word(..))))
@@ -834,6 +853,24 @@ mod tests {
                 explain(t)
             );
         }
+    }
+
+    #[test]
+    fn not_bad_is_praise_after_a_negator_ending_in_not() {
+        let said = |t: &str| explain(t).into_iter().map(|(w, _)| w).collect::<Vec<_>>();
+        // 很不/还不/都不 are negators, and took the 不 of 不错: nothing was counted.
+        for t in ["还不错", "很不错", "味道都不错", "这家店不一般"] {
+            assert!(lexicon_sentiment(t) > 0.0, "{t}: {:?}", explain(t));
+        }
+        assert_eq!(said("味道都不错"), ["不错"]);
+        // Where 不 starts no word, the negator stays one: 很不好, 都不满意.
+        for t in ["很不好", "都不满意", "还不够好"] {
+            assert!(lexicon_sentiment(t) < 0.0, "{t}: {:?}", explain(t));
+        }
+        // 确实 says how much, 当然 nothing.
+        assert_eq!(said("确实太慢"), ["太慢"]);
+        assert!(lexicon_sentiment("确实太慢") < lexicon_sentiment("太慢"));
+        assert_eq!(lexicon_sentiment("当然"), 0.0);
     }
 
     #[test]

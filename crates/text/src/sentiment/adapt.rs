@@ -43,7 +43,7 @@ pub struct Adapted {
 }
 
 impl Adapted {
-    /// The analyzer it makes, by name (`dangan-sentiment 4.0 + lake v3`).
+    /// The analyzer it makes, by name (`dangan-sentiment 4.1 + lake v3`).
     pub fn name(&self) -> String {
         format!("{} + lake {}", super::MODEL_VERSION, self.version)
     }
