@@ -520,6 +520,80 @@ fn a_large_csv_streams_in_chunks_with_exact_row_numbers() {
     );
 }
 
+/// A workbook is parsed on a thread of its own and its rows converted part by part (4,096
+/// rows each): the row numbers of quarantined rows stay Excel's across the parts' edges,
+/// empty rows and a title row included.
+#[test]
+fn a_large_xlsx_streams_in_parts_with_exact_row_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path();
+    ok(lake, &["init"]);
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "2026年第一季度活动记录").unwrap();
+    for (c, h) in ["事件编号", "党员编号", "发生时间", "活动类型", "时长(分钟)"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(1, c as u16, *h).unwrap();
+    }
+    let mut row = 1u32;
+    let mut bad_rows = Vec::new();
+    for i in 0..10_000u32 {
+        // Three empty rows across the first part's edge.
+        row += if i == 4_090 { 4 } else { 1 };
+        let kind = match i {
+            7 | 9_000 => {
+                bad_rows.push(i64::from(row) + 1);
+                "跳舞"
+            }
+            _ => "学习",
+        };
+        ws.write_string(row, 0, format!("E{i:07}")).unwrap();
+        ws.write_string(row, 1, format!("M{:05}", i % 5000))
+            .unwrap();
+        ws.write_string(row, 2, format!("2026-03-01 08:{:02}:00", i % 60))
+            .unwrap();
+        ws.write_string(row, 3, kind).unwrap();
+        ws.write_number(row, 4, f64::from(i % 90)).unwrap();
+    }
+    let file = dir.path().join("events.xlsx");
+    wb.save(&file).unwrap();
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "engagement_events",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(row_counts(&r), (Some(10_000), Some(9_998), Some(2)));
+    let rows: Vec<i64> = sql(lake, "select row from system_quarantine order by row")
+        .iter()
+        .map(|r| r["row"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rows, bad_rows, "Excel row numbers: the title is row 1");
+    assert_eq!(bad_rows, vec![10, 9_006]);
+    assert_eq!(
+        count(
+            lake,
+            "select sum(duration_minutes) from engagement_events where event_id = 'E0009999'"
+        ),
+        9_999 % 90
+    );
+    assert_eq!(
+        count(
+            lake,
+            "select count(distinct event_id) from engagement_events"
+        ),
+        9_998
+    );
+}
+
 #[test]
 fn a_large_jsonl_streams_in_blocks_with_exact_line_numbers() {
     let dir = tempfile::tempdir().unwrap();

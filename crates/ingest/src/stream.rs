@@ -73,17 +73,24 @@ enum Msg {
     Done(usize, Result<FileInfo>),
 }
 
-/// Stream CSV and JSONL files part by part, into any sink (a collected file's parts come back
-/// in any order: [`convert_all`] puts them back in run order). Wide survey exports need the
-/// whole sheet, so they are read whole.
-fn streamable(ctx: &ConvertContext, path: &Path) -> bool {
+/// Stream CSV, JSONL and xlsx files part by part, into any sink (a collected file's parts come
+/// back in any order: [`convert_all`] puts them back in run order). Wide survey exports need the
+/// whole sheet, so they are read whole; so is a workbook an earlier `--sheet` run imported
+/// part of (its other sheets are chosen among) — and any workbook the streaming reader turns
+/// down ([`crate::reader::excel::stream_worksheet`]).
+fn streamable(ctx: &ConvertContext, path: &Path, opts: &ImportOptions) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     ctx.spec.shape != dangan_datasets::Shape::WideSurvey
         && ctx.spec.unpivot.is_none()
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .is_some_and(|e| matches!(e.as_str(), "csv" | "tsv" | "jsonl" | "ndjson"))
+        && match ext.as_str() {
+            "csv" | "tsv" | "jsonl" | "ndjson" => true,
+            "xlsx" | "xlsm" => !opts.already_imported_sheets.contains_key(path),
+            _ => false,
+        }
 }
 
 /// Convert `files` (in parallel) into `sink`. A file that fails before any of its rows went
@@ -123,7 +130,7 @@ pub(crate) async fn convert_all(
                         let Some(path) = files.get(i) else { break };
                         let send = |m: Msg| tx.blocking_send(m).is_ok();
                         let emit = |c: Converted| send(Msg::Part(i, c));
-                        let streamed = if streamable(ctx, path) {
+                        let streamed = if streamable(ctx, path, opts) {
                             convert_streaming(ctx, aliases, opts, path, &emit, helpers).transpose()
                         } else {
                             None
@@ -202,6 +209,8 @@ pub(crate) async fn convert_all(
 enum Work {
     Csv(std::sync::Arc<CsvFormat>, Vec<u8>),
     Jsonl(Vec<u8>),
+    /// Rows a workbook's reader parsed already (the parsing is the reading thread's).
+    Rows(RawSheet),
 }
 
 /// Parts after the first, each with the 0-based file row of its first data row.
@@ -220,6 +229,9 @@ fn open_parts(path: &Path, opts: &ImportOptions) -> Result<Option<Opened>> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
+    if ext == "xlsx" || ext == "xlsm" {
+        return open_worksheet_parts(path, opts);
+    }
     if ext == "jsonl" || ext == "ndjson" {
         let Some(mut blocks) = jsonl_blocks(path, &opts.read)? else {
             return Ok(None);
@@ -246,7 +258,37 @@ fn open_parts(path: &Path, opts: &ImportOptions) -> Result<Option<Opened>> {
     Ok(Some((sheet, None, Some(encoding), Box::new(rest))))
 }
 
-/// Convert a CSV or JSONL file part by part: this thread reads, helper threads (one per core)
+/// An xlsx workbook's first part and the parts that follow, parsed on a thread of their own
+/// ([`crate::reader::excel::stream_worksheet`]); `None` when it is to be read whole.
+fn open_worksheet_parts(path: &Path, opts: &ImportOptions) -> Result<Option<Opened>> {
+    use crate::reader::excel::{Streamed, stream_worksheet};
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Streamed>(2);
+    let (owned, read) = (path.to_path_buf(), opts.read.clone());
+    std::thread::Builder::new()
+        .name("xlsx-read".into())
+        .spawn(move || stream_worksheet(&owned, &bytes, &read, &|m| tx.send(m).is_ok()))
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    let first = match rx.recv() {
+        Ok(Streamed::Part(sheet, _)) => sheet,
+        Ok(Streamed::Failed(e)) => return Err(e),
+        Ok(Streamed::Whole) | Err(_) => return Ok(None),
+    };
+    let rest = rx.into_iter().map(|m| match m {
+        Streamed::Part(sheet, row) => Ok((Work::Rows(sheet), row)),
+        Streamed::Failed(e) => Err(e),
+        Streamed::Whole => unreachable!("only ever the first message"),
+    });
+    Ok(Some((first, None, None, Box::new(rest))))
+}
+
+/// Convert a CSV, JSONL or xlsx file part by part: this thread reads, helper threads (one per core)
 /// parse and convert, and each converted part goes to `emit` (false: stop). `None` when the
 /// file cannot be streamed (a JSONL file that is not UTF-8).
 fn convert_streaming(
@@ -310,6 +352,19 @@ fn convert_streaming(
                                 },
                             )?)
                         }),
+                        Work::Rows(rows) => convert_rows(
+                            ctx,
+                            &file,
+                            &RowSource {
+                                sheet: &name,
+                                rows: &rows,
+                                data_from: 0,
+                                headers: &headers,
+                                header: &header,
+                                numbers: RowNumbers::Offset(offset),
+                            },
+                        )
+                        .map_err(Into::into),
                         Work::Jsonl(bytes) => parse_block(path, &bytes, offset).and_then(|block| {
                             let matched = match_header_row(0, block.keys.iter().cloned(), aliases);
                             Ok(convert_rows(

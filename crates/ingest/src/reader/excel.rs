@@ -9,8 +9,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use calamine::{
-    Data, Ods, OdsError, Reader as _, SheetType, Sheets, Xls, XlsError, Xlsb, XlsbError, Xlsx,
-    XlsxError, open_workbook_from_rs,
+    Data, DataRef, Ods, OdsError, Reader as _, SheetType, Sheets, Xls, XlsError, Xlsb, XlsbError,
+    Xlsx, XlsxError, open_workbook_from_rs,
 };
 
 use super::{RawCell, RawSheet, ReadOptions, Reader};
@@ -163,7 +163,7 @@ impl Reader for ExcelReader {
             let mut rows: Vec<Vec<RawCell>> = (0..r0).map(|_| Vec::new()).collect();
             for row in range.rows() {
                 let mut cells: Vec<RawCell> = (0..c0).map(|_| RawCell::Empty).collect();
-                cells.extend(row.iter().map(|d| convert(d, shift)));
+                cells.extend(row.iter().map(|d| convert(d.clone(), shift)));
                 rows.push(cells);
             }
             let merged = merged_regions(&mut wb, bytes, name);
@@ -229,20 +229,186 @@ fn fill_merged_down(rows: &mut [Vec<RawCell>], merged: &[(usize, usize, usize, u
     }
 }
 
-fn convert(d: &Data, shift: f64) -> RawCell {
+fn convert(d: Data, shift: f64) -> RawCell {
     match d {
         Data::Empty => RawCell::Empty,
         // calamine's display is Excel's own (`#DIV/0!`, `#N/A`).
         Data::Error(e) => RawCell::Error(e.to_string()),
-        Data::String(s) => RawCell::Text(s.clone()),
-        Data::Int(i) => RawCell::Number(*i as f64),
-        Data::Float(f) => RawCell::Number(*f),
-        Data::Bool(b) => RawCell::Bool(*b),
+        Data::String(s) => RawCell::Text(s),
+        Data::Int(i) => RawCell::Number(i as f64),
+        Data::Float(f) => RawCell::Number(f),
+        Data::Bool(b) => RawCell::Bool(b),
         Data::DateTime(dt) if dt.is_datetime() => RawCell::DateTime(dt.as_f64() + shift),
         // A duration (`[h]:mm`) is a number of days, not a date.
         Data::DateTime(dt) => RawCell::Number(dt.as_f64()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.clone()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s),
     }
+}
+
+/// [`convert`] of a cell as the streaming reader sees it, its text copied once.
+fn convert_ref(d: &DataRef, shift: f64) -> RawCell {
+    match d {
+        DataRef::SharedString(s) => RawCell::Text((*s).to_string()),
+        DataRef::String(s) => RawCell::Text(s.clone()),
+        other => convert(Data::from(other.clone()), shift),
+    }
+}
+
+/// Rows of a worksheet in each part [`stream_worksheet`] hands over.
+const ROWS_PER_PART: usize = 4096;
+
+/// What [`stream_worksheet`] hands over, in order.
+pub(crate) enum Streamed {
+    /// The workbook is not one to stream: read it whole ([`ExcelReader::read`]). Only ever the
+    /// first message.
+    Whole,
+    /// A part of the worksheet: its rows, and the 0-based sheet row of the first (the first
+    /// part starts at row 0, so its rows are the sheet's).
+    Part(RawSheet, usize),
+    /// Reading stopped part way.
+    Failed(Error),
+}
+
+/// Parse an xlsx workbook's one worksheet with data and hand its rows over part by part as
+/// the XML is read (`send`: false to stop), so that the parts are converted on the other cores
+/// while the rest is parsed — reading the sheet whole first left one core parsing while the
+/// other waited (two thirds of a 100,000-row roster's import). The first message is
+/// [`Streamed::Whole`] where the whole-sheet reading must decide instead: not an xlsx, more
+/// than one worksheet with data, `--sheet` given, cells merged down over rows (filled down
+/// across parts), or no data in the first part. Rows out of order in the sheet's XML, which
+/// no spreadsheet writes, fail the file with what to do.
+pub(crate) fn stream_worksheet(
+    path: &Path,
+    bytes: &[u8],
+    opts: &ReadOptions,
+    send: &dyn Fn(Streamed) -> bool,
+) {
+    let whole = || {
+        send(Streamed::Whole);
+    };
+    if opts.sheet.is_some() {
+        return whole();
+    }
+    let Ok(mut wb) = open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(bytes)) else {
+        return whole();
+    };
+    let Some(name) = only_worksheet_with_data(&mut wb) else {
+        return whole();
+    };
+    let shift = if wb.has_1904_epoch() {
+        DAYS_1900_TO_1904
+    } else {
+        0.0
+    };
+    let failed = |e: &dyn std::fmt::Display| {
+        Streamed::Failed(Error::File {
+            path: path.to_path_buf(),
+            message: format!("sheet `{name}` cannot be read: {e}"),
+        })
+    };
+    std::thread::scope(|scope| {
+        // The merged regions are found while the first part is parsed.
+        let merged = scope.spawn(|| super::xlsx_merged::merged_regions(bytes, &name));
+        let mut merged = Some(merged);
+        let mut cells = match wb.worksheet_cells_reader(&name) {
+            Ok(r) => r,
+            Err(_) => return whole(),
+        };
+        let mut part: Vec<Vec<RawCell>> = Vec::new();
+        // The sheet row of `part[0]`, and whether the first part went.
+        let (mut first_row, mut started) = (0usize, false);
+        let mut hand_over = |part: Vec<Vec<RawCell>>, first_row: usize, started: &mut bool| {
+            if !*started {
+                // Cells merged down are filled down by the whole-sheet reading.
+                let merged = merged.take().and_then(|m| m.join().ok()).flatten();
+                let down = merged.is_none_or(|m| m.iter().any(|&(r0, _, r1, _)| r1 > r0));
+                let data = part.iter().any(|r| r.iter().any(|c| !c.is_empty()));
+                if down || !data {
+                    send(Streamed::Whole);
+                    return false;
+                }
+                *started = true;
+            }
+            let sheet = RawSheet {
+                name: name.clone(),
+                rows: part,
+                encoding: None,
+            };
+            send(Streamed::Part(sheet, first_row))
+        };
+        loop {
+            let cell = match cells.next_cell() {
+                Ok(Some(cell)) => cell,
+                Ok(None) => break,
+                Err(e) => {
+                    send(failed(&e));
+                    return;
+                }
+            };
+            if matches!(cell.get_value(), DataRef::Empty) {
+                continue;
+            }
+            let (r, c) = (
+                cell.get_position().0 as usize,
+                cell.get_position().1 as usize,
+            );
+            if r < first_row {
+                send(failed(&format_args!(
+                    "row {} comes after row {} in the sheet's XML, which no spreadsheet program writes: open the workbook in Excel, WPS or LibreOffice, save it again and import that",
+                    r + 1,
+                    first_row + 1
+                )));
+                return;
+            }
+            if r >= first_row + ROWS_PER_PART {
+                if !hand_over(std::mem::take(&mut part), first_row, &mut started) {
+                    return;
+                }
+                first_row = r;
+            }
+            let at = r - first_row;
+            if part.len() <= at {
+                part.resize_with(at + 1, Vec::new);
+            }
+            let row = &mut part[at];
+            if row.len() <= c {
+                row.resize(c + 1, RawCell::Empty);
+            }
+            row[c] = convert_ref(cell.get_value(), shift);
+        }
+        if !part.is_empty() || !started {
+            hand_over(part, first_row, &mut started);
+        }
+    });
+}
+
+/// The name of a workbook's only worksheet with data: its only worksheet, or the one whose
+/// dimension spans more than a cell where every other has no data (the empty Sheet2 and
+/// Sheet3 of an older Excel's new workbook). `None` when that cannot be told without reading
+/// more than one sheet whole.
+fn only_worksheet_with_data(wb: &mut Xlsx<Cursor<&[u8]>>) -> Option<String> {
+    let worksheets: Vec<String> = wb
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+        .collect();
+    if let [one] = worksheets.as_slice() {
+        return Some(one.clone());
+    }
+    let mut big = None;
+    for name in &worksheets {
+        let cells = wb.worksheet_cells_reader(name).ok()?.dimensions().len();
+        if cells > 1 {
+            if big.is_some() {
+                return None;
+            }
+            big = Some(name.clone());
+        } else if wb.worksheet_range(name).ok()?.used_cells().next().is_some() {
+            return None;
+        }
+    }
+    big
 }
 
 #[cfg(test)]
@@ -257,6 +423,140 @@ mod tests {
         ExcelReader
             .read(&path, &bytes, &ReadOptions::default())
             .unwrap()
+    }
+
+    /// What [`stream_worksheet`] hands over: `None` when it says to read the workbook whole,
+    /// else the parts put back into one sheet's rows (trailing empty cells cut).
+    fn streamed(path: &Path, bytes: &[u8]) -> Option<Vec<Vec<RawCell>>> {
+        let got = std::sync::Mutex::new(Vec::new());
+        stream_worksheet(path, bytes, &ReadOptions::default(), &|m| {
+            got.lock().unwrap().push(m);
+            true
+        });
+        let mut rows: Vec<Vec<RawCell>> = Vec::new();
+        for m in got.into_inner().unwrap() {
+            match m {
+                Streamed::Whole => return None,
+                Streamed::Failed(e) => panic!("{}: {e}", path.display()),
+                Streamed::Part(sheet, first) => {
+                    assert!(first >= rows.len(), "parts in order");
+                    rows.resize_with(first, Vec::new);
+                    rows.extend(sheet.rows);
+                }
+            }
+        }
+        Some(rows.into_iter().map(trimmed).collect())
+    }
+
+    fn trimmed(mut row: Vec<RawCell>) -> Vec<RawCell> {
+        while row.last().is_some_and(RawCell::is_empty) {
+            row.pop();
+        }
+        row
+    }
+
+    /// Every workbook of the fixtures the streaming reader takes gives the rows the whole
+    /// reading gives; those it turns down are the ones it must (several sheets with data,
+    /// cells merged down).
+    #[test]
+    fn streamed_rows_are_the_whole_readings() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "xlsx") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut streamed_files = Vec::new();
+        for path in &files {
+            let bytes = std::fs::read(path).unwrap();
+            let Some(rows) = streamed(path, &bytes) else {
+                continue;
+            };
+            let whole = ExcelReader
+                .read(path, &bytes, &ReadOptions::default())
+                .unwrap();
+            let with_data: Vec<&RawSheet> = whole.iter().filter(|s| s.has_data()).collect();
+            assert_eq!(with_data.len(), 1, "{}", path.display());
+            let mut want: Vec<Vec<RawCell>> =
+                with_data[0].rows.iter().cloned().map(trimmed).collect();
+            let mut got = rows;
+            for r in [&mut want, &mut got] {
+                while r.last().is_some_and(Vec::is_empty) {
+                    r.pop();
+                }
+            }
+            assert_eq!(got, want, "{}", path.display());
+            streamed_files.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        for name in [
+            "roster_1904.xlsx",
+            "date_1904.xlsx",
+            "errors.xlsx",
+            "test.xlsx",
+        ] {
+            assert!(
+                streamed_files.iter().any(|f| f == name),
+                "{streamed_files:?}"
+            );
+        }
+        // Cells merged down are filled down by the whole reading; several sheets with data
+        // are chosen among by it.
+        for name in ["real/built/roster_merged.xlsx", "real/csvkit/sheets.xlsx"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures")
+                .join(name);
+            assert!(
+                streamed(&path, &std::fs::read(&path).unwrap()).is_none(),
+                "{name}"
+            );
+        }
+    }
+
+    /// A sheet of several parts, with empty rows inside and across the parts' edges, rows
+    /// before the data and cells left of it, and an empty second sheet: the same rows as the
+    /// whole reading, each part's first row where it is in the sheet.
+    #[test]
+    fn a_sheet_of_many_parts_streams_whole() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(2, 1, "姓名").unwrap();
+        ws.write_string(2, 2, "入党日期").unwrap();
+        let mut row = 3u32;
+        for i in 0..(3 * ROWS_PER_PART as u32) {
+            // Gaps of empty rows, one of them across the first part's edge.
+            row += if i % 1000 == 999 || i == ROWS_PER_PART as u32 - 4 {
+                7
+            } else {
+                1
+            };
+            ws.write_string(row, 1, format!("党员{i}")).unwrap();
+            if i % 3 == 0 {
+                ws.write_number(row, 2, 45000.0 + f64::from(i % 300))
+                    .unwrap();
+            }
+        }
+        wb.add_worksheet();
+        let bytes = wb.save_to_buffer().unwrap();
+        let path = Path::new("many.xlsx");
+        let rows = streamed(path, &bytes).expect("streamed");
+        let whole = ExcelReader
+            .read(path, &bytes, &ReadOptions::default())
+            .unwrap();
+        let want: Vec<Vec<RawCell>> = whole[0].rows.iter().cloned().map(trimmed).collect();
+        assert_eq!(rows.len(), want.len());
+        assert_eq!(rows, want);
+        assert_eq!(
+            rows[row as usize][1],
+            RawCell::Text(format!("党员{}", 3 * ROWS_PER_PART - 1))
+        );
     }
 
     /// calamine's own test workbooks: the 1904 copies read as the same dates as the 1900
