@@ -274,8 +274,9 @@ pub(crate) enum Streamed {
 /// while the rest is parsed — reading the sheet whole first left one core parsing while the
 /// other waited (two thirds of a 100,000-row roster's import). The first message is
 /// [`Streamed::Whole`] where the whole-sheet reading must decide instead: not an xlsx, more
-/// than one worksheet with data, `--sheet` given, cells merged down over rows (filled down
-/// across parts), or no data in the first part. Rows out of order in the sheet's XML, which
+/// than one worksheet with data, `--sheet` given, merged regions that cannot be looked up, or
+/// no data in the first part. Cells merged down over rows (a branch written once beside its
+/// members) are filled down part by part ([`MergedDown`]). Rows out of order in the sheet's XML, which
 /// no spreadsheet writes, fail the file with what to do.
 pub(crate) fn stream_worksheet(
     path: &Path,
@@ -317,18 +318,28 @@ pub(crate) fn stream_worksheet(
         let mut part: Vec<Vec<RawCell>> = Vec::new();
         // The sheet row of `part[0]`, and whether the first part went.
         let (mut first_row, mut started) = (0usize, false);
-        let mut hand_over = |part: Vec<Vec<RawCell>>, first_row: usize, started: &mut bool| {
+        let mut down = MergedDown::default();
+        // A part goes with its cells merged down filled in; `next`: the sheet row the next
+        // part starts at (`None` at the sheet's end).
+        let mut hand_over = |mut part: Vec<Vec<RawCell>>,
+                             first_row: usize,
+                             next: Option<usize>,
+                             started: &mut bool| {
             if !*started {
-                // Cells merged down are filled down by the whole-sheet reading.
-                let merged = merged.take().and_then(|m| m.join().ok()).flatten();
-                let down = merged.is_none_or(|m| m.iter().any(|&(r0, _, r1, _)| r1 > r0));
-                let data = part.iter().any(|r| r.iter().any(|c| !c.is_empty()));
-                if down || !data {
+                // The merged regions, looked up beside the first part: a workbook whose parts
+                // cannot be followed is read whole (calamine finds them there).
+                let Some(merged) = merged.take().and_then(|m| m.join().ok()).flatten() else {
+                    send(Streamed::Whole);
+                    return false;
+                };
+                if !part.iter().any(|r| r.iter().any(|c| !c.is_empty())) {
                     send(Streamed::Whole);
                     return false;
                 }
+                down = MergedDown::new(&merged);
                 *started = true;
             }
+            down.fill(&mut part, first_row, next);
             let sheet = RawSheet {
                 name: name.clone(),
                 rows: part,
@@ -361,7 +372,7 @@ pub(crate) fn stream_worksheet(
                 return;
             }
             if r >= first_row + ROWS_PER_PART {
-                if !hand_over(std::mem::take(&mut part), first_row, &mut started) {
+                if !hand_over(std::mem::take(&mut part), first_row, Some(r), &mut started) {
                     return;
                 }
                 first_row = r;
@@ -377,9 +388,80 @@ pub(crate) fn stream_worksheet(
             row[c] = convert_ref(cell.get_value(), shift);
         }
         if !part.is_empty() || !started {
-            hand_over(part, first_row, &mut started);
+            hand_over(part, first_row, None, &mut started);
         }
     });
+}
+
+/// Cells merged down over rows, filled down part by part as [`fill_merged_down`] fills the
+/// whole sheet: each region's first cell is kept until the part holding its last row has gone.
+#[derive(Default)]
+struct MergedDown {
+    /// (first row, column, last row) of each region over more than one row.
+    regions: Vec<(usize, usize, usize)>,
+    /// The value of each region (by its place in `regions`) whose first row has been read.
+    tops: rustc_hash::FxHashMap<usize, RawCell>,
+}
+
+impl MergedDown {
+    fn new(merged: &[(usize, usize, usize, usize)]) -> Self {
+        MergedDown {
+            regions: merged
+                .iter()
+                .filter(|&&(r0, _, r1, _)| r1 > r0)
+                .map(|&(r0, c0, r1, _)| (r0, c0, r1))
+                .collect(),
+            tops: Default::default(),
+        }
+    }
+
+    /// Fill the part whose rows start at sheet row `first`. `next`: the row the next part
+    /// starts at — the empty rows before it are rows of the sheet to the whole reading, so a
+    /// region reaching into them adds them to this part, filled.
+    fn fill(&mut self, part: &mut Vec<Vec<RawCell>>, first: usize, next: Option<usize>) {
+        if self.regions.is_empty() {
+            return;
+        }
+        if let Some(next) = next
+            && let Some(last) = self
+                .regions
+                .iter()
+                .filter(|&&(r0, _, r1)| r0 < next && r1 >= first)
+                .map(|&(_, _, r1)| r1.min(next - 1))
+                .max()
+            && last >= first + part.len()
+        {
+            part.resize_with(last + 1 - first, Vec::new);
+        }
+        let end = first + part.len();
+        for (i, &(r0, c0, r1)) in self.regions.iter().enumerate() {
+            if r0 >= end || r1 < first {
+                continue;
+            }
+            if r0 >= first
+                && let Some(v) = part[r0 - first].get(c0).filter(|v| !v.is_empty())
+            {
+                self.tops.insert(i, v.clone());
+            }
+            let Some(value) = self.tops.get(&i) else {
+                continue;
+            };
+            for row in part
+                .iter_mut()
+                .take(r1 + 1 - first)
+                .skip((r0 + 1).saturating_sub(first))
+            {
+                if row.len() <= c0 {
+                    row.resize(c0 + 1, RawCell::Empty);
+                }
+                if row[c0].is_empty() {
+                    row[c0] = value.clone();
+                }
+            }
+        }
+        let regions = &self.regions;
+        self.tops.retain(|&i, _| regions[i].2 >= end);
+    }
 }
 
 /// The name of a workbook's only worksheet with data: its only worksheet, or the one whose
@@ -512,47 +594,51 @@ mod tests {
             "skip_empty_lines.xlsx",
             "bad_dimensions.xlsx",
             "ragged.xlsx",
+            "roster_merged.xlsx",
         ] {
             assert!(
                 streamed_files.iter().any(|f| f == name),
                 "{streamed_files:?}"
             );
         }
-        // Cells merged down are filled down by the whole reading; several sheets with data
-        // are chosen among by it.
-        for name in ["real/built/roster_merged.xlsx", "real/csvkit/sheets.xlsx"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../tests/fixtures")
-                .join(name);
-            assert!(
-                streamed(&path, &std::fs::read(&path).unwrap()).is_none(),
-                "{name}"
-            );
-        }
+        // Several sheets with data are chosen among by the whole reading.
+        let sheets = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/real/csvkit/sheets.xlsx");
+        assert!(streamed(&sheets, &std::fs::read(&sheets).unwrap()).is_none());
     }
 
-    /// A sheet of several parts, with empty rows inside and across the parts' edges, rows
-    /// before the data and cells left of it, and an empty second sheet: the same rows as the
-    /// whole reading, each part's first row where it is in the sheet.
+    /// A sheet of several parts, with empty rows inside the parts and at a part's edge, rows
+    /// before the data and cells left of it, cells merged down (inside a part, across both
+    /// edges, and down into the empty rows at an edge), and an empty second sheet: the same
+    /// rows as the whole reading, each part's first row where it is in the sheet.
     #[test]
     fn a_sheet_of_many_parts_streams_whole() {
+        let n = ROWS_PER_PART as u32;
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();
         ws.write_string(2, 1, "姓名").unwrap();
         ws.write_string(2, 2, "入党日期").unwrap();
-        let mut row = 3u32;
-        for i in 0..(3 * ROWS_PER_PART as u32) {
-            // Gaps of empty rows, one of them across the first part's edge.
-            row += if i % 1000 == 999 || i == ROWS_PER_PART as u32 - 4 {
-                7
-            } else {
-                1
-            };
-            ws.write_string(row, 1, format!("党员{i}")).unwrap();
-            if i % 3 == 0 {
-                ws.write_number(row, 2, 45000.0 + f64::from(i % 300))
-                    .unwrap();
+        // Empty rows: a run inside the first part, and the rows around its edge (the second
+        // part then starts at n + 2).
+        let empty = |r: u32| (1000..1007).contains(&r) || (n - 2..=n + 1).contains(&r);
+        let last = 3 * n;
+        for r in (3..=last).filter(|r| !empty(*r)) {
+            ws.write_string(r, 1, format!("党员{r}")).unwrap();
+            if r % 3 == 0 {
+                ws.write_number(r, 2, 45000.0 + f64::from(r % 300)).unwrap();
             }
+        }
+        // A branch written once beside its members, merged down.
+        let merged = [
+            (10, 40),
+            (n - 5, n + 3),
+            (2 * n - 10, 2 * n + 10),
+            (last - 3, last),
+        ];
+        let plain = rust_xlsxwriter::Format::new();
+        for (i, (r0, r1)) in merged.into_iter().enumerate() {
+            ws.merge_range(r0, 0, r1, 0, &format!("第{i}支部"), &plain)
+                .unwrap();
         }
         wb.add_worksheet();
         let bytes = wb.save_to_buffer().unwrap();
@@ -564,10 +650,15 @@ mod tests {
         let want: Vec<Vec<RawCell>> = whole[0].rows.iter().cloned().map(trimmed).collect();
         assert_eq!(rows.len(), want.len());
         assert_eq!(rows, want);
-        assert_eq!(
-            rows[row as usize][1],
-            RawCell::Text(format!("党员{}", 3 * ROWS_PER_PART - 1))
-        );
+        let branch = |r: u32| rows[r as usize].first().cloned();
+        let text = |t: &str| Some(RawCell::Text(t.into()));
+        assert_eq!(branch(40), text("第0支部"));
+        // Into the empty rows at the edge (rows of the sheet to the whole reading) and on.
+        assert_eq!(branch(n), text("第1支部"));
+        assert_eq!(branch(n + 3), text("第1支部"));
+        assert_eq!(branch(2 * n + 10), text("第2支部"));
+        assert_eq!(branch(last), text("第3支部"));
+        assert_eq!(rows[last as usize][1], RawCell::Text(format!("党员{last}")));
     }
 
     /// calamine's own test workbooks: the 1904 copies read as the same dates as the 1900
