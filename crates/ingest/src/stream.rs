@@ -270,7 +270,10 @@ fn open_worksheet_parts(path: &Path, opts: &ImportOptions) -> Result<Option<Open
     let (owned, read) = (path.to_path_buf(), opts.read.clone());
     std::thread::Builder::new()
         .name("xlsx-read".into())
-        .spawn(move || stream_worksheet(&owned, &bytes, &read, &|m| tx.send(m).is_ok()))
+        .spawn(move || {
+            stream_worksheet(&owned, &bytes, &read, &|m| tx.send(m).is_ok());
+            let _ = tx.send(Streamed::End);
+        })
         .map_err(|e| Error::Io {
             path: path.to_path_buf(),
             source: e,
@@ -278,14 +281,44 @@ fn open_worksheet_parts(path: &Path, opts: &ImportOptions) -> Result<Option<Open
     let first = match rx.recv() {
         Ok(Streamed::Part(sheet, _)) => sheet,
         Ok(Streamed::Failed(e)) => return Err(e),
-        Ok(Streamed::Whole) | Err(_) => return Ok(None),
+        Ok(Streamed::Whole | Streamed::End) | Err(_) => return Ok(None),
     };
-    let rest = rx.into_iter().map(|m| match m {
-        Streamed::Part(sheet, row) => Ok((Work::Rows(sheet), row)),
-        Streamed::Failed(e) => Err(e),
-        Streamed::Whole => unreachable!("only ever the first message"),
-    });
-    Ok(Some((first, None, None, Box::new(rest))))
+    Ok(Some((
+        first,
+        None,
+        None,
+        Box::new(parts_to_the_end(rx, path)),
+    )))
+}
+
+/// The parts a workbook's reader sends after the first, up to the end it says it reached; a
+/// reader gone without saying so (it panicked) fails the file rather than leave its last rows
+/// out.
+fn parts_to_the_end(
+    rx: std::sync::mpsc::Receiver<crate::reader::excel::Streamed>,
+    path: &Path,
+) -> impl Iterator<Item = Result<(Work, usize)>> + Send + use<> {
+    use crate::reader::excel::Streamed;
+    let path = path.to_path_buf();
+    let mut ended = false;
+    std::iter::from_fn(move || {
+        if ended {
+            return None;
+        }
+        ended = true;
+        match rx.recv() {
+            Ok(Streamed::Part(sheet, row)) => {
+                ended = false;
+                Some(Ok((Work::Rows(sheet), row)))
+            }
+            Ok(Streamed::End) => None,
+            Ok(Streamed::Failed(e)) => Some(Err(e)),
+            Ok(Streamed::Whole) | Err(_) => Some(Err(Error::File {
+                path: path.clone(),
+                message: "the workbook's reader stopped part way through the sheet; nothing of it was imported".into(),
+            })),
+        }
+    })
 }
 
 /// Convert a CSV, JSONL or xlsx file part by part: this thread reads, helper threads (one per core)
@@ -420,4 +453,40 @@ fn convert_streaming(
         return Err(e);
     }
     Ok(Some(FileInfo::new(name, header.row + 1, header, encoding)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::excel::Streamed;
+
+    fn part(row: usize) -> Streamed {
+        Streamed::Part(
+            RawSheet {
+                name: "s".into(),
+                rows: vec![Vec::new()],
+                encoding: None,
+            },
+            row,
+        )
+    }
+
+    /// The parts go on to the reader's end; a reader gone without it fails the file.
+    #[test]
+    fn a_reader_gone_part_way_fails_the_file() {
+        let path = Path::new("roster.xlsx");
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        for m in [part(4096), part(8192), Streamed::End] {
+            tx.send(m).unwrap();
+        }
+        let rows: Vec<usize> = parts_to_the_end(rx, path).map(|p| p.unwrap().1).collect();
+        assert_eq!(rows, [4096, 8192]);
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        tx.send(part(4096)).unwrap();
+        drop(tx);
+        let got: Vec<Result<(Work, usize)>> = parts_to_the_end(rx, path).collect();
+        assert_eq!(got.len(), 2);
+        let e = got[1].as_ref().err().expect("an error, not an end");
+        assert!(e.to_string().contains("part way"), "{e}");
+    }
 }

@@ -267,6 +267,10 @@ pub(crate) enum Streamed {
     Part(RawSheet, usize),
     /// Reading stopped part way.
     Failed(Error),
+    /// The sheet was read to its end (sent by the caller of [`stream_worksheet`] once it
+    /// returns: a reader that died part way never sends it, and the rows it would have read
+    /// are then not taken for all of them).
+    End,
 }
 
 /// Parse an xlsx workbook's one worksheet with data and hand its rows over part by part as
@@ -520,6 +524,7 @@ mod tests {
             match m {
                 Streamed::Whole => return None,
                 Streamed::Failed(e) => panic!("{}: {e}", path.display()),
+                Streamed::End => {}
                 Streamed::Part(sheet, first) => {
                     assert!(first >= rows.len(), "parts in order");
                     rows.resize_with(first, Vec::new);
