@@ -463,6 +463,33 @@ fn old_xls_with_a_note_sheet_first_and_a_title_row() {
     );
 }
 
+/// `dangan import engagement_events FILE` of `read` rows of which `bad` are quarantined (exit
+/// 3, the counts checked): the quarantined rows' numbers, in order.
+fn quarantined_rows_of_an_import(
+    lake: &std::path::Path,
+    file: &std::path::Path,
+    read: i64,
+    bad: i64,
+) -> Vec<i64> {
+    let o = dangan(
+        lake,
+        &[
+            "import",
+            "engagement_events",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(row_counts(&r), (Some(read), Some(read - bad), Some(bad)));
+    sql(lake, "select row from system_quarantine order by row")
+        .iter()
+        .map(|r| r["row"].as_i64().unwrap())
+        .collect()
+}
+
 #[test]
 fn a_large_csv_streams_in_chunks_with_exact_row_numbers() {
     let dir = tempfile::tempdir().unwrap();
@@ -486,23 +513,7 @@ fn a_large_csv_streams_in_chunks_with_exact_row_numbers() {
     let (gbk, _, _) = encoding_rs::GBK.encode(&text);
     let file = dir.path().join("events.csv");
     std::fs::write(&file, &gbk).unwrap();
-    let o = dangan(
-        lake,
-        &[
-            "import",
-            "engagement_events",
-            file.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(row_counts(&r), (Some(120_000), Some(119_998), Some(2)));
-    let rows: Vec<i64> = sql(lake, "select row from system_quarantine order by row")
-        .iter()
-        .map(|r| r["row"].as_i64().unwrap())
-        .collect();
+    let rows = quarantined_rows_of_an_import(lake, &file, 120_000, 2);
     assert_eq!(rows, vec![9, 110_002], "Excel row numbers: header is row 1");
     assert_eq!(
         count(
@@ -559,23 +570,7 @@ fn a_large_xlsx_streams_in_parts_with_exact_row_numbers() {
     }
     let file = dir.path().join("events.xlsx");
     wb.save(&file).unwrap();
-    let o = dangan(
-        lake,
-        &[
-            "import",
-            "engagement_events",
-            file.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(row_counts(&r), (Some(10_000), Some(9_998), Some(2)));
-    let rows: Vec<i64> = sql(lake, "select row from system_quarantine order by row")
-        .iter()
-        .map(|r| r["row"].as_i64().unwrap())
-        .collect();
+    let rows = quarantined_rows_of_an_import(lake, &file, 10_000, 2);
     assert_eq!(rows, bad_rows, "Excel row numbers: the title is row 1");
     assert_eq!(bad_rows, vec![10, 9_006]);
     assert_eq!(
@@ -629,23 +624,7 @@ fn a_large_jsonl_streams_in_blocks_with_exact_line_numbers() {
     }
     let file = dir.path().join("events.jsonl");
     std::fs::write(&file, &text).unwrap();
-    let o = dangan(
-        lake,
-        &[
-            "import",
-            "engagement_events",
-            file.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(row_counts(&r), (Some(150_000), Some(149_998), Some(2)));
-    let rows: Vec<i64> = sql(lake, "select row from system_quarantine order by row")
-        .iter()
-        .map(|r| r["row"].as_i64().unwrap())
-        .collect();
+    let rows = quarantined_rows_of_an_import(lake, &file, 150_000, 2);
     // Line numbers: event i is on line i + 1, one more after the blank line.
     assert_eq!(rows, vec![8, 140_002]);
     assert_eq!(

@@ -360,6 +360,22 @@ fn convert_streaming(
     if !emit(first_part) {
         return Ok(Some(FileInfo::new(name, header.row + 1, header, encoding)));
     }
+    // A part's rows under the file's header (the first part's), the first of them file row
+    // `offset`.
+    let under_header = |rows: &dyn crate::reader::Rows, offset: usize| -> Result<Converted> {
+        Ok(convert_rows(
+            ctx,
+            &file,
+            &RowSource {
+                sheet: &name,
+                rows,
+                data_from: 0,
+                headers: &headers,
+                header: &header,
+                numbers: RowNumbers::Offset(offset),
+            },
+        )?)
+    };
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(Work, usize)>(helpers);
     let work_rx = std::sync::Mutex::new(work_rx);
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -371,33 +387,10 @@ fn convert_streaming(
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((part, offset))) = next else { break };
                     let converted = match part {
-                        Work::Csv(format, bytes) => format.parse(&bytes, offset).and_then(|rows| {
-                            Ok(convert_rows(
-                                ctx,
-                                &file,
-                                &RowSource {
-                                    sheet: &name,
-                                    rows: &rows,
-                                    data_from: 0,
-                                    headers: &headers,
-                                    header: &header,
-                                    numbers: RowNumbers::Offset(offset),
-                                },
-                            )?)
-                        }),
-                        Work::Rows(rows) => convert_rows(
-                            ctx,
-                            &file,
-                            &RowSource {
-                                sheet: &name,
-                                rows: &rows,
-                                data_from: 0,
-                                headers: &headers,
-                                header: &header,
-                                numbers: RowNumbers::Offset(offset),
-                            },
-                        )
-                        .map_err(Into::into),
+                        Work::Csv(format, bytes) => format
+                            .parse(&bytes, offset)
+                            .and_then(|rows| under_header(&rows, offset)),
+                        Work::Rows(rows) => under_header(&rows, offset),
                         Work::Jsonl(bytes) => parse_block(path, &bytes, offset).and_then(|block| {
                             let matched = match_header_row(0, block.keys.iter().cloned(), aliases);
                             Ok(convert_rows(

@@ -280,8 +280,8 @@ pub(crate) enum Streamed {
 /// [`Streamed::Whole`] where the whole-sheet reading must decide instead: not an xlsx, more
 /// than one worksheet with data, `--sheet` given, merged regions that cannot be looked up, or
 /// no data in the first part. Cells merged down over rows (a branch written once beside its
-/// members) are filled down part by part ([`MergedDown`]). Rows out of order in the sheet's XML, which
-/// no spreadsheet writes, fail the file with what to do.
+/// members) are filled down part by part ([`MergedDown`]). Rows out of order in the sheet's
+/// XML, which no spreadsheet writes, fail the file with what to do.
 pub(crate) fn stream_worksheet(
     path: &Path,
     bytes: &[u8],
