@@ -79,11 +79,7 @@ enum Msg {
 /// part of (its other sheets are chosen among) — and any workbook the streaming reader turns
 /// down ([`crate::reader::excel::stream_worksheet`]).
 fn streamable(ctx: &ConvertContext, path: &Path, opts: &ImportOptions) -> bool {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
+    let ext = crate::reader::extension(path);
     ctx.spec.shape != dangan_datasets::Shape::WideSurvey
         && ctx.spec.unpivot.is_none()
         && match ext.as_str() {
@@ -224,11 +220,7 @@ type Opened = (RawSheet, Option<usize>, Option<&'static str>, Parts);
 /// first data row when that is not its sheet row, and the parts that follow.
 fn open_parts(path: &Path, opts: &ImportOptions) -> Result<Option<Opened>> {
     let name = crate::reader::file_sheet_name(path);
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
+    let ext = crate::reader::extension(path);
     if ext == "xlsx" || ext == "xlsm" {
         return open_worksheet_parts(path, opts);
     }

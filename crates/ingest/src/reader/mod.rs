@@ -276,14 +276,18 @@ pub fn supported_extensions() -> Vec<&'static str> {
         .collect()
 }
 
+/// A file's extension in lower case (`""` when it has none): what picks its reader.
+pub(crate) fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default()
+}
+
 /// Read `path` (whose bytes are `bytes`): the sheet named by `--sheet`, or every sheet that
 /// has data, in workbook order (the importer takes the first whose header fits the dataset).
 pub fn read_sheets(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawSheet>> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = extension(path);
     let reader = READERS
         .iter()
         .find(|r| r.extensions().contains(&ext.as_str()))
