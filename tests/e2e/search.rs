@@ -263,7 +263,9 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
     let n = search(lake, &["志愿", "--limit", "3"])["total"]
         .as_u64()
         .unwrap();
-    std::fs::write(&state, text.replace("\"format\": 2", "\"format\": 1")).unwrap();
+    let mut older: serde_json::Value = serde_json::from_str(&text).unwrap();
+    older["format"] = 1.into();
+    std::fs::write(&state, older.to_string()).unwrap();
     let o = dangan(lake, &["search", "志愿"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stderr(&o).contains("index rebuild"), "{}", stderr(&o));

@@ -30,8 +30,9 @@ use crate::tokenizer::{BigramTokenizer, JiebaTokenizer};
 pub(crate) const STATE_FILE: &str = "dangan-state.json";
 /// The layout of the index this version writes and reads: the tantivy schema, the name
 /// tables and the state file. 2: the member → branch fingerprint is xxh3 (stable), the state
-/// names its format. Another format is refused with what to do, never wiped silently.
-pub const FORMAT: u32 = 2;
+/// names its format. 3: a document's uid is a 128-bit hash in two fast columns (`uid`), no
+/// longer a string term. Another format is refused with what to do, never wiped silently.
+pub const FORMAT: u32 = 3;
 /// Where the people datasets' name tables are kept, under the index.
 pub(crate) const NAMES_DIR: &str = "names";
 /// Memory for the index writer, shared by its threads.
@@ -422,9 +423,10 @@ impl SearchIndex {
         let dataset = "test";
         let mut writer: tantivy::IndexWriter<TantivyDocument> =
             self.index.writer(WRITER_BUDGET).map_err(&err)?;
+        let mut buf = String::new();
         for (key, text) in texts {
             let mut doc = TantivyDocument::default();
-            doc.add_text(f.uid, format!("{dataset}\u{1f}{key}"));
+            crate::uid::add_uid(&mut doc, f.uid, crate::uid::uid_of(&mut buf, dataset, key));
             doc.add_text(f.dataset, dataset);
             doc.add_text(f.key, key);
             let norm = dangan_text::normalize_for_search(text);

@@ -19,6 +19,7 @@ mod sources;
 mod sync;
 pub mod tokenizer;
 mod top_k;
+mod uid;
 mod vouched;
 
 pub use error::{Error, Result};

@@ -385,7 +385,8 @@ fn an_index_of_another_format_is_refused_with_what_to_do() {
         text.contains(&format!("\"format\": {}", crate::index::FORMAT)),
         "{text}"
     );
-    std::fs::write(&state, text.replace("\"format\": 2", "\"format\": 1")).unwrap();
+    let current = format!("\"format\": {}", crate::index::FORMAT);
+    std::fs::write(&state, text.replace(&current, "\"format\": 1")).unwrap();
     let e = SearchIndex::open_at(dir.path())
         .err()
         .expect("refused")

@@ -12,8 +12,8 @@ pub const BIGRAM: &str = "bigram";
 /// Handles of every field.
 #[derive(Clone, Copy)]
 pub struct Fields {
-    /// `dataset \u{1f} key`: what a document is deleted by.
-    pub uid: Field,
+    /// The two halves of `uid::uid_of(dataset, key)`: what a document is deleted by.
+    pub uid: (Field, Field),
     pub dataset: Field,
     pub key: Field,
     pub member_id: Field,
@@ -43,7 +43,10 @@ pub fn build() -> (Schema, Fields) {
         )
     };
     let fields = Fields {
-        uid: b.add_text_field("uid", STRING),
+        uid: (
+            b.add_u64_field(crate::uid::HI, FAST),
+            b.add_u64_field(crate::uid::LO, FAST),
+        ),
         // With frequencies, so that a search limited to one dataset can rank inside it (the
         // dataset's term joins the words' pruned intersection; every document of the dataset
         // gets the same share of the score).

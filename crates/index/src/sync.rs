@@ -1,7 +1,7 @@
 //! Bringing the index in step with the tables: the state file, re-reading changed datasets (whole
 //! or by their change feed), documents and name tables.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,6 +24,7 @@ use crate::names::{self, NameSet, NameTable};
 use crate::request::{DatasetStatus, DatasetSync, SyncReport};
 use crate::schema::{date_of, day_of};
 use crate::sources::{DateColumn, Source, sources};
+use crate::uid;
 
 /// The search form and pinyin keys of names already met in one sync (bounded: a roster of
 /// unique names does not grow it past [`NameCache::MAX`]).
@@ -554,16 +555,22 @@ impl SearchIndex {
             .map_err(tantivy_err(&self.dir))?
             > 0;
         let mut keep: Vec<Vec<bool>> = changes.iter().map(|b| vec![false; b.num_rows()]).collect();
+        let mut gone = HashSet::new();
+        let mut buf = String::new();
         for (key, (_, row)) in &last {
             if holds_any {
-                writer.delete_term(Term::from_field_text(
-                    self.fields.uid,
-                    &format!("{}\u{1f}{key}", src.dataset),
-                ));
+                gone.insert(uid::uid_of(&mut buf, &src.dataset, key));
             }
             if let Some((b, i)) = row {
                 keep[*b][*i] = true;
             }
+        }
+        // One delete for every key touched, before their new documents (a delete reaches
+        // only documents added before it).
+        if !gone.is_empty() {
+            writer
+                .delete_query(Box::new(uid::UidSetQuery::new(gone)))
+                .map_err(tantivy_err(&self.dir))?;
         }
         let mut names = NameCache::default();
         for (batch, keep) in changes.iter().zip(keep) {
@@ -855,6 +862,7 @@ impl SearchIndex {
         } = self.cells(src, batch)?;
         let mut docs = Vec::with_capacity(batch.num_rows());
         let mut parts: Vec<&str> = Vec::with_capacity(texts.len());
+        let mut buf = String::new();
         for i in 0..batch.num_rows() {
             parts.clear();
             parts.extend(
@@ -870,7 +878,7 @@ impl SearchIndex {
             };
             let key = &keys[i];
             let mut doc = TantivyDocument::default();
-            doc.add_text(f.uid, format!("{}\u{1f}{key}", src.dataset));
+            uid::add_uid(&mut doc, f.uid, uid::uid_of(&mut buf, &src.dataset, key));
             doc.add_text(f.dataset, &src.dataset);
             doc.add_text(f.key, key);
             let member_id = text_at(&member, i);
