@@ -31,13 +31,33 @@ fn index_spinner() -> ProgressBar {
     bar
 }
 
+/// Open the lake's search index; when it replaced one an older dangan wrote, say that the
+/// next sync reads every table again.
+pub fn open_index(lake: &Lake) -> Result<SearchIndex> {
+    let index = SearchIndex::open(lake)?;
+    say_if_upgraded(&index);
+    Ok(index)
+}
+
+fn say_if_upgraded(index: &SearchIndex) {
+    if let Some(older) = index.upgraded_from() {
+        eprintln!(
+            "the search index was written in format {older} by an older dangan: it is rebuilt from the tables 索引格式较旧，正在从数据表重建"
+        );
+    }
+}
+
 /// Sync the index (or rebuild it) with a spinner on a terminal.
 pub async fn sync_index(lake: &Lake, rebuild: bool) -> Result<SyncReport> {
     // A rebuild starts again from the tables; an index of another format is recreated empty
     // for it (anything else refuses one with what to do).
     let index = match SearchIndex::open(lake) {
         Err(dangan_index::Error::Format { .. }) if rebuild => SearchIndex::recreate(lake)?,
-        opened => opened?,
+        opened => {
+            let index = opened?;
+            say_if_upgraded(&index);
+            index
+        }
     };
     let bar = index_spinner();
     let progress = |dataset: &str, n: u64| {
@@ -97,7 +117,7 @@ pub async fn import(lake: &Lake, opts: &ImportOptions, index: bool) -> Result<In
         spinner.set_position(n);
     };
     let index = if index && !opts.dry_run {
-        Some(SearchIndex::open(lake)?)
+        Some(open_index(lake)?)
     } else {
         None
     };

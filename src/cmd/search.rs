@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use dangan_datasets::Lake;
-use dangan_index::{SearchIndex, SearchRequest};
+use dangan_index::SearchRequest;
 
 use crate::cli::{IndexCommand, SearchArgs, TextFormat};
 use dangan_query::OutputFormat;
@@ -26,7 +26,7 @@ pub async fn index(lake: &Lake, command: IndexCommand) -> Result<ExitCode> {
             }
         }
         IndexCommand::Status { format } => {
-            let index = SearchIndex::open(lake)?;
+            let index = crate::steps::open_index(lake)?;
             let status = index.status(lake).await?;
             if format == TextFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
@@ -72,10 +72,12 @@ pub async fn run(lake: &Lake, a: SearchArgs) -> Result<ExitCode> {
     for d in &a.datasets {
         lake.registry().get(d)?;
     }
-    let index = SearchIndex::open(lake)?;
+    let index = crate::steps::open_index(lake)?;
     if !index.in_step(lake).await? {
-        // Never show a row the table no longer has.
+        // Never show a row the table no longer has — nor answer from what this handle read
+        // before the sync.
         crate::steps::sync_index(lake, false).await?;
+        index.refresh()?;
     }
     let orgs = match &a.org {
         Some(o) => Some(org_subtree(lake, o).await?),

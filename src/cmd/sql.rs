@@ -32,7 +32,7 @@ pub async fn run(
     }
     if sql.to_lowercase().contains("search(") {
         // search(...) reads the index: bring it in step first, as `dangan search` does.
-        let index = dangan_index::SearchIndex::open(lake)?;
+        let index = crate::steps::open_index(lake)?;
         if !index.in_step(lake).await? {
             crate::steps::sync_after_change(lake).await?;
         }

@@ -207,6 +207,30 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
     let moved = search(lake, &["鸿雁传书读书会", "--org", other]);
     assert_eq!(keys(&moved), vec![rid.to_string()], "{out}");
     assert!(index_in_step(lake));
+    // A search that finds the index behind (an import with --no-index) catches it up and
+    // answers from the caught-up index, not from what it had read before.
+    std::fs::write(
+        &csv,
+        format!("record_id,member_id,date,category,title,content\n{rid},{mid},{date},思想汇报,更正,本人参加了青松翠柏研学会\n"),
+    )
+    .unwrap();
+    ok(
+        lake,
+        &[
+            "import",
+            "growth_records",
+            csv.to_str().unwrap(),
+            "--mode",
+            "upsert",
+            "--no-index",
+        ],
+    );
+    assert!(!index_in_step(lake));
+    assert_eq!(
+        keys(&search(lake, &["青松翠柏研学会"])),
+        vec![rid.to_string()]
+    );
+    assert!(keys(&search(lake, &["鸿雁传书读书会"])).is_empty());
 
     // A member's whole archive: json by id, a printable page, and by name or pinyin.
     let a: serde_json::Value =
@@ -256,16 +280,35 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NO_SUCH_ORG"));
 
-    // An index of another format (another dangan wrote it) is refused with what to do, never
-    // wiped silently; `index rebuild` recreates it from the tables.
+    // An index an older dangan wrote (an older format) is rebuilt from the tables by the
+    // first command that needs it, which says so; one a newer dangan wrote is refused with
+    // what to do, never wiped; `index rebuild` recreates it.
     let state = lake.join("index/dangan-state.json");
     let text = std::fs::read_to_string(&state).unwrap();
     let n = search(lake, &["志愿", "--limit", "3"])["total"]
         .as_u64()
         .unwrap();
-    let mut older: serde_json::Value = serde_json::from_str(&text).unwrap();
-    older["format"] = 1.into();
-    std::fs::write(&state, older.to_string()).unwrap();
+    let mut written: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let format = written["format"].as_u64().unwrap();
+    written["format"] = 1.into();
+    std::fs::write(&state, written.to_string()).unwrap();
+    let o = dangan(
+        lake,
+        &["search", "志愿", "--limit", "3", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("format 1 by an older dangan"),
+        "{}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["total"].as_u64(), Some(n));
+    let text = std::fs::read_to_string(&state).unwrap();
+    let mut written: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(written["format"].as_u64(), Some(format));
+    written["format"] = (format + 1).into();
+    std::fs::write(&state, written.to_string()).unwrap();
     let o = dangan(lake, &["search", "志愿"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stderr(&o).contains("index rebuild"), "{}", stderr(&o));

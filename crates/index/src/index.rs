@@ -31,7 +31,8 @@ pub(crate) const STATE_FILE: &str = "dangan-state.json";
 /// The layout of the index this version writes and reads: the tantivy schema, the name
 /// tables and the state file. 2: the member → branch fingerprint is xxh3 (stable), the state
 /// names its format. 3: a document's uid is a 128-bit hash in two fast columns (`uid`), no
-/// longer a string term. Another format is refused with what to do, never wiped silently.
+/// longer a string term. An older format is recreated empty for the next sync to fill from
+/// the tables; a newer one is refused with what to do.
 pub const FORMAT: u32 = 3;
 /// Where the people datasets' name tables are kept, under the index.
 pub(crate) const NAMES_DIR: &str = "names";
@@ -50,6 +51,8 @@ pub struct SearchIndex {
     pub(crate) days: std::sync::Mutex<HashMap<tantivy::index::SegmentId, Option<Column<i64>>>>,
     /// The people datasets' name tables (see `names`).
     pub(crate) names: std::sync::RwLock<Option<Arc<NameSet>>>,
+    /// See [`SearchIndex::upgraded_from`].
+    upgraded_from: Option<u32>,
 }
 
 /// A match: a document of the index, or a row of a name table (table, row).
@@ -111,8 +114,9 @@ pub(crate) fn tantivy_err(dir: &Path) -> impl Fn(tantivy::TantivyError) -> Error
 }
 
 impl SearchIndex {
-    /// Open the index under the lake, creating it when there is none. An index of another
-    /// `FORMAT` (written by another version of dangan) is refused with what to do:
+    /// Open the index under the lake, creating it when there is none. An index of an older
+    /// `FORMAT` is recreated empty for the next sync to fill ([`SearchIndex::upgraded_from`]);
+    /// one of a newer format (a newer dangan wrote it) is refused with what to do:
     /// [`SearchIndex::recreate`] (`dangan index rebuild`).
     pub fn open(lake: &Lake) -> Result<SearchIndex> {
         let dir = lake.dir().join("index");
@@ -135,10 +139,23 @@ impl SearchIndex {
             found,
             expected: FORMAT,
         };
+        let mut upgraded_from = None;
         if let Ok(text) = std::fs::read_to_string(dir.join(STATE_FILE)) {
-            let found = serde_json::from_str::<State>(&text).map_or(0, |s| s.format);
-            if found != FORMAT {
-                return Err(format_of(found.to_string()));
+            let found = serde_json::from_str::<State>(&text).map_err(|e| {
+                format_of(format!(
+                    "unreadable ({} {e})",
+                    dir.join(STATE_FILE).display()
+                ))
+            })?;
+            // An older format (this dangan's predecessor wrote it): the index is made from
+            // the tables, so it is recreated empty and the next sync — an import's index step,
+            // `serve`'s catch-up, a search that finds the index behind — reads them again. A
+            // newer one is refused: an older dangan must not undo an upgrade.
+            if found.format < FORMAT {
+                std::fs::remove_dir_all(dir).map_err(|e| err(e.into()))?;
+                upgraded_from = Some(found.format);
+            } else if found.format != FORMAT {
+                return Err(format_of(found.format.to_string()));
             }
         }
         std::fs::create_dir_all(dir).map_err(|e| err(e.into()))?;
@@ -169,8 +186,15 @@ impl SearchIndex {
             cache: std::sync::Mutex::new(ResultCache::default()),
             days: std::sync::Mutex::new(HashMap::new()),
             names: Default::default(),
+            upgraded_from,
         };
         Ok(index)
+    }
+
+    /// The format of the index this one replaced when it was opened (an older dangan wrote
+    /// it; see [`FORMAT`]): the caller says so, and the next sync reads every table again.
+    pub fn upgraded_from(&self) -> Option<u32> {
+        self.upgraded_from
     }
 
     #[cfg(test)]

@@ -374,28 +374,60 @@ fn the_total_counts_every_match_with_or_without_facets() {
 }
 
 #[test]
-fn an_index_of_another_format_is_refused_with_what_to_do() {
+fn an_older_format_is_recreated_and_a_newer_one_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let index = SearchIndex::open_at(dir.path()).unwrap();
-    index.add_names(&[("p".into(), "王芳".into())]).unwrap();
-    drop(index);
     let state = dir.path().join("dangan-state.json");
-    let text = std::fs::read_to_string(&state).unwrap();
-    assert!(
-        text.contains(&format!("\"format\": {}", crate::index::FORMAT)),
-        "{text}"
-    );
     let current = format!("\"format\": {}", crate::index::FORMAT);
-    std::fs::write(&state, text.replace(&current, "\"format\": 1")).unwrap();
+    let written_as = |format: u32| {
+        let index = SearchIndex::open_at(dir.path()).unwrap();
+        index.add_names(&[("p".into(), "王芳".into())]).unwrap();
+        drop(index);
+        let text = std::fs::read_to_string(&state).unwrap();
+        assert!(text.contains(&current), "{text}");
+        std::fs::write(
+            &state,
+            text.replace(&current, &format!("\"format\": {format}")),
+        )
+        .unwrap();
+    };
+    // A newer dangan wrote it: refused with what to do, nothing wiped.
+    written_as(crate::index::FORMAT + 1);
     let e = SearchIndex::open_at(dir.path())
         .err()
         .expect("refused")
         .to_string();
-    assert!(e.contains("format 1") && e.contains("index rebuild"), "{e}");
-    // Nothing was wiped.
+    assert!(
+        e.contains(&format!("format {}", crate::index::FORMAT + 1)) && e.contains("index rebuild"),
+        "{e}"
+    );
     assert!(
         std::fs::read_to_string(&state)
             .unwrap()
-            .contains("\"format\": 1")
+            .contains(&format!("\"format\": {}", crate::index::FORMAT + 1))
+    );
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    // An older one: recreated empty (the next sync reads the tables again), and said so.
+    written_as(1);
+    let index = SearchIndex::open_at(dir.path()).unwrap();
+    assert_eq!(index.upgraded_from(), Some(1));
+    assert!(!state.exists());
+    let found = index
+        .search(&SearchRequest {
+            query: "王芳".into(),
+            limit: 5,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found.total, 0);
+    drop(index);
+    // An unreadable state is refused, not taken for an old one.
+    std::fs::write(&state, "{ not json").unwrap();
+    let e = SearchIndex::open_at(dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("unreadable") && e.contains("index rebuild"),
+        "{e}"
     );
 }
