@@ -191,8 +191,8 @@ impl SearchIndex {
         Ok(index)
     }
 
-    /// The format of the index this one replaced when it was opened (an older dangan wrote
-    /// it; see [`FORMAT`]): the caller says so, and the next sync reads every table again.
+    /// The `FORMAT` of the index this one replaced when it was opened (an older dangan wrote
+    /// it): the caller says so, and the next sync reads every table again.
     pub fn upgraded_from(&self) -> Option<u32> {
         self.upgraded_from
     }
