@@ -26,6 +26,9 @@ const ALPHA: f64 = 1.0;
 const MIN_ITEMS: u32 = 2;
 /// L2 penalty on the combiner's weights (not its bias).
 const PENALTY: f64 = 1.0;
+/// An item scored beyond this on the other side of its label by an adaptation fitted without
+/// it is left out of the fit (see `fit_prepared`).
+const CONTRADICTED: f64 = 0.95;
 
 /// A lake's adaptation of the analyzer.
 #[derive(Clone, Debug, PartialEq)]
@@ -325,9 +328,51 @@ fn enough<T>(items: &[(Label, T)]) -> Result<()> {
 }
 
 /// [`fit`] on prepared items, without the minimum (the candidates [`train`] fits on four
-/// fifths of a file that has it).
+/// fifths of a file that has it). Items whose label the data itself contradicts are left out
+/// of the fit: each item is scored by an adaptation fitted without its fifth, and one scored
+/// beyond [`CONTRADICTED`] on the other side of its label is taken for mislabelled (labels
+/// given per order or per post, not per sentence: "送的好慢啊" labelled positive). The
+/// threshold was chosen on half A of the development sets, cross-validated (mean over the
+/// eight sets 0.881 → 0.887, the worst 0.802 → 0.806); see BENCHMARKS.md, issue 26.
 fn fit_prepared<'a: 'b, 'b>(items: impl Iterator<Item = &'b Item<'a>>, version: &str) -> Adapted {
     let prepared: Vec<&Item> = items.filter(|it| it.label != Label::Neutral).collect();
+    let folds: Vec<usize> = prepared.iter().map(|it| fold_of(it.text)).collect();
+    let mut out_of_fold = vec![0.0; prepared.len()];
+    for fold in 0..FOLDS {
+        let fitting: Vec<&Item> = prepared
+            .iter()
+            .zip(&folds)
+            .filter(|(_, f)| **f != fold)
+            .map(|(it, _)| *it)
+            .collect();
+        if !fitting.iter().any(|it| it.positive()) || fitting.iter().all(|it| it.positive()) {
+            return fit_all(&prepared, version);
+        }
+        let candidate = fit_all(&fitting, version);
+        for (i, _) in folds.iter().enumerate().filter(|(_, f)| **f == fold) {
+            out_of_fold[i] = candidate.score_parts(&prepared[i].parts, &prepared[i].norm);
+        }
+    }
+    let kept: Vec<&Item> = prepared
+        .iter()
+        .zip(&out_of_fold)
+        .filter(|(it, s)| {
+            if it.positive() {
+                **s >= -CONTRADICTED
+            } else {
+                **s <= CONTRADICTED
+            }
+        })
+        .map(|(it, _)| *it)
+        .collect();
+    if !kept.iter().any(|it| it.positive()) || kept.iter().all(|it| it.positive()) {
+        return fit_all(&prepared, version);
+    }
+    fit_all(&kept, version)
+}
+
+/// The adaptation fitted on every one of the items given (positive and negative ones).
+fn fit_all(prepared: &[&Item], version: &str) -> Adapted {
     let positive = prepared.iter().filter(|i| i.positive()).count();
     let negative = prepared.len() - positive;
     // Out-of-fold naive Bayes for the combiner.
