@@ -133,22 +133,20 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
         rec[0]["member_id"].as_str().unwrap(),
         rec[0]["date"].as_str().unwrap(),
     );
+    // The record re-sent with another content, upserted (with more arguments, if any).
     let csv = dir.path().join("fix.csv");
-    std::fs::write(
-        &csv,
-        format!("record_id,member_id,date,category,title,content\n{rid},{mid},{date},思想汇报,更正,本人参加了鸿雁传书读书会\n"),
-    )
-    .unwrap();
-    let out = ok(
-        lake,
-        &[
-            "import",
-            "growth_records",
-            csv.to_str().unwrap(),
-            "--mode",
-            "upsert",
-        ],
-    );
+    let resend = |content: &str, more: &[&str]| {
+        std::fs::write(
+            &csv,
+            format!("record_id,member_id,date,category,title,content\n{rid},{mid},{date},思想汇报,更正,{content}\n"),
+        )
+        .unwrap();
+        let csv = csv.to_str().unwrap();
+        let mut args = vec!["import", "growth_records", csv, "--mode", "upsert"];
+        args.extend(more);
+        ok(lake, &args)
+    };
+    let out = resend("本人参加了鸿雁传书读书会", &[]);
     // Only the changed row is applied (the change data feed), not the dataset re-read.
     assert!(out.contains("1 changed rows applied"), "{out}");
     assert_eq!(
@@ -209,22 +207,7 @@ fn search_names_pinyin_filters_and_the_index_follows_the_lake() {
     assert!(index_in_step(lake));
     // A search that finds the index behind (an import with --no-index) catches it up and
     // answers from the caught-up index, not from what it had read before.
-    std::fs::write(
-        &csv,
-        format!("record_id,member_id,date,category,title,content\n{rid},{mid},{date},思想汇报,更正,本人参加了青松翠柏研学会\n"),
-    )
-    .unwrap();
-    ok(
-        lake,
-        &[
-            "import",
-            "growth_records",
-            csv.to_str().unwrap(),
-            "--mode",
-            "upsert",
-            "--no-index",
-        ],
-    );
+    resend("本人参加了青松翠柏研学会", &["--no-index"]);
     assert!(!index_in_step(lake));
     assert_eq!(
         keys(&search(lake, &["青松翠柏研学会"])),
