@@ -40,10 +40,8 @@ pub fn open_index(lake: &Lake) -> Result<SearchIndex> {
 }
 
 fn say_if_upgraded(index: &SearchIndex) {
-    if let Some(older) = index.upgraded_from() {
-        eprintln!(
-            "the search index was written in format {older} by an older dangan: it is rebuilt from the tables 索引格式较旧，正在从数据表重建"
-        );
+    if let Some(notice) = index.upgrade_notice() {
+        eprintln!("{notice}");
     }
 }
 

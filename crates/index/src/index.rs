@@ -197,6 +197,15 @@ impl SearchIndex {
         self.upgraded_from
     }
 
+    /// What to tell the user when [`SearchIndex::upgraded_from`] is set.
+    pub fn upgrade_notice(&self) -> Option<String> {
+        self.upgraded_from.map(|older| {
+            format!(
+                "the search index was written in format {older} by an older dangan: it is rebuilt from the tables by the next sync 索引格式较旧，正在从数据表重建"
+            )
+        })
+    }
+
     #[cfg(test)]
     pub(crate) fn searcher(&self) -> tantivy::Searcher {
         self.reader.searcher()

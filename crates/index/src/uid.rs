@@ -70,13 +70,16 @@ impl UidSetWeight {
         let fast = reader.fast_fields();
         let (hi, lo) = (fast.u64(HI)?, fast.u64(LO)?);
         for doc in 0..max_doc {
-            if let (Some(h), Some(l)) = (hi.first(doc), lo.first(doc))
-                && self.uids.contains(&(u128::from(h) << 64 | u128::from(l)))
-            {
+            if self.holds(hi.first(doc), lo.first(doc)) {
                 found.insert(doc);
             }
         }
         Ok(found)
+    }
+
+    /// Whether a document's two uid halves make a uid of the set.
+    fn holds(&self, hi: Option<u64>, lo: Option<u64>) -> bool {
+        matches!((hi, lo), (Some(h), Some(l)) if self.uids.contains(&(u128::from(h) << 64 | u128::from(l))))
     }
 }
 
@@ -87,7 +90,8 @@ impl Weight for UidSetWeight {
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        if self.matches(reader)?.contains(doc) {
+        let fast = reader.fast_fields();
+        if self.holds(fast.u64(HI)?.first(doc), fast.u64(LO)?.first(doc)) {
             Ok(Explanation::new("uid in the set", 1.0))
         } else {
             Err(TantivyError::InvalidArgument(format!(

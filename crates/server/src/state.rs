@@ -341,10 +341,8 @@ impl AppState {
             return Ok(index);
         }
         let index = Arc::new(dangan_index::SearchIndex::open(&self.lake)?);
-        if let Some(older) = index.upgraded_from() {
-            tracing::warn!(
-                "the search index was written in format {older} by an older dangan: the catch-up rebuilds it from the tables 索引格式较旧，正在从数据表重建"
-            );
+        if let Some(notice) = index.upgrade_notice() {
+            tracing::warn!("{notice}");
         }
         index.set_cache_capacity(self.options.search_cache);
         *i = Some((Instant::now(), index.clone()));

@@ -345,7 +345,7 @@ fn fit_prepared<'a: 'b, 'b>(items: impl Iterator<Item = &'b Item<'a>>, version: 
             .filter(|(_, f)| **f != fold)
             .map(|(it, _)| *it)
             .collect();
-        if !fitting.iter().any(|it| it.positive()) || fitting.iter().all(|it| it.positive()) {
+        if !both_labels(&fitting) {
             return fit_all(&prepared, version);
         }
         let candidate = fit_all(&fitting, version);
@@ -365,10 +365,12 @@ fn fit_prepared<'a: 'b, 'b>(items: impl Iterator<Item = &'b Item<'a>>, version: 
         })
         .map(|(it, _)| *it)
         .collect();
-    if !kept.iter().any(|it| it.positive()) || kept.iter().all(|it| it.positive()) {
-        return fit_all(&prepared, version);
-    }
-    fit_all(&kept, version)
+    fit_all(if both_labels(&kept) { &kept } else { &prepared }, version)
+}
+
+/// Whether items of both labels are among these (a fit needs both).
+fn both_labels(items: &[&Item]) -> bool {
+    items.iter().any(|it| it.positive()) && !items.iter().all(|it| it.positive())
 }
 
 /// The adaptation fitted on every one of the items given (positive and negative ones).
