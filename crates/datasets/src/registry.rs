@@ -355,22 +355,24 @@ mod tests {
         );
         assert_eq!(reg.get("feedback").unwrap().shape, crate::Shape::Long);
         // A second register of people is refused, naming the first.
-        let dir = tempdir();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         std::fs::write(
             dir.join("visits.toml"),
             "name = \"visits\"\nkey = [\"member_id\"]\nrole = \"people\"\n[[columns]]\nname = \"member_id\"\n[[columns]]\nname = \"org_id\"\n",
         )
         .unwrap();
-        let e = Registry::load(Some(&dir)).unwrap_err().to_string();
+        let e = Registry::load(Some(dir)).unwrap_err().to_string();
         assert!(e.contains("members") && e.contains("people"), "{e}");
         std::fs::write(dir.join("visits.toml"), "name = \"visits\"\nkey = [\"member_id\"]\nshape = \"tall\"\n[[columns]]\nname = \"member_id\"\n").unwrap();
-        let e = Registry::load(Some(&dir)).unwrap_err().to_string();
+        let e = Registry::load(Some(dir)).unwrap_err().to_string();
         assert!(e.contains("tall"), "{e}");
     }
 
     #[test]
     fn user_file_adds_aliases_and_datasets() {
-        let dir = tempdir();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         std::fs::write(
             dir.join("extra.toml"),
             "name = \"members\"\n[[columns]]\nname = \"phone\"\naliases = [\"移动电话\"]\n",
@@ -381,7 +383,7 @@ mod tests {
             "name = \"visits\"\nkey = [\"visit_id\"]\n[[columns]]\nname = \"visit_id\"\ntype = \"string\"\n[[columns]]\nname = \"member_id\"\n",
         )
         .unwrap();
-        let reg = Registry::load(Some(&dir)).unwrap();
+        let reg = Registry::load(Some(dir)).unwrap();
         let phone = reg.get("members").unwrap().column("phone").unwrap().clone();
         assert!(phone.aliases.contains(&"移动电话".to_string()));
         assert!(phone.aliases.contains(&"手机号码".to_string()));
@@ -397,13 +399,14 @@ mod tests {
 
     #[test]
     fn malformed_spec_names_file_and_line() {
-        let dir = tempdir();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         std::fs::write(
             dir.join("bad.toml"),
             "name = \"visits\"\nkey = [\"visit_id\"]\n\n[[columns]]\nname = \"visit_id\"\ntype = \"strng\"\n",
         )
         .unwrap();
-        let err = Registry::load(Some(&dir)).unwrap_err().to_string();
+        let err = Registry::load(Some(dir)).unwrap_err().to_string();
         assert!(err.contains("bad.toml"), "{err}");
         assert!(err.contains("line 6"), "{err}");
         assert!(err.contains("strng"), "{err}");
@@ -413,17 +416,11 @@ mod tests {
             "name = \"visits\"\nkey = [\"nope\"]\n[[columns]]\nname = \"visit_id\"\ntype = \"string\"\n",
         )
         .unwrap();
-        let err = Registry::load(Some(&dir)).unwrap_err().to_string();
+        let err = Registry::load(Some(dir)).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("nope"), "{err}");
 
         std::fs::write(dir.join("bad.toml"), "name = \"visits\"\nkeys = [\"a\"]\n").unwrap();
-        let err = Registry::load(Some(&dir)).unwrap_err().to_string();
+        let err = Registry::load(Some(dir)).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("keys"), "{err}");
-    }
-
-    fn tempdir() -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("dangan-spec-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
     }
 }
